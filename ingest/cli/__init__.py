@@ -1,0 +1,59 @@
+"""The `wirewatch` command. Each sub-module registers one group of commands; none holds SQL or platform code.
+
+Exit codes: 0 success; 1 a run failed or records were rejected where --strict asks for none; 2 usage error
+(bad arguments, unknown format or channel); 3 the database is unreachable; 4 some channels were deferred
+(rate-limited) while the rest succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from ingest.cli import common
+
+app = typer.Typer(
+    name="wirewatch",
+    help="Watch Telegram channels and X accounts: ingest, group by event, brief.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    dsn: str = typer.Option(None, "--dsn", help="PostgreSQL DSN (default: $WIREWATCH_DSN, else the embedded server)."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-v info, -vv debug)."),
+) -> None:
+    common.STATE.dsn = dsn
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    common.install_redaction()
+
+
+def _register() -> None:
+    from ingest.cli import db, imports, live  # noqa: F401 - registration side effects
+
+    for optional in ("telegram", "backfill", "events", "briefs", "analyst", "evaluate"):
+        try:
+            __import__(f"ingest.cli.{optional}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ingest.cli.{optional}":
+                raise
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except common.DatabaseUnreachable as exc:
+        typer.echo(f"error: database unreachable: {exc}", err=True)
+        sys.exit(3)
+
+
+if os.environ.get("WIREWATCH_CLI_EAGER"):
+    _register()

@@ -1,0 +1,121 @@
+"""Shared CLI plumbing: the DSN, connections, time parsing, secret redaction in logs, output helpers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import typer
+
+from ingest.warehouse.db import connect, resolve_dsn
+
+
+class DatabaseUnreachable(Exception):
+    pass
+
+
+@dataclass
+class _State:
+    dsn: str | None = None
+
+
+STATE = _State()
+
+
+def get_dsn() -> str:
+    return resolve_dsn(STATE.dsn)
+
+
+def open_db(*, upgrade: bool = True) -> psycopg.Connection:
+    """Connect (starting the embedded server if no DSN is set) and bring the schema up to date."""
+    dsn = get_dsn()
+    try:
+        conn = connect(dsn)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachable(str(exc).splitlines()[0] if str(exc) else "connection failed") from exc
+    if upgrade:
+        from ingest.warehouse.migrate import upgrade as run_upgrade
+
+        run_upgrade(conn)
+        conn.autocommit = False
+    return conn
+
+
+_REL = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 (a missing zone means UTC), 'now', or a relative '24h' / '7d' before now."""
+    if value is None:
+        return None
+    value = value.strip()
+    now = datetime.now(timezone.utc)
+    if value == "now":
+        return now
+    m = _REL.match(value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n})
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"not a time: {value!r} (use ISO 8601 like 2026-06-26T05:00Z, or 24h, 7d)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+SECRET_ENV = (
+    "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "X_BEARER_TOKEN", "WIREWATCH_DSN", "AIRFLOW_CONN_WIREWATCH_DB",
+    "AIRFLOW_CONN_TELEGRAM_DEFAULT", "AIRFLOW_CONN_X_DEFAULT",
+)  # fmt: skip
+
+
+class RedactSecrets(logging.Filter):
+    """Replace any secret value from the environment in log records, wherever a library logs it."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        msg = record.getMessage()
+        redacted = msg
+        for s in self.secrets:
+            redacted = redacted.replace(s, "***")
+        if redacted != msg:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def secret_values() -> list[str]:
+    vals = []
+    for name, value in os.environ.items():
+        if name in SECRET_ENV or name.endswith(("_API_HASH", "_SESSION", "_BEARER_TOKEN", "_PASSWORD")):
+            vals.append(value)
+            from psycopg.conninfo import conninfo_to_dict
+
+            try:
+                pw = conninfo_to_dict(value).get("password")
+            except Exception:  # noqa: BLE001 - not a DSN
+                pw = None
+            if pw:
+                vals.append(pw)
+    return vals
+
+
+def install_redaction() -> None:
+    flt = RedactSecrets(secret_values())
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.addFilter(flt)
+
+
+def echo_json(obj) -> None:
+    import orjson
+
+    typer.echo(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode())

@@ -1,0 +1,113 @@
+"""`wirewatch import`, `posts` and `runs`: load files, look at posts, see what ran."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.cli import app, common
+from ingest.pipeline import import_files
+from ingest.sources.formats import FORMATS
+from ingest.warehouse import queries, runs
+
+FORMAT_HELP = "auto, or one of: " + ", ".join(f"{f.name} ({f.help})" for f in FORMATS.values())
+
+
+@app.command("import")
+def import_cmd(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to import."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    batch_size: int = typer.Option(5000, help="Records per transaction."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    strict: bool = typer.Option(False, help="Exit 1 when any record was rejected."),
+) -> None:
+    """Import Telegram Desktop exports, Telethon JSONL, X API v2 pages or saved t.me/s pages.
+
+    Idempotent: importing the same file again changes nothing. Bad records land in rejected_records and the
+    rest loads. Exit code 0, or 1 when a file could not be read (or, with --strict, anything was rejected).
+    """
+    if fmt != "auto" and fmt not in FORMATS:
+        typer.echo(f"error: unknown format {fmt!r}. {FORMAT_HELP}", err=True)
+        raise typer.Exit(2)
+    console = Console(stderr=True)
+    with common.open_db() as conn:
+        with Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("import", total=None)
+            summaries = import_files(
+                conn, paths, fmt, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n)
+            )
+    if as_json:
+        common.echo_json([s.as_dict() for s in summaries])
+    else:
+        table = Table("file", "format", "records", "inserted", "updated", "unchanged", "rejected", "versions", "metrics")
+        for s in summaries:
+            d = s.stats
+            table.add_row(
+                s.path, s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
+                str(d.rejected), str(d.versions), str(d.metrics),
+            )  # fmt: skip
+        Console().print(table)
+        totals = {k: sum(s.stats.as_dict()[k] for s in summaries) for k in ("inserted", "updated", "unchanged", "rejected")}
+        typer.echo("total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        for s in summaries:
+            if s.error:
+                typer.echo(f"error: {s.path}: {s.error}", err=True)
+    failed = any(s.error for s in summaries)
+    rejected = any(s.stats.rejected for s in summaries)
+    if failed or (strict and rejected):
+        raise typer.Exit(1)
+
+
+@app.command("posts")
+def posts_cmd(
+    channel: str = typer.Option(None, "--channel", "-c", help="Handle (current or past) or numeric id."),
+    since: str = typer.Option(None, help="ISO time or relative (24h, 7d)."),
+    until: str = typer.Option(None, help="ISO time or relative."),
+    limit: int = typer.Option(50),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A quick look at stored posts, newest first (times in UTC)."""
+    with common.open_db() as conn:
+        rows = queries.list_posts(
+            conn, channel=channel, since=common.parse_time(since), until=common.parse_time(until), limit=limit
+        )
+    if as_json:
+        common.echo_json(rows)
+        return
+    table = Table("posted (UTC)", "channel", "id", "text", "views", "ver", "url")
+    for r in rows:
+        text = (r["text"] or "").replace("\n", " ")
+        table.add_row(
+            r["posted_at"].strftime("%Y-%m-%d %H:%M"), f"{r['platform']}:{r['handle'] or r['channel_id']}",
+            str(r["post_id"]), text[:70] + ("…" if len(text) > 70 else ""), str(r["views"] or ""),
+            str(r["versions"]), r["url"] or "",
+        )  # fmt: skip
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+@app.command("runs")
+def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Recent import/ingest/backfill runs; runs whose process died are marked failed first."""
+    with common.open_db() as conn:
+        runs.reap_dead_runs(conn)
+        conn.commit()
+        rows = runs.recent_runs(conn, limit)
+    if as_json:
+        common.echo_json(rows)
+        return
+    table = Table("run", "kind", "source", "target", "status", "new", "upd", "same", "rej", "started (UTC)", "error")
+    for r in rows:
+        table.add_row(
+            str(r["run_id"]), r["kind"], r["source"], (r["target"] or "")[-40:], r["status"], str(r["inserted"]),
+            str(r["updated"]), str(r["unchanged"]), str(r["rejected"]), r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            (r["error"] or "")[:60],
+        )  # fmt: skip
+    Console(width=220 if not sys.stdout.isatty() else None).print(table)

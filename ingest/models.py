@@ -1,0 +1,174 @@
+"""Records that flow through wirewatch: raw payloads in, normalised posts or rejects out.
+
+Every source yields `RawRecord`s; a normaliser turns each into a `Post` (or several, for X pages) or a
+`Rejected`. Nothing downstream of normalisation knows which platform or file format a post came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import orjson
+
+Platform = Literal["telegram", "x"]
+PLATFORMS: tuple[str, ...] = ("telegram", "x")
+
+#: Signed 64-bit range: every numeric id is stored as PostgreSQL bigint.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One payload exactly as a source received it, plus where it came from.
+
+    `payload` is the platform's own dict (a Telethon `to_dict()`, an X v2 page, a Desktop export message, a
+    parsed t.me/s widget). `context` carries what the payload itself lacks (the export's channel, a page's
+    includes); `origin` says where in the input it was found (file:line, URL) for rejects and provenance.
+    """
+
+    source: str
+    payload: Any
+    origin: str = ""
+    fetched_at: datetime | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    raw_text: str | None = None  # the undecoded line/bytes when decoding failed
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel or account as the platform identifies it: by its stable numeric id, never by handle."""
+
+    platform: str
+    channel_id: int
+    handle: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Engagement counts at one observation; None where the platform did not report a count."""
+
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reposts: int | None = None
+    quotes: int | None = None
+    likes: int | None = None
+    reactions: dict[str, int] | None = None
+
+    def is_empty(self) -> bool:
+        return all(
+            v is None
+            for v in (self.views, self.forwards, self.replies, self.reposts, self.quotes, self.likes, self.reactions)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """A reference from one post to another (reply, forward origin, quote, repost)."""
+
+    platform: str
+    channel_id: int | None
+    post_id: int | None
+    posted_at: datetime | None = None
+    name: str | None = None  # a display name when the platform hides the id (forwards from users)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post, normalised. Identity is (platform, channel_id, post_id); every datetime is aware UTC.
+
+    `version_at` is when this content became current: the edit time for edits, else `posted_at`. X edits get
+    a new tweet id; normalisation keys them to the first id of `edit_history_tweet_ids` so one post carries
+    its versions. `source_post_id` keeps the id the payload itself carried.
+    """
+
+    platform: str
+    channel_id: int
+    post_id: int
+    posted_at: datetime
+    text: str = ""
+    channel: Channel | None = None
+    edited_at: datetime | None = None
+    version_at: datetime | None = None
+    source_post_id: int | None = None
+    lang: str | None = None
+    url: str | None = None
+    reply_to: PostRef | None = None
+    forwarded_from: PostRef | None = None
+    quoted: PostRef | None = None
+    reposted: PostRef | None = None
+    grouped_id: int | None = None
+    kind: str = "post"  # post | service
+    media: tuple[dict[str, Any], ...] = ()
+    links: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    metrics: Metrics | None = None
+    observed_at: datetime | None = None
+    deleted: bool = False
+    source: str = ""
+    raw: Any = None  # the payload this post came from, kept in raw_records
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.platform, self.channel_id, self.post_id)
+
+    @property
+    def effective_version_at(self) -> datetime:
+        return self.version_at or self.edited_at or self.posted_at
+
+    def content_hash(self) -> int:
+        """Hash of what makes an edit: text and media. Counts and edit_date are deliberately left out."""
+        media = [{k: m.get(k) for k in ("type", "id", "url", "mime_type", "file_name")} for m in self.media]
+        return stable_hash(self.text, media)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that could not become a post, with a reason precise enough to act on."""
+
+    source: str
+    reason: str
+    payload: Any = None
+    origin: str = ""
+    raw_text: str | None = None
+    platform: str | None = None
+    channel_id: int | None = None
+    post_id: int | None = None
+
+
+def stable_hash(*parts: Any) -> int:
+    """A signed 64-bit hash of JSON-serialisable parts, stable across processes and versions."""
+    data = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def utc(dt: datetime) -> datetime:
+    """Return `dt` as aware UTC; a naive value is refused because its zone is unknowable."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: its time zone is unknown")
+    return dt.astimezone(timezone.utc)
+
+
+def utc_from_unix(seconds: float | int | str) -> datetime:
+    return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+
+
+def check_id(value: Any, what: str) -> int:
+    """Coerce an id to a bigint-safe int or raise ValueError naming the field."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{what} missing")
+    if isinstance(value, str):
+        if not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"{what} not numeric: {value[:40]!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"{what} has type {type(value).__name__}, expected integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{what} out of 64-bit range: {value}")
+    return value

@@ -1,0 +1,1 @@
+"""Normalisation: pure functions from a platform payload to `Post` / `Rejected` / `Deletion`. No I/O here."""

@@ -1,0 +1,105 @@
+"""Checks and merges every normaliser shares: storable text, UTC times, albums as one post."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+
+from ingest.models import Post, Rejected
+
+#: Posts claiming to be from further in the future than this are refused (clock or parse errors).
+MAX_FUTURE = timedelta(days=1)
+#: Telegram launched in 2013, X in 2006: anything earlier is a parse error.
+MIN_TIME = datetime(2006, 1, 1, tzinfo=timezone.utc)
+MAX_TEXT = 1_000_000
+
+
+def check_post(post: Post, now: datetime | None = None) -> Post | Rejected:
+    """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason."""
+    reason = _problem(post, now or datetime.now(timezone.utc))
+    if reason is None:
+        return post
+    return Rejected(
+        source=post.source, reason=reason, payload=post.raw, platform=post.platform,
+        channel_id=post.channel_id, post_id=post.post_id,
+    )  # fmt: skip
+
+
+def _problem(post: Post, now: datetime) -> str | None:
+    for name in ("posted_at", "edited_at", "version_at"):
+        value = getattr(post, name)
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            return f"{name} is naive (no time zone): {value.isoformat()}"
+        if value > now + MAX_FUTURE:
+            return f"{name} is in the future: {value.isoformat()}"
+        if value < MIN_TIME:
+            return f"{name} is before the platform existed: {value.isoformat()}"
+    if "\x00" in post.text:
+        return f"text contains a NUL byte at offset {post.text.index(chr(0))}"
+    try:
+        post.text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"text is not valid Unicode: lone surrogate at offset {exc.start}"
+    if len(post.text) > MAX_TEXT:
+        return f"text is {len(post.text)} characters, over the {MAX_TEXT} limit"
+    return None
+
+
+def merge_albums(posts: Iterable[Post]) -> list[Post]:
+    """Telegram albums (one message per photo, shared grouped_id) become one post: the lowest id, the caption
+    of the member that has text, the media of all members (each tagged with its message id)."""
+    out: list[Post] = []
+    albums: dict[tuple[str, int, int], list[Post]] = {}
+    for p in posts:
+        if p.grouped_id is None:
+            out.append(p)
+        else:
+            key = (p.platform, p.channel_id, p.grouped_id)
+            if key not in albums:
+                albums[key] = []
+                out.append(p)  # placeholder keeps the album's position
+            albums[key].append(p)
+    merged: dict[tuple[str, int, int], Post] = {k: _merge(v) for k, v in albums.items()}
+    return [merged[(p.platform, p.channel_id, p.grouped_id)] if p.grouped_id is not None else p for p in out]
+
+
+def _merge(members: list[Post]) -> Post:
+    if len(members) == 1:
+        return members[0]
+    # Duplicate records of one member (collector re-runs) count once; the last copy is the freshest.
+    by_id: dict[int, Post] = {}
+    for m in members:
+        by_id[m.post_id] = m
+    ordered = [by_id[k] for k in sorted(by_id)]
+    head = ordered[0]
+    captioned = next((m for m in ordered if m.text), head)
+    media: list[dict] = []
+    for m in ordered:
+        for item in m.media:
+            media.append({**item, "msg_id": m.post_id})
+    edited = [m.edited_at for m in ordered if m.edited_at]
+    return dataclasses.replace(
+        captioned,
+        post_id=head.post_id,
+        posted_at=head.posted_at,
+        url=head.url,
+        edited_at=max(edited) if edited else None,
+        version_at=max(m.effective_version_at for m in ordered),
+        media=tuple(media),
+        metrics=head.metrics or captioned.metrics,
+        links=tuple(dict.fromkeys(x for m in ordered for x in m.links)),
+        hashtags=tuple(dict.fromkeys(x for m in ordered for x in m.hashtags)),
+        mentions=tuple(dict.fromkeys(x for m in ordered for x in m.mentions)),
+        raw={"album": [m.raw for m in ordered]},
+    )
+
+
+def album_member_ids(post: Post) -> Iterator[int]:
+    yield post.post_id
+    for m in post.media:
+        mid = m.get("msg_id")
+        if isinstance(mid, int):
+            yield mid

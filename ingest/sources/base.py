@@ -1,0 +1,118 @@
+"""What every source hands the pipeline: batches of raw records and the cursor they reach.
+
+A source knows one platform and nothing else; it never touches the database. Live sources are told the cursor
+the warehouse holds and yield `Batch`es; the pipeline normalises and loads each batch and commits the batch's
+cursor in the same transaction as its rows, so the cursor never passes data that is not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ingest.models import Post, RawRecord, Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A post the platform says (or a rescan shows) is gone."""
+
+    platform: str
+    channel_id: int | None
+    post_id: int
+    deleted_at: datetime
+    source: str = ""
+
+
+Normalized = Post | Rejected | Deletion
+Normalizer = Callable[[RawRecord], Iterable[Normalized]]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """How far a source has read one channel. `state` holds source-specific extras (next_token, ...)."""
+
+    last_post_id: int | None = None
+    last_posted_at: datetime | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """A watched channel as configured in seeds/channels.toml, before or after resolution to a numeric id."""
+
+    platform: str  # telegram | x
+    handle: str  # username without @ (lower-cased)
+    source: str  # telethon | telegram_web | x_api
+    channel_id: int | None = None  # known numeric id (resolved earlier, or configured)
+    title: str | None = None
+    account: str = "default"  # which credential set (Telegram session / X token) serves it
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A claim that the batch lists every existing post of the channel with id in [low, high].
+
+    The pipeline marks posts in that range that did not come back as deleted. Sources emit it only for rescans
+    that really enumerate a contiguous id range (Telethon), never for partial pages.
+    """
+
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    records: list[RawRecord]
+    cursor: Cursor | None = None  # the cursor reached once these records are committed
+    listed: Listed | None = None
+    api_reads: int = 0  # posts read from a billed API for this batch
+    # A rescan batch re-reads posts already fetched (edits, deletions, counts). In a windowed run it only
+    # refreshes posts the warehouse already holds, so a run writes new posts for its own window only.
+    rescan: bool = False
+    # Facts for the run record (e.g. {"backfill_incomplete": "X timelines stop at 3,200 posts"}).
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Deferred(Exception):
+    """The platform rate-limited us beyond what is worth sleeping: stop this channel, keep the cursor."""
+
+    def __init__(self, until: datetime, reason: str):
+        super().__init__(f"deferred until {until.isoformat()}: {reason}")
+        self.until = until
+        self.reason = reason
+
+
+class SourceError(Exception):
+    """A source cannot serve a channel at all (no public preview, unknown handle, bad credentials)."""
+
+
+class LiveSource(Protocol):
+    """A live source (telethon, x_api, telegram_web)."""
+
+    name: str
+    platform: str
+
+    def resolve(self, spec: ChannelSpec) -> tuple[int, str | None, str | None]:
+        """Return (numeric channel id, current handle, title) for a configured channel."""
+
+    def fetch(
+        self,
+        spec: ChannelSpec,
+        channel_id: int,
+        cursor: Cursor | None,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        rescan_since: datetime | None,
+    ) -> Iterator[Batch]:
+        """Yield batches of posts newer than `cursor` (or in [since, until) for a backfill), oldest first, then
+        a rescan of posts since `rescan_since` (edits, deletions, counts)."""
+
+
+class FileReader(Protocol):
+    def __call__(self, path: Path) -> Iterator[RawRecord]: ...

@@ -1,0 +1,40 @@
+"""Live sources by name, built from configuration and credentials in the environment."""
+
+from __future__ import annotations
+
+from ingest.sources.base import LiveSource, Normalizer
+
+LIVE_SOURCES = ("telethon", "telegram_web", "x_api")
+
+
+def normalizer_for(source_name: str) -> Normalizer:
+    if source_name == "telethon":
+        from ingest.normalize.telegram import normalize_message
+
+        return normalize_message
+    if source_name == "telegram_web":
+        from ingest.normalize.telegram_web import normalize_widget
+
+        return normalize_widget
+    if source_name == "x_api":
+        from ingest.normalize.x import normalize_page
+
+        return normalize_page
+    raise ValueError(f"unknown source {source_name!r}; known: {', '.join(LIVE_SOURCES)}")
+
+
+def build_source(source_name: str, account: str = "default") -> LiveSource:
+    """A live source with credentials from the environment (or an Airflow connection, via the env)."""
+    if source_name == "telethon":
+        from ingest.sources.telegram import TelethonSource
+
+        return TelethonSource.from_env(account)
+    if source_name == "telegram_web":
+        from ingest.sources.telegram_web import TelegramWebSource
+
+        return TelegramWebSource.from_env()
+    if source_name == "x_api":
+        from ingest.sources.x import XSource
+
+        return XSource.from_env(account)
+    raise ValueError(f"unknown source {source_name!r}; known: {', '.join(LIVE_SOURCES)}")

@@ -1,0 +1,1 @@
+"""The warehouse: every line of SQL in wirewatch lives in this package."""

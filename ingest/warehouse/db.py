@@ -1,0 +1,54 @@
+"""Connections to the warehouse: resolve the DSN (flag, environment, or the embedded server) and connect."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+DSN_ENV = "WIREWATCH_DSN"
+
+
+def resolve_dsn(dsn: str | None = None, *, start_embedded: bool = True) -> str:
+    """The DSN to use: an explicit one, else $WIREWATCH_DSN, else the embedded server (started if needed)."""
+    if dsn:
+        return dsn
+    env = os.environ.get(DSN_ENV)
+    if env:
+        return env
+    if not start_embedded:
+        raise RuntimeError(f"no database: pass --dsn or set {DSN_ENV}")
+    from ingest.warehouse.embedded import ensure_embedded
+
+    return ensure_embedded()
+
+
+def connect(dsn: str, *, autocommit: bool = False, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(dsn, autocommit=autocommit, application_name="wirewatch", **kwargs)
+
+
+@contextmanager
+def connection(dsn: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    conn = connect(dsn, autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def redact(dsn: str) -> str:
+    """A DSN safe to print: the password replaced."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparseable dsn>"
+    if parts.get("password"):
+        parts["password"] = "***"
+    return make_conninfo(**parts)

@@ -1,0 +1,435 @@
+"""Load normalised posts: skip unchanged rows before they cross the wire, COPY the rest into a staging table,
+then one set-based upsert each for posts, versions, metrics and raw payloads.
+
+All of it runs in the caller's transaction, so a batch's rows and the cursor or run counters that describe them
+commit together (see `ingest.pipeline`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ingest.models import Channel, Post, Rejected, stable_hash
+from ingest.sources.base import Deletion
+
+log = logging.getLogger(__name__)
+
+SOURCE_VERSION = "wirewatch-0.1"
+MAX_REJECT_PAYLOAD = 64 * 1024
+
+
+@dataclass
+class LoadStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    versions: int = 0
+    metrics: int = 0
+    deleted: int = 0
+    seen_ids: dict[tuple[str, int], set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, other: LoadStats) -> None:
+        for name in ("inserted", "updated", "unchanged", "rejected", "versions", "metrics", "deleted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            n: getattr(self, n)
+            for n in ("inserted", "updated", "unchanged", "rejected", "versions", "metrics", "deleted")
+        }
+
+
+_POST_COLS = (
+    "platform", "channel_id", "post_id", "posted_at", "edited_at", "version_at", "kind", "text", "lang", "url",
+    "reply_to_channel_id", "reply_to_post_id", "fwd_platform", "fwd_channel_id", "fwd_post_id", "fwd_posted_at",
+    "fwd_name", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
+    "media", "links", "hashtags", "mentions", "views", "forwards", "replies", "reposts", "quotes", "likes",
+    "reactions", "content_hash", "metrics_hash", "row_hash", "source",
+)  # fmt: skip
+_STAGE_EXTRA = ("observed_at", "has_metrics", "payload", "origin")
+_STAGE_COLS = _POST_COLS + _STAGE_EXTRA
+_VERSION_COLS = ("platform", "channel_id", "post_id", "version_at", "content_hash", "source_post_id", "text", "media")
+
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS stage_posts (
+    LIKE posts INCLUDING DEFAULTS,
+    observed_at timestamptz, has_metrics boolean, payload text, origin text
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_versions (LIKE post_versions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+"""
+
+_UPDATE_SET = ",\n    ".join(
+    f"{c} = EXCLUDED.{c}" for c in _POST_COLS if c not in ("platform", "channel_id", "post_id", "version_at")
+)
+
+_UPSERT_POSTS = f"""
+INSERT INTO posts ({", ".join(_POST_COLS)}, first_seen_at, last_seen_at)
+SELECT {", ".join(_POST_COLS)}, now(), now() FROM stage_posts
+ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET
+    {_UPDATE_SET},
+    version_at = CASE WHEN posts.content_hash = EXCLUDED.content_hash THEN posts.version_at
+                      ELSE EXCLUDED.version_at END,
+    last_seen_at = now(),
+    deleted_at = NULL
+WHERE (posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS NOT NULL)
+  AND EXCLUDED.version_at >= posts.version_at
+RETURNING (xmax = 0) AS inserted
+"""  # noqa: S608 - column names are constants
+
+# A version is new when the latest earlier version of the post has other content.
+_INSERT_VERSIONS = """
+INSERT INTO post_versions (platform, channel_id, post_id, version_at, content_hash, source_post_id, text, media)
+SELECT s.platform, s.channel_id, s.post_id, s.version_at, s.content_hash, s.source_post_id, s.text, s.media
+FROM stage_versions s
+WHERE s.content_hash IS DISTINCT FROM (
+    SELECT v.content_hash FROM post_versions v
+    WHERE v.platform = s.platform AND v.channel_id = s.channel_id AND v.post_id = s.post_id
+      AND v.version_at <= s.version_at
+    ORDER BY v.version_at DESC LIMIT 1)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_METRICS = """
+INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash,
+                          views, forwards, replies, reposts, quotes, likes, reactions)
+SELECT s.platform, s.channel_id, s.post_id, s.observed_at, s.metrics_hash,
+       s.views, s.forwards, s.replies, s.reposts, s.quotes, s.likes, s.reactions
+FROM stage_posts s
+WHERE s.has_metrics AND s.metrics_hash IS DISTINCT FROM (
+    SELECT m.metrics_hash FROM post_metrics m
+    WHERE m.platform = s.platform AND m.channel_id = s.channel_id AND m.post_id = s.post_id
+      AND m.observed_at <= s.observed_at
+    ORDER BY m.observed_at DESC LIMIT 1)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_RAW = """
+INSERT INTO raw_records (platform, channel_id, post_id, row_hash, source, source_version, origin, fetched_at, payload)
+SELECT platform, channel_id, post_id, row_hash, source, %s, origin, observed_at, payload FROM stage_posts
+WHERE payload IS NOT NULL
+ON CONFLICT DO NOTHING
+"""
+
+_EXISTING_HASHES = """
+SELECT p.platform, p.channel_id, p.post_id, p.row_hash
+FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
+JOIN posts p USING (platform, channel_id, post_id)
+WHERE p.deleted_at IS NULL
+"""
+
+
+def _ref(ref, attr: str):
+    return getattr(ref, attr) if ref is not None else None
+
+
+def _metrics_tuple(p: Post) -> tuple:
+    m = p.metrics
+    if m is None:
+        return (None,) * 7
+    return (m.views, m.forwards, m.replies, m.reposts, m.quotes, m.likes, m.reactions)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    post: Post
+    content_hash: int
+    metrics_hash: int
+    row_hash: int
+    versions: list[Post]
+
+
+def _prepare(posts: Iterable[Post]) -> list[_Prepared]:
+    """Collapse a batch to one row per key (the latest version wins) and keep each key's distinct versions."""
+    groups: dict[tuple[str, int, int], list[Post]] = {}
+    for p in posts:
+        groups.setdefault(p.key, []).append(p)
+    out: list[_Prepared] = []
+    for group in groups.values():
+        if len(group) > 1:
+            # Stable sort: among equal version times the later record (a re-fetch) wins.
+            group.sort(key=lambda p: p.effective_version_at)
+        versions: list[Post] = []
+        last_hash = None
+        for p in group:
+            h = p.content_hash()
+            if h != last_hash:
+                versions.append(p)
+                last_hash = h
+        final = group[-1]
+        content_hash = last_hash
+        metrics_hash = stable_hash(_metrics_tuple(final))
+        row_hash = stable_hash(content_hash, metrics_hash, *_row_identity(final))
+        out.append(_Prepared(final, content_hash, metrics_hash, row_hash, versions))
+    return out
+
+
+def _row_identity(p: Post) -> tuple:
+    return (
+        p.posted_at.isoformat(), p.edited_at.isoformat() if p.edited_at else None,
+        p.effective_version_at.isoformat(), p.kind, p.lang, p.url,
+        _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
+        _ref(p.forwarded_from, "platform"), _ref(p.forwarded_from, "channel_id"), _ref(p.forwarded_from, "post_id"),
+        _ref(p.forwarded_from, "posted_at").isoformat() if _ref(p.forwarded_from, "posted_at") else None,
+        _ref(p.forwarded_from, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
+        p.links, p.hashtags, p.mentions,
+    )  # fmt: skip
+
+
+def _stage_row(pr: _Prepared, now: datetime) -> tuple:
+    p = pr.post
+    fwd = p.forwarded_from
+    has_metrics = p.metrics is not None and not p.metrics.is_empty()
+    return (
+        p.platform, p.channel_id, p.post_id, p.posted_at, p.edited_at, p.effective_version_at, p.kind,
+        p.text, p.lang, p.url,
+        _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
+        _ref(fwd, "platform"), _ref(fwd, "channel_id"), _ref(fwd, "post_id"), _ref(fwd, "posted_at"),
+        _ref(fwd, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
+        Jsonb(list(p.media)), list(p.links), list(p.hashtags), list(p.mentions),
+        *_metrics_tuple_db(p),
+        pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
+        p.observed_at or now, has_metrics,
+        orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+    )  # fmt: skip
+
+
+def _metrics_tuple_db(p: Post) -> tuple:
+    t = _metrics_tuple(p)
+    return (*t[:6], Jsonb(t[6]) if t[6] is not None else None)
+
+
+class Loader:
+    """Writes batches into the warehouse inside the caller's transaction."""
+
+    def __init__(self, conn: psycopg.Connection, *, run_id: int | None = None, skip_unchanged: bool = True):
+        self.conn = conn
+        self.run_id = run_id
+        self.skip_unchanged = skip_unchanged
+        self._staged = False
+        self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
+
+    def _ensure_stage(self) -> None:
+        if not self._staged:
+            self.conn.execute(_STAGE_DDL)
+            self._staged = True
+
+    def load(self, items: Sequence[Post | Rejected | Deletion], *, only_existing: bool = False) -> LoadStats:
+        posts = [i for i in items if isinstance(i, Post)]
+        rejects = [i for i in items if isinstance(i, Rejected)]
+        deletions = [i for i in items if isinstance(i, Deletion)]
+        stats = self.load_posts(posts, only_existing=only_existing)
+        stats.rejected += self.load_rejects(rejects)
+        stats.deleted += self.mark_deletions(deletions)
+        return stats
+
+    def load_posts(self, posts: Sequence[Post], *, only_existing: bool = False) -> LoadStats:
+        """Upsert posts; with `only_existing`, posts the warehouse does not hold yet are left out."""
+        stats = LoadStats()
+        if not posts:
+            return stats
+        for p in posts:
+            stats.seen_ids[(p.platform, p.channel_id)].add(p.post_id)
+        self.upsert_channels(p.channel for p in posts if p.channel is not None)
+        prepared = _prepare(posts)
+        changed = self._drop_unchanged(prepared, only_existing) if self.skip_unchanged or only_existing else prepared
+        stats.unchanged += len(prepared) - len(changed)
+        if not changed:
+            return stats
+        self._ensure_stage()
+        now = datetime.now(timezone.utc)
+        cur = self.conn.cursor()
+        with cur.copy(f"COPY stage_posts ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:
+            for pr in changed:
+                copy.write_row(_stage_row(pr, now))
+        with cur.copy(f"COPY stage_versions ({', '.join(_VERSION_COLS)}) FROM STDIN") as copy:
+            for pr in changed:
+                for v in pr.versions:
+                    copy.write_row(
+                        (
+                            v.platform, v.channel_id, v.post_id, v.effective_version_at, v.content_hash(),
+                            v.source_post_id, v.text, Jsonb(list(v.media)),
+                        )  # fmt: skip
+                    )
+        stats.versions += cur.execute(_INSERT_VERSIONS).rowcount
+        stats.metrics += cur.execute(_INSERT_METRICS).rowcount
+        cur.execute(_INSERT_RAW, (SOURCE_VERSION,))
+        cur.execute(_UPSERT_POSTS)
+        flags = [r[0] for r in cur.fetchall()]
+        ins = sum(1 for f in flags if f)
+        stats.inserted += ins
+        stats.updated += len(flags) - ins
+        stats.unchanged += len(changed) - len(flags)
+        cur.execute("TRUNCATE stage_posts, stage_versions")
+        return stats
+
+    def _drop_unchanged(self, prepared: list[_Prepared], only_existing: bool = False) -> list[_Prepared]:
+        plats, chans, ids = [], [], []
+        for pr in prepared:
+            plats.append(pr.post.platform)
+            chans.append(pr.post.channel_id)
+            ids.append(pr.post.post_id)
+        existing = {
+            (pl, ch, pid): h for pl, ch, pid, h in self.conn.execute(_EXISTING_HASHES, (plats, chans, ids))
+        }
+        if only_existing:
+            return [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
+        if not existing:
+            return prepared
+        return [pr for pr in prepared if existing.get(pr.post.key) != pr.row_hash]
+
+    def upsert_channels(self, channels: Iterable[Channel]) -> None:
+        """Record channels and their handle history; a handle change closes the old alias and opens a new one."""
+        fresh: dict[tuple[str, int], Channel] = {}
+        for c in channels:
+            known = self._channels_seen.get((c.platform, c.channel_id))
+            if known is not None and known == (c.handle, c.title):
+                continue
+            fresh[(c.platform, c.channel_id)] = c
+        for (platform, channel_id), c in fresh.items():
+            handle = c.handle.lower().lstrip("@") if c.handle else None
+            record_channel(self.conn, platform, channel_id, handle, c.title)
+            self._channels_seen[(platform, channel_id)] = (c.handle, c.title)
+
+    def load_rejects(self, rejects: Sequence[Rejected]) -> int:
+        if not rejects:
+            return 0
+        rows = []
+        for r in rejects:
+            payload = r.raw_text
+            if payload is None and r.payload is not None:
+                try:
+                    payload = orjson.dumps(r.payload, default=str).decode()
+                except (TypeError, orjson.JSONEncodeError):
+                    payload = repr(r.payload)
+            payload = _clean_text(payload[:MAX_REJECT_PAYLOAD]) if payload is not None else None
+            rows.append(
+                (
+                    r.source, _clean_text(r.reason)[:1000], r.origin, r.platform, r.channel_id, r.post_id,
+                    payload, stable_hash(payload, r.origin if payload is None else None), self.run_id,
+                )  # fmt: skip
+            )
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                """INSERT INTO rejected_records
+                       (source, reason, origin, platform, channel_id, post_id, payload, payload_hash, run_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (source, payload_hash, reason) DO NOTHING""",
+                rows,
+            )
+        # Count what was refused in this batch, new or already on file: the summary reports the input.
+        return len(rows)
+
+    def mark_deletions(self, deletions: Sequence[Deletion]) -> int:
+        n = 0
+        for d in deletions:
+            n += self.conn.execute(
+                """UPDATE posts SET deleted_at = %s
+                   WHERE platform = %s AND post_id = %s AND (%s::bigint IS NULL OR channel_id = %s)
+                     AND deleted_at IS NULL""",
+                (d.deleted_at, d.platform, d.post_id, d.channel_id, d.channel_id),
+            ).rowcount
+        return n
+
+    def mark_missing(
+        self, platform: str, channel_id: int, low: int, high: int, seen: set[int], when: datetime
+    ) -> int:
+        """Posts with ids in [low, high] that a complete listing did not return are deleted."""
+        return self.conn.execute(
+            """UPDATE posts SET deleted_at = %s
+               WHERE platform = %s AND channel_id = %s AND post_id BETWEEN %s AND %s
+                 AND deleted_at IS NULL AND kind <> 'service' AND NOT (post_id = ANY(%s::bigint[]))""",
+            (when, platform, channel_id, low, high, sorted(seen)),
+        ).rowcount
+
+    def touch_seen(self, platform: str, channel_id: int, ids: set[int], when: datetime) -> None:
+        """A live rescan confirmed these posts exist."""
+        if ids:
+            self.conn.execute(
+                """UPDATE posts SET last_seen_at = %s
+                   WHERE platform = %s AND channel_id = %s AND post_id = ANY(%s::bigint[])""",
+                (when, platform, channel_id, sorted(ids)),
+            )
+
+
+def record_channel(
+    conn: psycopg.Connection,
+    platform: str,
+    channel_id: int,
+    handle: str | None,
+    title: str | None,
+    *,
+    watched: bool | None = None,
+    source: str | None = None,
+    access_hash: int | None = None,
+    resolved: bool = False,
+) -> None:
+    """Insert or refresh a channel; keep the alias history when the handle changes."""
+    row = conn.execute(
+        "SELECT handle FROM channels WHERE platform = %s AND channel_id = %s FOR UPDATE", (platform, channel_id)
+    ).fetchone()
+    if row is None:
+        # A handle now held by this id cannot still belong to another channel: close that alias.
+        conn.execute(
+            """INSERT INTO channels (platform, channel_id, handle, title, watched, source, access_hash, resolved_at)
+               VALUES (%s, %s, %s, %s, coalesce(%s, false), %s, %s, CASE WHEN %s THEN now() END)
+               ON CONFLICT DO NOTHING""",
+            (platform, channel_id, handle, title, watched, source, access_hash, resolved),
+        )
+    else:
+        conn.execute(
+            """UPDATE channels SET handle = coalesce(%s, handle), title = coalesce(%s, title),
+                      watched = coalesce(%s, watched), source = coalesce(%s, source),
+                      access_hash = coalesce(%s, access_hash),
+                      resolved_at = CASE WHEN %s THEN now() ELSE resolved_at END, updated_at = now()
+               WHERE platform = %s AND channel_id = %s""",
+            (handle, title, watched, source, access_hash, resolved, platform, channel_id),
+        )
+    if handle:
+        current = conn.execute(
+            """SELECT handle FROM channel_aliases WHERE platform = %s AND channel_id = %s AND valid_to IS NULL""",
+            (platform, channel_id),
+        ).fetchone()
+        if current is None or current[0] != handle:
+            conn.execute(
+                """UPDATE channel_aliases SET valid_to = now()
+                   WHERE platform = %s AND valid_to IS NULL AND (channel_id = %s OR handle = %s)""",
+                (platform, channel_id, handle),
+            )
+            # Another channel that held this handle no longer does.
+            conn.execute(
+                """UPDATE channels SET handle = NULL, updated_at = now()
+                   WHERE platform = %s AND handle = %s AND channel_id <> %s""",
+                (platform, handle, channel_id),
+            )
+            conn.execute(
+                """INSERT INTO channel_aliases (platform, channel_id, handle, valid_from)
+                   VALUES (%s, %s, %s, now()) ON CONFLICT DO NOTHING""",
+                (platform, channel_id, handle),
+            )
+
+
+def _clean_text(s: str) -> str:
+    """PostgreSQL text cannot hold NUL or lone surrogates; keep everything else as it was."""
+    if "\x00" in s:
+        s = s.replace("\x00", "\\u0000")
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        s = s.encode("utf-8", "backslashreplace").decode("utf-8")
+    return s
+
+
+def as_text(value: Any) -> str:
+    return _clean_text(value if isinstance(value, str) else orjson.dumps(value, default=str).decode())

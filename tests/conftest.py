@@ -1,0 +1,122 @@
+"""Test fixtures: every session gets a scratch database of its own on a real PostgreSQL.
+
+The server: $WIREWATCH_TEST_ADMIN_DSN, else the local one at 127.0.0.1:5432 (database `test`), else the
+embedded server wirewatch starts for users. The scratch database is dropped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Airflow reads its configuration at import: point it at a private home before anything imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-test-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from ingest.warehouse import migrate  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
+
+_DATA_TABLES = (
+    "channels", "channel_aliases", "posts", "post_versions", "post_metrics", "raw_records",
+    "rejected_records", "ingest_runs", "cursors",
+)  # fmt: skip
+
+
+def _admin_dsn() -> str:
+    env = os.environ.get("WIREWATCH_TEST_ADMIN_DSN")
+    if env:
+        return env
+    local = "host=127.0.0.1 port=5432 dbname=test connect_timeout=3"
+    try:
+        with psycopg.connect(local):
+            return local
+    except psycopg.OperationalError:
+        from ingest.warehouse.embedded import ensure_embedded
+
+        return ensure_embedded()
+
+
+def _with_db(dsn: str, dbname: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    parts = conninfo_to_dict(dsn)
+    parts["dbname"] = dbname
+    return make_conninfo(**parts)
+
+
+@pytest.fixture(scope="session")
+def admin_dsn() -> str:
+    return _admin_dsn()
+
+
+@pytest.fixture(scope="session")
+def dsn(admin_dsn: str) -> Iterator[str]:
+    """DSN of this session's scratch database, with every migration applied."""
+    name = f"ww_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _with_db(admin_dsn, name)
+    with psycopg.connect(url) as conn:
+        migrate.upgrade(conn)
+    os.environ["WIREWATCH_TEST_DSN"] = url
+    yield url
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def truncate_all(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
+        if tables:
+            conn.execute(
+                sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                    sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+                )
+            )
+
+
+@pytest.fixture
+def db(dsn: str) -> str:
+    """The scratch database emptied of data (schema kept): a DSN for tests that open their own connections."""
+    truncate_all(dsn)
+    return dsn
+
+
+@pytest.fixture
+def conn(db: str) -> Iterator[psycopg.Connection]:
+    """A connection (not autocommit) to the emptied scratch database."""
+    c = psycopg.connect(db)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared test data not found at {SHARED_DATA} (set WIREWATCH_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

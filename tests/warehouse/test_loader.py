@@ -1,0 +1,138 @@
+"""The loader against a real PostgreSQL: idempotent upserts, versions by content hash, metrics on change."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+from ingest.models import Channel, Metrics, Post, PostRef, Rejected
+from ingest.warehouse.loader import Loader
+from ingest.warehouse.queries import table_checksums, table_counts
+
+T0 = datetime(2026, 6, 26, 5, 0, tzinfo=timezone.utc)
+
+
+def post(pid: int, text: str = "hello", **kw) -> Post:
+    base = dict(
+        platform="telegram", channel_id=100, post_id=pid, posted_at=T0 + timedelta(minutes=pid), text=text,
+        channel=Channel("telegram", 100, "intelslava", "Intel Slava"), source="test",
+        metrics=Metrics(views=10), raw={"id": pid, "text": text},
+    )  # fmt: skip
+    base.update(kw)
+    return Post(**base)
+
+
+def load(conn, posts):
+    stats = Loader(conn).load(posts)
+    conn.commit()
+    return stats
+
+
+def test_first_load_then_rerun_changes_nothing(conn):
+    posts = [post(i) for i in range(1, 51)]
+    s1 = load(conn, posts)
+    assert (s1.inserted, s1.updated, s1.unchanged) == (50, 0, 0)
+    assert s1.versions == 50 and s1.metrics == 50
+    before = (table_counts(conn), table_checksums(conn))
+    s2 = load(conn, posts)
+    assert (s2.inserted, s2.updated, s2.unchanged, s2.versions, s2.metrics) == (0, 0, 50, 0, 0)
+    assert (table_counts(conn), table_checksums(conn)) == before
+
+
+def test_edit_appends_a_version_but_edit_date_move_does_not(conn):
+    load(conn, [post(1, "first")])
+    # Telegram moves edit_date when reactions change: same text, later edit_date -> no new version.
+    s = load(conn, [post(1, "first", edited_at=T0 + timedelta(hours=1), version_at=T0 + timedelta(hours=1))])
+    assert s.versions == 0 and s.updated == 1
+    s = load(conn, [post(1, "second", edited_at=T0 + timedelta(hours=2), version_at=T0 + timedelta(hours=2))])
+    assert s.versions == 1
+    texts = [r[0] for r in conn.execute("SELECT text FROM post_versions WHERE post_id = 1 ORDER BY version_at")]
+    assert texts == ["first", "second"]
+    assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "second"
+
+
+def test_older_version_arriving_late_does_not_overwrite_current(conn):
+    new = post(1, "edited", version_at=T0 + timedelta(hours=1), edited_at=T0 + timedelta(hours=1))
+    old = post(1, "original")
+    load(conn, [new])
+    s = load(conn, [old])
+    assert s.versions == 1
+    assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "edited"
+    assert conn.execute("SELECT count(*) FROM post_versions").fetchone()[0] == 2
+
+
+def test_versions_within_one_batch(conn):
+    a = post(1, "v1")
+    b = post(1, "v2", version_at=T0 + timedelta(hours=1))
+    c = post(1, "v2", version_at=T0 + timedelta(hours=2))  # same content again: not a version
+    s = load(conn, [c, a, b])
+    assert s.inserted == 1 and s.versions == 2
+    assert conn.execute("SELECT text FROM posts").fetchone()[0] == "v2"
+
+
+def test_metrics_append_only_on_change(conn):
+    load(conn, [post(1, observed_at=T0)])
+    load(conn, [post(1, observed_at=T0 + timedelta(hours=1))])  # same counts
+    load(conn, [post(1, metrics=Metrics(views=25), observed_at=T0 + timedelta(hours=2))])
+    views = [r[0] for r in conn.execute("SELECT views FROM post_metrics ORDER BY observed_at")]
+    assert views == [10, 25]
+    assert conn.execute("SELECT views FROM posts").fetchone()[0] == 25
+
+
+def test_duplicate_keys_in_a_batch_load_once(conn):
+    s = load(conn, [post(1), post(1), post(2), post(1)])
+    assert s.inserted == 2
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 2
+
+
+def test_rejects_are_kept_once_with_reason(conn):
+    bad = Rejected(source="test", reason="truncated JSON at byte 12", raw_text='{"id": 1, "te', origin="f:3")
+    loader = Loader(conn)
+    assert loader.load([bad, post(1)]).rejected == 1
+    conn.commit()
+    Loader(conn).load([bad])
+    conn.commit()
+    rows = list(conn.execute("SELECT reason, payload, origin FROM rejected_records"))
+    assert rows == [("truncated JSON at byte 12", '{"id": 1, "te', "f:3")]
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+def test_reject_payload_with_nul_and_surrogate_is_stored(conn):
+    bad = Rejected(source="test", reason="NUL", raw_text='{"text": "a\x00b \ud800"}')
+    Loader(conn).load([bad])
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM rejected_records").fetchone()[0] == 1
+
+
+def test_handle_change_keeps_one_channel_with_alias_history(conn):
+    load(conn, [post(1)])
+    renamed = Channel("telegram", 100, "intelslava_new", "Intel Slava")
+    load(conn, [post(2, channel=renamed)])
+    assert conn.execute("SELECT count(*), max(handle) FROM channels").fetchone() == (1, "intelslava_new")
+    aliases = list(conn.execute("SELECT handle, valid_to IS NULL FROM channel_aliases ORDER BY valid_from"))
+    assert aliases == [("intelslava", False), ("intelslava_new", True)]
+
+
+def test_forward_reference_and_arrays_round_trip(conn):
+    fwd = PostRef("telegram", 200, 77, T0 - timedelta(hours=1))
+    load(conn, [post(1, forwarded_from=fwd, links=("https://a.example",), hashtags=("nato",), media=({"type": "photo", "id": 5},))])
+    row = conn.execute("SELECT fwd_channel_id, fwd_post_id, fwd_posted_at, links, hashtags, media FROM posts").fetchone()
+    assert row == (200, 77, T0 - timedelta(hours=1), ["https://a.example"], ["nato"], [{"type": "photo", "id": 5}])
+
+
+def test_only_existing_skips_unknown_posts(conn):
+    load(conn, [post(1)])
+    s = Loader(conn).load([post(1, metrics=Metrics(views=99)), post(2)], only_existing=True)
+    conn.commit()
+    assert s.inserted == 0 and s.updated == 1
+    assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+def test_deleted_post_seen_again_is_restored(conn):
+    load(conn, [post(1)])
+    loader = Loader(conn)
+    assert loader.mark_missing("telegram", 100, 1, 5, set(), T0 + timedelta(hours=3)) == 1
+    conn.commit()
+    assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is not None
+    load(conn, [dataclasses.replace(post(1), observed_at=T0 + timedelta(hours=4))])
+    assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is None
