@@ -72,6 +72,8 @@ CREATE TABLE posts (
     quotes              bigint,
     likes               bigint,
     reactions           jsonb,
+    source_post_id      bigint,
+    metrics_observed_at timestamptz,
     content_hash        bigint      NOT NULL,
     metrics_hash        bigint      NOT NULL,
     row_hash            bigint      NOT NULL,
@@ -113,6 +115,8 @@ COMMENT ON COLUMN posts.reposts IS 'Latest repost (retweet) count (X).';
 COMMENT ON COLUMN posts.quotes IS 'Latest quote count (X).';
 COMMENT ON COLUMN posts.likes IS 'Latest like count (X).';
 COMMENT ON COLUMN posts.reactions IS 'Latest reactions as {emoji: count} (Telegram).';
+COMMENT ON COLUMN posts.source_post_id IS 'X: the tweet id of the current version (each X edit is a new tweet id); Telegram: the message id.';
+COMMENT ON COLUMN posts.metrics_observed_at IS 'When the counts in this row were fetched, UTC.';
 COMMENT ON COLUMN posts.content_hash IS 'Hash of text and media: a change here is an edit.';
 COMMENT ON COLUMN posts.metrics_hash IS 'Hash of the counts: a change appends to post_metrics.';
 COMMENT ON COLUMN posts.row_hash IS 'Hash of every normalised field: unchanged rows are skipped before they reach the server.';
@@ -133,7 +137,7 @@ CREATE TABLE post_versions (
     observed_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (platform, channel_id, post_id, version_at, content_hash)
 );
-COMMENT ON TABLE post_versions IS 'One row per distinct text/media of a post, in time order: the original and every real edit (detected by content hash, not edit_date).';
+COMMENT ON TABLE post_versions IS 'Edit history: for every post whose text or media changed, one row per distinct version in time order (the original and each real edit, detected by content hash, not edit_date). Never-edited posts have no rows here: their only version is in posts (analyst.post_versions shows both).';
 COMMENT ON COLUMN post_versions.version_at IS 'When this version became current: edit time, or posted_at for the original, UTC.';
 COMMENT ON COLUMN post_versions.source_post_id IS 'X: the tweet id of this version (each X edit is a new tweet id).';
 COMMENT ON COLUMN post_versions.text IS 'The text of this version.';
@@ -154,7 +158,7 @@ CREATE TABLE post_metrics (
     reactions    jsonb,
     PRIMARY KEY (platform, channel_id, post_id, observed_at)
 );
-COMMENT ON TABLE post_metrics IS 'Engagement time series: a row each time a fetch saw different counts for a post.';
+COMMENT ON TABLE post_metrics IS 'Engagement time series: for every post whose counts changed, the first observation and a row each time a fetch saw different counts. Posts whose counts never changed have only the counts in posts.';
 COMMENT ON COLUMN post_metrics.observed_at IS 'When the counts were fetched, UTC.';
 COMMENT ON COLUMN post_metrics.views IS 'Telegram views or X impressions.';
 COMMENT ON COLUMN post_metrics.reactions IS 'Telegram reactions as {emoji: count}.';

@@ -54,22 +54,41 @@ _POST_COLS = (
     "reply_to_channel_id", "reply_to_post_id", "fwd_platform", "fwd_channel_id", "fwd_post_id", "fwd_posted_at",
     "fwd_name", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
     "media", "links", "hashtags", "mentions", "views", "forwards", "replies", "reposts", "quotes", "likes",
-    "reactions", "content_hash", "metrics_hash", "row_hash", "source",
+    "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
 )  # fmt: skip
-_STAGE_EXTRA = ("observed_at", "has_metrics", "payload", "origin")
+_KEY = ("platform", "channel_id", "post_id")
+_I_ROW_HASH, _I_SOURCE, _I_OBSERVED = (_POST_COLS.index(c) for c in ("row_hash", "source", "metrics_observed_at"))
+_METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
+                "metrics_observed_at")  # fmt: skip
+_CONTENT_COLS = tuple(c for c in _POST_COLS if c not in _KEY + _METRIC_COLS + ("row_hash", "source", "version_at"))
+_STAGE_EXTRA = ("has_metrics", "payload", "origin")
 _STAGE_COLS = _POST_COLS + _STAGE_EXTRA
 _VERSION_COLS = ("platform", "channel_id", "post_id", "version_at", "content_hash", "source_post_id", "text", "media")
+_RAW_COLS = ("platform", "channel_id", "post_id", "row_hash", "source", "source_version", "origin", "fetched_at", "payload")
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
-    LIKE posts INCLUDING DEFAULTS,
-    observed_at timestamptz, has_metrics boolean, payload text, origin text
+    LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_versions (LIKE post_versions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_versions (
+    LIKE post_versions INCLUDING DEFAULTS, multi boolean
+) ON COMMIT DELETE ROWS;
 """
 
+# An older record arriving late (an old export imported after live data) must not roll back newer content or
+# newer counts: each group of columns takes the incoming value only when the incoming side is at least as new.
+_NEWER_CONTENT = "EXCLUDED.version_at >= posts.version_at"
+_NEWER_METRICS = "EXCLUDED.metrics_observed_at >= coalesce(posts.metrics_observed_at, '-infinity')"
 _UPDATE_SET = ",\n    ".join(
-    f"{c} = EXCLUDED.{c}" for c in _POST_COLS if c not in ("platform", "channel_id", "post_id", "version_at")
+    [f"{c} = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.{c} ELSE posts.{c} END" for c in _CONTENT_COLS]
+    + [f"{c} = CASE WHEN {_NEWER_METRICS} THEN EXCLUDED.{c} ELSE posts.{c} END" for c in _METRIC_COLS]
+    + [
+        # A mixed row (older content, newer counts) matches no incoming record: 0 forces a full compare next time.
+        f"row_hash = CASE WHEN {_NEWER_CONTENT} AND {_NEWER_METRICS} THEN EXCLUDED.row_hash ELSE 0 END",
+        f"source = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.source ELSE posts.source END",
+        f"version_at = CASE WHEN NOT ({_NEWER_CONTENT}) OR posts.content_hash = EXCLUDED.content_hash"
+        " THEN posts.version_at ELSE EXCLUDED.version_at END",
+    ]
 )
 
 _UPSERT_POSTS = f"""
@@ -77,54 +96,78 @@ INSERT INTO posts ({", ".join(_POST_COLS)}, first_seen_at, last_seen_at)
 SELECT {", ".join(_POST_COLS)}, now(), now() FROM stage_posts
 ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET
     {_UPDATE_SET},
-    version_at = CASE WHEN posts.content_hash = EXCLUDED.content_hash THEN posts.version_at
-                      ELSE EXCLUDED.version_at END,
     last_seen_at = now(),
-    deleted_at = NULL
-WHERE (posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS NOT NULL)
-  AND EXCLUDED.version_at >= posts.version_at
+    deleted_at = CASE WHEN EXCLUDED.metrics_observed_at > posts.deleted_at THEN NULL ELSE posts.deleted_at END
+WHERE posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS NOT NULL
 RETURNING (xmax = 0) AS inserted
 """  # noqa: S608 - column names are constants
 
-# A version is new when the latest earlier version of the post has other content.
-_INSERT_VERSIONS = """
-INSERT INTO post_versions (platform, channel_id, post_id, version_at, content_hash, source_post_id, text, media)
+_SAME_KEY = "{a}.platform = {b}.platform AND {a}.channel_id = {b}.channel_id AND {a}.post_id = {b}.post_id"
+
+# History starts at the first change: before a post's first edit is stored, its current version (in posts)
+# becomes the first row of its history.
+_SEED_VERSIONS = f"""
+INSERT INTO post_versions ({", ".join(_VERSION_COLS)})
+SELECT p.platform, p.channel_id, p.post_id, p.version_at, p.content_hash, p.source_post_id, p.text, p.media
+FROM posts p
+WHERE EXISTS (SELECT 1 FROM stage_versions s WHERE {_SAME_KEY.format(a="s", b="p")}
+              AND s.content_hash <> p.content_hash)
+  AND NOT EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="p")})
+ON CONFLICT DO NOTHING
+"""
+
+# A version is stored when the post has a history (or brings several versions at once) and the latest earlier
+# version has other content.
+_INSERT_VERSIONS = f"""
+INSERT INTO post_versions ({", ".join(_VERSION_COLS)})
 SELECT s.platform, s.channel_id, s.post_id, s.version_at, s.content_hash, s.source_post_id, s.text, s.media
 FROM stage_versions s
-WHERE s.content_hash IS DISTINCT FROM (
+WHERE (s.multi OR EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="s")}))
+  AND s.content_hash IS DISTINCT FROM (
     SELECT v.content_hash FROM post_versions v
-    WHERE v.platform = s.platform AND v.channel_id = s.channel_id AND v.post_id = s.post_id
-      AND v.version_at <= s.version_at
+    WHERE {_SAME_KEY.format(a="v", b="s")} AND v.version_at <= s.version_at
     ORDER BY v.version_at DESC LIMIT 1)
 ON CONFLICT DO NOTHING
 """
 
-_INSERT_METRICS = """
+_SEED_METRICS = f"""
 INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash,
                           views, forwards, replies, reposts, quotes, likes, reactions)
-SELECT s.platform, s.channel_id, s.post_id, s.observed_at, s.metrics_hash,
+SELECT p.platform, p.channel_id, p.post_id, coalesce(p.metrics_observed_at, p.first_seen_at), p.metrics_hash,
+       p.views, p.forwards, p.replies, p.reposts, p.quotes, p.likes, p.reactions
+FROM posts p JOIN stage_posts s ON {_SAME_KEY.format(a="s", b="p")}
+WHERE s.has_metrics AND s.metrics_hash <> p.metrics_hash
+  AND num_nonnulls(p.views, p.forwards, p.replies, p.reposts, p.quotes, p.likes, p.reactions) > 0
+  AND NOT EXISTS (SELECT 1 FROM post_metrics m WHERE {_SAME_KEY.format(a="m", b="p")})
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_METRICS = f"""
+INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash,
+                          views, forwards, replies, reposts, quotes, likes, reactions)
+SELECT s.platform, s.channel_id, s.post_id, s.metrics_observed_at, s.metrics_hash,
        s.views, s.forwards, s.replies, s.reposts, s.quotes, s.likes, s.reactions
 FROM stage_posts s
-WHERE s.has_metrics AND s.metrics_hash IS DISTINCT FROM (
+WHERE s.has_metrics
+  AND EXISTS (SELECT 1 FROM post_metrics m WHERE {_SAME_KEY.format(a="m", b="s")})
+  AND s.metrics_hash IS DISTINCT FROM (
     SELECT m.metrics_hash FROM post_metrics m
-    WHERE m.platform = s.platform AND m.channel_id = s.channel_id AND m.post_id = s.post_id
-      AND m.observed_at <= s.observed_at
+    WHERE {_SAME_KEY.format(a="m", b="s")} AND m.observed_at <= s.metrics_observed_at
     ORDER BY m.observed_at DESC LIMIT 1)
 ON CONFLICT DO NOTHING
 """
 
-_INSERT_RAW = """
-INSERT INTO raw_records (platform, channel_id, post_id, row_hash, source, source_version, origin, fetched_at, payload)
-SELECT platform, channel_id, post_id, row_hash, source, %s, origin, observed_at, payload FROM stage_posts
+_INSERT_RAW = f"""
+INSERT INTO raw_records ({", ".join(_RAW_COLS)})
+SELECT platform, channel_id, post_id, row_hash, source, %s, origin, metrics_observed_at, payload FROM stage_posts
 WHERE payload IS NOT NULL
 ON CONFLICT DO NOTHING
-"""
+"""  # noqa: S608
 
 _EXISTING_HASHES = """
-SELECT p.platform, p.channel_id, p.post_id, p.row_hash
+SELECT p.platform, p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END
 FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
 JOIN posts p USING (platform, channel_id, post_id)
-WHERE p.deleted_at IS NULL
 """
 
 
@@ -198,10 +241,16 @@ def _stage_row(pr: _Prepared, now: datetime) -> tuple:
         _ref(fwd, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
         Jsonb(list(p.media)), list(p.links), list(p.hashtags), list(p.mentions),
-        *_metrics_tuple_db(p),
-        pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
-        p.observed_at or now, has_metrics,
-        orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+        *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
+        p.observed_at or now, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
+        has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+    )  # fmt: skip
+
+
+def _version_row(v: Post, multi: bool) -> tuple:
+    return (
+        v.platform, v.channel_id, v.post_id, v.effective_version_at, v.content_hash(),
+        v.source_post_id if v.source_post_id is not None else v.post_id, v.text, Jsonb(list(v.media)), multi,
     )  # fmt: skip
 
 
@@ -243,26 +292,68 @@ class Loader:
             stats.seen_ids[(p.platform, p.channel_id)].add(p.post_id)
         self.upsert_channels(p.channel for p in posts if p.channel is not None)
         prepared = _prepare(posts)
-        changed = self._drop_unchanged(prepared, only_existing) if self.skip_unchanged or only_existing else prepared
+        existing = self._existing(prepared)
+        if only_existing:
+            changed = [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
+        elif self.skip_unchanged:
+            changed = [pr for pr in prepared if pr.post.key not in existing or existing[pr.post.key] != pr.row_hash]
+        else:
+            changed = prepared
         stats.unchanged += len(prepared) - len(changed)
         if not changed:
             return stats
-        self._ensure_stage()
         now = datetime.now(timezone.utc)
+        if not existing and self._copy_new(changed, now, stats):
+            return stats
+        self._stage_and_upsert(changed, now, stats)
+        return stats
+
+    def _copy_new(self, rows: list[_Prepared], now: datetime, stats: LoadStats) -> bool:
+        """Fast path for a batch of posts the warehouse has never seen: COPY straight into the tables, no
+        staging and no upsert. A concurrent writer that inserted one of the keys meanwhile makes COPY fail on
+        the primary key; the savepoint then rolls back and the batch takes the upsert path."""
+        staged = [_stage_row(pr, now) for pr in rows]
+        n = len(_POST_COLS)
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                with cur.copy(f"COPY posts ({', '.join(_POST_COLS)}) FROM STDIN") as copy:
+                    for r in staged:
+                        copy.write_row(r[:n])
+                with cur.copy(f"COPY raw_records ({', '.join(_RAW_COLS)}) FROM STDIN") as copy:
+                    for r in staged:
+                        if r[n + 1] is not None:
+                            copy.write_row(
+                                (r[0], r[1], r[2], r[_I_ROW_HASH], r[_I_SOURCE], SOURCE_VERSION, r[n + 2],
+                                 r[_I_OBSERVED], r[n + 1])
+                            )  # fmt: skip
+                multi = [pr for pr in rows if len(pr.versions) > 1]
+                if multi:
+                    with cur.copy(f"COPY post_versions ({', '.join(_VERSION_COLS)}) FROM STDIN") as copy:
+                        for pr in multi:
+                            for v in pr.versions:
+                                copy.write_row(_version_row(v, True)[:-1])
+                    stats.versions += sum(len(pr.versions) for pr in multi)
+        except psycopg.errors.UniqueViolation:
+            log.info("a concurrent writer inserted some of these posts; upserting instead")
+            return False
+        stats.inserted += len(rows)
+        return True
+
+    def _stage_and_upsert(self, changed: list[_Prepared], now: datetime, stats: LoadStats) -> None:
+        self._ensure_stage()
         cur = self.conn.cursor()
         with cur.copy(f"COPY stage_posts ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:
             for pr in changed:
                 copy.write_row(_stage_row(pr, now))
-        with cur.copy(f"COPY stage_versions ({', '.join(_VERSION_COLS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY stage_versions ({', '.join(_VERSION_COLS)}, multi) FROM STDIN") as copy:
             for pr in changed:
+                multi = len(pr.versions) > 1
                 for v in pr.versions:
-                    copy.write_row(
-                        (
-                            v.platform, v.channel_id, v.post_id, v.effective_version_at, v.content_hash(),
-                            v.source_post_id, v.text, Jsonb(list(v.media)),
-                        )  # fmt: skip
-                    )
+                    copy.write_row(_version_row(v, multi))
+        # History first (it reads the rows as they were), then the rows themselves.
+        stats.versions += cur.execute(_SEED_VERSIONS).rowcount
         stats.versions += cur.execute(_INSERT_VERSIONS).rowcount
+        stats.metrics += cur.execute(_SEED_METRICS).rowcount
         stats.metrics += cur.execute(_INSERT_METRICS).rowcount
         cur.execute(_INSERT_RAW, (SOURCE_VERSION,))
         cur.execute(_UPSERT_POSTS)
@@ -272,22 +363,15 @@ class Loader:
         stats.updated += len(flags) - ins
         stats.unchanged += len(changed) - len(flags)
         cur.execute("TRUNCATE stage_posts, stage_versions")
-        return stats
 
-    def _drop_unchanged(self, prepared: list[_Prepared], only_existing: bool = False) -> list[_Prepared]:
+    def _existing(self, prepared: list[_Prepared]) -> dict[tuple[str, int, int], int | None]:
+        """Stored row hashes of the batch's keys (None for a post marked deleted: it is always rewritten)."""
         plats, chans, ids = [], [], []
         for pr in prepared:
             plats.append(pr.post.platform)
             chans.append(pr.post.channel_id)
             ids.append(pr.post.post_id)
-        existing = {
-            (pl, ch, pid): h for pl, ch, pid, h in self.conn.execute(_EXISTING_HASHES, (plats, chans, ids))
-        }
-        if only_existing:
-            return [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
-        if not existing:
-            return prepared
-        return [pr for pr in prepared if existing.get(pr.post.key) != pr.row_hash]
+        return {(pl, ch, pid): h for pl, ch, pid, h in self.conn.execute(_EXISTING_HASHES, (plats, chans, ids))}
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""

@@ -74,3 +74,10 @@ def table_checksums(conn: psycopg.Connection, tables: tuple[str, ...] = COUNTED_
             f"SELECT coalesce(md5(string_agg(md5({expr}), '' ORDER BY md5({expr}))), '') FROM {t}"  # noqa: S608
         ).fetchone()[0]
     return out
+
+
+def post_summary(conn: psycopg.Connection) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT count(*), count(DISTINCT (platform, channel_id)), min(posted_at), max(posted_at) FROM posts"
+    ).fetchone()
+    return {"posts": row[0], "channels": row[1], "first": row[2], "last": row[3]}

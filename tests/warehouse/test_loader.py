@@ -32,7 +32,8 @@ def test_first_load_then_rerun_changes_nothing(conn):
     posts = [post(i) for i in range(1, 51)]
     s1 = load(conn, posts)
     assert (s1.inserted, s1.updated, s1.unchanged) == (50, 0, 0)
-    assert s1.versions == 50 and s1.metrics == 50
+    # History starts at the first change: a first sighting writes no version or metrics rows.
+    assert s1.versions == 0 and s1.metrics == 0
     before = (table_counts(conn), table_checksums(conn))
     s2 = load(conn, posts)
     assert (s2.inserted, s2.updated, s2.unchanged, s2.versions, s2.metrics) == (0, 0, 50, 0, 0)
@@ -44,11 +45,14 @@ def test_edit_appends_a_version_but_edit_date_move_does_not(conn):
     # Telegram moves edit_date when reactions change: same text, later edit_date -> no new version.
     s = load(conn, [post(1, "first", edited_at=T0 + timedelta(hours=1), version_at=T0 + timedelta(hours=1))])
     assert s.versions == 0 and s.updated == 1
+    assert conn.execute("SELECT count(*) FROM post_versions").fetchone()[0] == 0
     s = load(conn, [post(1, "second", edited_at=T0 + timedelta(hours=2), version_at=T0 + timedelta(hours=2))])
+    assert s.versions == 2  # the first change records the original and the edit
+    s = load(conn, [post(1, "third", edited_at=T0 + timedelta(hours=3), version_at=T0 + timedelta(hours=3))])
     assert s.versions == 1
     texts = [r[0] for r in conn.execute("SELECT text FROM post_versions WHERE post_id = 1 ORDER BY version_at")]
-    assert texts == ["first", "second"]
-    assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "second"
+    assert texts == ["first", "second", "third"]
+    assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "third"
 
 
 def test_older_version_arriving_late_does_not_overwrite_current(conn):
@@ -56,7 +60,7 @@ def test_older_version_arriving_late_does_not_overwrite_current(conn):
     old = post(1, "original")
     load(conn, [new])
     s = load(conn, [old])
-    assert s.versions == 1
+    assert s.versions == 2
     assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "edited"
     assert conn.execute("SELECT count(*) FROM post_versions").fetchone()[0] == 2
 
@@ -136,3 +140,31 @@ def test_deleted_post_seen_again_is_restored(conn):
     assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is not None
     load(conn, [dataclasses.replace(post(1), observed_at=T0 + timedelta(hours=4))])
     assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is None
+
+
+def test_fast_path_falls_back_when_a_concurrent_writer_inserted_a_key(conn, db):
+    import psycopg
+
+    from ingest.warehouse import loader as loader_mod
+
+    # Another session inserts post 2 after this batch decided all its keys were new.
+    with psycopg.connect(db) as other:
+        Loader(other).load([post(2, "from the other writer")])
+        other.commit()
+    ldr = Loader(conn)
+    prepared = loader_mod._prepare([post(1), post(2, "mine")])
+    stats = loader_mod.LoadStats()
+    assert ldr._copy_new(prepared, T0, stats) is False
+    assert stats.inserted == 0
+    ldr._stage_and_upsert(prepared, T0, stats)  # the transaction is still usable after the savepoint
+    conn.commit()
+    assert (stats.inserted, stats.updated) == (1, 1)
+    assert conn.execute("SELECT text FROM posts WHERE post_id = 2").fetchone()[0] == "mine"
+
+
+def test_older_counts_arriving_late_do_not_overwrite_newer(conn):
+    load(conn, [post(1, metrics=Metrics(views=50), observed_at=T0 + timedelta(hours=5))])
+    load(conn, [post(1, metrics=Metrics(views=20), observed_at=T0 + timedelta(hours=1))])
+    assert conn.execute("SELECT views FROM posts").fetchone()[0] == 50
+    series = list(conn.execute("SELECT views FROM post_metrics ORDER BY observed_at"))
+    assert series == [(20,), (50,)]
