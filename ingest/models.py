@@ -61,10 +61,10 @@ class Metrics:
     reactions: dict[str, int] | None = None
 
     def is_empty(self) -> bool:
-        return all(
-            v is None
-            for v in (self.views, self.forwards, self.replies, self.reposts, self.quotes, self.likes, self.reactions)
-        )
+        return (
+            self.views is None and self.forwards is None and self.replies is None and self.reposts is None
+            and self.quotes is None and self.likes is None and self.reactions is None
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,8 @@ class Post:
 
     def content_hash(self) -> int:
         """Hash of what makes an edit: text and media. Counts and edit_date are deliberately left out."""
+        if not self.media:
+            return stable_hash(self.text, [])
         media = [{k: m.get(k) for k in ("type", "id", "url", "mime_type", "file_name")} for m in self.media]
         return stable_hash(self.text, media)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_dumps
 
 from ingest.models import Channel, Post, Rejected, stable_hash
 from ingest.sources.base import Deletion
@@ -165,9 +165,9 @@ ON CONFLICT DO NOTHING
 """  # noqa: S608
 
 _EXISTING_HASHES = """
-SELECT p.platform, p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END
-FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
-JOIN posts p USING (platform, channel_id, post_id)
+SELECT p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END
+FROM unnest(%s::bigint[], %s::bigint[]) AS k(channel_id, post_id)
+JOIN posts p ON p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
 """
 
 
@@ -182,25 +182,59 @@ def _metrics_tuple(p: Post) -> tuple:
     return (m.views, m.forwards, m.replies, m.reposts, m.quotes, m.likes, m.reactions)
 
 
-@dataclass(slots=True)
 class _Prepared:
-    post: Post
-    content_hash: int
-    metrics_hash: int
-    row_hash: int
-    versions: list[Post]
+    """One row to load. The row hash (one pass over every field) decides whether the row is sent at all; the
+    content and metrics hashes are computed only for rows that are."""
+
+    __slots__ = ("post", "row_hash", "_versions", "_content_hash", "_metrics_hash")
+
+    def __init__(self, post: Post, row_hash: int, versions: list[Post] | None):
+        self.post = post
+        self.row_hash = row_hash
+        self._versions = versions
+        self._content_hash: int | None = None
+        self._metrics_hash: int | None = None
+
+    @property
+    def versions(self) -> list[Post]:
+        return self._versions if self._versions is not None else [self.post]
+
+    @property
+    def content_hash(self) -> int:
+        if self._content_hash is None:
+            self._content_hash = self.post.content_hash()
+        return self._content_hash
+
+    @property
+    def metrics_hash(self) -> int:
+        if self._metrics_hash is None:
+            self._metrics_hash = stable_hash(_metrics_tuple(self.post))
+        return self._metrics_hash
+
+
+def row_hash(p: Post) -> int:
+    return stable_hash(p.text, p.media, _metrics_tuple(p), _row_identity(p))
 
 
 def _prepare(posts: Iterable[Post]) -> list[_Prepared]:
     """Collapse a batch to one row per key (the latest version wins) and keep each key's distinct versions."""
-    groups: dict[tuple[str, int, int], list[Post]] = {}
+    groups: dict[tuple[str, int, int], Post | list[Post]] = {}
     for p in posts:
-        groups.setdefault(p.key, []).append(p)
+        k = p.key
+        prev = groups.get(k)
+        if prev is None:
+            groups[k] = p
+        elif isinstance(prev, list):
+            prev.append(p)
+        else:
+            groups[k] = [prev, p]
     out: list[_Prepared] = []
     for group in groups.values():
-        if len(group) > 1:
-            # Stable sort: among equal version times the later record (a re-fetch) wins.
-            group.sort(key=lambda p: p.effective_version_at)
+        if not isinstance(group, list):
+            out.append(_Prepared(group, row_hash(group), None))
+            continue
+        # Stable sort: among equal version times the later record (a re-fetch) wins.
+        group.sort(key=lambda p: p.effective_version_at)
         versions: list[Post] = []
         last_hash = None
         for p in group:
@@ -209,24 +243,25 @@ def _prepare(posts: Iterable[Post]) -> list[_Prepared]:
                 versions.append(p)
                 last_hash = h
         final = group[-1]
-        content_hash = last_hash
-        metrics_hash = stable_hash(_metrics_tuple(final))
-        row_hash = stable_hash(content_hash, metrics_hash, *_row_identity(final))
-        out.append(_Prepared(final, content_hash, metrics_hash, row_hash, versions))
+        out.append(_Prepared(final, row_hash(final), versions))
     return out
 
 
 def _row_identity(p: Post) -> tuple:
+    # orjson serialises datetimes itself: no isoformat() calls on this hot path.
+    fwd = p.forwarded_from
     return (
-        p.posted_at.isoformat(), p.edited_at.isoformat() if p.edited_at else None,
-        p.effective_version_at.isoformat(), p.kind, p.lang, p.url,
+        p.posted_at, p.edited_at, p.effective_version_at, p.kind, p.lang, p.url, p.source_post_id,
         _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
-        _ref(p.forwarded_from, "platform"), _ref(p.forwarded_from, "channel_id"), _ref(p.forwarded_from, "post_id"),
-        _ref(p.forwarded_from, "posted_at").isoformat() if _ref(p.forwarded_from, "posted_at") else None,
-        _ref(p.forwarded_from, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        None if fwd is None else (fwd.platform, fwd.channel_id, fwd.post_id, fwd.posted_at, fwd.name),
+        _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
         p.links, p.hashtags, p.mentions,
     )  # fmt: skip
+
+
+def _array(values: tuple[str, ...]) -> list[str] | str:
+    return list(values) if values else "{}"
 
 
 def _stage_row(pr: _Prepared, now: datetime) -> tuple:
@@ -240,7 +275,7 @@ def _stage_row(pr: _Prepared, now: datetime) -> tuple:
         _ref(fwd, "platform"), _ref(fwd, "channel_id"), _ref(fwd, "post_id"), _ref(fwd, "posted_at"),
         _ref(fwd, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
-        Jsonb(list(p.media)), list(p.links), list(p.hashtags), list(p.mentions),
+        Jsonb(list(p.media)) if p.media else "[]", _array(p.links), _array(p.hashtags), _array(p.mentions),
         *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
         p.observed_at or now, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
         has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
@@ -263,6 +298,8 @@ class Loader:
     """Writes batches into the warehouse inside the caller's transaction."""
 
     def __init__(self, conn: psycopg.Connection, *, run_id: int | None = None, skip_unchanged: bool = True):
+        # psycopg's default JSON dumper is the stdlib's; orjson is several times faster on media and reactions.
+        set_json_dumps(orjson.dumps, conn)
         self.conn = conn
         self.run_id = run_id
         self.skip_unchanged = skip_unchanged
@@ -366,12 +403,19 @@ class Loader:
 
     def _existing(self, prepared: list[_Prepared]) -> dict[tuple[str, int, int], int | None]:
         """Stored row hashes of the batch's keys (None for a post marked deleted: it is always rewritten)."""
-        plats, chans, ids = [], [], []
+        keys: dict[str, tuple[list[int], list[int]]] = {}
         for pr in prepared:
-            plats.append(pr.post.platform)
+            chans, ids = keys.setdefault(pr.post.platform, ([], []))
             chans.append(pr.post.channel_id)
             ids.append(pr.post.post_id)
-        return {(pl, ch, pid): h for pl, ch, pid, h in self.conn.execute(_EXISTING_HASHES, (plats, chans, ids))}
+        found: dict[tuple[str, int, int], int | None] = {}
+        # Binary bigint arrays: dumping thousands of keys as text costs more than the lookup itself.
+        cur = self.conn.cursor(binary=True)
+        for platform, (chans, ids) in keys.items():
+            cur.execute(_EXISTING_HASHES, (chans, ids, platform), binary=True)
+            for ch, pid, h in cur.fetchall():
+                found[(platform, ch, pid)] = h
+        return found
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""

@@ -1,0 +1,97 @@
+"""Benchmark plumbing: a scratch database, medians over repeats, a results table, RSS readings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import secrets
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from ingest.warehouse import migrate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def admin_dsn() -> str:
+    env = os.environ.get("WIREWATCH_BENCH_ADMIN_DSN") or os.environ.get("WIREWATCH_TEST_ADMIN_DSN")
+    if env:
+        return env
+    local = "host=127.0.0.1 port=5432 dbname=test connect_timeout=3"
+    try:
+        with psycopg.connect(local):
+            return local
+    except psycopg.OperationalError:
+        from ingest.warehouse.embedded import ensure_embedded
+
+        return ensure_embedded()
+
+
+@contextmanager
+def scratch_db(prefix: str = "ww_bench") -> Iterator[str]:
+    admin = admin_dsn()
+    name = f"{prefix}_{secrets.token_hex(3)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
+    try:
+        with psycopg.connect(dsn) as conn:
+            migrate.upgrade(conn)
+        yield dsn
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
+    values = [fn() for _ in range(runs)]
+    return statistics.median(values), values
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+@dataclass
+class Report:
+    name: str
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, **row) -> None:
+        self.rows.append(row)
+        print("  " + "  ".join(f"{k}={_fmt(v)}" for k, v in row.items()), flush=True)
+
+    def save(self) -> Path:
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"{self.name}.json"
+        path.write_bytes(orjson.dumps({"machine": machine(), "rows": self.rows}, option=orjson.OPT_INDENT_2))
+        return path
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:,.0f}"
+    return str(v)
