@@ -8,16 +8,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
 import psycopg
 
-from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.models import Post, RawRecord, Rejected
 from ingest.normalize.common import album_member_ids, check_post, merge_albums
 from ingest.sources.base import Batch, ChannelSpec, Deferred, Deletion, LiveSource, Normalizer, SourceError
+from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.warehouse import runs
 from ingest.warehouse.loader import Loader, LoadStats, record_channel
 from ingest.warehouse.queries import find_channel
@@ -31,7 +31,7 @@ DEFAULT_RESCAN_HOURS = 48
 def normalize_records(records: Iterable[RawRecord], normalizer: Normalizer) -> list[Post | Rejected | Deletion]:
     """Normalise raw records, turning a normaliser's crash into a reject rather than a lost batch."""
     out: list[Post | Rejected | Deletion] = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for rec in records:
         try:
             items = list(normalizer(rec))
@@ -163,6 +163,9 @@ def import_file(
             summary.records += len(chunk)
             if on_progress:
                 on_progress(len(chunk))
+    except psycopg.OperationalError:
+        _finish_after_error(conn, run_id, "database connection lost")
+        raise
     except (OSError, ValueError) as exc:
         # The file itself is unreadable past this point (truncated, not the format it claims): what loaded
         # stays loaded; the rest is reported.
@@ -175,11 +178,20 @@ def import_file(
         runs.finish_run(conn, run_id, "partial" if summary.records else "failed", error=summary.error)
         return summary
     except BaseException as exc:
-        conn.rollback()
-        runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        _finish_after_error(conn, run_id, f"{type(exc).__name__}: {exc}")
         raise
     runs.finish_run(conn, run_id, "succeeded")
     return summary
+
+
+def _finish_after_error(conn: psycopg.Connection, run_id: int, error: str, status: str = "failed") -> None:
+    """Mark a run failed if the connection still works. If the server went away, the run row stays 'running'
+    until the next run's reaper sees its database session is gone and marks it failed."""
+    try:
+        conn.rollback()
+        runs.finish_run(conn, run_id, status, error=error[:2000])
+    except psycopg.Error:
+        log.warning("could not record the end of run %s (connection lost); the next run will mark it failed", run_id)
 
 
 # ------------------------------------------------------------------------------------------------- live runs
@@ -245,7 +257,7 @@ def run_channel(
     With a window [since, until): the posts published in it, then a rescan that refreshes (edits, deletions,
     counts) posts already stored from the `rescan_hours` before `until`. Every batch commits with its cursor.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     summary = ChannelSummary(spec.platform, spec.handle, spec.source)
     try:
         channel_id = resolve_channel(conn, spec, source)
@@ -284,15 +296,16 @@ def run_channel(
         runs.finish_run(conn, run_id, "deferred", error=exc.reason, deferred_until=exc.until)
         summary.status, summary.deferred_until, summary.error = "deferred", exc.until, exc.reason
         return summary
+    except psycopg.OperationalError:
+        _finish_after_error(conn, run_id, "database connection lost")
+        raise  # the caller decides whether to retry with a new connection
     except Exception as exc:
-        conn.rollback()
-        runs.finish_run(conn, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        _finish_after_error(conn, run_id, f"{type(exc).__name__}: {exc}")
         summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
         log.exception("channel %s:%s failed", spec.platform, spec.handle)
         return summary
     except BaseException:
-        conn.rollback()
-        runs.finish_run(conn, run_id, "failed", error="interrupted")
+        _finish_after_error(conn, run_id, "interrupted")
         raise
     runs.finish_run(conn, run_id, "succeeded")
     return summary
@@ -311,7 +324,7 @@ def _load_batch(
 ) -> None:
     items = normalize_records(batch.records, _normalizer_for(spec.source))
     stats = loader.load(items, only_existing=only_existing)
-    when = datetime.now(timezone.utc)
+    when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}
     if batch.listed is not None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import psycopg
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from ingest import config as cfg
 from ingest.pipeline import ChannelSummary, run_channel
 from ingest.sources.base import ChannelSpec
@@ -33,14 +36,32 @@ def ingest_channel(
     if rescan_hours is None:
         rescan_hours = float(spec.options.get("rescan_hours", cfg.load_config().rescan_hours))
     source = source or build_source(spec.source, spec.account)
-    with connect(dsn) as conn:
-        summary = run_channel(conn, spec, source, since=since, until=until, rescan_hours=rescan_hours, kind=kind)
+    summary = _with_reconnect(
+        dsn, lambda conn: run_channel(conn, spec, source, since=since, until=until, rescan_hours=rescan_hours, kind=kind)
+    )
     log.info(
         "channel %s:%s via %s: %s (+%d new, %d updated, %d unchanged, %d rejected)",
         spec.platform, spec.handle, spec.source, summary.status, summary.stats.inserted, summary.stats.updated,
         summary.stats.unchanged, summary.stats.rejected,
     )  # fmt: skip
     return summary
+
+
+def _with_reconnect(dsn: str, fn, attempts: int = 4):
+    """Run `fn(conn)` and, if the database connection is lost (a server restart, a failover), retry with a new
+    connection and exponential backoff. Safe because a pass is idempotent: committed batches come back as
+    unchanged rows and the cursor only ever moved with them."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(psycopg.OperationalError),
+        wait=wait_exponential(multiplier=0.5, max=15),
+        stop=stop_after_attempt(attempts),
+        reraise=True,
+        before_sleep=lambda rs: log.warning("database connection lost; retry %d of %d", rs.attempt_number, attempts - 1),
+    )
+    for attempt in retrying:
+        with attempt, connect(dsn) as conn:
+            return fn(conn)
+    raise AssertionError("unreachable")
 
 
 def ingest_channels(

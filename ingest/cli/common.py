@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import typer
@@ -53,7 +53,7 @@ def parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
     value = value.strip()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if value == "now":
         return now
     m = _REL.match(value)
@@ -64,7 +64,7 @@ def parse_time(value: str | None) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise typer.BadParameter(f"not a time: {value!r} (use ISO 8601 like 2026-06-26T05:00Z, or 24h, 7d)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 SECRET_ENV = (

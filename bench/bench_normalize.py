@@ -1,0 +1,169 @@
+"""Normalisation benchmark: posts per second on one core for each import format, read + normalise, against the
+bare parse of the same input (orjson per line, or the HTML parse alone) measured in the same run.
+
+Inputs are the real captures in ../shared/data, repeated to volume (Desktop export messages come from the
+synthetic fixtures in tests/data/telegram_export, as no real export is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.common import Report, median_of
+from ingest.models import Post
+from ingest.sources.formats import get_format
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _lines(paths: list[Path]) -> list[bytes]:
+    out = []
+    for p in paths:
+        out += [ln for ln in p.read_bytes().splitlines() if ln.strip()]
+    return out
+
+
+def build_telethon(dst: Path, n: int) -> Path:
+    seen, base = set(), []
+    for ln in _lines(sorted((SHARED / "telethon").glob("*.jsonl"))):
+        if ln not in seen:
+            seen.add(ln)
+            base.append(orjson.loads(ln))
+    path = dst / "telethon.jsonl"
+    with path.open("wb") as fh:
+        for i in range(n):
+            rec = dict(base[i % len(base)])
+            rec["id"] = i + 1
+            rec["grouped_id"] = None  # keep one record = one post so posts/s is comparable
+            fh.write(orjson.dumps(rec) + b"\n")
+    return path
+
+
+def build_x(dst: Path, n_pages: int) -> Path:
+    pages = [
+        ln for ln in _lines(sorted((SHARED / "x_api_v2" / "twarc_pages").glob("*.jsonl")))
+        if ln.startswith(b"{") and b'"data"' in ln
+    ]  # fmt: skip
+    good = []
+    for ln in pages:
+        try:
+            orjson.loads(ln)
+            good.append(ln)
+        except orjson.JSONDecodeError:
+            pass
+    path = dst / "x.jsonl"
+    with path.open("wb") as fh:
+        for i in range(n_pages):
+            fh.write(good[i % len(good)] + b"\n")
+    return path
+
+
+def build_export(dst: Path, n: int) -> Path:
+    fixtures = sorted((REPO / "tests" / "data" / "telegram_export").rglob("*.json"))
+    messages = []
+    for f in fixtures:
+        try:
+            doc = orjson.loads(f.read_bytes())
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(doc, dict):
+            messages += [m for m in doc.get("messages", []) if isinstance(m, dict) and m.get("type") == "message"]
+    path = dst / "result.json"
+    with path.open("wb") as fh:
+        fh.write(b'{"name": "Bench", "type": "public_channel", "id": 1234567890, "messages": [')
+        for i in range(n):
+            m = dict(messages[i % len(messages)])
+            m["id"] = i + 1
+            fh.write((b"," if i else b"") + orjson.dumps(m))
+        fh.write(b"]}")
+    return path
+
+
+def build_web(dst: Path, n_pages: int) -> list[Path]:
+    page = (SHARED / "telegram_web" / "channel_feed_durov.html").read_bytes()
+    paths = []
+    for i in range(n_pages):
+        p = dst / f"page{i}.html"
+        p.write_bytes(page)
+        paths.append(p)
+    return paths
+
+
+def normalise(fmt_name: str, paths: list[Path]) -> int:
+    fmt = get_format(fmt_name)
+    read, norm = fmt.read, fmt.normalize
+    posts = 0
+    for path in paths:
+        for rec in read(path):
+            for item in norm(rec):
+                if isinstance(item, Post):
+                    posts += 1
+    return posts
+
+
+def parse_only(fmt_name: str, paths: list[Path]) -> None:
+    if fmt_name == "telegram-web":
+        from selectolax.parser import HTMLParser
+
+        for p in paths:
+            HTMLParser(p.read_text(encoding="utf-8")).css(".tgme_widget_message")
+        return
+    if fmt_name == "telegram-export":
+        import ijson
+
+        for p in paths:
+            with p.open("rb") as fh:
+                for _ in ijson.items(fh, "messages.item"):
+                    pass
+        return
+    for p in paths:
+        with p.open("rb") as fh:
+            for ln in fh:
+                if ln.strip():
+                    orjson.loads(ln)
+
+
+def run(records: int, repeats: int) -> Report:
+    report = Report("normalize")
+    with tempfile.TemporaryDirectory(prefix="ww-bench-norm-") as tmp:
+        d = Path(tmp)
+        inputs = {
+            "telethon-jsonl": [build_telethon(d, records)],
+            "x-v2-jsonl": [build_x(d, max(1, records // 10))],
+            "telegram-export": [build_export(d, records)],
+            "telegram-web": build_web(d, max(1, records // 20)),
+        }
+        print(f"normalisation benchmark, ~{records:,} records per format, one core, median of {repeats}")
+        for name, paths in inputs.items():
+            count = normalise(name, paths)
+            t_base, _ = median_of(repeats, lambda: _t(lambda: parse_only(name, paths)))  # noqa: B023
+            t_ours, _ = median_of(repeats, lambda: _t(lambda: normalise(name, paths)))  # noqa: B023
+            report.add(format=name, posts=count, posts_per_s=count / t_ours, parse_only_per_s=count / t_base,
+                       share_of_time_in_parse=t_base / t_ours)  # fmt: skip
+    print(f"saved {report.save()}")
+    return report
+
+
+def _t(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    run(args.records, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
