@@ -69,7 +69,16 @@ def _album_safe_batches(items: Iterator[RawRecord], size: int) -> Iterator[list[
     """Batches of raw records that never split a run of records sharing an album (grouped_id) key."""
     carry: list[RawRecord] = []
     while True:
-        chunk = carry + list(islice(items, size))
+        fresh: list[RawRecord] = []
+        try:
+            for rec in islice(items, size):
+                fresh.append(rec)
+        except (OSError, ValueError):
+            # The input broke mid-batch (a truncated file): load what it gave before the damage, then report it.
+            if carry or fresh:
+                yield carry + fresh
+            raise
+        chunk = carry + fresh
         if not chunk:
             return
         if len(chunk) <= len(carry):  # source exhausted

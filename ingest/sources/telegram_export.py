@@ -55,7 +55,9 @@ def read_export(path: Path, *, handle: str | None = None) -> Iterator[RawRecord]
     with _open(path) as fh:
         try:
             for index, message in enumerate(ijson.items(fh, "messages.item", use_float=True)):
-                yield RawRecord(source=SOURCE, payload=message, origin=f"{path}#{index}", context=dict(context))
+                yield RawRecord(
+                    source=SOURCE, payload=message, origin=f"{path}#{index}", context=dict(context)
+                )
         except ijson.JSONError as exc:
             where = f"after message index {index}" if index >= 0 else "before the first message"
             raise ValueError(
@@ -98,7 +100,9 @@ def read_header(path: Path) -> dict[str, Any]:
     if not seen_messages:
         raise ValueError(f"{path} has no top-level 'messages' array: not a Telegram Desktop chat export")
     if "id" not in header:
-        raise ValueError(f"{path} has no top-level chat 'id': cannot tell which channel the messages belong to")
+        raise ValueError(
+            f"{path} has no top-level chat 'id': cannot tell which channel the messages belong to"
+        )
     return header
 
 

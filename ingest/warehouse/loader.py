@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -300,6 +300,9 @@ class Loader:
     def __init__(self, conn: psycopg.Connection, *, run_id: int | None = None, skip_unchanged: bool = True):
         # psycopg's default JSON dumper is the stdlib's; orjson is several times faster on media and reactions.
         set_json_dumps(orjson.dumps, conn)
+        if conn.autocommit:
+            # Staging tables empty themselves at each commit: in autocommit every staged row would vanish.
+            raise ValueError("Loader needs a connection with autocommit off (it commits with the caller)")
         self.conn = conn
         self.run_id = run_id
         self.skip_unchanged = skip_unchanged
@@ -339,7 +342,7 @@ class Loader:
         stats.unchanged += len(prepared) - len(changed)
         if not changed:
             return stats
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not existing and self._copy_new(changed, now, stats):
             return stats
         self._stage_and_upsert(changed, now, stats)

@@ -56,6 +56,7 @@ def discover(directory: Path | None = None) -> list[Migration]:
 def upgrade(conn: psycopg.Connection, directory: Path | None = None) -> list[str]:
     """Apply every migration not yet recorded; returns the names applied. Safe to run twice or concurrently."""
     applied: list[str] = []
+    was_autocommit = conn.autocommit
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.commit()  # a read the caller made before; migrations need their own transactions
     conn.autocommit = True
@@ -89,6 +90,7 @@ def upgrade(conn: psycopg.Connection, directory: Path | None = None) -> list[str
     finally:
         conn.autocommit = True
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        conn.autocommit = was_autocommit
     return applied
 
 

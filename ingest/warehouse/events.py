@@ -1,0 +1,587 @@
+"""All SQL for events: reading the posts of a window, the grouping state, and writing events, event_posts,
+storylines and redirects. `ingest.events.group` decides; this module only reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+Key = tuple[str, int, int]
+
+# Any fixed number: one grouping run at a time (the DAG and a CLI run could overlap).
+GROUP_LOCK = 0x67727570  # "grup"
+
+_POST_COLS = """p.platform, p.channel_id, p.post_id, p.posted_at, p.text, p.links, p.hashtags, p.content_hash,
+    p.fwd_platform, p.fwd_channel_id, p.fwd_post_id, p.reposted_channel_id, p.reposted_post_id,
+    p.quoted_channel_id, p.quoted_post_id, p.reply_to_channel_id, p.reply_to_post_id"""
+
+
+def lock(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (GROUP_LOCK,))
+
+
+def get_state(conn: psycopg.Connection) -> tuple[str | None, datetime | None]:
+    row = conn.execute("SELECT params, high_water_at FROM grouping_state").fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def set_state(conn: psycopg.Connection, params: str) -> None:
+    conn.execute(
+        """INSERT INTO grouping_state (id, params, high_water_at, updated_at)
+           VALUES (true, %s, (SELECT max(posted_at) FROM event_posts), now())
+           ON CONFLICT (id) DO UPDATE SET params = EXCLUDED.params, high_water_at = EXCLUDED.high_water_at,
+               updated_at = now()""",
+        (params,),
+    )
+
+
+def high_water(conn: psycopg.Connection) -> tuple[datetime, str, int, int] | None:
+    """The last grouped post in canonical order (posted_at, platform, channel_id, post_id)."""
+    row = conn.execute(
+        """SELECT posted_at, platform, channel_id, post_id FROM event_posts
+           ORDER BY posted_at DESC, platform DESC, channel_id DESC, post_id DESC LIMIT 1"""
+    ).fetchone()
+    return tuple(row) if row else None
+
+
+def has_groups(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM event_posts)").fetchone()[0]
+
+
+def dirty_posts(
+    conn: psycopg.Connection, since: datetime | None, until: datetime | None
+) -> tuple[tuple[datetime, str, int, int] | None, int]:
+    """The earliest (canonical order) post of the window that is new or edited since it was grouped, and how
+    many such posts there are."""
+    row = conn.execute(
+        """SELECT min(ROW(p.posted_at, p.platform, p.channel_id, p.post_id)::text), count(*),
+                  min(p.posted_at)
+           FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
+           WHERE p.kind <> 'service'
+             AND (%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
+             AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
+             AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)""",
+        {"since": since, "until": until},
+    ).fetchone()
+    if not row or not row[1]:
+        return None, 0
+    first = conn.execute(
+        """SELECT p.posted_at, p.platform, p.channel_id, p.post_id
+           FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
+           WHERE p.kind <> 'service' AND p.posted_at = %(t)s
+             AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)
+           ORDER BY p.platform, p.channel_id, p.post_id LIMIT 1""",
+        {"t": row[2]},
+    ).fetchone()
+    return tuple(first), row[1]
+
+
+def posts_to_group(
+    conn: psycopg.Connection, since: datetime | None, until: datetime | None, *, only_dirty: bool, t0: datetime | None
+) -> Iterable[tuple]:
+    """Posts to (re)group, in canonical order. With `only_dirty`, the new and edited posts of the window; else
+    every post from `t0` on: those of the window and those grouped before (a replay re-groups them)."""
+    if only_dirty:
+        sql = f"""SELECT {_POST_COLS} FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
+                  WHERE p.kind <> 'service'
+                    AND (%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
+                    AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
+                    AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)
+                  ORDER BY p.posted_at, p.platform, p.channel_id, p.post_id"""  # noqa: S608
+    else:
+        sql = f"""SELECT {_POST_COLS} FROM posts p
+                  WHERE p.kind <> 'service' AND (%(t0)s::timestamptz IS NULL OR p.posted_at >= %(t0)s)
+                    AND ((%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
+                         AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
+                         OR EXISTS (SELECT 1 FROM replay_keys r WHERE (r.platform, r.channel_id, r.post_id)
+                                    = (p.platform, p.channel_id, p.post_id)))
+                  ORDER BY p.posted_at, p.platform, p.channel_id, p.post_id"""  # noqa: S608
+    with conn.cursor(name="wirewatch_group_posts") as cur:
+        cur.itersize = 5000
+        cur.execute(sql, {"since": since, "until": until, "t0": t0})
+        yield from cur
+
+
+# ------------------------------------------------------------------------------------------------ replay
+
+
+def rewind(conn: psycopg.Connection, t0: datetime) -> dict[Key, tuple[int, int | None]]:
+    """Undo everything grouped from `t0` on: assignments, merges, events and storylines created since. Returns
+    the old (event, storyline) of each un-grouped post (so re-created ones can keep their ids). The remaining events and
+    storylines get their state back as it was just before `t0`."""
+    conn.execute(
+        """CREATE TEMP TABLE IF NOT EXISTS replay_keys (platform text, channel_id bigint, post_id bigint)
+           ON COMMIT DROP"""
+    )
+    conn.execute("TRUNCATE replay_keys")
+    old = {
+        (r[0], r[1], r[2]): (r[3], r[4])
+        for r in conn.execute(
+            """SELECT ep.platform, ep.channel_id, ep.post_id, ep.event_id, e.storyline_id
+               FROM event_posts ep LEFT JOIN events e USING (event_id) WHERE ep.posted_at >= %s""",
+            (t0,),
+        )
+    }
+    conn.execute(
+        "INSERT INTO replay_keys SELECT platform, channel_id, post_id FROM event_posts WHERE posted_at >= %s", (t0,)
+    )
+    ev_aff = {
+        r[0]
+        for r in conn.execute(
+            """SELECT event_id FROM events WHERE last_post_at >= %(t)s
+               UNION SELECT from_event_id FROM event_redirects WHERE merged_at >= %(t)s
+               UNION SELECT to_event_id FROM event_redirects WHERE merged_at >= %(t)s""",
+            {"t": t0},
+        )
+    }
+    st_aff = {
+        r[0]
+        for r in conn.execute(
+            """SELECT storyline_id FROM storylines WHERE last_post_at >= %(t)s
+               UNION SELECT from_storyline_id FROM storyline_redirects WHERE merged_at >= %(t)s
+               UNION SELECT to_storyline_id FROM storyline_redirects WHERE merged_at >= %(t)s
+               UNION SELECT storyline_id FROM events WHERE event_id = ANY(%(e)s)""",
+            {"t": t0, "e": list(ev_aff)},
+        )
+    }
+    conn.execute("DELETE FROM event_posts WHERE posted_at >= %s", (t0,))
+    conn.execute("DELETE FROM event_redirects WHERE merged_at >= %s", (t0,))
+    conn.execute("DELETE FROM storyline_redirects WHERE merged_at >= %s", (t0,))
+    conn.execute("DELETE FROM events WHERE first_post_at >= %s", (t0,))
+    conn.execute("DELETE FROM storylines WHERE first_post_at >= %s", (t0,))
+    rebuild_state(conn, sorted(ev_aff), sorted(st_aff))
+    return old
+
+
+_RESOLVE_EVENTS = """
+WITH RECURSIVE chain(from_id, to_id, depth) AS (
+    SELECT from_event_id, to_event_id, 1 FROM event_redirects
+    UNION ALL
+    SELECT c.from_id, r.to_event_id, c.depth + 1 FROM chain c JOIN event_redirects r ON r.from_event_id = c.to_id
+    WHERE c.depth < 1000
+), final AS (
+    SELECT DISTINCT ON (from_id) from_id, to_id FROM chain ORDER BY from_id, depth DESC
+)
+"""
+
+_RESOLVE_STORYLINES = """
+WITH RECURSIVE chain(from_id, to_id, depth) AS (
+    SELECT from_storyline_id, to_storyline_id, 1 FROM storyline_redirects
+    UNION ALL
+    SELECT c.from_id, r.to_storyline_id, c.depth + 1 FROM chain c
+    JOIN storyline_redirects r ON r.from_storyline_id = c.to_id WHERE c.depth < 1000
+), final AS (
+    SELECT DISTINCT ON (from_id) from_id, to_id FROM chain ORDER BY from_id, depth DESC
+)
+"""
+
+
+def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: Sequence[int]) -> None:
+    """After a rewind: current ids, activity and centroids of the affected events and storylines, recomputed
+    from the assignments and redirects that remain."""
+    ev, st = list(events), list(storylines)
+    conn.execute(
+        _RESOLVE_EVENTS
+        + """UPDATE events e SET merged_into = final.to_id
+             FROM events x LEFT JOIN final ON final.from_id = x.event_id
+             WHERE x.event_id = e.event_id AND e.event_id = ANY(%s)
+               AND e.merged_into IS DISTINCT FROM final.to_id""",
+        (ev,),
+    )
+    conn.execute(
+        _RESOLVE_EVENTS
+        + """UPDATE event_posts ep SET event_id = coalesce(final.to_id, ep.assigned_event_id)
+             FROM event_posts x LEFT JOIN final ON final.from_id = x.assigned_event_id
+             WHERE (x.platform, x.channel_id, x.post_id) = (ep.platform, ep.channel_id, ep.post_id)
+               AND (ep.event_id = ANY(%(e)s) OR ep.assigned_event_id = ANY(%(e)s))
+               AND ep.event_id IS DISTINCT FROM coalesce(final.to_id, ep.assigned_event_id)""",
+        {"e": ev},
+    )
+    conn.execute(
+        _RESOLVE_STORYLINES
+        + """UPDATE storylines s SET merged_into = final.to_id
+             FROM storylines x LEFT JOIN final ON final.from_id = x.storyline_id
+             WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)
+               AND s.merged_into IS DISTINCT FROM final.to_id""",
+        (st,),
+    )
+    conn.execute(
+        _RESOLVE_STORYLINES
+        + """UPDATE events e SET storyline_id = coalesce(final.to_id, e.assigned_storyline_id)
+             FROM events x LEFT JOIN final ON final.from_id = x.assigned_storyline_id
+             WHERE x.event_id = e.event_id
+               AND (e.storyline_id = ANY(%(s)s) OR e.assigned_storyline_id = ANY(%(s)s))
+               AND e.storyline_id IS DISTINCT FROM coalesce(final.to_id, e.assigned_storyline_id)""",
+        {"s": st},
+    )
+    conn.execute(
+        """UPDATE events e SET centroid_idx = coalesce(c.idx, '{}'), centroid_val = coalesce(c.val, '{}'),
+                  last_post_at = coalesce(a.last_at, e.first_post_at), post_count = coalesce(a.n, 0)
+           FROM events x
+           LEFT JOIN LATERAL (SELECT max(posted_at) AS last_at, count(*) AS n FROM event_posts m
+                              WHERE m.event_id = x.event_id) a ON true
+           LEFT JOIN LATERAL (
+               SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
+               FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m, unnest(m.vec_idx, m.vec_val) AS u(i, v)
+                     WHERE m.event_id = x.event_id GROUP BY u.i) s) c ON true
+           WHERE x.event_id = e.event_id AND e.event_id = ANY(%s)""",
+        (ev,),
+    )
+    conn.execute(
+        """UPDATE storylines s SET centroid_idx = coalesce(c.idx, '{}'), centroid_val = coalesce(c.val, '{}'),
+                  last_post_at = coalesce(a.last_at, s.first_post_at)
+           FROM storylines x
+           LEFT JOIN LATERAL (SELECT max(m.posted_at) AS last_at FROM event_posts m
+                              JOIN events e ON e.event_id = m.event_id WHERE e.storyline_id = x.storyline_id) a ON true
+           LEFT JOIN LATERAL (
+               SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
+               FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m JOIN events e ON e.event_id = m.event_id,
+                            unnest(m.vec_idx, m.vec_val) AS u(i, v)
+                     WHERE e.storyline_id = x.storyline_id GROUP BY u.i) s) c ON true
+           WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)""",
+        (st,),
+    )
+
+
+def clear_all(conn: psycopg.Connection) -> None:
+    """Forget every group (a full regroup after a parameter change)."""
+    conn.execute("TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state")
+
+
+# ------------------------------------------------------------------------------------------------ state loading
+
+_CLUSTER_COLS = "first_post_at, last_post_at, post_count, centroid_idx, centroid_val"
+
+
+def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[tuple]:
+    return conn.execute(
+        f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
+            FROM events WHERE merged_into IS NULL AND last_post_at >= %s""",  # noqa: S608
+        (after,),
+    )
+
+
+def events_by_id(conn: psycopg.Connection, ids: Sequence[int]) -> Iterable[tuple]:
+    return conn.execute(
+        f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
+            FROM events WHERE event_id = ANY(%s)""",  # noqa: S608
+        (list(ids),),
+    )
+
+
+def open_storylines(conn: psycopg.Connection, after: datetime, also: Sequence[int] = ()) -> Iterable[tuple]:
+    return conn.execute(
+        f"""SELECT storyline_id, {_CLUSTER_COLS}, first_platform, first_channel_id, first_post_id
+            FROM storylines WHERE merged_into IS NULL AND (last_post_at >= %s OR storyline_id = ANY(%s))""",  # noqa: S608
+        (after, list(also)),
+    )
+
+
+def redirects(conn: psycopg.Connection) -> tuple[dict[int, int], dict[int, int]]:
+    ev = dict(conn.execute("SELECT from_event_id, to_event_id FROM event_redirects").fetchall())
+    st = dict(conn.execute("SELECT from_storyline_id, to_storyline_id FROM storyline_redirects").fetchall())
+    return ev, st
+
+
+def events_of_posts(conn: psycopg.Connection, keys: Sequence[Key]) -> dict[Key, int]:
+    if not keys:
+        return {}
+    pl, ch, pid = zip(*keys, strict=True)
+    return {
+        (r[0], r[1], r[2]): r[3]
+        for r in conn.execute(
+            """SELECT e.platform, e.channel_id, e.post_id, e.event_id
+               FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
+               JOIN event_posts e USING (platform, channel_id, post_id)""",
+            (list(pl), list(ch), list(pid)),
+        )
+    }
+
+
+def events_of_referrers(conn: psycopg.Connection, refs: Sequence[Key]) -> dict[Key, int]:
+    """For posts not in the warehouse: the event of the earliest grouped post that forwards, reposts or quotes
+    them (so a second forward of an unseen original joins the first)."""
+    if not refs:
+        return {}
+    pl, ch, pid = zip(*refs, strict=True)
+    out: dict[Key, int] = {}
+    rows = conn.execute(
+        """WITH k AS (SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id))
+           SELECT k.platform, k.channel_id, k.post_id, e.event_id, e.posted_at, e.platform, e.channel_id, e.post_id
+           FROM k JOIN posts p ON
+                (k.platform = coalesce(p.fwd_platform, 'telegram') AND p.fwd_channel_id = k.channel_id
+                 AND p.fwd_post_id = k.post_id)
+             OR (k.platform = p.platform AND p.reposted_channel_id = k.channel_id AND p.reposted_post_id = k.post_id)
+             OR (k.platform = p.platform AND p.quoted_channel_id = k.channel_id AND p.quoted_post_id = k.post_id)
+           JOIN event_posts e ON (e.platform, e.channel_id, e.post_id) = (p.platform, p.channel_id, p.post_id)
+           ORDER BY e.posted_at, e.platform, e.channel_id, e.post_id""",
+        (list(pl), list(ch), list(pid)),
+    )
+    for r in rows:
+        out.setdefault((r[0], r[1], r[2]), r[3])
+    return out
+
+
+def events_of_duplicates(conn: psycopg.Connection, dup_keys: Sequence[int], after: datetime) -> list[tuple[int, int]]:
+    """(dup_key, event_id) of grouped posts with these duplicate keys since `after`, in order of first
+    occurrence per event."""
+    if not dup_keys:
+        return []
+    return conn.execute(
+        """SELECT dup_key, assigned_event_id FROM (
+               SELECT dup_key, assigned_event_id, min(posted_at) AS first_at
+               FROM event_posts WHERE dup_key = ANY(%s) AND posted_at >= %s
+               GROUP BY dup_key, assigned_event_id) s
+           ORDER BY first_at, assigned_event_id""",
+        (list(dup_keys), after),
+    ).fetchall()
+
+
+def max_ids(conn: psycopg.Connection) -> tuple[int, int]:
+    return conn.execute(
+        "SELECT (SELECT coalesce(max(event_id), 0) FROM events), (SELECT coalesce(max(storyline_id), 0) FROM storylines)"
+    ).fetchone()
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def write_storylines(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
+    """Upsert storylines: (id, first_at, last_at, first key (3), idx, val, merged_into)."""
+    if not rows:
+        return
+    conn.cursor().executemany(
+        """INSERT INTO storylines (storyline_id, first_post_at, last_post_at, first_platform, first_channel_id,
+                                   first_post_id, centroid_idx, centroid_val, merged_into)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (storyline_id) DO UPDATE SET last_post_at = EXCLUDED.last_post_at,
+               centroid_idx = EXCLUDED.centroid_idx, centroid_val = EXCLUDED.centroid_val,
+               merged_into = EXCLUDED.merged_into, updated_at = now()""",
+        rows,
+    )
+
+
+def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
+    """Upsert events: (id, storyline, assigned storyline, first_at, last_at, origin key (3), idx, val, merged)."""
+    if not rows:
+        return
+    conn.cursor().executemany(
+        """INSERT INTO events (event_id, storyline_id, assigned_storyline_id, first_post_at, last_post_at,
+                               origin_platform, origin_channel_id, origin_post_id, centroid_idx, centroid_val,
+                               merged_into)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (event_id) DO UPDATE SET storyline_id = EXCLUDED.storyline_id,
+               last_post_at = EXCLUDED.last_post_at, centroid_idx = EXCLUDED.centroid_idx,
+               centroid_val = EXCLUDED.centroid_val, merged_into = EXCLUDED.merged_into, updated_at = now()""",
+        rows,
+    )
+
+
+def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
+    """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
+    content_hash, dup_key, vec_idx, vec_val) -> event_posts (new rows only; replaced rows were deleted)."""
+    cols = ("platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity, "
+            "content_hash, dup_key, vec_idx, vec_val")  # fmt: skip
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_event_posts (LIKE event_posts INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        cur.execute("TRUNCATE stage_event_posts")
+        with cur.copy(f"COPY stage_event_posts ({cols}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        cur.execute(
+            f"""INSERT INTO event_posts ({cols}) SELECT {cols} FROM stage_event_posts
+                ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET event_id = EXCLUDED.event_id,
+                    assigned_event_id = EXCLUDED.assigned_event_id, posted_at = EXCLUDED.posted_at,
+                    role = EXCLUDED.role, joined_by = EXCLUDED.joined_by, similarity = EXCLUDED.similarity,
+                    content_hash = EXCLUDED.content_hash, dup_key = EXCLUDED.dup_key, vec_idx = EXCLUDED.vec_idx,
+                    vec_val = EXCLUDED.vec_val, grouped_at = now()"""  # noqa: S608
+        )
+
+
+def write_redirects(conn: psycopg.Connection, events: Sequence[tuple], storylines: Sequence[tuple]) -> None:
+    """(from, to, merged_at) rows; current ids of posts and events follow."""
+    cur = conn.cursor()
+    if events:
+        cur.executemany(
+            """INSERT INTO event_redirects (from_event_id, to_event_id, merged_at) VALUES (%s, %s, %s)
+               ON CONFLICT (from_event_id) DO UPDATE SET to_event_id = EXCLUDED.to_event_id,
+                   merged_at = EXCLUDED.merged_at""",
+            events,
+        )
+    if storylines:
+        cur.executemany(
+            """INSERT INTO storyline_redirects (from_storyline_id, to_storyline_id, merged_at) VALUES (%s, %s, %s)
+               ON CONFLICT (from_storyline_id) DO UPDATE SET to_storyline_id = EXCLUDED.to_storyline_id,
+                   merged_at = EXCLUDED.merged_at""",
+            storylines,
+        )
+    if events:
+        conn.execute(
+            _RESOLVE_EVENTS
+            + """UPDATE event_posts ep SET event_id = final.to_id FROM final
+                 WHERE ep.assigned_event_id = final.from_id AND ep.event_id IS DISTINCT FROM final.to_id"""
+        )
+    if storylines:
+        conn.execute(
+            _RESOLVE_STORYLINES
+            + """UPDATE events e SET storyline_id = final.to_id FROM final
+                 WHERE e.assigned_storyline_id = final.from_id AND e.storyline_id IS DISTINCT FROM final.to_id"""
+        )
+
+
+def refresh_summaries(conn: psycopg.Connection, event_ids: Sequence[int], storyline_ids: Sequence[int]) -> None:
+    """Recompute what analysts read: roles, origin, counts, independent sources and titles."""
+    if event_ids:
+        ids = list(event_ids)
+        # The earliest post that is not a forward is the origin; other non-forwards are reports.
+        conn.execute(
+            """WITH ranked AS (
+                   SELECT platform, channel_id, post_id, role,
+                          row_number() OVER (PARTITION BY event_id
+                                             ORDER BY (role = 'forward'), posted_at, platform, channel_id, post_id) AS rn
+                   FROM event_posts WHERE event_id = ANY(%s))
+               UPDATE event_posts ep SET role = CASE WHEN r.rn = 1 AND r.role <> 'forward' THEN 'origin'
+                                                     WHEN r.role = 'forward' THEN 'forward' ELSE 'report' END
+               FROM ranked r WHERE (r.platform, r.channel_id, r.post_id) = (ep.platform, ep.channel_id, ep.post_id)
+                 AND ep.role IS DISTINCT FROM CASE WHEN r.rn = 1 AND r.role <> 'forward' THEN 'origin'
+                                                   WHEN r.role = 'forward' THEN 'forward' ELSE 'report' END""",
+            (ids,),
+        )
+        conn.execute(
+            """UPDATE events e SET post_count = s.n, first_post_at = least(e.first_post_at, s.first_at),
+                      last_post_at = s.last_at, source_count = s.sources,
+                      origin_platform = s.o_platform, origin_channel_id = s.o_channel, origin_post_id = s.o_post,
+                      title = s.title, updated_at = now()
+               FROM (
+                   SELECT ep.event_id, count(*) AS n, min(ep.posted_at) AS first_at, max(ep.posted_at) AS last_at,
+                          count(DISTINCT CASE
+                              WHEN ep.role = 'forward' THEN
+                                  coalesce(p.fwd_platform, p.platform) || ':' ||
+                                  coalesce(p.fwd_channel_id, p.reposted_channel_id, p.channel_id)::text
+                              WHEN ep.joined_by = 'duplicate' THEN NULL
+                              ELSE p.platform || ':' || p.channel_id::text END) AS sources,
+                          (array_agg(ep.platform ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_platform,
+                          (array_agg(ep.channel_id ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_channel,
+                          (array_agg(ep.post_id ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_post,
+                          left(split_part(btrim((array_agg(p.text ORDER BY (ep.role <> 'origin'), (p.text = ''), ep.posted_at))[1]),
+                                     E'\n', 1), 160) AS title
+                   FROM event_posts ep JOIN posts p USING (platform, channel_id, post_id)
+                   WHERE ep.event_id = ANY(%s) GROUP BY ep.event_id) s
+               WHERE e.event_id = s.event_id""",
+            (ids,),
+        )
+    if storyline_ids:
+        conn.execute(
+            """UPDATE storylines s SET post_count = x.n, event_count = x.events, title = x.title,
+                      last_post_at = greatest(s.last_post_at, x.last_at), updated_at = now()
+               FROM (SELECT storyline_id, sum(post_count) AS n, count(*) AS events, max(last_post_at) AS last_at,
+                            (array_agg(title ORDER BY post_count DESC, first_post_at))[1] AS title
+                     FROM events WHERE storyline_id = ANY(%s) AND merged_into IS NULL GROUP BY storyline_id) x
+               WHERE s.storyline_id = x.storyline_id""",
+            (list(storyline_ids),),
+        )
+
+
+def existing_ids(conn: psycopg.Connection, events: Sequence[int], storylines: Sequence[int]) -> tuple[set, set]:
+    ev = {r[0] for r in conn.execute("SELECT event_id FROM events WHERE event_id = ANY(%s)", (list(events),))}
+    st = {
+        r[0]
+        for r in conn.execute("SELECT storyline_id FROM storylines WHERE storyline_id = ANY(%s)", (list(storylines),))
+    }
+    return ev, st
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def resolve_event(conn: psycopg.Connection, event_id: int) -> int | None:
+    """The current id of an event (following redirects); None if unknown."""
+    for _ in range(1000):
+        row = conn.execute("SELECT merged_into FROM events WHERE event_id = %s", (event_id,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT to_event_id FROM event_redirects WHERE from_event_id = %s", (event_id,)
+            ).fetchone()
+            if row is None:
+                return None
+        if row[0] is None:
+            return event_id
+        event_id = row[0]
+    return event_id
+
+
+def list_events(
+    conn: psycopg.Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_posts: int = 1,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Current events active in [since, until), most independent sources first, then newest."""
+    cur = conn.execute(
+        """SELECT e.event_id, e.storyline_id, e.first_post_at, e.last_post_at, e.post_count, e.source_count,
+                  e.title, e.origin_platform, e.origin_channel_id, e.origin_post_id, c.handle AS origin_handle,
+                  p.url AS origin_url,
+                  (SELECT array_agg(DISTINCT q.lang) FROM event_posts x JOIN posts q USING (platform, channel_id, post_id)
+                   WHERE x.event_id = e.event_id AND q.lang IS NOT NULL) AS langs,
+                  (SELECT array_agg(DISTINCT x.platform) FROM event_posts x WHERE x.event_id = e.event_id) AS platforms
+           FROM events e
+           LEFT JOIN posts p ON (p.platform, p.channel_id, p.post_id)
+                              = (e.origin_platform, e.origin_channel_id, e.origin_post_id)
+           LEFT JOIN channels c ON (c.platform, c.channel_id) = (e.origin_platform, e.origin_channel_id)
+           WHERE e.merged_into IS NULL AND e.post_count >= %(min)s
+             AND (%(since)s::timestamptz IS NULL OR e.last_post_at >= %(since)s)
+             AND (%(until)s::timestamptz IS NULL OR e.first_post_at < %(until)s)
+           ORDER BY e.source_count DESC, e.post_count DESC, e.first_post_at DESC, e.event_id
+           LIMIT %(limit)s""",
+        {"since": since, "until": until, "min": min_posts, "limit": limit},
+    )
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
+
+
+def event_posts(conn: psycopg.Connection, event_id: int) -> list[dict[str, Any]]:
+    """The posts of an event (current id), in time order, with channel handles and links."""
+    cur = conn.execute(
+        """SELECT ep.platform, ep.channel_id, c.handle, ep.post_id, ep.posted_at, ep.role, ep.joined_by,
+                  ep.similarity, p.text, p.lang, p.url, p.fwd_channel_id, p.fwd_post_id, p.reposted_channel_id,
+                  p.reposted_post_id, p.quoted_channel_id, p.quoted_post_id
+           FROM event_posts ep JOIN posts p USING (platform, channel_id, post_id)
+           LEFT JOIN channels c USING (platform, channel_id)
+           WHERE ep.event_id = %s ORDER BY ep.posted_at, ep.platform, ep.channel_id, ep.post_id""",
+        (event_id,),
+    )
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
+
+
+def storyline_events(conn: psycopg.Connection, storyline_id: int) -> list[dict[str, Any]]:
+    cur = conn.execute(
+        """SELECT event_id, first_post_at, last_post_at, post_count, source_count, title FROM events
+           WHERE storyline_id = %s AND merged_into IS NULL ORDER BY first_post_at, event_id""",
+        (storyline_id,),
+    )
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
+
+
+def partition(conn: psycopg.Connection) -> dict[Key, int]:
+    """Every grouped post -> its current event (for comparisons in tests and benchmarks)."""
+    return {(r[0], r[1], r[2]): r[3] for r in conn.execute("SELECT platform, channel_id, post_id, event_id FROM event_posts")}
+
+
+def storyline_partition(conn: psycopg.Connection) -> dict[Key, int]:
+    return {
+        (r[0], r[1], r[2]): r[3]
+        for r in conn.execute(
+            """SELECT ep.platform, ep.channel_id, ep.post_id, e.storyline_id
+               FROM event_posts ep JOIN events e ON e.event_id = ep.event_id"""
+        )
+    }
