@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -76,6 +76,7 @@ class PostRef:
     post_id: int | None
     posted_at: datetime | None = None
     name: str | None = None  # a display name when the platform hides the id (forwards from users)
+    handle: str | None = None  # a username when only that is known (t.me/s forwards)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +155,11 @@ def utc(dt: datetime) -> datetime:
     """Return `dt` as aware UTC; a naive value is refused because its zone is unknowable."""
     if dt.tzinfo is None:
         raise ValueError("naive datetime: its time zone is unknown")
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def utc_from_unix(seconds: float | int | str) -> datetime:
-    return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+    return datetime.fromtimestamp(float(seconds), tz=UTC)
 
 
 def check_id(value: Any, what: str) -> int:

@@ -56,6 +56,7 @@ CREATE TABLE posts (
     fwd_post_id         bigint,
     fwd_posted_at       timestamptz,
     fwd_name            text,
+    fwd_handle          text,
     quoted_channel_id   bigint,
     quoted_post_id      bigint,
     reposted_channel_id bigint,
@@ -100,6 +101,7 @@ COMMENT ON COLUMN posts.url IS 'Canonical public link to the post.';
 COMMENT ON COLUMN posts.reply_to_post_id IS 'Post this one replies to (same platform), with reply_to_channel_id.';
 COMMENT ON COLUMN posts.fwd_channel_id IS 'Telegram forwards: the channel the post was forwarded from (with fwd_post_id, fwd_posted_at: the original date).';
 COMMENT ON COLUMN posts.fwd_posted_at IS 'Forwards: when the original was posted, UTC.';
+COMMENT ON COLUMN posts.fwd_handle IS 'Forwards read from the t.me/s web preview: the origin channel''s username (its numeric id is not on the page).';
 COMMENT ON COLUMN posts.fwd_name IS 'Forwards from hidden users: the display name Telegram gives instead of an id.';
 COMMENT ON COLUMN posts.quoted_post_id IS 'X quote posts: the quoted post (with quoted_channel_id).';
 COMMENT ON COLUMN posts.reposted_post_id IS 'X reposts (retweets): the original post (with reposted_channel_id).';

@@ -52,7 +52,7 @@ class LoadStats:
 _POST_COLS = (
     "platform", "channel_id", "post_id", "posted_at", "edited_at", "version_at", "kind", "text", "lang", "url",
     "reply_to_channel_id", "reply_to_post_id", "fwd_platform", "fwd_channel_id", "fwd_post_id", "fwd_posted_at",
-    "fwd_name", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
+    "fwd_name", "fwd_handle", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
     "media", "links", "hashtags", "mentions", "views", "forwards", "replies", "reposts", "quotes", "likes",
     "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
 )  # fmt: skip
@@ -253,7 +253,7 @@ def _row_identity(p: Post) -> tuple:
     return (
         p.posted_at, p.edited_at, p.effective_version_at, p.kind, p.lang, p.url, p.source_post_id,
         _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
-        None if fwd is None else (fwd.platform, fwd.channel_id, fwd.post_id, fwd.posted_at, fwd.name),
+        None if fwd is None else (fwd.platform, fwd.channel_id, fwd.post_id, fwd.posted_at, fwd.name, fwd.handle),
         _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
         p.links, p.hashtags, p.mentions,
@@ -273,7 +273,7 @@ def _stage_row(pr: _Prepared, now: datetime) -> tuple:
         p.text, p.lang, p.url,
         _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
         _ref(fwd, "platform"), _ref(fwd, "channel_id"), _ref(fwd, "post_id"), _ref(fwd, "posted_at"),
-        _ref(fwd, "name"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        _ref(fwd, "name"), _ref(fwd, "handle"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
         Jsonb(list(p.media)) if p.media else "[]", _array(p.links), _array(p.hashtags), _array(p.mentions),
         *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
