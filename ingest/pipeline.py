@@ -163,7 +163,8 @@ def import_file(
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
     loader = Loader(conn, run_id=run_id)
     try:
-        for chunk in _album_safe_batches(iter(file_format.read(path)), batch_size):
+        size = min(batch_size, file_format.records_per_batch or batch_size)
+        for chunk in _album_safe_batches(iter(file_format.read(path)), size):
             items = normalize_records(chunk, file_format.normalize)
             stats = loader.load(items)
             runs.add_counts(conn, run_id, stats.as_dict())

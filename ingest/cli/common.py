@@ -93,19 +93,55 @@ class RedactSecrets(logging.Filter):
 
 
 def secret_values() -> list[str]:
+    """Every secret the environment holds: credential variables, Airflow connections, DSN passwords."""
     vals = []
     for name, value in os.environ.items():
-        if name in SECRET_ENV or name.endswith(("_API_HASH", "_SESSION", "_BEARER_TOKEN", "_PASSWORD")):
+        secretish = name in SECRET_ENV or name.endswith(("_API_HASH", "_SESSION", "_BEARER_TOKEN", "_PASSWORD"))
+        if not (secretish or name.startswith("AIRFLOW_CONN_") or name.endswith("_DSN")):
+            continue
+        if secretish or name.startswith("AIRFLOW_CONN_"):
             vals.append(value)
-            from psycopg.conninfo import conninfo_to_dict
-
-            try:
-                pw = conninfo_to_dict(value).get("password")
-            except Exception:  # noqa: BLE001 - not a DSN
-                pw = None
-            if pw:
-                vals.append(pw)
+        vals.extend(_embedded_secrets(value))
     return vals
+
+
+def _embedded_secrets(value: str) -> list[str]:
+    """Passwords and session strings inside a DSN, a connection URI or an Airflow JSON connection."""
+    out: list[str] = []
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            import orjson
+
+            doc = orjson.loads(text)
+        except ValueError:
+            return out
+        if isinstance(doc, dict):
+            if isinstance(doc.get("password"), str):
+                out.append(doc["password"])
+            extra = doc.get("extra")
+            if isinstance(extra, dict):
+                out += [v for k, v in extra.items() if isinstance(v, str) and k in ("session", "token", "api_hash")]
+        return out
+    from urllib.parse import unquote, urlsplit
+
+    if "://" in text:
+        try:
+            pw = urlsplit(text).password
+        except ValueError:
+            pw = None
+        if pw:
+            out += [pw, unquote(pw)]
+        return out
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        pw = conninfo_to_dict(text).get("password")
+    except Exception:  # noqa: BLE001 - not a DSN
+        pw = None
+    if pw:
+        out.append(pw)
+    return out
 
 
 def install_redaction() -> None:

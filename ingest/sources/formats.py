@@ -17,6 +17,8 @@ class FileFormat:
     reader: str  # "module:function" -> Iterator[RawRecord] for a path
     normalizer: str  # "module:function" -> Normalizer
     help: str
+    #: Records per transaction; an X page holds up to 500 posts with their includes, so pages batch smaller.
+    records_per_batch: int | None = None
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -47,6 +49,7 @@ FORMATS: dict[str, FileFormat] = {
             "ingest.sources.x:read_pages",
             "ingest.normalize.x:normalize_page",
             "X API v2 response pages, one JSON page a line (twarc2 output)",
+            records_per_batch=50,
         ),
         FileFormat(
             "telegram-web",

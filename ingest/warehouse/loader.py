@@ -102,6 +102,7 @@ WHERE posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS N
 RETURNING (xmax = 0) AS inserted
 """  # noqa: S608 - column names are constants
 
+_LATE = -1  # never a stored row hash here: forces a late observation through the metrics path
 _SAME_KEY = "{a}.platform = {b}.platform AND {a}.channel_id = {b}.channel_id AND {a}.post_id = {b}.post_id"
 
 # History starts at the first change: before a post's first edit is stored, its current version (in posts)
@@ -165,7 +166,7 @@ ON CONFLICT DO NOTHING
 """  # noqa: S608
 
 _EXISTING_HASHES = """
-SELECT p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END
+SELECT p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END, p.metrics_observed_at
 FROM unnest(%s::bigint[], %s::bigint[]) AS k(channel_id, post_id)
 JOIN posts p ON p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
 """
@@ -412,12 +413,21 @@ class Loader:
             chans.append(pr.post.channel_id)
             ids.append(pr.post.post_id)
         found: dict[tuple[str, int, int], int | None] = {}
+        stored_observed: dict[tuple[str, int, int], datetime] = {}
         # Binary bigint arrays: dumping thousands of keys as text costs more than the lookup itself.
         cur = self.conn.cursor(binary=True)
         for platform, (chans, ids) in keys.items():
             cur.execute(_EXISTING_HASHES, (chans, ids, platform), binary=True)
-            for ch, pid, h in cur.fetchall():
+            for ch, pid, h, observed in cur.fetchall():
                 found[(platform, ch, pid)] = h
+                if observed is not None:
+                    stored_observed[(platform, ch, pid)] = observed
+        # An observation older than the stored counts is not "unchanged" even when its counts equal them: it
+        # may belong in the metrics history before the stored one.
+        for pr in prepared:
+            key, seen = pr.post.key, pr.post.observed_at
+            if key in stored_observed and seen is not None and pr.post.metrics is not None and seen < stored_observed[key]:
+                found[key] = _LATE
         return found
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
@@ -466,10 +476,11 @@ class Loader:
         n = 0
         for d in deletions:
             n += self.conn.execute(
+                # X names a deleted post by any of its edit versions' ids: match the current version's id too.
                 """UPDATE posts SET deleted_at = %s
-                   WHERE platform = %s AND post_id = %s AND (%s::bigint IS NULL OR channel_id = %s)
-                     AND deleted_at IS NULL""",
-                (d.deleted_at, d.platform, d.post_id, d.channel_id, d.channel_id),
+                   WHERE platform = %s AND (post_id = %s OR source_post_id = %s)
+                     AND (%s::bigint IS NULL OR channel_id = %s) AND deleted_at IS NULL""",
+                (d.deleted_at, d.platform, d.post_id, d.post_id, d.channel_id, d.channel_id),
             ).rowcount
         return n
 
