@@ -87,6 +87,7 @@ CREATE TABLE event_posts (
 CREATE INDEX event_posts_event_idx ON event_posts (event_id, posted_at);
 CREATE INDEX event_posts_assigned_idx ON event_posts (assigned_event_id);
 CREATE INDEX event_posts_posted_idx ON event_posts (posted_at);
+CREATE INDEX event_posts_dup_idx ON event_posts (dup_key) WHERE dup_key IS NOT NULL;
 COMMENT ON TABLE event_posts IS 'Which event each post belongs to, and how it joined. Every grouped post has exactly one row.';
 COMMENT ON COLUMN event_posts.event_id IS 'The event the post belongs to now (after merges).';
 COMMENT ON COLUMN event_posts.assigned_event_id IS 'The event the post was first assigned to (grouping state, to undo later merges).';

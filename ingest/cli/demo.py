@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from ingest.cli import app, common
 from ingest.pipeline import import_files
@@ -26,7 +28,7 @@ def _has(module: str) -> bool:
 @app.command("demo")
 def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -> None:
     """Import the demo data (idempotent), group events and print the briefs."""
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 140)
     dsn = common.get_dsn()
     console.print(f"[bold]warehouse[/]: {redact(dsn)}")
     with common.open_db() as conn:
@@ -46,10 +48,21 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
             if s["posts"]
             else "[bold]warehouse holds[/] no posts"
         )
-        if _has("ingest.events.demo"):
-            from ingest.events.demo import run_demo as events_demo
+        from ingest.events import group_window, list_events
 
-            events_demo(conn, console)
+        stats = group_window(conn, None, None)
+        console.print(
+            f"[bold]grouped[/] {stats.posts} posts ({stats.mode}): {stats.events_created} new events, "
+            f"{stats.storylines_created} new storylines"
+        )
+        table = Table("event", "first seen (UTC)", "posts", "sources", "first by", "title", title="events with 2+ posts")
+        for e in list_events(conn, min_posts=2, limit=20):
+            table.add_row(
+                str(e["event_id"]), f"{e['first_post_at']:%Y-%m-%d %H:%M}", str(e["post_count"]),
+                str(e["source_count"]), f"{e['origin_platform']}:{e['origin_handle'] or e['origin_channel_id']}",
+                (e["title"] or "")[:70],
+            )  # fmt: skip
+        console.print(table)
         if _has("ingest.briefs.demo"):
             from ingest.briefs.demo import run_demo as briefs_demo
 

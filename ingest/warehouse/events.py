@@ -15,8 +15,18 @@ Key = tuple[str, int, int]
 # Any fixed number: one grouping run at a time (the DAG and a CLI run could overlap).
 GROUP_LOCK = 0x67727570  # "grup"
 
+# A Desktop export names the forwarded channel but not the original's id (nor always its time): the original
+# is that channel's post at that time or, without a time, its latest earlier post with the same text.
+_FWD_ORIGIN = """LEFT JOIN LATERAL (
+    SELECT o.post_id FROM posts o
+    WHERE p.fwd_post_id IS NULL AND p.fwd_channel_id IS NOT NULL
+      AND o.platform = coalesce(p.fwd_platform, 'telegram') AND o.channel_id = p.fwd_channel_id
+      AND (o.posted_at = p.fwd_posted_at
+           OR (p.fwd_posted_at IS NULL AND o.posted_at <= p.posted_at AND o.text = p.text AND p.text <> ''))
+    ORDER BY o.posted_at DESC, o.post_id LIMIT 1) fo ON true"""
+
 _POST_COLS = """p.platform, p.channel_id, p.post_id, p.posted_at, p.text, p.links, p.hashtags, p.content_hash,
-    p.fwd_platform, p.fwd_channel_id, p.fwd_post_id, p.reposted_channel_id, p.reposted_post_id,
+    p.fwd_platform, p.fwd_channel_id, coalesce(p.fwd_post_id, fo.post_id), p.reposted_channel_id, p.reposted_post_id,
     p.quoted_channel_id, p.quoted_post_id, p.reply_to_channel_id, p.reply_to_post_id"""
 
 
@@ -81,19 +91,25 @@ def dirty_posts(
 
 
 def posts_to_group(
-    conn: psycopg.Connection, since: datetime | None, until: datetime | None, *, only_dirty: bool, t0: datetime | None
+    conn: psycopg.Connection,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    only_dirty: bool,
+    t0: datetime | None,
 ) -> Iterable[tuple]:
     """Posts to (re)group, in canonical order. With `only_dirty`, the new and edited posts of the window; else
     every post from `t0` on: those of the window and those grouped before (a replay re-groups them)."""
     if only_dirty:
         sql = f"""SELECT {_POST_COLS} FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
+                  {_FWD_ORIGIN}
                   WHERE p.kind <> 'service'
                     AND (%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
                     AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
                     AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)
                   ORDER BY p.posted_at, p.platform, p.channel_id, p.post_id"""  # noqa: S608
     else:
-        sql = f"""SELECT {_POST_COLS} FROM posts p
+        sql = f"""SELECT {_POST_COLS} FROM posts p {_FWD_ORIGIN}
                   WHERE p.kind <> 'service' AND (%(t0)s::timestamptz IS NULL OR p.posted_at >= %(t0)s)
                     AND ((%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
                          AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
@@ -127,7 +143,8 @@ def rewind(conn: psycopg.Connection, t0: datetime) -> dict[Key, tuple[int, int |
         )
     }
     conn.execute(
-        "INSERT INTO replay_keys SELECT platform, channel_id, post_id FROM event_posts WHERE posted_at >= %s", (t0,)
+        "INSERT INTO replay_keys SELECT platform, channel_id, post_id FROM event_posts WHERE posted_at >= %s",
+        (t0,),
     )
     ev_aff = {
         r[0]
@@ -249,7 +266,9 @@ def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: S
 
 def clear_all(conn: psycopg.Connection) -> None:
     """Forget every group (a full regroup after a parameter change)."""
-    conn.execute("TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state")
+    conn.execute(
+        "TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ state loading
@@ -326,16 +345,19 @@ def events_of_referrers(conn: psycopg.Connection, refs: Sequence[Key]) -> dict[K
     return out
 
 
-def events_of_duplicates(conn: psycopg.Connection, dup_keys: Sequence[int], after: datetime) -> list[tuple[int, int]]:
-    """(dup_key, event_id) of grouped posts with these duplicate keys since `after`, in order of first
-    occurrence per event."""
+def events_of_duplicates(
+    conn: psycopg.Connection, dup_keys: Sequence[int], after: datetime
+) -> list[tuple[int, int]]:
+    """(dup_key, assigned event) of grouped posts with these duplicate keys whose event is still open at
+    `after`, in order of each event's first post with the key."""
     if not dup_keys:
         return []
     return conn.execute(
         """SELECT dup_key, assigned_event_id FROM (
-               SELECT dup_key, assigned_event_id, min(posted_at) AS first_at
-               FROM event_posts WHERE dup_key = ANY(%s) AND posted_at >= %s
-               GROUP BY dup_key, assigned_event_id) s
+               SELECT ep.dup_key, ep.assigned_event_id, min(ep.posted_at) AS first_at
+               FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
+               WHERE ep.dup_key = ANY(%s) AND e.last_post_at >= %s
+               GROUP BY ep.dup_key, ep.assigned_event_id) s
            ORDER BY first_at, assigned_event_id""",
         (list(dup_keys), after),
     ).fetchall()
@@ -435,7 +457,9 @@ def write_redirects(conn: psycopg.Connection, events: Sequence[tuple], storyline
         )
 
 
-def refresh_summaries(conn: psycopg.Connection, event_ids: Sequence[int], storyline_ids: Sequence[int]) -> None:
+def refresh_summaries(
+    conn: psycopg.Connection, event_ids: Sequence[int], storyline_ids: Sequence[int]
+) -> None:
     """Recompute what analysts read: roles, origin, counts, independent sources and titles."""
     if event_ids:
         ids = list(event_ids)
@@ -488,11 +512,15 @@ def refresh_summaries(conn: psycopg.Connection, event_ids: Sequence[int], storyl
         )
 
 
-def existing_ids(conn: psycopg.Connection, events: Sequence[int], storylines: Sequence[int]) -> tuple[set, set]:
+def existing_ids(
+    conn: psycopg.Connection, events: Sequence[int], storylines: Sequence[int]
+) -> tuple[set, set]:
     ev = {r[0] for r in conn.execute("SELECT event_id FROM events WHERE event_id = ANY(%s)", (list(events),))}
     st = {
         r[0]
-        for r in conn.execute("SELECT storyline_id FROM storylines WHERE storyline_id = ANY(%s)", (list(storylines),))
+        for r in conn.execute(
+            "SELECT storyline_id FROM storylines WHERE storyline_id = ANY(%s)", (list(storylines),)
+        )
     }
     return ev, st
 
@@ -574,7 +602,10 @@ def storyline_events(conn: psycopg.Connection, storyline_id: int) -> list[dict[s
 
 def partition(conn: psycopg.Connection) -> dict[Key, int]:
     """Every grouped post -> its current event (for comparisons in tests and benchmarks)."""
-    return {(r[0], r[1], r[2]): r[3] for r in conn.execute("SELECT platform, channel_id, post_id, event_id FROM event_posts")}
+    return {
+        (r[0], r[1], r[2]): r[3]
+        for r in conn.execute("SELECT platform, channel_id, post_id, event_id FROM event_posts")
+    }
 
 
 def storyline_partition(conn: psycopg.Connection) -> dict[Key, int]:

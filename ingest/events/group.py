@@ -1,0 +1,312 @@
+"""Group the warehouse's posts into events and storylines: `group_window(conn, since, until)`.
+
+A run groups only what is new: posts of the window with no event_posts row, or whose content_hash changed (an
+edit). When they are all later than everything grouped so far (the usual hourly case) the open events and
+storylines are loaded as stored and the new posts stream through the `Grouper`. When one of them is older (a
+late arrival or an edit), the run replays: everything grouped from that post's time on is undone (assignments,
+merges, events created since), the state just before it is rebuilt from the stored post vectors, and every
+post from then on is grouped again in order. Either way the groups equal those of one full regroup of the same
+posts; re-created events keep their old ids where their posts overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import psycopg
+
+from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
+from ingest.events.text import Vector, duplicate_key, vectorize
+from ingest.warehouse import events as store
+
+log = logging.getLogger(__name__)
+
+_EPOCH_MIN = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class GroupStats:
+    mode: str  # noop | incremental | replay | full
+    posts: int = 0
+    events_created: int = 0
+    events_merged: int = 0
+    storylines_created: int = 0
+    storylines_merged: int = 0
+    replayed_from: datetime | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ts(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _cluster(row: tuple, *, event: bool) -> Cluster:
+    cid, first_at, last_at, n, idx, val = row[:6]
+    key = (row[6], row[7], row[8])
+    i = np.asarray(idx, dtype=np.int32)
+    v = np.asarray(val, dtype=np.int64)
+    return Cluster(
+        cid, _ts(first_at), _ts(last_at), key, n, i, v, int(np.dot(v, v)), storyline=row[9] if event else None
+    )
+
+
+def _item(row: tuple) -> Item:
+    (platform, channel_id, post_id, posted_at, text, links, hashtags, content_hash, fwd_platform, fwd_channel,
+     fwd_post, rp_channel, rp_post, q_channel, q_post, reply_channel, reply_post) = row  # fmt: skip
+    refs: list[tuple[str, tuple]] = []
+    if fwd_channel is not None and fwd_post is not None:
+        refs.append(("forward", (fwd_platform or "telegram", fwd_channel, fwd_post)))
+    if rp_channel is not None and rp_post is not None:
+        refs.append(("repost", (platform, rp_channel, rp_post)))
+    if q_channel is not None and q_post is not None:
+        refs.append(("quote", (platform, q_channel, q_post)))
+    # A channel replying to its own post is following up on the same story; replies to others may drift.
+    if reply_post is not None and (reply_channel is None or reply_channel == channel_id):
+        refs.append(("reply", (platform, channel_id, reply_post)))
+    return Item(
+        (platform, channel_id, post_id),
+        _ts(posted_at),
+        vectorize(text or "", links or (), hashtags or ()),
+        tuple(refs),
+        duplicate_key(text or ""),
+        content_hash,
+    )
+
+
+def group_window(
+    conn: psycopg.Connection,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    params: Params | None = None,
+    full: bool = False,
+) -> GroupStats:
+    """Group the new and edited posts of [since, until) (None: unbounded) and commit. `full` regroups every
+    post from `since` on. A change of parameters since the last run forces a full regroup."""
+    params = params or Params()
+    started = time.perf_counter()
+    with conn.transaction():
+        store.lock(conn)
+        stored, _ = store.get_state(conn)
+        if stored is not None and stored != params.fingerprint() and store.has_groups(conn):
+            log.warning(
+                "grouping parameters changed (%s -> %s): regrouping everything", stored, params.fingerprint()
+            )
+            full, since = True, None
+        stats = _run(conn, since, until, params, full)
+        store.set_state(conn, params.fingerprint())
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> GroupStats:
+    old: dict = {}
+    if full:
+        t0 = since or _EPOCH_MIN  # no post predates 2006 (check_post refuses them)
+        old = store.rewind(conn, t0)
+        mode = "full"
+        ref_time = t0
+        only_dirty = False
+    else:
+        first, n = store.dirty_posts(conn, since, until)
+        if not n:
+            return GroupStats("noop")
+        hw = store.high_water(conn)
+        if hw is None or first > hw:
+            mode, t0, only_dirty = "incremental", None, True
+        else:
+            mode, t0, only_dirty = "replay", first[0], False
+            old = store.rewind(conn, t0)
+        ref_time = first[0]
+
+    items = [_item(r) for r in store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0)]
+    stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
+    if not items:
+        return stats
+
+    temp = {"e": 0, "s": 0}
+
+    def new_event() -> int:
+        temp["e"] -= 1
+        return temp["e"]
+
+    def new_storyline() -> int:
+        temp["s"] -= 1
+        return temp["s"]
+
+    def load_event(eid: int) -> Cluster | None:
+        rows = list(store.events_by_id(conn, [eid]))
+        return _cluster(rows[0], event=True) if rows else None
+
+    def load_storyline(sid: int) -> Cluster | None:
+        rows = list(store.open_storylines(conn, datetime.max.replace(tzinfo=timezone.utc), [sid]))
+        return _cluster(rows[0], event=False) if rows else None
+
+    g = Grouper(
+        params, new_event_id=new_event, new_storyline_id=new_storyline, load_event=load_event,
+        load_storyline=load_storyline,
+    )  # fmt: skip
+    ev_redirects, st_redirects = store.redirects(conn)
+    g.events.merged.update(ev_redirects)
+    g.storylines.merged.update(st_redirects)
+    t_ref = _dt(_ts(ref_time)) if isinstance(ref_time, datetime) else ref_time
+    for row in store.open_events(conn, t_ref - timedelta(hours=params.window_hours)):
+        g.add_event(_cluster(row, event=True))
+    wanted = {
+        g.storylines.resolve(c.storyline) for c in g.events.clusters.values() if c.storyline is not None
+    }
+    for row in store.open_storylines(
+        conn, t_ref - timedelta(hours=params.storyline_window_hours), sorted(wanted)
+    ):
+        g.add_storyline(_cluster(row, event=False))
+
+    # stage 0 lookups: the events of referenced posts, of earlier forwards of the same original, of copies
+    refs = {ref for it in items for _k, ref in it.refs} | {it.key for it in items}
+    g.post_event.update(store.events_of_posts(conn, sorted(refs)))
+    for ref, eid in store.events_of_referrers(conn, sorted(refs)).items():
+        g.ref_event.setdefault(ref, eid)
+    dups = sorted({it.dup for it in items if it.dup is not None})
+    for dup, eid in store.events_of_duplicates(conn, dups, t_ref - timedelta(hours=params.window_hours)):
+        holders = g.dup_event.setdefault(dup, [])
+        if eid not in holders:
+            holders.append(eid)
+
+    result = g.process(items)
+    _write(conn, g, result, old)
+    stats.events_created = len(result.events_created)
+    stats.storylines_created = len(result.storylines_created)
+    stats.events_merged = sum(1 for m in result.merges if m.level == "event")
+    stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
+    return stats
+
+
+def _final_ids(
+    created: list[int],
+    current_of: dict[int, int],
+    members: dict[int, list],
+    old_of,
+    existing: set[int],
+    next_id: int,
+) -> dict[int, int]:
+    """Temporary (negative) ids -> stored ids: a re-created cluster takes the old id most of its posts had
+    (when that id is free), everything else a fresh id in creation order."""
+    votes: Counter = Counter()
+    for tmp in created:
+        if current_of.get(tmp, tmp) != tmp:
+            continue
+        for key in members.get(tmp, ()):
+            o = old_of(key)
+            if o is not None and o not in existing:
+                votes[(tmp, o)] += 1
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    for (tmp, o), _n in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0][1], -kv[0][0])):
+        if tmp in out or o in used:
+            continue
+        out[tmp] = o
+        used.add(o)
+    for tmp in sorted(created, reverse=True):  # -1, -2, ...: creation order
+        if tmp not in out:
+            next_id += 1
+            out[tmp] = next_id
+    return out
+
+
+def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> None:
+    ev, st = g.events, g.storylines
+    max_event, max_story = store.max_ids(conn)
+    created_e = sorted(res.events_created, reverse=True)
+    created_s = sorted(res.storylines_created, reverse=True)
+    ev_members: dict[int, list] = {}
+    st_members: dict[int, list] = {}
+    for a in res.assignments:
+        ev_members.setdefault(ev.resolve(a.event), []).append(a.key)
+        cur_e = ev.resolve(a.event)
+        c = ev.clusters.get(cur_e) or ev.retired.get(cur_e)
+        st_members.setdefault(st.resolve(c.storyline), []).append(a.key)
+    old_ids = [o[0] for o in old.values()]
+    old_st = [o[1] for o in old.values() if o[1] is not None]
+    # Fresh ids start above every id ever handed out, so none collides with an old id being reused.
+    max_event = max([max_event, *old_ids])
+    max_story = max([max_story, *old_st])
+    exist_e, exist_s = store.existing_ids(conn, old_ids, old_st) if old else (set(), set())
+    emap = _final_ids(
+        created_e, {t: ev.resolve(t) for t in created_e}, ev_members,
+        lambda k: old.get(k, (None, None))[0], exist_e, max_event,
+    )  # fmt: skip
+    smap = _final_ids(
+        created_s, {t: st.resolve(t) for t in created_s}, st_members,
+        lambda k: old.get(k, (None, None))[1], exist_s, max_story,
+    )  # fmt: skip
+
+    def fe(i: int | None) -> int | None:
+        return None if i is None else emap.get(i, i)
+
+    def fs(i: int | None) -> int | None:
+        return None if i is None else smap.get(i, i)
+
+    story_rows = []
+    touched_s = (
+        res.storylines_changed
+        | res.storylines_created
+        | {m.from_id for m in res.merges if m.level == "storyline"}
+    )
+    for sid in sorted(touched_s, key=lambda x: (x >= 0, abs(x))):
+        c = st.clusters.get(sid) or st.retired.get(sid)
+        if c is None:
+            continue
+        merged = st.merged.get(sid)
+        story_rows.append(
+            (fs(sid), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
+             c.idx.tolist() if merged is None else [], c.val.tolist() if merged is None else [], fs(merged))
+        )  # fmt: skip
+    store.write_storylines(conn, story_rows)
+
+    event_rows = []
+    touched_e = (
+        res.events_changed | res.events_created | {m.from_id for m in res.merges if m.level == "event"}
+    )
+    for eid in sorted(touched_e, key=lambda x: (x >= 0, abs(x))):
+        c = ev.clusters.get(eid) or ev.retired.get(eid)
+        if c is None:
+            continue
+        merged = ev.merged.get(eid)
+        event_rows.append(
+            (fe(eid), fs(st.resolve(c.storyline)), fs(c.storyline), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
+             c.idx.tolist() if merged is None else [], c.val.tolist() if merged is None else [], fe(merged))
+        )  # fmt: skip
+    store.write_events(conn, event_rows)
+
+    store.write_event_posts(
+        conn,
+        (
+            (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
+             a.content_hash, a.dup, a.vec.idx.tolist(), a.vec.val.tolist())
+            for a in res.assignments
+        ),
+    )  # fmt: skip
+    store.write_redirects(
+        conn,
+        [(fe(m.from_id), fe(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "event"],
+        [(fs(m.from_id), fs(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "storyline"],
+    )
+    live_e = sorted({fe(ev.resolve(e)) for e in touched_e})
+    live_s = sorted({fs(st.resolve(s)) for s in touched_s} | {fs(st.resolve(c.storyline)) for e in touched_e
+                    if (c := ev.clusters.get(ev.resolve(e))) is not None})  # fmt: skip
+    store.refresh_summaries(conn, live_e, live_s)
+
+
+def vector_of(text: str) -> Vector:
+    return vectorize(text)

@@ -1,0 +1,381 @@
+"""Text features for grouping: one sparse, integer-weighted vector per post that works across English, Russian
+and Ukrainian (and survives Spanish, Italian, Tagalog tweets).
+
+Lexical methods cannot see an English and a Russian report of one event as similar, so the vector carries the
+cheap cross-language bridges beside plain word stems:
+
+- words transliterated to Latin and cut to a 6-letter stem (`w:`), so Russian/Ukrainian inflections collapse;
+- a consonant skeleton of every word (`k:`): "Rutte"/"Рютте", "Ankara"/"Анкаре", "contracts"/"контракты",
+  "summit"/"саммит" meet on "rt", "nkr", "kntr", "smt";
+- capitalised words and hashtags as entities (`e:`, weighted up);
+- numbers (`n:`), month names in any of the languages as `m:07`, a small concept lexicon (`c:`) for the news
+  words that transliteration cannot bridge (billion/миллиард/мільярд, defence/оборона, ...);
+- URLs (host + path) and link domains.
+
+Weights are fixed by feature type (no corpus statistics), the vector is L2-normalised and quantised to integers
+(`SCALE` = 1000), so every dot product later is an exact integer: a grouping run gives the same answer whatever
+order or batch size it sums things in. Feature names are hashed with CRC32 (stable across processes).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+DIM_BITS = 22
+DIM = 1 << DIM_BITS
+SCALE = 1000  # quantisation of L2-normalised weights
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
+_BARE_DOMAIN_URL = re.compile(
+    r"\b(?:[a-z0-9-]+\.)+(?:com|org|net|ru|ua|io|me|info|news|gov|eu|uk)/[^\s<>\"')\]]*", re.I
+)
+_TOKEN = re.compile(r"[#@]?[^\W_]+(?:[’'][^\W_]+)?", re.U)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_RT_PREFIX = re.compile(r"^\s*(?:RT|MT)\s+@\w+:?\s*", re.I)
+_SENT_END = re.compile(r"[.!?…:\n]\s*$")
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+        "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+        "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
+        "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u",
+        "á": "a", "à": "a", "â": "a", "ä": "a", "ã": "a", "é": "e", "è": "e", "ê": "e", "ë": "e", "í": "i",
+        "ì": "i", "î": "i", "ï": "i", "ó": "o", "ò": "o", "ô": "o", "ö": "o", "õ": "o", "ú": "u", "ù": "u",
+        "û": "u", "ü": "u", "ñ": "n", "ç": "c", "ß": "ss",
+    }
+)  # fmt: skip
+
+# Skeleton: letters that sound alike across scripts collapse; vowels and doubled letters go.
+_SKEL_MAP = str.maketrans({"c": "k", "q": "k", "w": "v", "x": "k", "j": "y", "h": ""})
+_VOWELS = set("aeiouy")
+
+_STOPWORDS_RAW = """
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her here
+hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
+our out over own same she should so some such than that the their them then there these they this those through
+to too under until up very was we were what when where which while who whom why will with would you your yours
+via says said say new news breaking update today yesterday tomorrow one two three http https amp rt
+и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня
+еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь опять уж вам ведь там
+потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже
+себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас
+были куда зачем всех никогда можно при наконец два об другой хоть после над больше тот через эти нас про всего
+них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя такой им более
+всегда конечно всю между это также заявил заявила сообщил сообщает сообщили которые который которая которое
+і в на з що не до та як у за це від по для про але його її ми ви вони він вона це цей ця ці був була було були
+також має мають щоб коли який яка яке які бо чи вже ще тому тут там де хто тільки навіть після через між над під
+заявив повідомив повідомляє
+el la los las de del y en un una que por con para es se al lo como más pero sus su le ya o este esta son
+il di che e un una per non sono da del della dei delle nel nella con su gli le ma come anche
+ang mga sa ng na at si ay ni kay para may mga ito hindi
+"""
+STOPWORDS = frozenset(_STOPWORDS_RAW.split())
+
+# Months in EN/RU/UK/ES/IT: the stem of each name (transliterated) -> month number.
+_MONTHS = {
+    "januar": 1, "yanvar": 1, "sichn": 1, "enero": 1, "gennai": 1,
+    "februa": 2, "fevral": 2, "lyut": 2, "febrer": 2, "febbra": 2,
+    "march": 3, "mart": 3, "berez": 3, "marzo": 3,
+    "april": 4, "aprel": 4, "kviti": 4, "abril": 4, "aprile": 4,
+    "may": 5, "maya": 5, "mai": 5, "trav": 5, "mayo": 5, "maggio": 5,
+    "june": 6, "iyun": 6, "cherv": 6, "junio": 6, "giugno": 6,
+    "july": 7, "iyul": 7, "lyp": 7, "lip": 7, "julio": 7, "luglio": 7,
+    "august": 8, "avgust": 8, "serp": 8, "agosto": 8,
+    "septem": 9, "sentya": 9, "veres": 9, "septie": 9, "settem": 9,
+    "octobe": 10, "oktyab": 10, "zhovt": 10, "octubr": 10, "ottobr": 10,
+    "novemb": 11, "noyabr": 11, "lystop": 11, "listop": 11, "noviem": 11,
+    "decemb": 12, "dekabr": 12, "grud": 12, "hrud": 12, "diciem": 12, "dicemb": 12,
+}  # fmt: skip
+_MONTH_PREFIXES = sorted(_MONTHS, key=len, reverse=True)
+_MONTH_GUARD = {"mayor", "marti", "marto", "mayb", "lipsk", "mayak"}
+
+# Concepts that transliteration cannot bridge: stems (transliterated, lower-case) -> concept.
+_CONCEPTS_RAW = {
+    "billion": "billion bln bn milliard mlrd mil'yard milyard",
+    "million": "million mln mill milyon mil'yon",
+    "thousand": "thousand tysyach tysyach tisyach",
+    "dollar": "dollar usd dolar",
+    "defence": "defens defenc oboron",
+    "contract": "contrac kontrak zakaz",
+    "summit": "summit sammit samit vstrech zustrich",
+    "army": "army armii armiy army vojsk voysk viysk",
+    "attack": "attack ataka atak napad udar",
+    "drone": "drone dron bpla bespil",
+    "missile": "missil raket rocket",
+    "killed": "killed kill dead death pogib ubit zagin zagib vbyt",
+    "wounded": "wounde injur ranen poranen",
+    "explosion": "explos blast vzryv vybukh bomb",
+    "president": "presid prezid",
+    "minister": "minist",
+    "sanction": "sancti sanktsi",
+    "war": "war voyna voyny viyna viyny",
+    "peace": "peace mir mirn myr myrn",
+    "talks": "talks negoti peregov perehov",
+    "ceasefire": "ceasef truce peremir",
+    "election": "electi vybor vybory",
+    "weapon": "weapon weapons oruzh zbroy",
+    "aid": "aid pomoshch dopomoh",
+    "support": "suppor podderzh pidtrym",
+    "threat": "threat ugroz zagroz",
+    "combat": "combat boev boyov",
+    "experience": "experi opyt dosvid",
+    "secretary": "secret gensek",
+    "general": "genera",
+    "alliance": "allian alyans soyuz soyuzn",
+    "flood": "flood navodn povin inondaz baha",
+    "fire": "fire wildfi pozhar pozhezh incend sunog",
+    "earthquake": "earthq zemletr terrem lindol sismo",
+    "shooting": "shooti shoot strelb strilyan tirote spara",
+    "hostage": "hostag zalozh zaruch",
+    "arrest": "arrest arest zaderzh zatrym",
+    "court": "court sud",
+    "gas": "gas gaz",
+    "oil": "oil neft nafta",
+    "nuclear": "nuclea yadern yadern atomn",
+    "strike": "strike udar",
+    "border": "border granits kordon",
+    "soldier": "soldie soldat voenn viyskov",
+    "troops": "troops voyska viyska",
+}  # fmt: skip
+_CONCEPTS: dict[str, str] = {}
+for _concept, _stems in _CONCEPTS_RAW.items():
+    for _s in _stems.split():
+        _CONCEPTS[_s] = _concept
+_CONCEPT_PREFIXES = sorted(_CONCEPTS, key=len, reverse=True)
+_CONCEPT_MIN = min(len(s) for s in _CONCEPTS)
+# Short concept stems match only whole words ("mir" must not fire on "mirror").
+_CONCEPT_EXACT = {s for s in _CONCEPTS if len(s) <= 3}
+
+_SKIP_HOSTS = {"t.me", "telegram.me", "x.com", "twitter.com", "mobile.twitter.com", "t.co", "bit.ly"}
+
+W_WORD = 1.0
+W_SKEL = 0.7
+W_ENTITY = 2.0
+W_NUMBER = 1.5
+W_MONTH = 1.0
+W_CONCEPT = 1.5
+W_URL = 3.0
+W_DOMAIN = 0.5
+W_HASHTAG = 2.0
+W_MENTION = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    """A post's features: sorted hashed indices and positive integer weights (L2 norm ~ SCALE)."""
+
+    idx: np.ndarray  # int32, sorted, unique
+    val: np.ndarray  # int64
+
+    @property
+    def norm2(self) -> int:
+        return int(np.dot(self.val, self.val))
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+
+EMPTY = Vector(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64))
+
+
+def translit(word: str) -> str:
+    return word.translate(_TRANSLIT)
+
+
+def skeleton(word: str, n: int = 4) -> str:
+    """Consonant skeleton of a transliterated word: 'kontrakty' -> 'kntr', 'rutte' -> 'rt'."""
+    w = word.translate(_SKEL_MAP)
+    out: list[str] = []
+    for ch in w:
+        if ch in _VOWELS or not ch.isalpha():
+            continue
+        if out and out[-1] == ch:
+            continue
+        out.append(ch)
+        if len(out) >= n:
+            break
+    return "".join(out)
+
+
+def _month(stem: str) -> int | None:
+    if stem in _MONTH_GUARD:
+        return None
+    for p in _MONTH_PREFIXES:
+        if stem.startswith(p) and (len(p) >= 4 or stem == p or len(stem) <= len(p) + 2):
+            return _MONTHS[p]
+    return None
+
+
+def _concept(word: str) -> str | None:
+    if len(word) < _CONCEPT_MIN:
+        return None
+    if word in _CONCEPT_EXACT:
+        return _CONCEPTS[word]
+    for p in _CONCEPT_PREFIXES:
+        if len(p) > 3 and word.startswith(p):
+            return _CONCEPTS[p]
+    return None
+
+
+def split_urls(text: str) -> tuple[str, list[str]]:
+    urls = _URL.findall(text) + _BARE_DOMAIN_URL.findall(text)
+    text = _BARE_DOMAIN_URL.sub(" ", _URL.sub(" ", text))
+    return text, urls
+
+
+def _url_features(url: str) -> tuple[str | None, str | None]:
+    u = url.lower().rstrip(".,;:!?")
+    u = re.sub(r"^(?:https?://)?(?:www\.)?", "", u)
+    u = u.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    host = u.split("/", 1)[0]
+    if not host or "." not in host:
+        return None, None
+    if host in _SKIP_HOSTS:
+        # A link to a post on the platform itself is specific (t.me/channel/123); a bare host is not.
+        return (u if "/" in u else None), None
+    return (u if "/" in u else None), host
+
+
+def features(
+    text: str, links: tuple[str, ...] | list[str] = (), hashtags: tuple[str, ...] | list[str] = ()
+) -> dict[str, float]:
+    """Named features of a text with their weights (before hashing); exposed for tests and debugging."""
+    feats: dict[str, float] = {}
+
+    def add(name: str, w: float) -> None:
+        if feats.get(name, 0.0) < w:
+            feats[name] = w
+
+    text = _RT_PREFIX.sub("", text or "")
+    body, urls = split_urls(text)
+    for url in [*urls, *links]:
+        full, host = _url_features(url)
+        if full:
+            add("u:" + full, W_URL)
+        if host:
+            add("d:" + host, W_DOMAIN)
+    for tag in hashtags:
+        t = translit(tag.lower().lstrip("#"))
+        if t:
+            add("h:" + t, W_HASHTAG)
+
+    prev_end = True  # start of text counts as a sentence start
+    pos = 0
+    for m in _TOKEN.finditer(body):
+        tok = m.group(0)
+        gap = body[pos : m.start()]
+        pos = m.end()
+        sentence_start = prev_end or bool(_SENT_END.search(gap)) if gap else prev_end
+        prev_end = False
+        if tok[0] in "#@":
+            word = translit(tok[1:].lower())
+            if not word:
+                continue
+            if tok[0] == "#":
+                add("h:" + word, W_HASHTAG)
+                add("e:" + skeleton(word, 5), W_ENTITY * 0.5)
+            else:
+                add("a:" + word, W_MENTION)
+            continue
+        if _NUMBER.fullmatch(tok):
+            digits = tok.replace(",", "").replace(".", "")
+            add("n:" + digits.lstrip("0")[:12] or "0", W_NUMBER if len(digits) > 1 else W_NUMBER * 0.6)
+            continue
+        if any(c.isdigit() for c in tok):
+            # 30bn, 7-8, f16: the digits and the letters both count.
+            for d in re.findall(r"\d+", tok):
+                add("n:" + (d.lstrip("0") or "0"), W_NUMBER)
+            letters = re.sub(r"\d+", "", tok.lower())
+            c = _concept(translit(letters)) if letters else None
+            if c:
+                add("c:" + c, W_CONCEPT)
+            continue
+        low = tok.lower()
+        if low in STOPWORDS:
+            continue
+        word = translit(low).replace("’", "").replace("'", "")
+        if len(word) < 2:
+            continue
+        stem = word[:6]
+        mon = _month(stem)
+        if mon is not None:
+            add(f"m:{mon:02d}", W_MONTH)
+            continue
+        c = _concept(word)
+        if c:
+            add("c:" + c, W_CONCEPT)
+        if len(word) >= 3:
+            add("w:" + stem, W_WORD)
+            sk = skeleton(word)
+            if len(sk) >= 2:
+                add("k:" + sk, W_SKEL)
+        is_entity = (tok[0].isupper() and not sentence_start and len(word) >= 3) or (
+            len(tok) >= 2 and tok.isupper() and tok.isalpha()
+        )
+        if is_entity:
+            sk = skeleton(word, 5)
+            if len(sk) >= 2:
+                add("e:" + sk, W_ENTITY)
+    return feats
+
+
+def _hash(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8")) & (DIM - 1)
+
+
+def vectorize(
+    text: str, links: tuple[str, ...] | list[str] = (), hashtags: tuple[str, ...] | list[str] = ()
+) -> Vector:
+    """The post's quantised, L2-normalised feature vector."""
+    feats = features(text, links, hashtags)
+    if not feats:
+        return EMPTY
+    acc: dict[int, float] = {}
+    for name, w in feats.items():
+        h = _hash(name)
+        acc[h] = acc.get(h, 0.0) + w
+    norm = math.sqrt(sum(w * w for w in acc.values()))
+    items = sorted(acc.items())
+    idx = np.fromiter((k for k, _ in items), dtype=np.int32, count=len(items))
+    val = np.fromiter((max(1, round(SCALE * w / norm)) for _, w in items), dtype=np.int64, count=len(items))
+    return Vector(idx, val)
+
+
+_DUP_TOKEN = re.compile(r"[^\W_]+", re.U)
+
+
+def duplicate_key(text: str) -> int | None:
+    """A hash of the text with case, punctuation, links and an 'RT @user:' prefix removed; None when the text
+    is too short for a copy to mean anything (a one-word post is not a near-duplicate of another)."""
+    text = _RT_PREFIX.sub("", text or "")
+    body, _ = split_urls(text)
+    toks = [t.lower() for t in _DUP_TOKEN.findall(body) if not t.isdigit() or len(t) > 1]
+    if len(toks) < 6:
+        return None
+    # Channels append their own signature: the first 40 tokens decide.
+    data = " ".join(toks[:40]).encode("utf-8")
+    return int.from_bytes(
+        zlib.crc32(data).to_bytes(4, "big") + zlib.adler32(data).to_bytes(4, "big"), "big", signed=True
+    )
+
+
+def title_of(text: str, limit: int = 120) -> str:
+    """A one-line title: the first line (or sentence) of the text, shortened at a word boundary."""
+    text = _RT_PREFIX.sub("", text or "").strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if len(_DUP_TOKEN.findall(line)) >= 2:
+            text = line
+            break
+    text = re.sub(r"\s+", " ", text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + "…"

@@ -1,0 +1,122 @@
+"""The streaming grouper in memory: stage 0 links, similarity, merges, and order/batch independence."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ingest.events.cluster import Grouper, Item, Params
+from ingest.events.evaluate import read_crisislex
+from ingest.events.text import duplicate_key, vectorize
+from tests.events.posts import RUTTE_TEXTS, UNRELATED
+
+
+def item(key, ts, text, refs=()):
+    return Item(key, float(ts), vectorize(text), tuple(refs), duplicate_key(text))
+
+
+def rutte_items():
+    keys = [("telegram", 1, 1), ("telegram", 2, 1), ("x", 3, 1), ("telegram", 4, 1)]
+    texts = [RUTTE_TEXTS[k] for k in ("intelslava", "kyivpost", "x", "ru")]
+    items = [item(k, 1000 + 300 * i, t) for i, (k, t) in enumerate(zip(keys, texts, strict=True))]
+    noise = [item(("telegram", 10 + i, 1), 1100 + 250 * i, t) for i, (_c, t) in enumerate(UNRELATED)]
+    return items, noise
+
+
+def test_reports_in_different_words_and_languages_form_one_event():
+    items, noise = rutte_items()
+    g = Grouper()
+    g.process(items + noise)
+    events = {g.event_of(it.key) for it in items}
+    assert len(events) == 1
+    assert all(g.event_of(n.key) not in events for n in noise)
+    assert len({g.event_of(n.key) for n in noise}) == len(noise)
+
+
+def test_forward_repost_and_quote_join_the_origin_even_with_other_text():
+    g = Grouper()
+    g.process([item(("telegram", 1, 5), 0, RUTTE_TEXTS["intelslava"])])
+    g.process(
+        [
+            item(("telegram", 2, 9), 60, "🔥", refs=[("forward", ("telegram", 1, 5))]),
+            item(("x", 3, 7), 90, "", refs=[("repost", ("telegram", 1, 5))]),
+            item(
+                ("x", 4, 8), 120, "Totally different words about cats", refs=[("quote", ("telegram", 1, 5))]
+            ),
+        ]
+    )
+    origin = g.event_of(("telegram", 1, 5))
+    assert g.event_of(("telegram", 2, 9)) == g.event_of(("x", 3, 7)) == g.event_of(("x", 4, 8)) == origin
+
+
+def test_forwards_of_an_unseen_original_share_one_event():
+    g = Grouper()
+    g.process(
+        [
+            item(("telegram", 2, 1), 10, "", refs=[("forward", ("telegram", 99, 5))]),
+            item(("telegram", 3, 1), 20, "", refs=[("forward", ("telegram", 99, 5))]),
+        ]
+    )
+    assert g.event_of(("telegram", 2, 1)) == g.event_of(("telegram", 3, 1))
+
+
+def test_a_post_matching_two_events_merges_them_and_the_older_survives():
+    a = "Kherson substation Ostriv shelled overnight, blackout across Dniprovskyi district"
+    b = "Mykolaiv waterworks Vitovka pumping station damaged, water supply cut in Korabelnyi district"
+    bridge = a + ". " + b
+    g = Grouper(Params(event_threshold=0.5, event_merge_threshold=0.5, short_post_features=0))
+    res = g.process([item(("telegram", 1, 1), 0, a), item(("telegram", 2, 1), 60, b)])
+    ea, eb = g.event_of(("telegram", 1, 1)), g.event_of(("telegram", 2, 1))
+    assert ea != eb
+    res = g.process([item(("telegram", 3, 1), 120, bridge)])
+    assert [(m.level, m.from_id, m.to_id) for m in res.merges if m.level == "event"] == [("event", eb, ea)]
+    assert g.event_of(("telegram", 2, 1)) == g.event_of(("telegram", 3, 1)) == ea
+
+
+def test_events_close_after_the_window():
+    p = Params(window_hours=1, storyline_window_hours=1)
+    g = Grouper(p)
+    g.process([item(("telegram", 1, 1), 0, RUTTE_TEXTS["intelslava"])])
+    g.process([item(("telegram", 2, 1), 3 * 3600, RUTTE_TEXTS["kyivpost"])])
+    assert g.event_of(("telegram", 1, 1)) != g.event_of(("telegram", 2, 1))
+
+
+@pytest.fixture(scope="module")
+def tweets(shared_data):
+    ts = read_crisislex(shared_data / "events" / "crisislext26")
+    keep = {"2013_Boston_bombings", "2013_LA_airport_shootings", "2013_Typhoon_Yolanda"}
+    return [t for t in ts if t.label in keep][:1500]
+
+
+def _partition(g: Grouper, items) -> set[frozenset]:
+    groups: dict[int, set] = {}
+    for it in items:
+        groups.setdefault(g.event_of(it.key), set()).add(it.key)
+    return {frozenset(s) for s in groups.values()}
+
+
+def _stories(g: Grouper, items) -> set[frozenset]:
+    groups: dict[int, set] = {}
+    for it in items:
+        e = g.event_of(it.key)
+        groups.setdefault(g.storylines.resolve(g.events.clusters[e].storyline), set()).add(it.key)
+    return {frozenset(s) for s in groups.values()}
+
+
+def test_batching_and_run_boundaries_do_not_change_the_groups(tweets):
+    """Exact integer arithmetic: one run, many small runs, and any batch size give identical groups."""
+    items = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
+    one = Grouper()
+    one.process(items)
+    small_batches = Grouper(Params(bucket_posts=37))
+    small_batches.process(items)
+    runs = Grouper()
+    cuts = sorted(random.Random(5).sample(range(1, len(items)), 12))
+    for lo, hi in zip([0, *cuts], [*cuts, len(items)], strict=True):
+        runs.process(items[lo:hi])
+    expected = _partition(one, items)
+    assert len(expected) < len(items) * 0.9  # real grouping happened
+    assert _partition(small_batches, items) == expected
+    assert _partition(runs, items) == expected
+    assert _stories(runs, items) == _stories(one, items)

@@ -1,0 +1,215 @@
+"""Grouping in the warehouse: Rutte reports become one event, forwards join their origin, ids stay stable,
+merges redirect, and incremental runs (with late arrivals and edits) equal one full regroup."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import tomllib
+from datetime import datetime as dt
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from ingest.events import group_window, list_events, partition, resolve_event
+from ingest.events.cluster import Params
+from ingest.events.evaluate import read_crisislex
+from ingest.models import Channel, Post
+from ingest.warehouse.events import storyline_partition
+from ingest.warehouse.loader import Loader
+from tests.events.posts import (
+    AGGREGATOR,
+    INTELSLAVA,
+    T0,
+    forward_of_intelslava,
+    post,
+    rutte_posts,
+    unrelated_posts,
+)  # fmt: skip
+
+
+def load(conn, posts):
+    Loader(conn).load(posts)
+    conn.commit()
+
+
+def sets(mapping: dict) -> set[frozenset]:
+    groups: dict = {}
+    for k, v in mapping.items():
+        groups.setdefault(v, set()).add(k)
+    return {frozenset(s) for s in groups.values()}
+
+
+def test_rutte_reports_form_one_event_and_unrelated_posts_do_not_join(conn):
+    load(conn, rutte_posts() + unrelated_posts())
+    stats = group_window(conn)
+    assert stats.mode == "incremental" and stats.posts == 9
+    part = partition(conn)
+    rutte = {part[p.key] for p in rutte_posts()}
+    assert len(rutte) == 1
+    (eid,) = rutte
+    assert all(part[p.key] != eid for p in unrelated_posts())
+    assert len({part[p.key] for p in unrelated_posts()}) == len(unrelated_posts())
+    top = list_events(conn)[0]
+    assert top["event_id"] == eid
+    assert top["post_count"] == 4 and top["source_count"] == 4
+    assert top["first_post_at"] == T0 and top["origin_handle"] == "intelslava"
+    assert top["title"].startswith("NATO Secretary General Mark Rutte")
+
+
+def test_a_forward_joins_its_origin_and_counts_once(conn):
+    load(conn, rutte_posts() + unrelated_posts())
+    group_window(conn)
+    fwd = dataclasses.replace(forward_of_intelslava(), text="Look at this 👇")  # different text, same origin
+    load(conn, [fwd])
+    group_window(conn)
+    part = partition(conn)
+    assert part[fwd.key] == part[rutte_posts()[0].key]
+    row = conn.execute(
+        "SELECT role, joined_by FROM event_posts WHERE channel_id = %s AND post_id = %s",
+        (AGGREGATOR.channel_id, 900),
+    ).fetchone()
+    assert row == ("forward", "forward")
+    ev = next(e for e in list_events(conn) if e["event_id"] == part[fwd.key])
+    assert ev["post_count"] == 5 and ev["source_count"] == 4  # the forward counts for Intelslava
+
+
+def test_ids_are_stable_across_reruns_increments_and_replays(conn):
+    load(conn, rutte_posts()[:2])
+    group_window(conn)
+    first = partition(conn)
+    assert group_window(conn).mode == "noop"
+    assert partition(conn) == first
+    load(conn, rutte_posts()[2:] + unrelated_posts())  # some are earlier than the last grouped post: a replay
+    stats = group_window(conn)
+    assert stats.mode == "replay"
+    after = partition(conn)
+    assert all(after[k] == v for k, v in first.items())
+    group_window(conn, full=True)
+    assert partition(conn) == after
+
+
+def test_a_merge_keeps_the_older_id_and_redirects_the_other(conn):
+    ch = Channel("telegram", 5, "local_news", "Local")
+    a = "Kherson substation Ostriv shelled overnight, blackout across Dniprovskyi district"
+    b = "Mykolaiv waterworks Vitovka pumping station damaged, water supply cut in Korabelnyi district"
+    p1, p2 = post(ch, 1, T0, a), post(ch, 2, T0 + timedelta(minutes=5), b)
+    params = Params(event_threshold=0.5, event_merge_threshold=0.5, short_post_features=0)
+    load(conn, [p1, p2])
+    group_window(conn, params=params)
+    e1, e2 = partition(conn)[p1.key], partition(conn)[p2.key]
+    assert e1 != e2
+    p3 = post(ch, 3, T0 + timedelta(minutes=9), a + ". " + b)
+    load(conn, [p3])
+    stats = group_window(conn, params=params)
+    assert stats.events_merged == 1
+    part = partition(conn)
+    assert part[p1.key] == part[p2.key] == part[p3.key] == e1
+    assert resolve_event(conn, e2) == e1
+    assert conn.execute(
+        "SELECT to_event_id FROM event_redirects WHERE from_event_id = %s", (e2,)
+    ).fetchone() == (e1,)
+    assert conn.execute("SELECT merged_into FROM events WHERE event_id = %s", (e2,)).fetchone() == (e1,)
+    assert {e["event_id"] for e in list_events(conn)} == {e1}
+
+
+def test_an_edit_regroups_the_post(conn):
+    posts = rutte_posts() + unrelated_posts()
+    load(conn, posts)
+    group_window(conn)
+    ru = posts[3]
+    edited = dataclasses.replace(
+        ru, text="Сборная России по хоккею проиграла в финале турнира.", edited_at=ru.posted_at + timedelta(hours=1),
+        version_at=ru.posted_at + timedelta(hours=1),
+    )  # fmt: skip
+    load(conn, [edited])
+    stats = group_window(conn)
+    assert stats.mode == "replay" and stats.posts >= 1
+    part = partition(conn)
+    assert part[ru.key] != part[posts[0].key]
+
+
+@pytest.fixture(scope="module")
+def crisis_posts(shared_data) -> list[Post]:
+    """Real tweets (three crises, some concurrent) as X posts, plus retweet-style duplicates."""
+    tweets = read_crisislex(shared_data / "events" / "crisislext26")
+    keep = {"2013_LA_airport_shootings", "2013_Typhoon_Yolanda", "2013_Australia_bushfire"}
+    chosen = [t for t in tweets if t.label in keep][:700]
+    ch = {lab: Channel("x", 3000 + i, f"acct{i}", lab) for i, lab in enumerate(sorted(keep))}
+    return [
+        Post(platform="x", channel_id=ch[t.label].channel_id + (t.tweet_id % 7) * 10, post_id=t.tweet_id,
+             posted_at=dt.fromtimestamp(t.ts, tz=timezone.utc), text=t.text, source="test")
+        for t in chosen
+    ]  # fmt: skip
+
+
+def test_incremental_runs_with_late_arrivals_equal_one_full_regroup(conn, crisis_posts):
+    rng = random.Random(11)
+    order = sorted(crisis_posts, key=lambda p: p.posted_at)
+    # Arrive in 6 batches, each mostly newer but with a few stragglers from the past.
+    batches = [order[i : i + 120] for i in range(0, len(order), 120)]
+    for k in range(1, len(batches)):
+        late = rng.sample(batches[k], 5)
+        batches[k] = [p for p in batches[k] if p not in late]
+        batches[min(k + 1, len(batches) - 1) if k + 1 < len(batches) else k].extend(late)
+    modes = []
+    for batch in batches:
+        load(conn, batch)
+        modes.append(group_window(conn).mode)
+    assert "incremental" in modes and "replay" in modes
+    inc_events, inc_stories = partition(conn), storyline_partition(conn)
+    assert len(inc_events) == len(crisis_posts)
+    # Regroup from scratch (every group forgotten), then compare partitions.
+    conn.execute(
+        "TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state"
+    )
+    conn.commit()
+    assert group_window(conn).mode == "incremental"
+    assert sets(partition(conn)) == sets(inc_events)
+    assert sets(storyline_partition(conn)) == sets(inc_stories)
+    assert len(sets(inc_events)) < len(crisis_posts) * 0.8
+
+
+def test_changed_parameters_force_a_full_regroup(conn):
+    load(conn, rutte_posts())
+    group_window(conn)
+    stats = group_window(conn, params=Params(event_threshold=0.9))
+    assert stats.mode == "full"
+    assert len(set(partition(conn).values())) > 1
+
+
+DEMO = Path(__file__).resolve().parents[2] / "seeds" / "demo"
+
+
+@pytest.mark.skipif(not (DEMO / "ground_truth.toml").is_file(), reason="seeds/demo not present")
+def test_demo_day_groups_as_its_ground_truth(conn):
+    from ingest.pipeline import import_files
+
+    import_files(conn, [DEMO])
+    conn.commit()
+    group_window(conn)
+    truth = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))
+    ch = {k: tuple(v) for k, v in truth["channels"].items()}
+    part = partition(conn)
+
+    def key(c, pid):
+        return (ch[c][0], ch[c][1], pid)
+
+    event_ids = []
+    for ev in truth["events"]:
+        ids = {part[key(p["channel"], p["post_id"])] for p in ev["posts"]}
+        assert len(ids) == 1, ev["key"]
+        event_ids.append(ids.pop())
+    assert len(set(event_ids)) == len(event_ids)
+    for c, pids in truth["noise"].items():
+        for pid in pids:
+            assert part[key(c, pid)] not in event_ids, (c, pid)
+    rutte = next(e for e in list_events(conn) if e["event_id"] == event_ids[0])
+    first = truth["events"][0]["first"]
+    assert (rutte["origin_handle"], rutte["origin_post_id"]) == (first[0].lower(), first[1])
+    assert rutte["post_count"] == len(truth["events"][0]["posts"])
+    # the forward (18418) and the repost count for their origins: 5 independent sources
+    assert rutte["source_count"] == 5
+    assert rutte["first_post_at"] == dt(2026, 6, 26, 2, 47, 10, tzinfo=timezone.utc)
+    _ = INTELSLAVA

@@ -1,0 +1,66 @@
+"""Features: the cross-language bridges work, unrelated texts stay apart, vectors are exact and stable."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ingest.events.text import SCALE, duplicate_key, features, skeleton, title_of, translit, vectorize
+from tests.events.posts import RUTTE_TEXTS, UNRELATED
+
+
+def cos(a, b) -> float:
+    _, ia, ib = np.intersect1d(a.idx, b.idx, return_indices=True)
+    return float(np.dot(a.val[ia], b.val[ib])) / np.sqrt(a.norm2 * b.norm2)
+
+
+def test_transliteration_and_skeleton_bridge_names_across_scripts():
+    assert skeleton(translit("рютте")) == skeleton("rutte") == "rt"
+    assert skeleton(translit("анкаре")) == skeleton("ankara")
+    assert skeleton(translit("контракты")) == skeleton("contracts")
+    assert skeleton(translit("київ")) == skeleton("kyiv")
+
+
+def test_months_numbers_and_concepts_are_language_neutral():
+    en = features("Summit on 7-8 July: tens of billions of dollars")
+    ru = features("Саммит 7–8 июля: десятки миллиардов долларов")
+    for shared in ("m:07", "n:7", "n:8", "c:billion", "c:dollar", "c:summit"):
+        assert shared in en and shared in ru, shared
+
+
+def test_russian_report_is_close_to_english_ones_and_unrelated_posts_are_not():
+    en = vectorize(RUTTE_TEXTS["intelslava"])
+    ru = vectorize(RUTTE_TEXTS["ru"])
+    assert cos(en, ru) > 0.35
+    for _ch, text in UNRELATED:
+        assert cos(en, vectorize(text)) < 0.15, text
+
+
+def test_vectors_are_integer_unit_vectors_and_deterministic():
+    v = vectorize(RUTTE_TEXTS["kyivpost"])
+    assert v.val.dtype == np.int64 and np.all(v.val > 0)
+    assert abs(np.sqrt(v.norm2) - SCALE) < SCALE * 0.02
+    assert np.all(np.diff(v.idx) > 0)
+    w = vectorize(RUTTE_TEXTS["kyivpost"])
+    assert np.array_equal(v.idx, w.idx) and np.array_equal(v.val, w.val)
+
+
+def test_urls_count_and_platform_links_only_with_a_path():
+    f = features("see https://www.reuters.com/world/nato-rutte-2026/?utm=x and https://t.me/intelslava/71840")
+    assert "u:reuters.com/world/nato-rutte-2026" in f
+    assert "d:reuters.com" in f
+    assert "u:t.me/intelslava/71840" in f and "d:t.me" not in f
+
+
+def test_duplicate_key_ignores_case_punctuation_links_and_retweet_prefix():
+    a = "NATO to unveil tens of billions of dollars in new defense contracts at Ankara"
+    assert duplicate_key(a) == duplicate_key(
+        "RT @someone: nato to unveil TENS of billions of dollars in new defense contracts at Ankara! https://t.co/x"
+    )
+    assert duplicate_key(a) != duplicate_key(a.replace("Ankara", "Vilnius"))
+    assert duplicate_key("Breaking news") is None
+
+
+def test_title_is_first_line_shortened():
+    assert title_of("⚡️ Rutte: contracts\nmore text") == "⚡️ Rutte: contracts"
+    long = "word " * 60
+    assert len(title_of(long)) <= 121 and title_of(long).endswith("…")
