@@ -32,10 +32,12 @@ def config_path() -> Path:
 
 
 def telegram_credentials_present(account: str = "default") -> bool:
-    suffix = "" if account == "default" else f"_{account.upper()}"
+    from ingest.sources.telegram import airflow_conn_var, env_prefix
+
+    prefix = env_prefix(account)
     return bool(
-        (os.environ.get(f"TELEGRAM{suffix}_API_ID") and os.environ.get(f"TELEGRAM{suffix}_SESSION"))
-        or os.environ.get(f"AIRFLOW_CONN_TELEGRAM_{account.upper()}")
+        (os.environ.get(f"{prefix}_API_ID") and os.environ.get(f"{prefix}_SESSION"))
+        or os.environ.get(airflow_conn_var(account))
     )
 
 

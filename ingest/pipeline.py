@@ -337,6 +337,8 @@ def _load_batch(
     when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}
+    # A post whose newer copy was rejected still exists: never mark it deleted for that.
+    seen |= {r.post_id for r in items if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None}
     if batch.listed is not None:
         stats.deleted += loader.mark_missing(spec.platform, channel_id, batch.listed.low, batch.listed.high, seen, when)
     if batch.rescan:

@@ -35,10 +35,19 @@ def ingest_channel(
     run). Opens its own connection so parallel tasks never share one."""
     if rescan_hours is None:
         rescan_hours = float(spec.options.get("rescan_hours", cfg.load_config().rescan_hours))
+    own = source is None
     source = source or build_source(spec.source, spec.account)
-    summary = _with_reconnect(
-        dsn, lambda conn: run_channel(conn, spec, source, since=since, until=until, rescan_hours=rescan_hours, kind=kind)
-    )
+    try:
+        summary = _with_reconnect(
+            dsn,
+            lambda conn: run_channel(
+                conn, spec, source, since=since, until=until, rescan_hours=rescan_hours, kind=kind
+            ),
+        )
+    finally:
+        # A Telethon source holds the session lock and a connection: release them now, not at GC.
+        if own and hasattr(source, "close"):
+            source.close()
     log.info(
         "channel %s:%s via %s: %s (+%d new, %d updated, %d unchanged, %d rejected)",
         spec.platform, spec.handle, spec.source, summary.status, summary.stats.inserted, summary.stats.updated,

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ingest.models import Post, Rejected
 
 #: Posts claiming to be from further in the future than this are refused (clock or parse errors).
 MAX_FUTURE = timedelta(days=1)
 #: Telegram launched in 2013, X in 2006: anything earlier is a parse error.
-MIN_TIME = datetime(2006, 1, 1, tzinfo=timezone.utc)
+MIN_TIME = datetime(2006, 1, 1, tzinfo=UTC)
 MAX_TEXT = 1_000_000
 
 
 def check_post(post: Post, now: datetime | None = None) -> Post | Rejected:
     """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason."""
-    reason = _problem(post, now or datetime.now(timezone.utc))
+    reason = _problem(post, now or datetime.now(UTC))
     if reason is None:
         return post
     return Rejected(
