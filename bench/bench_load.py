@@ -85,7 +85,7 @@ def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
     now = datetime.now(timezone.utc)
     n = len(_POST_COLS)
     post_rows, raw_rows = [], []
-    for pr in _prepare(posts):
+    for pr in _prepare(posts)[0]:
         r = _stage_row(pr, now)
         post_rows.append(r[:n])
         raw_rows.append((r[0], r[1], r[2], pr.row_hash, "bench", SOURCE_VERSION, None, r[_POST_COLS.index("metrics_observed_at")], r[n + 1]))

@@ -1,27 +1,41 @@
 -- 004_analyst: the analysts' schema. Read-only views over the warehouse (no raw payloads, no hashes, no ingest
--- bookkeeping), full-text search across languages, and the grants a `wirewatch_analyst` role gets when it exists.
--- The role itself is created by `wirewatch analyst create-role` (roles are cluster-wide and need CREATEROLE,
--- which the migration runner may lack); the DO block at the end grants on these views when it already exists.
--- Events views come in 005_analyst_events.sql, after the events tables (003).
+-- bookkeeping) and full-text search across languages. No grants here: roles are cluster-wide, so a migration that
+-- granted to an existing `wirewatch_analyst` would open every database migrated on that server. Access is given
+-- per database by `wirewatch analyst create-role` (USAGE + SELECT, and default privileges so that views added by
+-- later migrations are readable too). Events views come in 005_analyst_events.sql, after 003_events.
 
 CREATE SCHEMA IF NOT EXISTS analyst;
 COMMENT ON SCHEMA analyst IS 'Read-only views for analysts: posts, versions, engagement, channel activity, events, briefs, search. Times are timestamptz in UTC (SET TIME ZONE ''UTC'' to display them as UTC).';
 
 -- ----------------------------------------------------------------------------------------------- search
--- One tsvector per post text: the 'simple' configuration (every word as written, lower-cased: exact matches in
--- any language, Ukrainian included, which PostgreSQL has no stemmer for) concatenated with the 'russian'
--- configuration, which stems Cyrillic words with the Russian Snowball stemmer and ASCII words with the English
--- one. So "контрактов" finds "контракты" and "contract" finds "contracts", with no language column needed.
--- An expression GIN index (not a stored column): measured, it costs the same at load and keeps posts narrow.
+-- One text search configuration for every language: the parser splits words; Latin-script words go through the
+-- English Snowball stemmer, Cyrillic words through the Russian one, and neither drops stop words. So "контрактов"
+-- finds "контракты", "contract" finds "contracts", "US" and "WHO" stay searchable (the stock configurations
+-- drop "us" and "who" as stop words), and a Ukrainian word (PostgreSQL has no Ukrainian stemmer) matches the
+-- same word form, plus whatever endings it shares with Russian. One pass per post: measured, concatenating
+-- 'simple' and 'russian' vectors cost 1.5x the time and 1.35x the index for nothing but stop words.
+CREATE TEXT SEARCH DICTIONARY analyst.english_stem_all (TEMPLATE = snowball, Language = english);
+COMMENT ON TEXT SEARCH DICTIONARY analyst.english_stem_all IS 'English Snowball stemmer that keeps stop words.';
+CREATE TEXT SEARCH DICTIONARY analyst.russian_stem_all (TEMPLATE = snowball, Language = russian);
+COMMENT ON TEXT SEARCH DICTIONARY analyst.russian_stem_all IS 'Russian Snowball stemmer that keeps stop words.';
+CREATE TEXT SEARCH CONFIGURATION analyst.multilingual (COPY = pg_catalog.russian);
+ALTER TEXT SEARCH CONFIGURATION analyst.multilingual
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart WITH analyst.english_stem_all;
+ALTER TEXT SEARCH CONFIGURATION analyst.multilingual
+    ALTER MAPPING FOR word, hword, hword_part WITH analyst.russian_stem_all;
+COMMENT ON TEXT SEARCH CONFIGURATION analyst.multilingual IS 'Posts in any language: English stems for Latin-script words, Russian stems for Cyrillic words, stop words kept.';
+
+-- An expression GIN index, not a stored generated column: a generated column costs the same at insert, widens
+-- every posts row by the vector, and is recomputed on every update of the row (counts change often).
 CREATE FUNCTION analyst.search_document(body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN to_tsvector('simple'::regconfig, coalesce(body, '')) || to_tsvector('russian'::regconfig, coalesce(body, ''));
-COMMENT ON FUNCTION analyst.search_document(text) IS 'The text search document of a post: simple (exact words, any language) plus russian (Russian stems for Cyrillic, English stems for Latin words). posts has a GIN index on analyst.search_document(text).';
+    RETURN to_tsvector('analyst.multilingual'::regconfig, coalesce(body, ''));
+COMMENT ON FUNCTION analyst.search_document(text) IS 'The text search document of a post (configuration analyst.multilingual). posts has a GIN index on analyst.search_document(text), so WHERE analyst.search_document(text) @@ ... is fast.';
 
 CREATE FUNCTION analyst.search_query(query text) RETURNS tsquery
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN websearch_to_tsquery('simple'::regconfig, query) || websearch_to_tsquery('russian'::regconfig, query);
-COMMENT ON FUNCTION analyst.search_query(text) IS 'A web-search style query (words, "quoted phrase", OR, -word) matched either word for word or by stems: use as analyst.search_document(text) @@ analyst.search_query(''...'').';
+    RETURN websearch_to_tsquery('analyst.multilingual'::regconfig, coalesce(query, ''));
+COMMENT ON FUNCTION analyst.search_query(text) IS 'A web-search style query (words, "quoted phrase", OR, -word) in any language, stemmed like analyst.search_document: use as analyst.search_document(text) @@ analyst.search_query(''...'').';
 
 CREATE INDEX posts_search_idx ON posts USING gin (analyst.search_document(text));
 
@@ -63,8 +77,10 @@ SELECT p.platform, p.channel_id, c.handle AS channel, c.title AS channel_title, 
        p.edited_at AS platform_edited_at,
        greatest(v.n, 1)::integer AS versions,
        p.kind, p.lang, p.text,
-       (p.fwd_post_id IS NOT NULL OR p.fwd_name IS NOT NULL) AS is_forward,
-       p.fwd_channel_id, fc.handle AS fwd_channel, p.fwd_post_id, p.fwd_posted_at, p.fwd_name,
+       (p.fwd_channel_id IS NOT NULL OR p.fwd_post_id IS NOT NULL OR p.fwd_name IS NOT NULL
+        OR p.fwd_handle IS NOT NULL) AS is_forward,
+       p.fwd_channel_id, coalesce(fc.handle, lower(p.fwd_handle)) AS fwd_channel, p.fwd_post_id, p.fwd_posted_at,
+       p.fwd_name,
        p.reposted_channel_id, p.reposted_post_id, p.quoted_channel_id, p.quoted_post_id,
        p.reply_to_channel_id, p.reply_to_post_id,
        jsonb_array_length(p.media) AS media_count,
@@ -96,12 +112,15 @@ COMMENT ON COLUMN analyst.posts.lang IS 'Language code given by the platform (X)
 COMMENT ON COLUMN analyst.posts.text IS 'Current full text.';
 COMMENT ON COLUMN analyst.posts.is_forward IS 'A Telegram forward of another channel''s (or user''s) post.';
 COMMENT ON COLUMN analyst.posts.fwd_channel_id IS 'Forwards: the origin channel id.';
-COMMENT ON COLUMN analyst.posts.fwd_channel IS 'Forwards: the origin channel''s handle, when the warehouse knows it.';
+COMMENT ON COLUMN analyst.posts.fwd_channel IS 'Forwards: the origin channel''s handle, when known (from the warehouse''s channels, or as the web preview named it).';
 COMMENT ON COLUMN analyst.posts.fwd_post_id IS 'Forwards: the origin post id.';
 COMMENT ON COLUMN analyst.posts.fwd_posted_at IS 'Forwards: when the origin was posted, UTC.';
 COMMENT ON COLUMN analyst.posts.fwd_name IS 'Forwards from hidden users: the display name Telegram gives instead of an id.';
 COMMENT ON COLUMN analyst.posts.reposted_post_id IS 'X reposts: the original post (by reposted_channel_id).';
 COMMENT ON COLUMN analyst.posts.quoted_post_id IS 'X quote posts: the quoted post (by quoted_channel_id).';
+COMMENT ON COLUMN analyst.posts.reposted_channel_id IS 'X reposts: the account of the original post.';
+COMMENT ON COLUMN analyst.posts.quoted_channel_id IS 'X quote posts: the account of the quoted post.';
+COMMENT ON COLUMN analyst.posts.reply_to_channel_id IS 'Replies: the channel of the post replied to.';
 COMMENT ON COLUMN analyst.posts.reply_to_post_id IS 'Replies: the post replied to (in reply_to_channel_id).';
 COMMENT ON COLUMN analyst.posts.media_count IS 'Number of media items (photos, videos, documents, web pages, polls).';
 COMMENT ON COLUMN analyst.posts.media_types IS 'Distinct media types.';
@@ -146,6 +165,9 @@ JOIN posts p ON p.platform = v.platform AND p.channel_id = v.channel_id AND p.po
 LEFT JOIN channels c ON c.platform = v.platform AND c.channel_id = v.channel_id
 WINDOW w AS (PARTITION BY v.platform, v.channel_id, v.post_id ORDER BY v.version_at, v.observed_at);
 COMMENT ON VIEW analyst.post_versions IS 'Every version of every post, oldest first: the original and each real edit (a change of text or media, not of edit_date). A never-edited post has one row (version 1 of 1).';
+COMMENT ON COLUMN analyst.post_versions.platform IS 'telegram or x.';
+COMMENT ON COLUMN analyst.post_versions.channel_id IS 'Numeric id of the publishing channel.';
+COMMENT ON COLUMN analyst.post_versions.post_id IS 'The post (with platform, channel_id): see analyst.posts.';
 COMMENT ON COLUMN analyst.post_versions.channel IS 'Handle of the publishing channel.';
 COMMENT ON COLUMN analyst.post_versions.url IS 'Public link to the post.';
 COMMENT ON COLUMN analyst.post_versions.version IS '1 for the original, then 2, 3, ... for each edit.';
@@ -186,12 +208,17 @@ SELECT r.platform, r.channel_id, c.handle AS channel, r.post_id, p.url, r.observ
        r.likes - lag(r.likes) OVER w AS likes_delta,
        r.reactions_total - lag(r.reactions_total) OVER w AS reactions_delta,
        round(extract(epoch FROM r.observed_at - lag(r.observed_at) OVER w) / 3600.0, 2) AS hours_since_previous,
+       round((r.views - lag(r.views) OVER w) * 3600.0
+             / nullif(extract(epoch FROM r.observed_at - lag(r.observed_at) OVER w), 0), 1) AS views_per_hour,
        (lead(r.observed_at) OVER w IS NULL) AS is_latest
 FROM r
 JOIN posts p ON p.platform = r.platform AND p.channel_id = r.channel_id AND p.post_id = r.post_id
 LEFT JOIN channels c ON c.platform = r.platform AND c.channel_id = r.channel_id
 WINDOW w AS (PARTITION BY r.platform, r.channel_id, r.post_id ORDER BY r.observed_at);
 COMMENT ON VIEW analyst.post_metrics IS 'Engagement over time: one row per observation at which a post''s counts differed from the previous one, plus the current counts of posts whose counts never changed. Deltas are against the previous observation.';
+COMMENT ON COLUMN analyst.post_metrics.platform IS 'telegram or x.';
+COMMENT ON COLUMN analyst.post_metrics.channel_id IS 'Numeric id of the publishing channel.';
+COMMENT ON COLUMN analyst.post_metrics.post_id IS 'The post (with platform, channel_id): see analyst.posts.';
 COMMENT ON COLUMN analyst.post_metrics.channel IS 'Handle of the publishing channel.';
 COMMENT ON COLUMN analyst.post_metrics.url IS 'Public link to the post.';
 COMMENT ON COLUMN analyst.post_metrics.observed_at IS 'When these counts were fetched, UTC.';
@@ -211,6 +238,7 @@ COMMENT ON COLUMN analyst.post_metrics.reposts_delta IS 'Reposts gained since th
 COMMENT ON COLUMN analyst.post_metrics.likes_delta IS 'Likes gained since the previous observation.';
 COMMENT ON COLUMN analyst.post_metrics.reactions_delta IS 'Reactions gained since the previous observation.';
 COMMENT ON COLUMN analyst.post_metrics.hours_since_previous IS 'Hours since the previous observation (divide a delta by it for a rate).';
+COMMENT ON COLUMN analyst.post_metrics.views_per_hour IS 'Views gained per hour between the previous observation and this one.';
 COMMENT ON COLUMN analyst.post_metrics.is_latest IS 'True for the post''s latest observation (its current counts).';
 
 -- Hours are whole UTC hours (date_trunc with an explicit zone), whatever the session's TimeZone.
@@ -218,8 +246,9 @@ CREATE VIEW analyst.channel_activity AS
 WITH posted AS (
     SELECT p.platform, p.channel_id, date_trunc('hour', p.posted_at, 'UTC') AS hour,
            count(*) AS posts,
-           count(*) FILTER (WHERE p.fwd_post_id IS NOT NULL OR p.fwd_name IS NOT NULL
-                                  OR p.reposted_post_id IS NOT NULL) AS forwards_and_reposts,
+           count(*) FILTER (WHERE p.fwd_channel_id IS NOT NULL OR p.fwd_post_id IS NOT NULL OR p.fwd_name IS NOT NULL
+                                  OR p.fwd_handle IS NOT NULL OR p.reposted_post_id IS NOT NULL)
+               AS forwards_and_reposts,
            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM post_versions pv WHERE pv.platform = p.platform
                                           AND pv.channel_id = p.channel_id AND pv.post_id = p.post_id)) AS edited,
            sum(p.views) AS views_now
@@ -228,12 +257,12 @@ WITH posted AS (
     GROUP BY 1, 2, 3
 ), growth AS (
     SELECT m.platform, m.channel_id, date_trunc('hour', m.observed_at, 'UTC') AS hour,
-           count(DISTINCT m.post_id) FILTER (WHERE m.views_delta IS NOT NULL OR m.reactions_delta IS NOT NULL
-                                              OR m.likes_delta IS NOT NULL) AS posts_growing,
-           sum(m.views_delta) AS views_gained, sum(m.forwards_delta) AS forwards_gained,
-           sum(m.reactions_delta) AS reactions_gained, sum(m.reposts_delta) AS reposts_gained,
-           sum(m.likes_delta) AS likes_gained
+           count(DISTINCT m.post_id) AS posts_growing,
+           sum(m.views_delta)::bigint AS views_gained, sum(m.forwards_delta)::bigint AS forwards_gained,
+           sum(m.reactions_delta)::bigint AS reactions_gained, sum(m.reposts_delta)::bigint AS reposts_gained,
+           sum(m.likes_delta)::bigint AS likes_gained
     FROM analyst.post_metrics m
+    WHERE m.hours_since_previous IS NOT NULL  -- a first observation has no earlier one to grow from
     GROUP BY 1, 2, 3
 )
 SELECT k.platform, k.channel_id, c.handle AS channel, k.hour,
@@ -246,6 +275,8 @@ LEFT JOIN posted po ON po.platform = k.platform AND po.channel_id = k.channel_id
 LEFT JOIN growth g ON g.platform = k.platform AND g.channel_id = k.channel_id AND g.hour = k.hour
 LEFT JOIN channels c ON c.platform = k.platform AND c.channel_id = k.channel_id;
 COMMENT ON VIEW analyst.channel_activity IS 'Per channel and UTC hour: posts published that hour, and engagement gained that hour (from analyst.post_metrics deltas, by observation time). An hour appears when the channel posted or gained engagement.';
+COMMENT ON COLUMN analyst.channel_activity.platform IS 'telegram or x.';
+COMMENT ON COLUMN analyst.channel_activity.channel_id IS 'Numeric id of the channel.';
 COMMENT ON COLUMN analyst.channel_activity.channel IS 'Handle of the channel.';
 COMMENT ON COLUMN analyst.channel_activity.hour IS 'Start of the UTC hour.';
 COMMENT ON COLUMN analyst.channel_activity.posts IS 'Posts published in this hour (service messages excluded).';
@@ -269,7 +300,7 @@ CREATE FUNCTION analyst.search(query text, since timestamptz DEFAULT NULL)
 BEGIN ATOMIC
     SELECT p.platform, p.channel, p.post_id, p.posted_at, p.lang, p.url,
            ts_rank(analyst.search_document(p.text), analyst.search_query(query)) AS rank,
-           ts_headline('russian'::regconfig, p.text, websearch_to_tsquery('russian'::regconfig, query),
+           ts_headline('analyst.multilingual'::regconfig, p.text, analyst.search_query(query),
                        'MaxFragments=2, MaxWords=18, MinWords=6, StartSel=**, StopSel=**') AS snippet,
            p.text
     FROM analyst.posts p
@@ -279,15 +310,3 @@ BEGIN ATOMIC
     ORDER BY rank DESC, p.posted_at DESC;
 END;
 COMMENT ON FUNCTION analyst.search(text, timestamptz) IS 'Full-text search of post texts in any language. query: words (all must match), "a quoted phrase", OR, -excluded (websearch syntax). Russian and English words match their inflected forms ("контрактов" finds "контракты"; "contract" finds "contracts"); other languages (Ukrainian included) match word for word. since: only posts published at or after it. Deleted posts are left out. Best matches first; snippet marks hits with **.';
-
--- ------------------------------------------------------------------------------------------------ grants
--- When the role already exists (created by `wirewatch analyst create-role` before this migration ran), give it
--- the new views. Nothing outside schema analyst is ever granted.
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'wirewatch_analyst') THEN
-        GRANT USAGE ON SCHEMA analyst TO wirewatch_analyst;
-        GRANT SELECT ON ALL TABLES IN SCHEMA analyst TO wirewatch_analyst;
-    END IF;
-END
-$$;

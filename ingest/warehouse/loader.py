@@ -58,18 +58,19 @@ _POST_COLS = (
     "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
 )  # fmt: skip
 _KEY = ("platform", "channel_id", "post_id")
-_I_ROW_HASH, _I_SOURCE, _I_OBSERVED = (_POST_COLS.index(c) for c in ("row_hash", "source", "metrics_observed_at"))
+_I_ROW_HASH, _I_SOURCE = (_POST_COLS.index(c) for c in ("row_hash", "source"))
 _METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip
 _CONTENT_COLS = tuple(c for c in _POST_COLS if c not in _KEY + _METRIC_COLS + ("row_hash", "source", "version_at"))
-_STAGE_EXTRA = ("has_metrics", "payload", "origin")
+_STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at")
+_I_HAS_METRICS, _I_PAYLOAD, _I_ORIGIN, _I_FETCHED = (len(_POST_COLS) + i for i in range(4))
 _STAGE_COLS = _POST_COLS + _STAGE_EXTRA
 _VERSION_COLS = ("platform", "channel_id", "post_id", "version_at", "content_hash", "source_post_id", "text", "media")
 _RAW_COLS = ("platform", "channel_id", "post_id", "row_hash", "source", "source_version", "origin", "fetched_at", "payload")
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
-    LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text
+    LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text, observed_at timestamptz
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_versions (
     LIKE post_versions INCLUDING DEFAULTS, multi boolean
@@ -85,7 +86,8 @@ _UPDATE_SET = ",\n    ".join(
     + [f"{c} = CASE WHEN {_NEWER_METRICS} THEN EXCLUDED.{c} ELSE posts.{c} END" for c in _METRIC_COLS]
     + [
         # A mixed row (older content, newer counts) matches no incoming record: 0 forces a full compare next time.
-        f"row_hash = CASE WHEN {_NEWER_CONTENT} AND {_NEWER_METRICS} THEN EXCLUDED.row_hash ELSE 0 END",
+        f"row_hash = CASE WHEN {_NEWER_CONTENT} AND ({_NEWER_METRICS} OR (EXCLUDED.metrics_observed_at IS NULL"
+        " AND posts.metrics_observed_at IS NULL)) THEN EXCLUDED.row_hash ELSE 0 END",
         f"source = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.source ELSE posts.source END",
         f"version_at = CASE WHEN NOT ({_NEWER_CONTENT}) OR posts.content_hash = EXCLUDED.content_hash"
         " THEN posts.version_at ELSE EXCLUDED.version_at END",
@@ -103,6 +105,7 @@ WHERE posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS N
 RETURNING (xmax = 0) AS inserted
 """  # noqa: S608 - column names are constants
 
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
 _LATE = -1  # never a stored row hash here: forces a late observation through the metrics path
 _SAME_KEY = "{a}.platform = {b}.platform AND {a}.channel_id = {b}.channel_id AND {a}.post_id = {b}.post_id"
 
@@ -161,7 +164,7 @@ ON CONFLICT DO NOTHING
 
 _INSERT_RAW = f"""
 INSERT INTO raw_records ({", ".join(_RAW_COLS)})
-SELECT platform, channel_id, post_id, row_hash, source, %s, origin, metrics_observed_at, payload FROM stage_posts
+SELECT platform, channel_id, post_id, row_hash, source, %s, origin, observed_at, payload FROM stage_posts
 WHERE payload IS NOT NULL
 ON CONFLICT DO NOTHING
 """  # noqa: S608
@@ -218,8 +221,14 @@ def row_hash(p: Post) -> int:
     return stable_hash(p.text, p.media, _metrics_tuple(p), _row_identity(p))
 
 
-def _prepare(posts: Iterable[Post]) -> list[_Prepared]:
-    """Collapse a batch to one row per key (the latest version wins) and keep each key's distinct versions."""
+def _prepare(posts: Iterable[Post]) -> list[list[_Prepared]]:
+    """Split a batch into rounds with one row per key each.
+
+    Almost always there is one round. When a batch holds several records of one post (an X edit and its
+    original on one page, a collector's duplicate with newer counts), they are ordered by version time and
+    observation time, identical neighbours collapse, and each distinct state goes in its own round: loading the
+    rounds in order records every version and every count observation, exactly as separate batches would.
+    """
     groups: dict[tuple[str, int, int], Post | list[Post]] = {}
     for p in posts:
         k = p.key
@@ -230,23 +239,32 @@ def _prepare(posts: Iterable[Post]) -> list[_Prepared]:
             prev.append(p)
         else:
             groups[k] = [prev, p]
-    out: list[_Prepared] = []
+    rounds: list[list[_Prepared]] = [[]]
     for group in groups.values():
         if not isinstance(group, list):
-            out.append(_Prepared(group, row_hash(group), None))
+            rounds[0].append(_Prepared(group, row_hash(group), None))
             continue
-        # Stable sort: among equal version times the later record (a re-fetch) wins.
-        group.sort(key=lambda p: p.effective_version_at)
-        versions: list[Post] = []
-        last_hash = None
+        # Stable sort: among equal times the later record (a re-fetch) comes last and wins.
+        group.sort(key=lambda p: (p.effective_version_at, p.observed_at or _NO_TIME))
+        states: list[_Prepared] = []
         for p in group:
-            h = p.content_hash()
-            if h != last_hash:
-                versions.append(p)
-                last_hash = h
-        final = group[-1]
-        out.append(_Prepared(final, row_hash(final), versions))
-    return out
+            h = row_hash(p)
+            if states and (states[-1].row_hash == h or _same_content_untimed(states[-1].post, p)):
+                # The same state seen again, or counts that cannot be placed in time: keep the later record.
+                states[-1] = _Prepared(p, h, None)
+            else:
+                states.append(_Prepared(p, h, None))
+        for i, pr in enumerate(states):
+            if i == len(rounds):
+                rounds.append([])
+            rounds[i].append(pr)
+    return rounds
+
+
+def _same_content_untimed(a: Post, b: Post) -> bool:
+    """Two records of one text whose counts differ but lack an observation time (a Telethon dump's duplicate
+    lines): without times the counts form no series, so only the last record counts."""
+    return (a.observed_at is None or b.observed_at is None) and a.content_hash() == b.content_hash()
 
 
 def _row_identity(p: Post) -> tuple:
@@ -279,8 +297,11 @@ def _stage_row(pr: _Prepared, now: datetime) -> tuple:
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
         Jsonb(list(p.media)) if p.media else "[]", _array(p.links), _array(p.hashtags), _array(p.mentions),
         *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
-        p.observed_at or now, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
+        # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
+        # keeps whatever counts the row holds.
+        (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
         has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+        p.observed_at or now,
     )  # fmt: skip
 
 
@@ -335,7 +356,11 @@ class Loader:
         for p in posts:
             stats.seen_ids[(p.platform, p.channel_id)].add(p.post_id)
         self.upsert_channels(p.channel for p in posts if p.channel is not None)
-        prepared = _prepare(posts)
+        for prepared in _prepare(posts):
+            self._load_round(prepared, only_existing, stats)
+        return stats
+
+    def _load_round(self, prepared: list[_Prepared], only_existing: bool, stats: LoadStats) -> None:
         existing = self._existing(prepared)
         if only_existing:
             changed = [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
@@ -345,12 +370,12 @@ class Loader:
             changed = prepared
         stats.unchanged += len(prepared) - len(changed)
         if not changed:
-            return stats
+            return
         now = datetime.now(UTC)
+        before = stats.inserted
         if not (not existing and self._copy_new(changed, now, stats)):
             self._stage_and_upsert(changed, now, stats)
-        self._maybe_analyze(stats.inserted)
-        return stats
+        self._maybe_analyze(stats.inserted - before)
 
     def _maybe_analyze(self, inserted: int) -> None:
         """Refresh planner statistics when this loader has grown `posts` a lot. A bulk import into an empty
@@ -379,10 +404,10 @@ class Loader:
                     for pr in rows:
                         r = _stage_row(pr, now)
                         copy.write_row(r[:n])
-                        if r[n + 1] is not None:
+                        if r[_I_PAYLOAD] is not None:
                             raw_rows.append(
-                                (r[0], r[1], r[2], r[_I_ROW_HASH], r[_I_SOURCE], SOURCE_VERSION, r[n + 2],
-                                 r[_I_OBSERVED], r[n + 1])
+                                (r[0], r[1], r[2], r[_I_ROW_HASH], r[_I_SOURCE], SOURCE_VERSION, r[_I_ORIGIN],
+                                 r[_I_FETCHED], r[_I_PAYLOAD])
                             )  # fmt: skip
                 with cur.copy(
                     f"COPY raw_records ({', '.join(_RAW_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)

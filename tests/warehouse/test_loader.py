@@ -152,7 +152,7 @@ def test_fast_path_falls_back_when_a_concurrent_writer_inserted_a_key(conn, db):
         Loader(other).load([post(2, "from the other writer")])
         other.commit()
     ldr = Loader(conn)
-    prepared = loader_mod._prepare([post(1), post(2, "mine")])
+    [prepared] = loader_mod._prepare([post(1), post(2, "mine")])
     stats = loader_mod.LoadStats()
     assert ldr._copy_new(prepared, T0, stats) is False
     assert stats.inserted == 0
@@ -168,3 +168,13 @@ def test_older_counts_arriving_late_do_not_overwrite_newer(conn):
     assert conn.execute("SELECT views FROM posts").fetchone()[0] == 50
     series = list(conn.execute("SELECT views FROM post_metrics ORDER BY observed_at"))
     assert series == [(20,), (50,)]
+
+
+def test_every_count_observation_in_one_batch_is_kept(conn):
+    # Two fetches of one post in one batch (a collector's re-run): both observations belong in the series.
+    early = post(1, metrics=Metrics(views=100), observed_at=T0 + timedelta(hours=1))
+    late = post(1, metrics=Metrics(views=160), observed_at=T0 + timedelta(hours=20))
+    load(conn, [late, early])
+    series = list(conn.execute("SELECT observed_at, views FROM post_metrics ORDER BY observed_at"))
+    assert series == [(T0 + timedelta(hours=1), 100), (T0 + timedelta(hours=20), 160)]
+    assert conn.execute("SELECT views FROM posts").fetchone()[0] == 160

@@ -1,0 +1,184 @@
+"""SQL for the analysts' side of the warehouse: the read-only group role, login roles granted it, and search.
+
+Roles are cluster-wide and need CREATEROLE: they are made by a command (`wirewatch analyst create-role`, `grant`),
+never by a migration. Everything here is idempotent: creating a role that exists, granting twice, or two
+commands racing leave the same state. The group role gets USAGE on schema `analyst` and SELECT on its views,
+nothing else; the views read the tables with their owner's rights, so an analyst never touches raw_records,
+rejected_records, cursors or ingest_runs, and cannot write anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+ANALYST_ROLE = "wirewatch_analyst"
+SCHEMA = "analyst"
+_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
+
+
+def check_role_name(name: str) -> str:
+    """Role names are plain lower-case identifiers here: no quoting surprises in psql or pg_hba.conf."""
+    if not _NAME.match(name or ""):
+        raise ValueError(f"invalid role name {name!r}: use lower-case letters, digits and _ (max 63)")
+    return name
+
+
+@dataclass
+class RoleReport:
+    role: str
+    created: bool = False
+    problems: list[str] = field(default_factory=list)  # why the role is not (only) read-only
+
+
+def role_exists(conn: psycopg.Connection, role: str) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", (role,)).fetchone()[0]
+
+
+def _create_role(conn: psycopg.Connection, role: str, options: sql.Composable) -> bool:
+    """CREATE ROLE unless it exists; a concurrent creator winning the race is not an error."""
+    if role_exists(conn, role):
+        return False
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE ROLE {} ").format(sql.Identifier(role)) + options)
+    except psycopg.errors.DuplicateObject:
+        return False
+    return True
+
+
+def grant_read(conn: psycopg.Connection, role: str = ANALYST_ROLE) -> None:
+    """USAGE on schema analyst, SELECT on every view in it now and later, CONNECT on this database."""
+    ident = sql.Identifier(role)
+    conn.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(conn.info.dbname), ident)
+    )
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA analyst TO {}").format(ident))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA analyst TO {}").format(ident))
+    conn.execute(sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA analyst TO {}").format(ident))
+    # Views a later migration adds (created by this same owner) are readable without another grant.
+    conn.execute(
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA analyst GRANT SELECT ON TABLES TO {}").format(ident)
+    )
+
+
+def create_analyst_role(conn: psycopg.Connection, role: str = ANALYST_ROLE) -> RoleReport:
+    """Create the NOLOGIN group role (if missing) and grant it read access to schema analyst. Commits."""
+    check_role_name(role)
+    report = RoleReport(role)
+    report.created = _create_role(conn, role, sql.SQL("NOLOGIN"))
+    grant_read(conn, role)
+    conn.commit()
+    report.problems = audit_role(conn, role, group=role)
+    return report
+
+
+def grant_user(
+    conn: psycopg.Connection, user: str, *, password: str | None = None, role: str = ANALYST_ROLE
+) -> RoleReport:
+    """A login role `user` that is a member of the analyst group role (both created if missing). A password,
+    when given, is hashed here (SCRAM, libpq's PQencryptPasswordConn) so the clear text never reaches the
+    server or its logs. The login gets read-only transactions, UTC and search_path=analyst in this database.
+    Refuses a superuser or a role that can create roles: it would not be read-only. Commits."""
+    check_role_name(user)
+    check_role_name(role)
+    if user == role:
+        raise ValueError("the login role must differ from the group role")
+    create_analyst_role(conn, role)
+    row = conn.execute(
+        "SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = %s", (user,)
+    ).fetchone()
+    if row is not None and any(row):
+        raise PermissionError(
+            f"role {user} is a superuser or can create roles / bypass RLS: it cannot be made read-only"
+        )
+    report = RoleReport(user)
+    ident = sql.Identifier(user)
+    report.created = _create_role(conn, user, sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT"))
+    if not report.created:
+        conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(ident))
+    if password is not None:
+        hashed = conn.pgconn.encrypt_password(password.encode(), user.encode()).decode()
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(hashed)))
+    conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), ident))
+    db = sql.Identifier(conn.info.dbname)
+    for setting, value in (
+        ("default_transaction_read_only", "on"),
+        ("timezone", "UTC"),
+        ("search_path", "analyst"),
+    ):
+        conn.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
+                ident, db, sql.Identifier(setting), sql.Literal(value)
+            )
+        )
+    conn.commit()
+    report.problems = audit_role(conn, user, group=role)
+    return report
+
+
+def revoke_user(conn: psycopg.Connection, user: str, *, role: str = ANALYST_ROLE, drop: bool = False) -> None:
+    """Take the analyst role away from `user` (and drop the login role when `drop`). Commits."""
+    check_role_name(user)
+    if not role_exists(conn, user):
+        return
+    if role_exists(conn, role):
+        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role), sql.Identifier(user)))
+    if drop:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(user)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(user)))
+    conn.commit()
+
+
+_AUDIT = """
+WITH r AS (SELECT oid, rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolcanlogin
+           FROM pg_roles WHERE rolname = %(role)s)
+SELECT 'is a superuser' FROM r WHERE rolsuper
+UNION ALL SELECT 'can create roles' FROM r WHERE rolcreaterole
+UNION ALL SELECT 'can create databases' FROM r WHERE rolcreatedb
+UNION ALL SELECT 'bypasses row level security' FROM r WHERE rolbypassrls
+UNION ALL SELECT 'is a member of ' || g.rolname FROM r
+    JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles g ON g.oid = m.roleid
+    WHERE g.rolname NOT IN (%(group)s) OR g.rolname IN ('pg_write_all_data', 'pg_read_all_data', 'pg_read_server_files',
+                                                        'pg_write_server_files', 'pg_execute_server_program')
+UNION ALL SELECT 'has ' || string_agg(DISTINCT p.priv, ', ') || ' on ' || n.nspname || '.' || c.relname
+    FROM r CROSS JOIN pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p(priv)
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_%%'
+      AND has_table_privilege(r.oid, c.oid, p.priv)
+      AND (n.nspname <> 'analyst' OR p.priv <> 'SELECT')
+    GROUP BY n.nspname, c.relname
+"""
+
+
+def audit_role(conn: psycopg.Connection, role: str, *, group: str = ANALYST_ROLE) -> list[str]:
+    """What makes `role` more than a reader of schema analyst (in this database): empty when it is exactly that."""
+    rows = conn.execute(_AUDIT, {"role": role, "group": group}).fetchall()
+    conn.commit()
+    return [r[0] for r in rows]
+
+
+def search(
+    conn: psycopg.Connection, query: str, *, since: datetime | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """analyst.search(): posts matching `query` in any language, best first."""
+    cur = conn.execute(
+        """SELECT platform, channel, post_id, posted_at, lang, url, rank, snippet, text
+           FROM analyst.search(%s, %s) LIMIT %s""",
+        (query, since, limit),
+    )
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur]
+
+
+def psql_command(conn: psycopg.Connection, user: str) -> str:
+    """How the analyst connects: a psql line for this server and database."""
+    info = conn.info
+    host = info.host if info.host and not info.host.startswith("/") else "localhost"
+    return f'psql "host={host} port={info.port} dbname={info.dbname} user={user}"'

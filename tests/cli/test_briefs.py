@@ -1,0 +1,63 @@
+"""`wirewatch brief`, `briefs` and `search` (ingest/cli/briefs.py) on the demo data in a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import ingest.cli.briefs  # noqa: F401 - registers the commands
+from ingest.briefs.demo import rutte_event_id
+from ingest.cli import app
+from ingest.events import group_window
+from ingest.pipeline import import_files
+
+
+@pytest.fixture
+def demo_db(conn, db, repo_root) -> str:
+    import_files(conn, [repo_root / "seeds" / "demo"])
+    conn.commit()
+    group_window(conn, None, None)
+    return db
+
+
+def run(db: str, *args: str):
+    result = CliRunner().invoke(app, ["--dsn", db, *args])
+    return result
+
+
+def test_briefs_then_brief_markdown_and_json(demo_db, conn):
+    r = run(demo_db, "briefs", "--json")
+    assert r.exit_code == 0, r.output
+    stats = json.loads(r.output)
+    assert stats["written"] == stats["events"] > 0
+    eid = rutte_event_id(conn)
+    conn.commit()
+    md = run(demo_db, "brief", str(eid))
+    assert md.exit_code == 0, md.output
+    assert md.output.startswith(f"# Event {eid}:")
+    assert "https://t.me/intelslava/71840" in md.output
+    js = run(demo_db, "brief", str(eid), "--format", "json")
+    data = json.loads(js.output)
+    assert data["event_id"] == eid and data["source_count"] == 5
+    assert data["first_seen"]["at"] == "2026-06-26T02:47:10Z"
+    assert [c["label"] for c in data["single_source"]] == ["about 40 billion dollars"]
+
+
+def test_brief_of_unknown_event_and_bad_format(demo_db):
+    r = run(demo_db, "brief", "999999999")
+    assert r.exit_code == 2 and "no event" in r.output
+    assert run(demo_db, "brief", "1", "--format", "pdf").exit_code == 2
+
+
+def test_search_cli(demo_db):
+    r = run(demo_db, "search", "миллиардов", "--json")
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.output)
+    assert [h["url"] for h in hits] == ["https://t.me/opersvodka_demo/18419"]
+    r = run(demo_db, "search", "contract", "--since", "2026-06-26T03:00Z", "--json")
+    urls = {h["url"] for h in json.loads(r.output)}
+    assert "https://x.com/KyivPost/status/2070351036412939305" in urls
+    assert "https://t.me/intelslava/71840" not in urls  # before --since
+    assert "no posts found" in run(demo_db, "search", "zzzqqq").output
