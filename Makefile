@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint format install install-dev clean-demo celery-demo
+.PHONY: demo test bench lint format install celery-demo
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,9 +28,12 @@ bench: install
 	$(BIN)/python -m bench
 
 lint: install
-	$(BIN)/ruff check ingest dags tests bench
-	$(BIN)/ruff format --check ingest dags tests bench
+	$(BIN)/ruff check ingest dags tests bench scripts
+	$(BIN)/ruff format --check ingest dags tests bench scripts
 
 format: install
-	$(BIN)/ruff format ingest dags tests bench
-	$(BIN)/ruff check --fix ingest dags tests bench
+	$(BIN)/ruff format ingest dags tests bench scripts
+	$(BIN)/ruff check --fix ingest dags tests bench scripts
+
+celery-demo: install
+	scripts/celery_e2e.sh

@@ -227,6 +227,8 @@ CREATE TABLE ingest_runs (
     host           text
 );
 CREATE INDEX ingest_runs_running_idx ON ingest_runs (status) WHERE status = 'running';
+-- Backfills resume by skipping chunks that already have a succeeded run for the same target and window.
+CREATE INDEX ingest_runs_target_window_idx ON ingest_runs (target, window_start) WHERE status = 'succeeded';
 COMMENT ON TABLE ingest_runs IS 'Every import, ingest and backfill pass: what ran, over which window, counts, status and error. A run whose process died is marked failed by the next run.';
 COMMENT ON COLUMN ingest_runs.api_reads IS 'Posts read from a paid API in this run (X bills per post read).';
 COMMENT ON COLUMN ingest_runs.deferred_until IS 'Rate limited: the earliest time the next run should try this target again.';

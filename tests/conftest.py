@@ -6,15 +6,19 @@ embedded server wirewatch starts for users. The scratch database is dropped at t
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 # Airflow reads its configuration at import: point it at a private home before anything imports it.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-test-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+if "AIRFLOW_HOME" not in os.environ:
+    _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-test-"))
+    os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+    atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parents[1] / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest.sources.base import LiveSource, Normalizer
 
-LIVE_SOURCES = ("telethon", "telegram_web", "x_api")
+LIVE_SOURCES = ("telethon", "telegram_web", "x_api", "replay")
 
 
 def normalizer_for(source_name: str) -> Normalizer:
@@ -20,6 +20,10 @@ def normalizer_for(source_name: str) -> Normalizer:
         from ingest.normalize.x import normalize_page
 
         return normalize_page
+    if source_name == "replay":
+        from ingest.sources.replay import normalize_replay
+
+        return normalize_replay
     raise ValueError(f"unknown source {source_name!r}; known: {', '.join(LIVE_SOURCES)}")
 
 
@@ -37,4 +41,8 @@ def build_source(source_name: str, account: str = "default") -> LiveSource:
         from ingest.sources.x import XSource
 
         return XSource.from_env(account)
+    if source_name == "replay":
+        from ingest.sources.replay import ReplaySource
+
+        return ReplaySource.from_env(account)
     raise ValueError(f"unknown source {source_name!r}; known: {', '.join(LIVE_SOURCES)}")

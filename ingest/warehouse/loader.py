@@ -355,7 +355,8 @@ class Loader:
             return stats
         for p in posts:
             stats.seen_ids[(p.platform, p.channel_id)].add(p.post_id)
-        self.upsert_channels(p.channel for p in posts if p.channel is not None)
+        if not only_existing:
+            self.upsert_channels(p.channel for p in posts if p.channel is not None)
         for prepared in _prepare(posts):
             self._load_round(prepared, only_existing, stats)
         return stats
@@ -363,6 +364,11 @@ class Loader:
     def _load_round(self, prepared: list[_Prepared], only_existing: bool, stats: LoadStats) -> None:
         existing = self._existing(prepared)
         if only_existing:
+            # A rescan refreshes what is stored: the channels of posts it leaves out are not recorded either, so
+            # a windowed run records nothing from outside its window.
+            self.upsert_channels(
+                pr.post.channel for pr in prepared if pr.post.channel is not None and pr.post.key in existing
+            )
             changed = [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
         elif self.skip_unchanged:
             changed = [pr for pr in prepared if pr.post.key not in existing or existing[pr.post.key] != pr.row_hash]

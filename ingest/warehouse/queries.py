@@ -56,7 +56,7 @@ def table_counts(conn: psycopg.Connection) -> dict[str, int]:
 
 def table_checksums(conn: psycopg.Connection, tables: tuple[str, ...] = COUNTED_TABLES) -> dict[str, str]:
     """An order-independent checksum of each table's rows, minus bookkeeping times: equal means same data."""
-    skip = {"first_seen_at", "last_seen_at", "updated_at", "observed_at", "fetched_at", "rejected_at", "run_id",
+    skip = {"first_seen_at", "last_seen_at", "updated_at", "observed_at", "metrics_observed_at", "fetched_at", "rejected_at", "run_id",
             "resolved_at", "valid_from", "valid_to"}  # fmt: skip
     out = {}
     for t in tables:

@@ -1,0 +1,192 @@
+"""The functions behind the DAG's tasks, without Airflow: windows, channels and pools, the DSN, one channel's
+run (succeeded, deferred, failed) and the optional grouping/brief stages."""
+
+from __future__ import annotations
+
+import types
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pendulum
+import psycopg
+import pytest
+
+from ingest import orchestration as orch
+from ingest.sources.base import Deferred, SourceError
+from tests.dags import helpers
+
+CALLS: list[tuple] = []
+
+
+def test_scheduled_run_covers_its_data_interval():
+    ctx = {"params": {"since": None, "until": None}, "data_interval_start": pendulum.datetime(2026, 11, 20, 4),
+           "data_interval_end": pendulum.datetime(2026, 11, 20, 5)}  # fmt: skip
+    w = orch.window_from_context(ctx)
+    assert (w.since, w.until, w.origin) == (datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 5, tzinfo=UTC),
+                                            "data_interval")  # fmt: skip
+    assert type(w.since) is datetime  # not pendulum: it goes to psycopg and XCom
+    assert orch.Window.from_dict(orjson.loads(orjson.dumps(w.as_dict()))) == w
+
+
+def test_manual_run_without_logical_date_takes_the_last_full_hour():
+    # Airflow 3 gives such a run no data interval at all: the keys are missing from the context.
+    run = types.SimpleNamespace(run_after=pendulum.datetime(2026, 11, 20, 7, 42, 13), run_type="manual")
+    w = orch.window_from_context({"params": {}, "dag_run": run})
+    assert (w.since, w.until, w.origin) == (datetime(2026, 11, 20, 6, tzinfo=UTC), datetime(2026, 11, 20, 7, tzinfo=UTC),
+                                            "last_full_hour")  # fmt: skip
+    now = datetime(2026, 11, 20, 0, 0, 5, tzinfo=UTC)
+    assert orch.window_from_context({}, now=now).since == datetime(2026, 11, 19, 23, tzinfo=UTC)
+
+
+def test_params_override_and_bad_windows_are_refused():
+    ctx = {"params": {"since": "2026-11-20T01:00:00Z", "until": "2026-11-20T04:30"},
+           "data_interval_start": pendulum.datetime(2026, 11, 20, 4), "data_interval_end": pendulum.datetime(2026, 11, 20, 5)}  # fmt: skip
+    w = orch.window_from_context(ctx)
+    assert (w.since, w.until, w.origin) == (datetime(2026, 11, 20, 1, tzinfo=UTC), datetime(2026, 11, 20, 4, 30, tzinfo=UTC),
+                                            "params")  # fmt: skip
+    with pytest.raises(ValueError, match="both"):
+        orch.window_from_context({"params": {"since": "2026-11-20T01:00Z"}})
+    with pytest.raises(ValueError, match="CronDataIntervalTimetable"):
+        t = pendulum.datetime(2026, 11, 20, 4)
+        orch.window_from_context({"data_interval_start": t, "data_interval_end": t})  # what '@hourly' gives
+
+
+def test_backfill_runs_skip_the_rescan_unless_asked_and_say_backfill():
+    from airflow.utils.types import DagRunType
+
+    scheduled = {"dag_run": types.SimpleNamespace(run_type=DagRunType.SCHEDULED)}
+    backfill = {"dag_run": types.SimpleNamespace(run_type=DagRunType.BACKFILL_JOB)}
+    assert orch.rescan_hours_from_context(scheduled) is None
+    assert orch.rescan_hours_from_context(backfill) == 0.0
+    assert orch.rescan_hours_from_context({"params": {"rescan_hours": 6}, "dag_run": None}) == 6.0
+    assert (orch.run_kind_from_context(scheduled), orch.run_kind_from_context(backfill)) == (
+        "ingest",
+        "backfill",
+    )
+    assert orch.run_kind_from_context({}) == "ingest"
+
+
+CHANNELS = """
+[defaults]
+rescan_hours = 24
+[[channels]]
+platform = "telegram"
+handle = "kyivpost"
+source = "telegram_web"
+[[channels]]
+platform = "telegram"
+handle = "intelslava"
+source = "telegram_web"
+account = "Second-Phone"
+[[channels]]
+platform = "x"
+handle = "nato"
+source = "x_api"
+"""
+
+
+def test_channels_pools_and_the_pools_file(tmp_path, monkeypatch):
+    path = tmp_path / "channels.toml"
+    path.write_text(CHANNELS)
+    monkeypatch.setenv("WIREWATCH_CHANNELS", str(path))
+    assert orch.dag_pools() == ["telegram_default", "telegram_second_phone", "x_default"]
+    every = orch.list_channels()
+    orjson.dumps(every)  # XCom-safe
+    assert [c["pool"] for c in every] == ["telegram_default", "telegram_second_phone", "x_default"]
+    assert [c["name"] for c in orch.list_channels(pool="x_default")] == ["x:nato"]
+    assert [c["handle"] for c in orch.list_channels(["intelslava"])] == ["intelslava"]
+    assert orch.channel_from_dict(every[1]).account == "Second-Phone"
+    with pytest.raises(RuntimeError, match="telegram_second_phone"):
+        orch.list_channels(known_pools=["telegram_default", "x_default"])
+    spec = orch.pools_spec()
+    assert {k: v["slots"] for k, v in spec.items()} == {
+        "telegram_default": 1,
+        "telegram_second_phone": 1,
+        "x_default": 2,
+    }
+    # A config that cannot be read still gives the DAG its base pools (the run then reports the error).
+    path.write_text("[[channels]]\nplatform = 'mastodon'\nhandle = 'x'\n")
+    assert orch.dag_pools() == ["telegram_default", "x_default"]
+    with pytest.raises(ValueError, match="mastodon"):
+        orch.list_channels()
+
+
+def test_dsn_from_the_airflow_connection_else_the_environment(db, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WIREWATCH_DB", helpers.dsn_to_uri(db))
+    monkeypatch.setenv("WIREWATCH_DSN", "host=nowhere.invalid")
+    with psycopg.connect(orch.warehouse_dsn()) as c:
+        assert (
+            c.execute("SELECT current_database()").fetchone()[0]
+            == psycopg.conninfo.conninfo_to_dict(db)["dbname"]
+        )
+    monkeypatch.delenv("AIRFLOW_CONN_WIREWATCH_DB")
+    assert orch.warehouse_dsn() == "host=nowhere.invalid"
+    monkeypatch.delenv("WIREWATCH_DSN")
+    with pytest.raises(RuntimeError, match="AIRFLOW_CONN_WIREWATCH_DB"):
+        orch.warehouse_dsn()
+
+
+class _Source:
+    """A live source that fails in a chosen way (the replay source covers the succeeding path)."""
+
+    name, platform = "replay", "telegram"
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def resolve(self, spec):
+        return 777, spec.handle, None
+
+    def fetch(self, spec, channel_id, cursor, *, since, until, rescan_since):
+        raise self.error
+        yield  # pragma: no cover
+
+
+WINDOW = orch.Window(
+    datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 5, tzinfo=UTC), "data_interval"
+)
+CHANNEL = {"name": "telegram:somechannel", "platform": "telegram", "handle": "somechannel", "source": "replay",
+           "channel_id": 777, "account": "default", "options": {}, "pool": "telegram_default"}  # fmt: skip
+
+
+def test_a_deferred_channel_is_a_normal_outcome(db, conn):
+    until = datetime.now(UTC) + timedelta(hours=2)
+    out = orch.run_channel(db, CHANNEL, WINDOW, source=_Source(Deferred(until, "FloodWait 7200 s")))
+    orjson.dumps(out)
+    assert out["status"] == "deferred" and out["deferred_until"] == until.isoformat()
+    assert out["window"] == WINDOW.as_dict()
+    assert conn.execute("SELECT status, window_start, window_end FROM ingest_runs").fetchall() == [
+        ("deferred", WINDOW.since, WINDOW.until)
+    ]
+
+
+def test_a_failed_channel_raises_so_that_airflow_retries(db, conn):
+    with pytest.raises(orch.ChannelFailed, match="somechannel failed") as err:
+        orch.run_channel(db, CHANNEL, WINDOW, source=_Source(SourceError("channel has no public preview")))
+    assert err.value.summary["status"] == "failed" and err.value.summary["run_id"]
+    assert conn.execute("SELECT status FROM ingest_runs").fetchall() == [("failed",)]
+
+
+def fake_group(conn, since, until):
+    CALLS.append((conn.execute("SELECT current_database()").fetchone()[0], since, until))
+    return types.SimpleNamespace(as_dict=lambda: {"events": 3, "at": since})
+
+
+def test_later_stages_run_only_when_they_exist(db, monkeypatch):
+    monkeypatch.setattr(orch, "GROUPING", ("tests.test_orchestration", "fake_group"))
+    monkeypatch.setattr(orch, "BRIEFS", ("ingest.no_such_module_yet", "write_briefs"))
+    CALLS.clear()
+    out = orch.group_and_brief(db, WINDOW)
+    orjson.dumps(out)
+    assert out["group"] == {"events": 3, "at": WINDOW.since.isoformat()}
+    assert out["briefs"] == {"skipped": "ingest.no_such_module_yet.write_briefs is not available"}
+    assert CALLS == [(psycopg.conninfo.conninfo_to_dict(db)["dbname"], WINDOW.since, WINDOW.until)]
+    monkeypatch.setattr(orch, "GROUPING", ("tests.test_orchestration", "no_such_function"))
+    assert "skipped" in orch.group_and_brief(db, WINDOW)["group"]
+
+
+def test_start_date_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WIREWATCH_START_DATE", "2026-06-26T05:40:00+02:00")
+    assert orch.dag_start_date() == datetime(2026, 6, 26, 3, tzinfo=UTC)
+    monkeypatch.delenv("WIREWATCH_START_DATE")
+    assert orch.dag_start_date() == orch.DEFAULT_START_DATE
