@@ -145,7 +145,8 @@ def pandas_to_sql(dsn: str, posts: list[Post]) -> float:
 def _dlt_url(dsn: str) -> str:
     parts = psycopg.conninfo.conninfo_to_dict(dsn)
     user = parts.get("user") or os.environ.get("USER", "postgres")
-    pw = f":{parts['password']}" if parts.get("password") else ""
+    # dlt insists on a password; a trust-auth server ignores it.
+    pw = f":{parts['password']}" if parts.get("password") else ":unused"
     return f"postgresql://{user}{pw}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{parts['dbname']}"
 
 

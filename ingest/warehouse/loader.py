@@ -106,7 +106,6 @@ RETURNING (xmax = 0) AS inserted
 """  # noqa: S608 - column names are constants
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
-_LATE = -1  # never a stored row hash here: forces a late observation through the metrics path
 _SAME_KEY = "{a}.platform = {b}.platform AND {a}.channel_id = {b}.channel_id AND {a}.post_id = {b}.post_id"
 
 # History starts at the first change: before a post's first edit is stored, its current version (in posts)
@@ -169,10 +168,19 @@ WHERE payload IS NOT NULL
 ON CONFLICT DO NOTHING
 """  # noqa: S608
 
-_EXISTING_HASHES = """
-SELECT p.channel_id, p.post_id, CASE WHEN p.deleted_at IS NULL THEN p.row_hash END, p.metrics_observed_at
-FROM unnest(%s::bigint[], %s::bigint[]) AS k(channel_id, post_id)
-JOIN posts p ON p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
+# The server compares: only keys that are new, deleted, changed, or observed before the stored counts come back,
+# so an unchanged re-run moves almost nothing over the wire.
+_CHANGED_KEYS = """
+SELECT k.i, p.row_hash IS NOT NULL
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+     WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, i)
+LEFT JOIN LATERAL (
+    -- LIMIT 1 keeps this a per-key primary-key probe: as a plain join the planner hashes the whole table.
+    SELECT p.row_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
+) p ON true
+WHERE p.row_hash IS NULL OR p.deleted_at IS NOT NULL OR p.row_hash <> k.row_hash
+   OR k.observed < p.metrics_observed_at
 """
 
 
@@ -362,25 +370,26 @@ class Loader:
         return stats
 
     def _load_round(self, prepared: list[_Prepared], only_existing: bool, stats: LoadStats) -> None:
-        existing = self._existing(prepared)
-        if only_existing:
-            # A rescan refreshes what is stored: the channels of posts it leaves out are not recorded either, so
-            # a windowed run records nothing from outside its window.
-            self.upsert_channels(
-                pr.post.channel for pr in prepared if pr.post.channel is not None and pr.post.key in existing
-            )
-            changed = [pr for pr in prepared if pr.post.key in existing and existing[pr.post.key] != pr.row_hash]
-        elif self.skip_unchanged:
-            changed = [pr for pr in prepared if pr.post.key not in existing or existing[pr.post.key] != pr.row_hash]
+        if self.skip_unchanged or only_existing:
+            candidates = self._changed(prepared)
         else:
-            changed = prepared
-        stats.unchanged += len(prepared) - len(changed)
-        if not changed:
+            candidates = [(pr, True) for pr in prepared]
+        if only_existing:
+            # A rescan refreshes what is stored: posts (and channels) the warehouse does not hold are left out,
+            # so a windowed run records nothing from outside its window.
+            candidates = [(pr, True) for pr, exists in candidates if exists]
+            self.upsert_channels(pr.post.channel for pr, _ in candidates if pr.post.channel is not None)
+        stats.unchanged += len(prepared) - len(candidates)
+        if not candidates:
             return
         now = datetime.now(UTC)
         before = stats.inserted
-        if not (not existing and self._copy_new(changed, now, stats)):
-            self._stage_and_upsert(changed, now, stats)
+        new = [pr for pr, exists in candidates if not exists]
+        stored = [pr for pr, exists in candidates if exists]
+        if new and not self._copy_new(new, now, stats):
+            stored += new  # a concurrent writer got there first: upsert them
+        if stored:
+            self._stage_and_upsert(stored, now, stats)
         self._maybe_analyze(stats.inserted - before)
 
     def _maybe_analyze(self, inserted: int) -> None:
@@ -458,30 +467,23 @@ class Loader:
         stats.unchanged += len(changed) - len(flags)
         cur.execute("TRUNCATE stage_posts, stage_versions")
 
-    def _existing(self, prepared: list[_Prepared]) -> dict[tuple[str, int, int], int | None]:
-        """Stored row hashes of the batch's keys (None for a post marked deleted: it is always rewritten)."""
-        keys: dict[str, tuple[list[int], list[int]]] = {}
+    def _changed(self, prepared: list[_Prepared]) -> list[tuple[_Prepared, bool]]:
+        """The rows worth sending, each with whether the post is already stored. A record observed before the
+        stored counts is sent even when equal: it may belong in the metrics history before the stored one."""
+        by_platform: dict[str, list[_Prepared]] = {}
         for pr in prepared:
-            chans, ids = keys.setdefault(pr.post.platform, ([], []))
-            chans.append(pr.post.channel_id)
-            ids.append(pr.post.post_id)
-        found: dict[tuple[str, int, int], int | None] = {}
-        stored_observed: dict[tuple[str, int, int], datetime] = {}
-        # Binary bigint arrays: dumping thousands of keys as text costs more than the lookup itself.
+            by_platform.setdefault(pr.post.platform, []).append(pr)
+        out: list[tuple[_Prepared, bool]] = []
+        # Binary arrays: dumping thousands of keys as text costs more than the lookup itself.
         cur = self.conn.cursor(binary=True)
-        for platform, (chans, ids) in keys.items():
-            cur.execute(_EXISTING_HASHES, (chans, ids, platform), binary=True)
-            for ch, pid, h, observed in cur.fetchall():
-                found[(platform, ch, pid)] = h
-                if observed is not None:
-                    stored_observed[(platform, ch, pid)] = observed
-        # An observation older than the stored counts is not "unchanged" even when its counts equal them: it
-        # may belong in the metrics history before the stored one.
-        for pr in prepared:
-            key, seen = pr.post.key, pr.post.observed_at
-            if key in stored_observed and seen is not None and pr.post.metrics is not None and seen < stored_observed[key]:
-                found[key] = _LATE
-        return found
+        for platform, rows in by_platform.items():
+            params = (
+                [pr.post.channel_id for pr in rows], [pr.post.post_id for pr in rows], [pr.row_hash for pr in rows],
+                [pr.post.observed_at if pr.post.metrics is not None else None for pr in rows], platform,
+            )  # fmt: skip
+            cur.execute(_CHANGED_KEYS, params, binary=True)
+            out.extend((rows[i - 1], exists) for i, exists in cur.fetchall())
+        return out
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""
