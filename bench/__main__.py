@@ -12,7 +12,11 @@ import time
 from bench.common import machine
 
 BENCHES = {
-    "load": ("bench.bench_load", ["--sizes", "100000,1000000"], ["--sizes", "20000", "--repeats", "1", "--peers-max", "20000"]),
+    "load": (
+        "bench.bench_load",
+        ["--sizes", "100000,1000000"],
+        ["--sizes", "20000", "--repeats", "1", "--peers-max", "20000"],
+    ),
     "normalize": ("bench.bench_normalize", [], ["--records", "20000", "--repeats", "1"]),
     "backfill": ("bench.bench_backfill", [], ["--posts", "100000"]),
     "grouping": ("bench.bench_grouping", [], ["--quick"]),

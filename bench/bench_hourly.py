@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 LOGICAL_DATE = "2026-11-25T12:00:00+00:00"
 
-_NOOP_DAG = '''
+_NOOP_DAG = """
 from datetime import datetime, timezone
 from airflow.sdk import dag, task
 
@@ -35,11 +35,15 @@ def noop_hourly():
     nothing()
 
 noop_hourly()
-'''
+"""
 
 
 def build_channels(dest: Path, n: int) -> Path:
-    base = [json.loads(x) for x in (SHARED / "telethon" / "bloomberg_1488156064.jsonl").read_text().splitlines() if x]
+    base = [
+        json.loads(x)
+        for x in (SHARED / "telethon" / "bloomberg_1488156064.jsonl").read_text().splitlines()
+        if x
+    ]
     lines = []
     for i in range(n):
         cid = 2_000_000_000 + i

@@ -49,10 +49,17 @@ def make_posts(n: int, seed: int = 7) -> list[Post]:
         }  # fmt: skip
         posts.append(
             Post(
-                platform="telegram", channel_id=ch.channel_id, post_id=i + 1, posted_at=posted, text=text,
-                channel=ch, source="bench", metrics=Metrics(views=raw["views"], forwards=raw["forwards"]),
+                platform="telegram",
+                channel_id=ch.channel_id,
+                post_id=i + 1,
+                posted_at=posted,
+                text=text,
+                channel=ch,
+                source="bench",
+                metrics=Metrics(views=raw["views"], forwards=raw["forwards"]),
                 # The payload arrives as JSON bytes (a file line, an HTTP body): kept as a pre-serialised fragment.
-                observed_at=T0 + timedelta(days=30), raw=orjson.Fragment(orjson.dumps(raw)),
+                observed_at=T0 + timedelta(days=30),
+                raw=orjson.Fragment(orjson.dumps(raw)),
                 url=f"https://t.me/{ch.handle}/{i + 1}",
             )  # fmt: skip
         )
@@ -71,7 +78,9 @@ def edited(posts: list[Post], fraction: float, tag: int) -> list[Post]:
 
 def wipe(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE posts, post_versions, post_metrics, raw_records, channels, channel_aliases CASCADE")
+        conn.execute(
+            "TRUNCATE posts, post_versions, post_metrics, raw_records, channels, channel_aliases CASCADE"
+        )
         conn.execute("TRUNCATE copy_posts, copy_raw")
         conn.execute("CHECKPOINT")
 
@@ -91,7 +100,19 @@ def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
     for pr in _prepare(posts)[0]:
         r = _stage_row(pr, now)
         post_rows.append(r[:n])
-        raw_rows.append((r[0], r[1], r[2], pr.row_hash, "bench", SOURCE_VERSION, None, r[_POST_COLS.index("metrics_observed_at")], r[n + 1]))
+        raw_rows.append(
+            (
+                r[0],
+                r[1],
+                r[2],
+                pr.row_hash,
+                "bench",
+                SOURCE_VERSION,
+                None,
+                r[_POST_COLS.index("metrics_observed_at")],
+                r[n + 1],
+            )
+        )
     return post_rows, raw_rows
 
 
@@ -141,7 +162,11 @@ def pandas_to_sql(dsn: str, posts: list[Post]) -> float:
         for p in posts
     )  # fmt: skip
     engine = sqlalchemy.create_engine(_dlt_url(dsn).replace("postgresql://", "postgresql+psycopg://"))
-    t = timed(lambda: df.to_sql("pandas_posts", engine, if_exists="append", index=False, method="multi", chunksize=2000))
+    t = timed(
+        lambda: df.to_sql(
+            "pandas_posts", engine, if_exists="append", index=False, method="multi", chunksize=2000
+        )
+    )
     engine.dispose()
     return t
 
@@ -161,51 +186,58 @@ def run(sizes: list[int], repeats: int, peers_max: int) -> Report:
             conn.execute("CREATE TABLE copy_posts (LIKE posts INCLUDING ALL)")
             conn.execute("CREATE TABLE copy_raw (LIKE raw_records INCLUDING ALL)")
         for n in sizes:
-            posts = make_posts(n)
-            post_rows, raw_rows = copy_rows(posts)
-            print(f"load benchmark, {n:,} posts, median of {repeats}", flush=True)
-
-            def baseline(queued: bool) -> float:
-                wipe(dsn)
-                return timed(lambda: raw_copy(dsn, post_rows, raw_rows, queued))  # noqa: B023
-
-            def first() -> float:
-                wipe(dsn)
-                return timed(lambda: wirewatch_load(dsn, posts))
-
-            # Two ways to COPY from Python: the default writer and psycopg's threaded one. The faster is the baseline.
-            base_plain, _ = median_of(repeats, lambda: baseline(False))
-            base_queued, _ = median_of(repeats, lambda: baseline(True))
-            base = min(base_plain, base_queued)
-            ours, ours_runs = median_of(repeats, first)
-            # The table now holds one clean load: re-runs below start from it.
-            rerun, _ = median_of(repeats, lambda: timed(lambda: wirewatch_load(dsn, posts)))
-            tags = iter(range(1, 100))
-            one_pct, _ = median_of(repeats, lambda: timed(lambda: wirewatch_load(dsn, edited(posts, 0.01, next(tags)))))
-            report.add(case="raw COPY, default writer", n=n, seconds=base_plain, rows_per_s=n / base_plain)
-            report.add(case="raw COPY, threaded writer", n=n, seconds=base_queued, rows_per_s=n / base_queued)
-            report.add(case="wirewatch first load", n=n, seconds=ours, rows_per_s=n / ours, vs_copy=base / ours)
-            report.add(case="wirewatch re-run, unchanged", n=n, seconds=rerun, rows_per_s=n / rerun,
-                       faster_than_first=ours / rerun)  # fmt: skip
-            report.add(case="wirewatch re-run, 1% edited", n=n, seconds=one_pct, rows_per_s=n / one_pct,
-                       faster_than_first=ours / one_pct)  # fmt: skip
-            if n <= peers_max:
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute("DROP SCHEMA IF EXISTS dlt_bench CASCADE")
-                dlt_t, _ = median_of(repeats, lambda: dlt_merge(dsn, posts))
-                report.add(case="dlt merge (re-runs merge into the same table)", n=n, seconds=dlt_t,
-                           rows_per_s=n / dlt_t, wirewatch_speedup=dlt_t / ours)  # fmt: skip
-
-                def pandas_once() -> float:
-                    with psycopg.connect(dsn, autocommit=True) as conn:
-                        conn.execute("DROP TABLE IF EXISTS pandas_posts")
-                    return pandas_to_sql(dsn, posts)
-
-                pd_t, _ = median_of(repeats, pandas_once)
-                report.add(case="pandas to_sql (append; not idempotent)", n=n, seconds=pd_t, rows_per_s=n / pd_t,
-                           wirewatch_speedup=pd_t / ours)  # fmt: skip
+            bench_size(dsn, n, repeats, n <= peers_max, report)
     print(f"saved {report.save()}")
     return report
+
+
+def bench_size(dsn: str, n: int, repeats: int, peers: bool, report: Report) -> None:
+    posts = make_posts(n)
+    post_rows, raw_rows = copy_rows(posts)
+    print(f"load benchmark, {n:,} posts, median of {repeats}", flush=True)
+
+    def baseline(queued: bool) -> float:
+        wipe(dsn)
+        return timed(lambda: raw_copy(dsn, post_rows, raw_rows, queued))
+
+    def first() -> float:
+        wipe(dsn)
+        return timed(lambda: wirewatch_load(dsn, posts))
+
+    # Two ways to COPY from Python: the default writer and psycopg's threaded one. The faster is the baseline.
+    base_plain, _ = median_of(repeats, lambda: baseline(False))
+    base_queued, _ = median_of(repeats, lambda: baseline(True))
+    base = min(base_plain, base_queued)
+    ours, _ = median_of(repeats, first)
+    # The table now holds one clean load: re-runs below start from it.
+    rerun, _ = median_of(repeats, lambda: timed(lambda: wirewatch_load(dsn, posts)))
+    tags = iter(range(1, 100))
+    one_pct, _ = median_of(
+        repeats, lambda: timed(lambda: wirewatch_load(dsn, edited(posts, 0.01, next(tags))))
+    )
+    report.add(case="raw COPY, default writer", n=n, seconds=base_plain, rows_per_s=n / base_plain)
+    report.add(case="raw COPY, threaded writer", n=n, seconds=base_queued, rows_per_s=n / base_queued)
+    report.add(case="wirewatch first load", n=n, seconds=ours, rows_per_s=n / ours, vs_copy=base / ours)
+    report.add(case="wirewatch re-run, unchanged", n=n, seconds=rerun, rows_per_s=n / rerun,
+               faster_than_first=ours / rerun)  # fmt: skip
+    report.add(case="wirewatch re-run, 1% edited", n=n, seconds=one_pct, rows_per_s=n / one_pct,
+               faster_than_first=ours / one_pct)  # fmt: skip
+    if not peers:
+        return
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS dlt_bench CASCADE")
+    dlt_t, _ = median_of(repeats, lambda: dlt_merge(dsn, posts))
+    report.add(case="dlt merge (re-runs merge into the same table)", n=n, seconds=dlt_t,
+               rows_per_s=n / dlt_t, wirewatch_speedup=dlt_t / ours)  # fmt: skip
+
+    def pandas_once() -> float:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS pandas_posts")
+        return pandas_to_sql(dsn, posts)
+
+    pd_t, _ = median_of(repeats, pandas_once)
+    report.add(case="pandas to_sql (append; not idempotent)", n=n, seconds=pd_t, rows_per_s=n / pd_t,
+               wirewatch_speedup=pd_t / ours)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

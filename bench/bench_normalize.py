@@ -74,7 +74,9 @@ def build_export(dst: Path, n: int) -> Path:
         except orjson.JSONDecodeError:
             continue
         if isinstance(doc, dict):
-            messages += [m for m in doc.get("messages", []) if isinstance(m, dict) and m.get("type") == "message"]
+            messages += [
+                m for m in doc.get("messages", []) if isinstance(m, dict) and m.get("type") == "message"
+            ]
     path = dst / "result.json"
     with path.open("wb") as fh:
         fh.write(b'{"name": "Bench", "type": "public_channel", "id": 1234567890, "messages": [')

@@ -70,11 +70,20 @@ def load_config(path: Path | None = None) -> Config:
             raise ValueError(f"{path}: unknown platform {platform!r}")
         account = entry.get("account", defaults.get("account", "default"))
         source = choose_source(platform, entry.get("source", defaults.get("source", "auto")), account)
-        options = {k: v for k, v in entry.items() if k not in {"platform", "handle", "title", "source", "account", "channel_id"}}
+        options = {
+            k: v
+            for k, v in entry.items()
+            if k not in {"platform", "handle", "title", "source", "account", "channel_id"}
+        }
         specs.append(
             ChannelSpec(
-                platform=platform, handle=valid_handle(entry["handle"]), source=source,
-                channel_id=entry.get("channel_id"), title=entry.get("title"), account=account, options=options,
+                platform=platform,
+                handle=valid_handle(entry["handle"]),
+                source=source,
+                channel_id=entry.get("channel_id"),
+                title=entry.get("title"),
+                account=account,
+                options=options,
             )  # fmt: skip
         )
     return Config(tuple(specs), float(defaults.get("rescan_hours", DEFAULT_RESCAN_HOURS)), defaults, path)

@@ -28,7 +28,9 @@ IMPORT_BATCH = 5000
 DEFAULT_RESCAN_HOURS = 48
 
 
-def normalize_records(records: Iterable[RawRecord], normalizer: Normalizer) -> list[Post | Rejected | Deletion]:
+def normalize_records(
+    records: Iterable[RawRecord], normalizer: Normalizer
+) -> list[Post | Rejected | Deletion]:
     """Normalise raw records, turning a normaliser's crash into a reject rather than a lost batch."""
     out: list[Post | Rejected | Deletion] = []
     now = datetime.now(UTC)
@@ -38,8 +40,11 @@ def normalize_records(records: Iterable[RawRecord], normalizer: Normalizer) -> l
         except Exception as exc:  # noqa: BLE001 - one bad record must not sink the batch
             out.append(
                 Rejected(
-                    source=rec.source, reason=f"normaliser error: {type(exc).__name__}: {exc}"[:500],
-                    payload=rec.payload, origin=rec.origin, raw_text=rec.raw_text,
+                    source=rec.source,
+                    reason=f"normaliser error: {type(exc).__name__}: {exc}"[:500],
+                    payload=rec.payload,
+                    origin=rec.origin,
+                    raw_text=rec.raw_text,
                 )  # fmt: skip
             )
             continue
@@ -131,7 +136,9 @@ def _expand(paths: Sequence[Path]) -> Iterator[Path]:
                 yield path / "result.json"
                 continue
             files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".html", ".htm")
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".html", ".htm")
             )
             if not files:
                 yield path  # reported as unreadable below
@@ -144,7 +151,9 @@ def _refuse_file(conn: psycopg.Connection, path: Path, fmt: str, exc: Exception)
     summary = ImportSummary(str(path), fmt, error=f"{type(exc).__name__}: {exc}")
     run_id = runs.start_run(conn, "import", fmt, str(path))
     loader = Loader(conn, run_id=run_id)
-    n = loader.load_rejects([Rejected(source=f"file:{fmt}", reason=f"unreadable input: {exc}", origin=str(path))])
+    n = loader.load_rejects(
+        [Rejected(source=f"file:{fmt}", reason=f"unreadable input: {exc}", origin=str(path))]
+    )
     summary.stats.rejected += n
     runs.add_counts(conn, run_id, summary.stats.as_dict())
     runs.finish_run(conn, run_id, "failed", error=summary.error)
@@ -201,7 +210,9 @@ def _finish_after_error(conn: psycopg.Connection, run_id: int, error: str, statu
         conn.rollback()
         runs.finish_run(conn, run_id, status, error=error[:2000])
     except psycopg.Error:
-        log.warning("could not record the end of run %s (connection lost); the next run will mark it failed", run_id)
+        log.warning(
+            "could not record the end of run %s (connection lost); the next run will mark it failed", run_id
+        )
 
 
 # ------------------------------------------------------------------------------------------------- live runs
@@ -234,7 +245,9 @@ def resolve_channel(conn: psycopg.Connection, spec: ChannelSpec, source: LiveSou
     """The channel's numeric id: configured, else known in `channels` by handle, else resolved once through
     the platform (resolution calls are what get Telegram accounts banned, so they are cached)."""
     if spec.channel_id is not None:
-        record_channel(conn, spec.platform, spec.channel_id, spec.handle, spec.title, watched=True, source=spec.source)
+        record_channel(
+            conn, spec.platform, spec.channel_id, spec.handle, spec.title, watched=True, source=spec.source
+        )
         conn.commit()
         return spec.channel_id
     known = find_channel(conn, spec.platform, spec.handle)
@@ -298,8 +311,19 @@ def run_channel(
     summary.run_id = run_id
     loader = Loader(conn, run_id=run_id)
     try:
-        for batch in source.fetch(spec, channel_id, cursor, since=since, until=until, rescan_since=rescan_since):
-            _load_batch(conn, loader, spec, channel_id, batch, run_id, summary, only_existing=windowed and batch.rescan)
+        for batch in source.fetch(
+            spec, channel_id, cursor, since=since, until=until, rescan_since=rescan_since
+        ):
+            _load_batch(
+                conn,
+                loader,
+                spec,
+                channel_id,
+                batch,
+                run_id,
+                summary,
+                only_existing=windowed and batch.rescan,
+            )
     except Deferred as exc:
         conn.rollback()
         runs.defer_cursor(conn, spec.platform, channel_id, spec.source, exc.until, run_id)
@@ -338,9 +362,15 @@ def _load_batch(
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}
     # A post whose newer copy was rejected still exists: never mark it deleted for that.
-    seen |= {r.post_id for r in items if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None}
+    seen |= {
+        r.post_id
+        for r in items
+        if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None
+    }
     if batch.listed is not None:
-        stats.deleted += loader.mark_missing(spec.platform, channel_id, batch.listed.low, batch.listed.high, seen, when)
+        stats.deleted += loader.mark_missing(
+            spec.platform, channel_id, batch.listed.low, batch.listed.high, seen, when
+        )
     if batch.rescan:
         loader.touch_seen(spec.platform, channel_id, seen, when)
     if batch.cursor is not None:

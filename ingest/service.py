@@ -65,7 +65,9 @@ def _with_reconnect(dsn: str, fn, attempts: int = 4):
         wait=wait_exponential(multiplier=0.5, max=15),
         stop=stop_after_attempt(attempts),
         reraise=True,
-        before_sleep=lambda rs: log.warning("database connection lost; retry %d of %d", rs.attempt_number, attempts - 1),
+        before_sleep=lambda rs: log.warning(
+            "database connection lost; retry %d of %d", rs.attempt_number, attempts - 1
+        ),
     )
     for attempt in retrying:
         with attempt, connect(dsn) as conn:

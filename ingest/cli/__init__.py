@@ -26,7 +26,9 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    dsn: str = typer.Option(None, "--dsn", help="PostgreSQL DSN (default: $WIREWATCH_DSN, else the embedded server)."),
+    dsn: str = typer.Option(
+        None, "--dsn", help="PostgreSQL DSN (default: $WIREWATCH_DSN, else the embedded server)."
+    ),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-v info, -vv debug)."),
 ) -> None:
     common.STATE.dsn = dsn

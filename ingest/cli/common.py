@@ -59,11 +59,15 @@ def parse_time(value: str | None) -> datetime | None:
     m = _REL.match(value)
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n})
+        return now - timedelta(
+            **{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n}
+        )
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"not a time: {value!r} (use ISO 8601 like 2026-06-26T05:00Z, or 24h, 7d)") from None
+        raise typer.BadParameter(
+            f"not a time: {value!r} (use ISO 8601 like 2026-06-26T05:00Z, or 24h, 7d)"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -96,7 +100,9 @@ def secret_values() -> list[str]:
     """Every secret the environment holds: credential variables, Airflow connections, DSN passwords."""
     vals = []
     for name, value in os.environ.items():
-        secretish = name in SECRET_ENV or name.endswith(("_API_HASH", "_SESSION", "_BEARER_TOKEN", "_PASSWORD"))
+        secretish = name in SECRET_ENV or name.endswith(
+            ("_API_HASH", "_SESSION", "_BEARER_TOKEN", "_PASSWORD")
+        )
         if not (secretish or name.startswith("AIRFLOW_CONN_") or name.endswith("_DSN")):
             continue
         if secretish or name.startswith("AIRFLOW_CONN_"):
@@ -121,7 +127,11 @@ def _embedded_secrets(value: str) -> list[str]:
                 out.append(doc["password"])
             extra = doc.get("extra")
             if isinstance(extra, dict):
-                out += [v for k, v in extra.items() if isinstance(v, str) and k in ("session", "token", "api_hash")]
+                out += [
+                    v
+                    for k, v in extra.items()
+                    if isinstance(v, str) and k in ("session", "token", "api_hash")
+                ]
         return out
     from urllib.parse import unquote, urlsplit
 

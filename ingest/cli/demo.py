@@ -55,7 +55,9 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
             f"[bold]grouped[/] {stats.posts} posts ({stats.mode}): {stats.events_created} new events, "
             f"{stats.storylines_created} new storylines"
         )
-        table = Table("event", "first seen (UTC)", "posts", "sources", "first by", "title", title="events with 2+ posts")
+        table = Table(
+            "event", "first seen (UTC)", "posts", "sources", "first by", "title", title="events with 2+ posts"
+        )
         for e in list_events(conn, min_posts=2, limit=20):
             table.add_row(
                 str(e["event_id"]), f"{e['first_post_at']:%Y-%m-%d %H:%M}", str(e["post_count"]),

@@ -47,7 +47,9 @@ def import_cmd(
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
     else:
-        table = Table("file", "format", "records", "inserted", "updated", "unchanged", "rejected", "versions", "metrics")
+        table = Table(
+            "file", "format", "records", "inserted", "updated", "unchanged", "rejected", "versions", "metrics"
+        )
         for s in summaries:
             d = s.stats
             table.add_row(
@@ -55,7 +57,10 @@ def import_cmd(
                 str(d.rejected), str(d.versions), str(d.metrics),
             )  # fmt: skip
         Console().print(table)
-        totals = {k: sum(s.stats.as_dict()[k] for s in summaries) for k in ("inserted", "updated", "unchanged", "rejected")}
+        totals = {
+            k: sum(s.stats.as_dict()[k] for s in summaries)
+            for k in ("inserted", "updated", "unchanged", "rejected")
+        }
         typer.echo("total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
         for s in summaries:
             if s.error:
@@ -103,7 +108,9 @@ def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, 
     if as_json:
         common.echo_json(rows)
         return
-    table = Table("run", "kind", "source", "target", "status", "new", "upd", "same", "rej", "started (UTC)", "error")
+    table = Table(
+        "run", "kind", "source", "target", "status", "new", "upd", "same", "rej", "started (UTC)", "error"
+    )
     for r in rows:
         table.add_row(
             str(r["run_id"]), r["kind"], r["source"], (r["target"] or "")[-40:], r["status"], str(r["inserted"]),

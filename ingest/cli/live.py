@@ -14,9 +14,13 @@ from ingest.cli import app, common
 def ingest_cmd(
     channel: list[str] = typer.Option(None, "--channel", "-c", help="Channel handle(s) from channels.toml."),
     all_: bool = typer.Option(False, "--all", help="Every watched channel."),
-    since: str = typer.Option(None, help="Only posts from this time (ISO or 24h); default: since the cursor."),
+    since: str = typer.Option(
+        None, help="Only posts from this time (ISO or 24h); default: since the cursor."
+    ),
     until: str = typer.Option(None, help="Only posts before this time."),
-    rescan_hours: float = typer.Option(None, help="Re-read this many hours for edits/deletions/counts (default 48)."),
+    rescan_hours: float = typer.Option(
+        None, help="Re-read this many hours for edits/deletions/counts (default 48)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Fetch new posts of watched channels, then rescan recent ones. Exit 0 ok, 1 a channel failed,
@@ -34,17 +38,34 @@ def ingest_cmd(
     dsn = common.get_dsn()
     summaries = [
         service.ingest_channel(
-            dsn, spec, since=common.parse_time(since), until=common.parse_time(until), rescan_hours=rescan_hours
+            dsn,
+            spec,
+            since=common.parse_time(since),
+            until=common.parse_time(until),
+            rescan_hours=rescan_hours,
         )
         for spec in specs
     ]
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
     else:
-        table = Table("channel", "source", "status", "new", "updated", "unchanged", "rejected", "deleted", "reads", "note")
+        table = Table(
+            "channel",
+            "source",
+            "status",
+            "new",
+            "updated",
+            "unchanged",
+            "rejected",
+            "deleted",
+            "reads",
+            "note",
+        )
         for s in summaries:
             d = s.stats
-            note = s.error or (f"deferred until {s.deferred_until:%Y-%m-%d %H:%M}Z" if s.deferred_until else "")
+            note = s.error or (
+                f"deferred until {s.deferred_until:%Y-%m-%d %H:%M}Z" if s.deferred_until else ""
+            )
             table.add_row(
                 f"{s.platform}:{s.handle}", s.source, s.status, str(d.inserted), str(d.updated), str(d.unchanged),
                 str(d.rejected), str(d.deleted), str(s.api_reads), note[:80],

@@ -90,11 +90,17 @@ def detect_format(path: Path) -> FileFormat:
     if text.startswith(b"<"):
         return FORMATS["telegram-web"]
     first_line = text.split(b"\n", 1)[0]
-    if b'"_": "Message' in first_line or b'"_":"Message' in first_line or b'"_": "MessageService' in first_line:
+    if (
+        b'"_": "Message' in first_line
+        or b'"_":"Message' in first_line
+        or b'"_": "MessageService' in first_line
+    ):
         return FORMATS["telethon-jsonl"]
     if text.startswith(b"{") and (b'"messages"' in head) and (b'"type"' in head) and suffix == ".json":
         return FORMATS["telegram-export"]
-    if any(k in first_line for k in (b'"data"', b'"includes"', b'"errors"', b'"meta"', b'"delete"', b'"__twarc"')):
+    if any(
+        k in first_line for k in (b'"data"', b'"includes"', b'"errors"', b'"meta"', b'"delete"', b'"__twarc"')
+    ):
         return FORMATS["x-v2-jsonl"]
     if b'"messages"' in head:
         return FORMATS["telegram-export"]

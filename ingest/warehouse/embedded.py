@@ -55,7 +55,9 @@ def find_bindir() -> Path | None:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         if out.returncode == 0:
             candidates.append(Path(out.stdout.strip()))
-    candidates += [Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)]
+    candidates += [
+        Path(p).parent for p in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    ]
     which = shutil.which("initdb")
     if which:
         candidates.append(Path(which).parent)
@@ -140,8 +142,15 @@ def _initdb(emb: Embedded, state_file: Path) -> dict:
         _run(
             [
                 str(emb.bindir / "initdb"),
-                "-D", str(emb.data_dir), "-U", USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
-                "-E", "UTF8", "--locale=C.UTF-8",
+                "-D",
+                str(emb.data_dir),
+                "-U",
+                USER,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
             ],
             emb.run_as,
         )
@@ -165,11 +174,26 @@ def _initdb(emb: Embedded, state_file: Path) -> dict:
 def _start(emb: Embedded, state: dict, *, create_db: bool = False, password: str | None = None) -> None:
     logfile = emb.data_dir / "server.log"
     status = subprocess.run(
-        (["runuser", "-u", emb.run_as, "--"] if emb.run_as else []) + [str(emb.bindir / "pg_ctl"), "-D", str(emb.data_dir), "status"],
-        capture_output=True, check=False,
+        (["runuser", "-u", emb.run_as, "--"] if emb.run_as else [])
+        + [str(emb.bindir / "pg_ctl"), "-D", str(emb.data_dir), "status"],
+        capture_output=True,
+        check=False,
     )
     if status.returncode != 0:
-        _run([str(emb.bindir / "pg_ctl"), "-D", str(emb.data_dir), "-l", str(logfile), "-w", "-t", "60", "start"], emb.run_as)
+        _run(
+            [
+                str(emb.bindir / "pg_ctl"),
+                "-D",
+                str(emb.data_dir),
+                "-l",
+                str(logfile),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            emb.run_as,
+        )
     if create_db:
         admin = state["dsn"].replace(f"dbname={DB}", "dbname=postgres")
         for _ in range(50):

@@ -61,12 +61,33 @@ _KEY = ("platform", "channel_id", "post_id")
 _I_ROW_HASH, _I_SOURCE = (_POST_COLS.index(c) for c in ("row_hash", "source"))
 _METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip
-_CONTENT_COLS = tuple(c for c in _POST_COLS if c not in _KEY + _METRIC_COLS + ("row_hash", "source", "version_at"))
+_CONTENT_COLS = tuple(
+    c for c in _POST_COLS if c not in _KEY + _METRIC_COLS + ("row_hash", "source", "version_at")
+)
 _STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at")
 _I_HAS_METRICS, _I_PAYLOAD, _I_ORIGIN, _I_FETCHED = (len(_POST_COLS) + i for i in range(4))
 _STAGE_COLS = _POST_COLS + _STAGE_EXTRA
-_VERSION_COLS = ("platform", "channel_id", "post_id", "version_at", "content_hash", "source_post_id", "text", "media")
-_RAW_COLS = ("platform", "channel_id", "post_id", "row_hash", "source", "source_version", "origin", "fetched_at", "payload")
+_VERSION_COLS = (
+    "platform",
+    "channel_id",
+    "post_id",
+    "version_at",
+    "content_hash",
+    "source_post_id",
+    "text",
+    "media",
+)
+_RAW_COLS = (
+    "platform",
+    "channel_id",
+    "post_id",
+    "row_hash",
+    "source",
+    "source_version",
+    "origin",
+    "fetched_at",
+    "payload",
+)
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
@@ -512,8 +533,15 @@ class Loader:
             payload = _clean_text(payload[:MAX_REJECT_PAYLOAD]) if payload is not None else None
             rows.append(
                 (
-                    r.source, _clean_text(r.reason)[:1000], r.origin, r.platform, r.channel_id, r.post_id,
-                    payload, stable_hash(payload, r.origin if payload is None else None), self.run_id,
+                    r.source,
+                    _clean_text(r.reason)[:1000],
+                    r.origin,
+                    r.platform,
+                    r.channel_id,
+                    r.post_id,
+                    payload,
+                    stable_hash(payload, r.origin if payload is None else None),
+                    self.run_id,
                 )  # fmt: skip
             )
         with self.conn.cursor() as cur:
@@ -574,7 +602,8 @@ def record_channel(
 ) -> None:
     """Insert or refresh a channel; keep the alias history when the handle changes."""
     row = conn.execute(
-        "SELECT handle FROM channels WHERE platform = %s AND channel_id = %s FOR UPDATE", (platform, channel_id)
+        "SELECT handle FROM channels WHERE platform = %s AND channel_id = %s FOR UPDATE",
+        (platform, channel_id),
     ).fetchone()
     if row is None:
         # A handle now held by this id cannot still belong to another channel: close that alias.

@@ -88,7 +88,9 @@ def finish_run(
     conn.commit()
 
 
-def get_cursor(conn: psycopg.Connection, platform: str, channel_id: int, source: str) -> tuple[Cursor | None, datetime | None]:
+def get_cursor(
+    conn: psycopg.Connection, platform: str, channel_id: int, source: str
+) -> tuple[Cursor | None, datetime | None]:
     """The committed cursor of a channel and source, and the time it is deferred until (if rate-limited)."""
     row = conn.execute(
         """SELECT last_post_id, last_posted_at, state, deferred_until FROM cursors
@@ -117,7 +119,15 @@ def save_cursor(
                last_posted_at = GREATEST(cursors.last_posted_at, EXCLUDED.last_posted_at),
                state = cursors.state || EXCLUDED.state,
                deferred_until = NULL, updated_at = now(), run_id = EXCLUDED.run_id""",
-        (platform, channel_id, source, cursor.last_post_id, cursor.last_posted_at, Jsonb(cursor.state), run_id),
+        (
+            platform,
+            channel_id,
+            source,
+            cursor.last_post_id,
+            cursor.last_posted_at,
+            Jsonb(cursor.state),
+            run_id,
+        ),
     )
 
 

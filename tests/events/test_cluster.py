@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -120,3 +121,50 @@ def test_batching_and_run_boundaries_do_not_change_the_groups(tweets):
     assert _partition(small_batches, items) == expected
     assert _partition(runs, items) == expected
     assert _stories(runs, items) == _stories(one, items)
+
+
+def test_compacting_the_store_of_cluster_sums_does_not_change_the_groups(tweets, monkeypatch):
+    """Closed and superseded cluster sums are dropped from the scoring store: compacting after every bucket
+    gives the same groups as never compacting."""
+    from ingest.events import cluster
+
+    items = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
+    p = Params(window_hours=6, storyline_window_hours=24, bucket_posts=64)
+    plain = Grouper(p)
+    plain.process(items)
+    monkeypatch.setattr(cluster, "COMPACT_MIN", 0)
+    compacted = Grouper(p)
+    compacted.process(items)
+    assert compacted.events.store.n < plain.events.store.n  # it did compact
+    assert _partition(compacted, items) == _partition(plain, items)
+    assert _stories(compacted, items) == _stories(plain, items)
+
+
+_SYLLABLES = "ba be bi bo bu da de di do du fa fe fi fo fu ga ge gi go gu ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu za ze zi zo zu".split()  # fmt: skip
+_COMMON = "people city today morning centre district residents police weather street".split()
+
+
+def _common_name_stream() -> list[Item]:
+    """200 unrelated posts: 12 rare words each, 3 everyday words, and the name of the city."""
+    rng = random.Random(3)
+    out = []
+    for i in range(200):
+        words = ["".join(rng.choice(_SYLLABLES) for _ in range(3)) for _ in range(12)] + rng.sample(_COMMON, 3)
+        rng.shuffle(words)
+        words.insert(rng.randrange(1, len(words)), "Kyiv")
+        out.append(item(("telegram", 1 + i % 30, i), 60 * i, " ".join(words)))
+    return out
+
+
+def test_a_common_name_does_not_pull_unrelated_posts_into_one_event():
+    """A centroid made of what its posts share (the city's name, everyday words) attracts every post that has
+    them; the mean-similarity test keeps such posts apart."""
+    items = _common_name_stream()
+
+    def largest(params: Params) -> int:
+        g = Grouper(params)
+        g.process(items)
+        return max(Counter(g.event_of(it.key) for it in items).values())
+
+    assert largest(Params(event_link_threshold=0)) > 50  # without the test: one event of the city
+    assert largest(Params()) <= 10

@@ -10,13 +10,14 @@ from datetime import datetime as dt
 from datetime import timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.events import group_window, list_events, partition, resolve_event
 from ingest.events.cluster import Params
 from ingest.events.evaluate import read_crisislex
 from ingest.models import Channel, Post
-from ingest.warehouse.events import storyline_partition
+from ingest.warehouse.events import largest_event_share, storyline_partition, write_event_posts
 from ingest.warehouse.loader import Loader
 from tests.events.posts import (
     AGGREGATOR,
@@ -213,3 +214,30 @@ def test_demo_day_groups_as_its_ground_truth(conn):
     assert rutte["source_count"] == 5
     assert rutte["first_post_at"] == dt(2026, 6, 26, 2, 47, 10, tzinfo=timezone.utc)
     _ = INTELSLAVA
+
+
+def test_writing_a_grouped_post_again_replaces_its_row(conn):
+    """event_posts rows go in by binary COPY; a key that already exists takes the upsert path instead."""
+    load(conn, rutte_posts())
+    group_window(conn)
+    p = rutte_posts()[1]
+    write_event_posts(
+        conn,
+        [(*p.key, 999, 999, p.posted_at, "report", "similar", 0.5, 7, None,
+          np.array([3, 5, 2_000_000], np.int32), np.array([1, 1000, 30]))],
+    )  # fmt: skip
+    row = conn.execute(
+        "SELECT event_id, content_hash, vec_idx, vec_val FROM event_posts WHERE channel_id = %s AND post_id = %s",
+        (p.channel_id, p.post_id),
+    ).fetchone()
+    assert row == (999, 7, [3, 5, 2_000_000], [1, 1000, 30])
+    assert conn.execute("SELECT count(*) FROM event_posts").fetchone()[0] == 4
+
+
+def test_the_largest_event_share_of_a_day(conn):
+    load(conn, rutte_posts() + unrelated_posts())
+    group_window(conn)
+    share = largest_event_share(conn, min_day_posts=5)
+    assert share["share"] == round(4 / 9, 4) and share["event_posts"] == 4 and share["day_posts"] == 9
+    assert share["event_id"] == partition(conn)[rutte_posts()[0].key]
+    assert largest_event_share(conn, min_day_posts=10) is None

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest.events.text import SCALE, duplicate_key, features, skeleton, title_of, translit, vectorize
+from ingest.events.text import (
+    SCALE,
+    analyse_many,
+    duplicate_key,
+    features,
+    skeleton,
+    title_of,
+    translit,
+    vectorize,
+)
 from tests.events.posts import RUTTE_TEXTS, UNRELATED
 
 
@@ -64,3 +73,29 @@ def test_title_is_first_line_shortened():
     assert title_of("⚡️ Rutte: contracts\nmore text") == "⚡️ Rutte: contracts"
     long = "word " * 60
     assert len(title_of(long)) <= 121 and title_of(long).endswith("…")
+
+
+def test_analysing_many_posts_at_once_equals_one_at_a_time():
+    posts = [
+        (RUTTE_TEXTS["intelslava"], (), ()),
+        (RUTTE_TEXTS["ru"], ("https://www.reuters.com/world/nato-rutte-2026/",), ("#NATO", "Анкара")),
+        ("", (), ()),
+        ("🔥🔥", (), ("#Kyiv",)),
+        ("RT @someone: see https://t.me/intelslava/71840 and www.bbc.co.uk now", (), ()),
+        *((text, (), ()) for _ch, text in UNRELATED),
+    ]
+    many = analyse_many(posts)
+    for (text, links, tags), (vec, dup) in zip(posts, many, strict=True):
+        one = vectorize(text, links, tags)
+        assert np.array_equal(vec.idx, one.idx) and vec.idx.dtype == one.idx.dtype
+        assert np.array_equal(vec.val, one.val) and vec.val.dtype == one.val.dtype
+        assert dup == duplicate_key(text)
+    assert len(many[2][0]) == 0 and len(many[3][0]) > 0
+
+
+def test_a_word_starting_a_sentence_is_no_entity_even_after_it_was_one():
+    """Token features are cached: the cache must keep a capitalised word at a sentence start apart."""
+    assert "e:rt" in features("NATO chief Rutte spoke in Ankara")
+    assert "e:rt" not in features("Rutte spoke in Ankara")
+    assert "e:rt" in features("NATO chief Rutte spoke in Ankara")
+    assert "e:rt" not in features("It rained. Rutte spoke in Ankara")

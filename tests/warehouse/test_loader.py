@@ -50,7 +50,9 @@ def test_edit_appends_a_version_but_edit_date_move_does_not(conn):
     assert s.versions == 2  # the first change records the original and the edit
     s = load(conn, [post(1, "third", edited_at=T0 + timedelta(hours=3), version_at=T0 + timedelta(hours=3))])
     assert s.versions == 1
-    texts = [r[0] for r in conn.execute("SELECT text FROM post_versions WHERE post_id = 1 ORDER BY version_at")]
+    texts = [
+        r[0] for r in conn.execute("SELECT text FROM post_versions WHERE post_id = 1 ORDER BY version_at")
+    ]
     assert texts == ["first", "second", "third"]
     assert conn.execute("SELECT text FROM posts WHERE post_id = 1").fetchone()[0] == "third"
 
@@ -119,9 +121,29 @@ def test_handle_change_keeps_one_channel_with_alias_history(conn):
 
 def test_forward_reference_and_arrays_round_trip(conn):
     fwd = PostRef("telegram", 200, 77, T0 - timedelta(hours=1))
-    load(conn, [post(1, forwarded_from=fwd, links=("https://a.example",), hashtags=("nato",), media=({"type": "photo", "id": 5},))])
-    row = conn.execute("SELECT fwd_channel_id, fwd_post_id, fwd_posted_at, links, hashtags, media FROM posts").fetchone()
-    assert row == (200, 77, T0 - timedelta(hours=1), ["https://a.example"], ["nato"], [{"type": "photo", "id": 5}])
+    load(
+        conn,
+        [
+            post(
+                1,
+                forwarded_from=fwd,
+                links=("https://a.example",),
+                hashtags=("nato",),
+                media=({"type": "photo", "id": 5},),
+            )
+        ],
+    )
+    row = conn.execute(
+        "SELECT fwd_channel_id, fwd_post_id, fwd_posted_at, links, hashtags, media FROM posts"
+    ).fetchone()
+    assert row == (
+        200,
+        77,
+        T0 - timedelta(hours=1),
+        ["https://a.example"],
+        ["nato"],
+        [{"type": "photo", "id": 5}],
+    )
 
 
 def test_only_existing_skips_unknown_posts(conn):
