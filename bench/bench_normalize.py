@@ -112,7 +112,7 @@ def normalise(fmt_name: str, paths: list[Path]) -> int:
 
 def parse_only(fmt_name: str, paths: list[Path]) -> None:
     if fmt_name == "telegram-web":
-        from selectolax.parser import HTMLParser
+        from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
         for p in paths:
             HTMLParser(p.read_text(encoding="utf-8")).css(".tgme_widget_message")

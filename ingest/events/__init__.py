@@ -13,9 +13,16 @@ from __future__ import annotations
 
 from ingest.events.cluster import Params
 from ingest.events.group import GroupStats, group_window
-from ingest.warehouse.events import event_posts, list_events, partition, resolve_event, storyline_events
+from ingest.warehouse.events import (
+    event_posts,
+    largest_event_share,
+    list_events,
+    partition,
+    resolve_event,
+    storyline_events,
+)
 
 __all__ = [
-    "GroupStats", "Params", "event_posts", "group_window", "list_events", "partition", "resolve_event",
-    "storyline_events",
+    "GroupStats", "Params", "event_posts", "group_window", "largest_event_share", "list_events", "partition",
+    "resolve_event", "storyline_events",
 ]  # fmt: skip

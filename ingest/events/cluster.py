@@ -7,6 +7,10 @@ For each post, in canonical order (posted_at, platform, channel_id, post_id):
   event that already holds that text;
 - stage 1, similarity: cosine between the post and each open event's centroid (an event is open while its last
   post is within `window`); the best at or above `event_threshold` wins, else the post starts a new event.
+  An event is a candidate only if the post's mean similarity to its posts (dot / (n * SCALE * |x|)) is also at
+  least `event_link_threshold`: a centroid made of what its posts share (a city's name, everyday words) is
+  close to every post that has them, and without this test it swallows them all (one "Kyiv" event with a
+  tenth of a day's posts).
   A new event joins the open storyline whose centroid is nearest (>= `storyline_threshold`), else a new one;
 - stage 2, merge: when one post matches two open events at or above `event_merge_threshold` they have converged
   and merge; likewise storylines at `storyline_merge_threshold`. The older cluster (earlier first post) keeps its
@@ -15,6 +19,13 @@ For each post, in canonical order (posted_at, platform, channel_id, post_id):
 Centroids are sums of the members' integer vectors (see `ingest.events.text`), so every similarity is an exact
 integer computation: the same posts give the same groups whether they arrive in one run or in many, in batches
 of any size. Batching (`bucket`) only decides how much is computed at once with sparse matrix products.
+
+How the scoring is done (the same answers as comparing each post with every open centroid, faster): the
+stored sums of each level live in one append-only buffer (`_Store`); per bucket of posts, one sparse product
+over the bucket's own feature columns gives every post's dot product with every stored open sum, and the
+candidates above the floor are picked out for the whole bucket at once (a per-cluster bound discards most
+entries first). Clusters touched during the bucket get a dense column of exact dot products with the bucket's
+posts, updated as members join and clusters merge.
 """
 
 from __future__ import annotations
@@ -26,9 +37,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from ingest.events.text import DIM, Vector
+from ingest.events.text import DIM, SCALE, Vector
 
 Key = tuple[str, int, int]
+
+# The store of cluster sums is compacted when dead and closed entries outnumber the open ones and this.
+COMPACT_MIN = 1 << 18
 
 ROLE_ORIGIN = "origin"
 ROLE_FORWARD = "forward"
@@ -45,10 +59,15 @@ class Params:
     event_merge_threshold: float = 0.45
     storyline_threshold: float = 0.16
     storyline_merge_threshold: float = 0.30
-    bucket_posts: int = 512
+    bucket_posts: int = 1024  # posts scored per sparse product; any size gives the same groups
     short_post_features: int = (
         8  # similarity x n/(n+k) for a post with n features: one shared word is weak evidence
     )
+    # A post joins (or merges) an event only if its mean similarity to the event's posts, dot / (n * SCALE *
+    # |x|), is at least this too: a centroid dominated by a common name (every post that mentions Kyiv)
+    # otherwise attracts every post that names it, and grows into one event of ~10 % of a day's posts.
+    # Set equal to event_threshold (not tuned); 0 turns the test off.
+    event_link_threshold: float = 0.30
 
     def fingerprint(self) -> str:
         from ingest.events import text
@@ -56,7 +75,7 @@ class Params:
         return (
             f"v1 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
-            f"k={self.short_post_features} "
+            f"k={self.short_post_features} l={self.event_link_threshold} "
             f"dim={text.DIM_BITS}"
         )
 
@@ -120,8 +139,15 @@ class Merge:
 
 
 def _dot(ai: np.ndarray, av: np.ndarray, bi: np.ndarray, bv: np.ndarray) -> int:
-    _, ia, ib = np.intersect1d(ai, bi, assume_unique=True, return_indices=True)
-    return int(np.dot(av[ia], bv[ib]))
+    """Exact dot product of two sparse integer vectors with sorted, unique indices."""
+    if len(ai) < len(bi):
+        ai, av, bi, bv = bi, bv, ai, av
+    if not len(bi) or not len(ai):
+        return 0
+    pos = np.searchsorted(ai, bi)  # the short one looked up in the long one: no sort of both
+    pos[pos == len(ai)] = 0
+    hit = ai[pos] == bi
+    return int(np.dot(av[pos[hit]], bv[hit]))
 
 
 def add_vectors(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,21 +165,170 @@ def add_vectors(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
     return uniq.astype(np.int32), out
 
 
-def _csr(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
-    lens = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=indptr[1:])
-    if indptr[-1]:
-        indices = np.concatenate([r[0] for r in rows]).astype(np.int32)
-        data = np.concatenate([r[1] for r in rows]).astype(np.int64)
-    else:
-        indices = np.zeros(0, dtype=np.int32)
-        data = np.zeros(0, dtype=np.int64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), DIM))
+def _merge_sorted(
+    ai: np.ndarray, av: np.ndarray, bi: np.ndarray, bv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact sum of two sparse integer vectors with sorted, unique indices (no re-sort of the big one: a
+    storyline's sum has ~10^5 entries and changes every bucket)."""
+    if not len(bi):
+        return ai, av
+    if not len(ai):
+        return bi.astype(np.int32), bv.astype(np.int64)
+    pos = np.searchsorted(ai, bi)
+    hit = pos < len(ai)
+    hit[hit] = ai[pos[hit]] == bi[hit]
+    val = av.copy()
+    val[pos[hit]] += bv[hit]  # positions are unique: bi is
+    miss = ~hit
+    if miss.any():
+        return np.insert(ai, pos[miss], bi[miss]).astype(np.int32), np.insert(val, pos[miss], bv[miss])
+    return ai, val
+
+
+def _sum_members(vecs: Sequence[Vector]) -> tuple[np.ndarray, np.ndarray]:
+    if len(vecs) == 1:
+        return vecs[0].idx, vecs[0].val
+    return add_vectors([(v.idx, v.val) for v in vecs])
+
+
+def _grown(a: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((max(n, 2 * len(a)), *a.shape[1:]), dtype=a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+class _Store:
+    """The stored sums of one level's clusters, appended to one buffer: slot k holds a cluster's sum as it was
+    at the end of the bucket that last changed it. A change appends a new slot and kills the old one; the
+    buffer is compacted when dead and closed slots outweigh the open ones. (Rebuilding a matrix of every open
+    cluster for every bucket was the grouper's largest cost.)"""
+
+    def __init__(self) -> None:
+        self.idx = np.zeros(1 << 16, np.int32)
+        self.val = np.zeros(1 << 16, np.int64)
+        self.used = 0
+        self.start = np.zeros(1025, np.int64)  # slot k is idx[start[k]:start[k + 1]]
+        self.cid = np.zeros(1024, np.int64)
+        self.norm2 = np.zeros(1024, np.float64)
+        self.last = np.zeros(1024, np.float64)
+        self.live = np.zeros(1024, bool)
+        self.size = np.zeros(1024, np.float64)  # member count (for the mean-similarity test)
+        self.n = 0
+        self.slot_of: dict[int, int] = {}
+
+    def put(self, clusters: Sequence[Cluster]) -> None:
+        """Store the current sums of these clusters (replacing their older slots)."""
+        if not clusters:
+            return
+        k = len(clusters)
+        for c in clusters:
+            old = self.slot_of.get(c.id)
+            if old is not None:
+                self.live[old] = False
+        lens = np.fromiter((len(c.idx) for c in clusters), np.int64, k)
+        total = int(lens.sum())
+        if self.used + total > len(self.idx):
+            self.idx = _grown(self.idx, self.used + total)
+            self.val = _grown(self.val, self.used + total)
+        if self.n + k >= len(self.cid):
+            need = self.n + k + 1
+            self.start = _grown(self.start, max(need, 2 * len(self.cid)) + 1)
+            self.cid, self.norm2 = _grown(self.cid, need), _grown(self.norm2, need)
+            self.last, self.live = _grown(self.last, need), _grown(self.live, need)
+            self.size = _grown(self.size, need)
+        if total:
+            self.idx[self.used : self.used + total] = np.concatenate([c.idx for c in clusters])
+            self.val[self.used : self.used + total] = np.concatenate([c.val for c in clusters])
+        n0 = self.n
+        np.cumsum(lens, out=self.start[n0 + 1 : n0 + k + 1])
+        self.start[n0 + 1 : n0 + k + 1] += self.used
+        self.cid[n0 : n0 + k] = [c.id for c in clusters]
+        self.norm2[n0 : n0 + k] = [float(c.norm2) for c in clusters]
+        self.last[n0 : n0 + k] = [c.last_ts for c in clusters]
+        self.size[n0 : n0 + k] = [max(c.n, 1) for c in clusters]
+        self.live[n0 : n0 + k] = True
+        for j, c in enumerate(clusters):
+            self.slot_of[c.id] = n0 + j
+        self.used += total
+        self.n += k
+
+    def drop(self, cid: int) -> None:
+        k = self.slot_of.pop(cid, None)
+        if k is not None:
+            self.live[k] = False
+
+    def compact(self, keep: np.ndarray) -> None:
+        """Keep only the slots in `keep` (a mask over slots); the others' clusters leave the store."""
+        n = self.n
+        lens = np.diff(self.start[: n + 1])
+        entry_keep = np.repeat(keep, lens)
+        self.idx = np.ascontiguousarray(self.idx[: self.used][entry_keep])
+        self.val = np.ascontiguousarray(self.val[: self.used][entry_keep])
+        self.used = len(self.idx)
+        kept = np.nonzero(keep)[0]
+        m = len(kept)
+        cap = max(2 * m, 1024)
+        start = np.zeros(cap + 1, np.int64)
+        np.cumsum(lens[kept], out=start[1 : m + 1])
+        self.start = start
+
+        def keep_slots(a: np.ndarray) -> np.ndarray:
+            out = np.zeros(cap, a.dtype)
+            out[:m] = a[kept]
+            return out
+
+        self.cid, self.norm2 = keep_slots(self.cid), keep_slots(self.norm2)
+        self.last, self.live = keep_slots(self.last), keep_slots(self.live)
+        self.size = keep_slots(self.size)
+        self.n = m
+        self.slot_of = {int(c): j for j, c in enumerate(self.cid[:m].tolist())}
+        if len(self.idx) < (1 << 16):
+            self.idx, self.val = _grown(self.idx, 1 << 16), _grown(self.val, 1 << 16)
+
+
+class _Bucket:
+    """What both levels share for one bucket: its posts over the bucket's own feature columns."""
+
+    def __init__(self, items: Sequence[Item], lut: np.ndarray):
+        self.items = items
+        self.B = B = len(items)
+        lens = np.fromiter((len(it.vec.idx) for it in items), np.int64, B)
+        indptr = np.zeros(B + 1, np.int64)
+        np.cumsum(lens, out=indptr[1:])
+        if indptr[-1]:
+            feats = np.concatenate([it.vec.idx for it in items])
+            data = np.concatenate([it.vec.val for it in items])
+        else:
+            feats, data = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        self.F = np.unique(feats)
+        self.lut = lut
+        lut[self.F] = np.arange(len(self.F), dtype=np.int32)
+        # lut is monotonic on F, so each row's columns stay sorted
+        self.X = sparse.csr_matrix((data, lut[feats], indptr), shape=(B, len(self.F)))
+        self.XT = self.X.T.tocsr()
+        self.intra = (self.X @ self.XT).toarray().astype(np.float64)
+        self.xi2 = np.fromiter((it.vec.norm2 for it in items), np.float64, B)
+        self.ts = np.fromiter((it.ts for it in items), np.float64, B)
+
+    def close(self) -> None:
+        self.lut[self.F] = -1
+
+    def dots_with(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        """Exact dot products of every post of the bucket with one sparse vector."""
+        col = self.lut[idx] if len(idx) else np.zeros(0, np.int32)
+        m = col >= 0
+        v = np.zeros(len(self.F), np.int64)
+        v[col[m]] = val[m]
+        return (self.X @ v).astype(np.float64)
 
 
 class _Level:
-    """One level of clusters (events or storylines) and its bucket-local bookkeeping."""
+    """One level of clusters (events or storylines) and its bucket-local bookkeeping.
+
+    At a bucket's start the posts' dot products with every stored open sum come from one sparse product, and
+    the candidates above the floor are picked out for the whole bucket at once. A cluster touched during the
+    bucket becomes "local": a dense column of D holds its exact dot product with every post of the bucket,
+    updated as members join (intra-bucket dot products) and as clusters merge."""
 
     def __init__(self, name: str, window_s: float, new_id: Callable[[], int]):
         self.name = name
@@ -162,43 +337,75 @@ class _Level:
         self.clusters: dict[int, Cluster] = {}
         self.merged: dict[int, int] = {}  # from -> to (loaded redirects and merges of this run)
         self.retired: dict[int, Cluster] = {}  # clusters merged away during this run
+        self.store = _Store()
+        self.pending: set[int] = set()  # clusters added from outside, not yet in the store
 
     def resolve(self, cid: int) -> int:
         while cid in self.merged:
             cid = self.merged[cid]
         return cid
 
-    # ---- bucket start: open clusters as a matrix
-    def begin(self, X: sparse.csr_matrix, ts0: float) -> None:
-        self.open_ids = [c.id for c in self.clusters.values() if c.last_ts >= ts0 - self.window_s]
-        rows = [(self.clusters[c].idx, self.clusters[c].val) for c in self.open_ids]
-        self.col = {cid: k for k, cid in enumerate(self.open_ids)}
-        self.norm2_open = np.array([self.clusters[c].norm2 for c in self.open_ids], dtype=np.float64)
-        self.last_open = np.array([self.clusters[c].last_ts for c in self.open_ids], dtype=np.float64)
-        if rows:
-            C = _csr(rows)
-            self.S = (X @ C.T).tocsr()
+    def adopt(self, c: Cluster) -> None:
+        """A cluster loaded from outside (stored state)."""
+        self.clusters[c.id] = c
+        self.pending.add(c.id)
+
+    # ---- bucket start: open clusters' dot products, candidates above the floor
+    def begin(self, bk: _Bucket, ts0: float, floor: float) -> None:
+        st = self.store
+        if self.pending:
+            st.put([self.clusters[c] for c in sorted(self.pending) if c in self.clusters])
+            self.pending.clear()
+        n = st.n
+        open_ = st.live[:n] & (st.last[:n] >= ts0 - self.window_s)
+        open_nnz = int(np.diff(st.start[: n + 1])[open_].sum()) if n else 0
+        if st.used - open_nnz > max(open_nnz, COMPACT_MIN):
+            st.compact(open_)
+            n = st.n
+            open_ = np.ones(n, bool)
+        self.bk = bk
+        B = bk.B
+        if n and st.used and len(bk.F):
+            col = bk.lut[st.idx[: st.used]]
+            keep = col >= 0
+            cs = np.zeros(st.used + 1, np.int64)
+            np.cumsum(keep, out=cs[1:])
+            C = sparse.csr_matrix(
+                (st.val[: st.used][keep], col[keep], cs[st.start[: n + 1]]), shape=(n, len(bk.F))
+            )
+            self.ST = (C @ bk.XT).tocsr()  # slot x post
         else:
-            self.S = sparse.csr_matrix((X.shape[0], 0), dtype=np.int64)
-        self.col2local = np.full(len(self.open_ids), -1, dtype=np.int64)
-        # local clusters: the ones touched in this bucket (their sums change as posts join)
+            self.ST = sparse.csr_matrix((n, B), dtype=np.int64)
+        ST = self.ST
+        # Candidates among the untouched open clusters, for every post at once (the per-post test of the
+        # original one-post-at-a-time loop, same float operations). A per-slot bound first: cos >= floor
+        # needs dot >= floor * |c| * min |x| (the margin covers rounding), which rejects most entries cheaply.
+        if ST.nnz and n:
+            min_x = float(np.sqrt(bk.xi2[bk.xi2 > 0].min())) if (bk.xi2 > 0).any() else 0.0
+            thr = floor * np.sqrt(st.norm2[:n]) * min_x * (1.0 - 1e-9)
+            thr[~open_] = np.inf
+            hit = np.nonzero(ST.data >= np.repeat(thr, np.diff(ST.indptr)))[0]
+        else:
+            hit = np.zeros(0, np.int64)
+        rows = np.searchsorted(ST.indptr, hit, side="right") - 1
+        cols = ST.indices[hit]
+        cos = ST.data[hit].astype(np.float64) / np.sqrt(st.norm2[rows] * bk.xi2[cols])
+        sel = cos >= floor
+        sel[sel] = st.last[rows[sel]] >= bk.ts[cols[sel]] - self.window_s
+        k_sel, i_sel, c_sel, d_sel = rows[sel], cols[sel], cos[sel], ST.data[hit][sel]
+        order = np.argsort(i_sel, kind="stable")
+        self.cand_k, self.cand_cos, self.cand_dot = k_sel[order], c_sel[order], d_sel[order]
+        self.cand_ptr = np.searchsorted(i_sel[order], np.arange(B + 1))
+        self.col2local = np.full(n, -1, dtype=np.int64)
         self.local_ids: list[int] = []
         self.local_of: dict[int, int] = {}
-        cap = 2 * X.shape[0] + 8
+        cap = min(B, 64) + 8
+        self.D = np.zeros((B, cap), np.float64)
         self.local_norm2 = np.zeros(cap, dtype=np.float64)
         self.local_last = np.zeros(cap, dtype=np.float64)
         self.local_alive = np.zeros(cap, dtype=bool)
-        self.local_extra: list[list[tuple[np.ndarray, np.ndarray]]] = []  # stored parts not in S
-        self.has_extra: set[int] = set()
-        self.owner = np.full(X.shape[0], -1, dtype=np.int64)  # bucket item -> local cluster
-
-    def _grow(self) -> None:
-        n = len(self.local_norm2) * 2
-        for name in ("local_norm2", "local_last", "local_alive"):
-            old = getattr(self, name)
-            new = np.zeros(n, dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
+        self.local_size = np.zeros(cap, dtype=np.float64)
+        self.owner = np.full(B, -1, dtype=np.int64)  # bucket item -> local cluster
 
     def _local(self, cid: int) -> int:
         loc = self.local_of.get(cid)
@@ -206,91 +413,83 @@ class _Level:
             return loc
         loc = len(self.local_ids)
         if loc >= len(self.local_norm2):
-            self._grow()
+            cap = 2 * len(self.local_norm2)
+            D = np.zeros((self.bk.B, cap), np.float64)
+            D[:, :loc] = self.D[:, :loc]
+            self.D = D
+            self.local_norm2 = _grown(self.local_norm2, cap)
+            self.local_last = _grown(self.local_last, cap)
+            self.local_alive = _grown(self.local_alive, cap)
+            self.local_size = _grown(self.local_size, cap)
         self.local_ids.append(cid)
         self.local_of[cid] = loc
         c = self.clusters[cid]
-        k = self.col.get(cid)
-        if k is not None:
+        k = self.store.slot_of.get(cid)
+        if k is not None and k < len(self.col2local):
             self.col2local[k] = loc
-            self.local_extra.append([])
-        else:
-            self.local_extra.append([(c.idx, c.val)] if len(c.idx) else [])
-            if len(c.idx):
-                self.has_extra.add(loc)
+            lo, hi = self.ST.indptr[k], self.ST.indptr[k + 1]
+            self.D[self.ST.indices[lo:hi], loc] = self.ST.data[lo:hi]
+        elif len(c.idx):
+            self.D[:, loc] = self.bk.dots_with(c.idx, c.val)
         self.local_norm2[loc] = float(c.norm2)
         self.local_last[loc] = c.last_ts
         self.local_alive[loc] = True
+        self.local_size[loc] = max(c.n, 1)
         return loc
 
-    def dots(self, i: int, xi: Vector, intra_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Exact dot products of bucket item i with candidate clusters: (open untouched cols, their dots,
-        local dots)."""
-        lo, hi = self.S.indptr[i], self.S.indptr[i + 1]
-        cols = self.S.indices[lo:hi]
-        vals = self.S.data[lo:hi].astype(np.float64)
-        nloc = len(self.local_ids)
-        if nloc:
-            loc = self.col2local[cols]
-            touched = loc >= 0
-            local_dot = np.zeros(nloc, dtype=np.float64)
-            if touched.any():
-                np.add.at(local_dot, loc[touched], vals[touched])
-                cols, vals = cols[~touched], vals[~touched]
-            if i:
-                own = self.owner[:i]
-                m = own >= 0
-                if m.any():
-                    local_dot += np.bincount(own[m], weights=intra_row[:i][m], minlength=nloc)[:nloc]
-            for loc_id in self.has_extra:
-                for ei, ev in self.local_extra[loc_id]:
-                    local_dot[loc_id] += _dot(xi.idx, xi.val, ei, ev)
-        else:
-            local_dot = np.zeros(0, dtype=np.float64)
-        return cols, vals, local_dot
-
     def best(
-        self, ts: float, xi2: float, cols: np.ndarray, vals: np.ndarray, local_dot: np.ndarray, floor: float
-    ) -> list[tuple[float, int]]:
-        """(cosine, cluster id) of open candidates at or above `floor`, best first (ties: older first). Every
-        candidate above the floor is kept, so the answer does not depend on how posts were batched."""
-        out: list[tuple[float, int]] = []
-        if len(cols):
-            open_ = self.last_open[cols] >= ts - self.window_s
-            if open_.any():
-                c, v = cols[open_], vals[open_]
-                cos = v / np.sqrt(self.norm2_open[c] * xi2)
-                top = np.nonzero(cos >= floor)[0]
-                out.extend((float(cos[t]), self.open_ids[int(c[t])]) for t in top)
-        if len(local_dot):
-            n = len(local_dot)
-            nz = np.nonzero(
-                (local_dot > 0) & self.local_alive[:n] & (self.local_last[:n] >= ts - self.window_s)
-            )[0]
+        self, i: int, ts: float, xi2: float, floor: float, link: float = 0.0
+    ) -> list[tuple[float, int, float]]:
+        """(cosine, cluster id, dot product) of open candidates at or above `floor` whose mean similarity to
+        the cluster's members, dot / (n * SCALE * |x|), is at least `link`; best first (ties: older first).
+        Every candidate is kept, so the answer does not depend on how posts were batched."""
+        out: list[tuple[float, int, float]] = []
+        unit = SCALE * math.sqrt(xi2)
+        lo, hi = self.cand_ptr[i], self.cand_ptr[i + 1]
+        if hi > lo:
+            ks = self.cand_k[lo:hi]
+            keep = (self.col2local[ks] < 0) & (self.cand_cos[lo:hi] >= floor)  # floor may be the post's own
+            dots = self.cand_dot[lo:hi]
+            if link:
+                keep &= dots / (self.store.size[ks] * unit) >= link
+            cid = self.store.cid
+            out.extend(
+                (float(c), int(cid[k]), float(d))
+                for c, k, d in zip(self.cand_cos[lo:hi][keep], ks[keep], dots[keep], strict=True)
+            )
+        n = len(self.local_ids)
+        if n:
+            d = self.D[i, :n]
+            nz = np.nonzero((d > 0) & self.local_alive[:n] & (self.local_last[:n] >= ts - self.window_s))[0]
             if len(nz):
-                cos = local_dot[nz] / np.sqrt(self.local_norm2[nz] * xi2)
-                top = np.nonzero(cos >= floor)[0]
-                out.extend((float(cos[t]), self.local_ids[int(nz[t])]) for t in top)
-        out.sort(key=lambda t: (-t[0], self.clusters[t[1]].age))
+                cos = d[nz] / np.sqrt(self.local_norm2[nz] * xi2)
+                ok = cos >= floor
+                if link:
+                    ok &= d[nz] / (self.local_size[nz] * unit) >= link
+                out.extend(
+                    (float(cos[t]), self.local_ids[int(nz[t])], float(d[nz[t]])) for t in np.nonzero(ok)[0]
+                )
+        if len(out) > 1:
+            out.sort(key=lambda t: (-t[0], self.clusters[t[1]].age))
         return out
 
-    def dot_with(self, cid: int, i: int, xi: Vector, cols, vals, local_dot) -> float:
+    def dot_with(self, cid: int, i: int) -> float:
+        """Exact dot product of post i with cluster `cid` as it is now (the post is about to join it)."""
+        loc = self._local(cid)  # first: it may grow D
+        return float(self.D[i, loc])
+
+    def norm2_of(self, cid: int) -> float:
         loc = self.local_of.get(cid)
-        if loc is not None:
-            return float(local_dot[loc])
-        k = self.col.get(cid)
-        if k is not None:
-            hit = np.nonzero(cols == k)[0]
-            return float(vals[hit[0]]) if len(hit) else 0.0
-        c = self.clusters[cid]
-        return float(_dot(xi.idx, xi.val, c.idx, c.val))
+        return self.local_norm2[loc] if loc is not None else float(self.clusters[cid].norm2)
 
     def add(self, cid: int, i: int, item: Item, dot: float, xi2: float) -> None:
         loc = self._local(cid)
         self.local_norm2[loc] += 2.0 * dot + xi2
         self.owner[i] = loc
+        self.D[:, loc] += self.bk.intra[:, i]
         c = self.clusters[cid]
         c.n += 1
+        self.local_size[loc] = c.n
         c.last_ts = max(c.last_ts, item.ts)
         self.local_last[loc] = c.last_ts
 
@@ -306,10 +505,11 @@ class _Level:
         """The cluster's current sum: its stored sum plus members added in this bucket."""
         c = self.clusters[cid]
         loc = self.local_of.get(cid)
-        parts = [(c.idx, c.val)]
-        if loc is not None:
-            parts += [(items[j].vec.idx, items[j].vec.val) for j in np.nonzero(self.owner == loc)[0]]
-        return add_vectors(parts)
+        members = np.nonzero(self.owner == loc)[0] if loc is not None else ()
+        if not len(members):
+            return c.idx, c.val
+        mi, mv = _sum_members([items[j].vec for j in members])
+        return _merge_sorted(c.idx, c.val, mi, mv)
 
     def merge(self, src: int, dst: int, items: Sequence[Item]) -> None:
         """Fold cluster `src` into `dst` (both current) in the middle of a bucket, exactly."""
@@ -319,18 +519,13 @@ class _Level:
         ls, ld = self._local(src), self._local(dst)
         self.local_norm2[ld] = self.local_norm2[ld] + self.local_norm2[ls] + 2.0 * cross
         self.owner[self.owner == ls] = ld
-        # Columns of clusters folded into src earlier in this bucket move with it.
-        self.col2local[self.col2local == ls] = ld
-        if self.local_extra[ls]:
-            self.local_extra[ld].extend(self.local_extra[ls])
-            self.local_extra[ls] = []
-            self.has_extra.discard(ls)
-            self.has_extra.add(ld)
+        self.D[:, ld] += self.D[:, ls]
         s, d = self.clusters[src], self.clusters[dst]
         d.n += s.n
+        self.local_size[ld] = max(d.n, 1)
         d.last_ts = max(d.last_ts, s.last_ts)
         # The source's stored sum travels with it: dst's stored sum becomes both (pending members stay pending).
-        d.idx, d.val = add_vectors([(d.idx, d.val), (s.idx, s.val)])
+        d.idx, d.val = _merge_sorted(d.idx, d.val, s.idx, s.val)
         s.idx, s.val = np.zeros(0, np.int32), np.zeros(0, np.int64)
         self.merged[src] = dst
         self.local_alive[ls] = False
@@ -339,28 +534,38 @@ class _Level:
     def finish(self, items: Sequence[Item]) -> set[int]:
         """Bucket end: fold pending members into the stored sums; returns the clusters changed."""
         changed = set()
+        owners = self.owner
+        order = np.argsort(owners, kind="stable")
+        bounds = np.searchsorted(owners[order], np.arange(len(self.local_ids) + 1))
+        current: list[Cluster] = []
         for loc, cid in enumerate(self.local_ids):
+            changed.add(cid)
             if self.resolve(cid) != cid:
-                changed.add(cid)
                 continue
-            members = np.nonzero(self.owner == loc)[0]
+            members = order[bounds[loc] : bounds[loc + 1]]
             c = self.clusters[cid]
             if len(members):
-                c.idx, c.val = add_vectors(
-                    [(c.idx, c.val), *((items[j].vec.idx, items[j].vec.val) for j in members)]
-                )
+                mi, mv = _sum_members([items[j].vec for j in members])
+                c.idx, c.val = _merge_sorted(c.idx, c.val, mi, mv)
             c.norm2 = int(np.dot(c.val, c.val))
-            changed.add(cid)
+            current.append(c)
         for cid in list(self.merged):
             c = self.clusters.pop(cid, None)
             if c is not None:
                 self.retired[cid] = c
+                self.store.drop(cid)
+                self.pending.discard(cid)
+        self.store.put(current)
+        self.pending.difference_update(c.id for c in current)
+        self.bk = None  # type: ignore[assignment]
+        self.ST = None  # type: ignore[assignment]
         return changed
 
     def expire(self, before_ts: float) -> None:
         """Forget clusters closed long ago (they can still be re-loaded on demand by the caller)."""
         for cid in [c.id for c in self.clusters.values() if c.last_ts < before_ts]:
             del self.clusters[cid]
+            self.store.drop(cid)
 
 
 @dataclass
@@ -404,16 +609,17 @@ class Grouper:
         self.dup_event: dict[
             int, list[int]
         ] = {}  # duplicate key -> events holding it, first occurrence first
+        self._lut: np.ndarray | None = None
         self.load_event = load_event
         self.load_storyline = load_storyline
         self.last_order: tuple | None = None
 
     # ---- state loading
     def add_event(self, c: Cluster) -> None:
-        self.events.clusters[c.id] = c
+        self.events.adopt(c)
 
     def add_storyline(self, c: Cluster) -> None:
-        self.storylines.clusters[c.id] = c
+        self.storylines.adopt(c)
 
     def event_of(self, key: Key) -> int | None:
         e = self.post_event.get(key)
@@ -427,13 +633,13 @@ class Grouper:
         c = self.load_event(eid)
         if c is None:
             return False
-        self.events.clusters[c.id] = c
+        self.events.adopt(c)
         if c.storyline is not None:
             sid = self.storylines.resolve(c.storyline)
             if sid not in self.storylines.clusters:
                 s = self.load_storyline(sid) if self.load_storyline else None
                 if s is not None:
-                    self.storylines.clusters[s.id] = s
+                    self.storylines.adopt(s)
         return True
 
     # ---- the stream
@@ -446,23 +652,24 @@ class Grouper:
         return result
 
     def _bucket(self, items: list[Item], result: RunResult) -> None:
+        if self._lut is None:
+            self._lut = np.full(DIM, -1, dtype=np.int32)  # feature -> column of the current bucket
+        bk = _Bucket(items, self._lut)
+        try:
+            self._bucket_loop(items, bk, result)
+        finally:
+            bk.close()
+
+    def _bucket_loop(self, items: list[Item], bk: _Bucket, result: RunResult) -> None:
         p = self.params
-        X = _csr([(it.vec.idx, it.vec.val) for it in items])
-        intra = (X @ X.T).toarray().astype(np.float64)
         ts0 = items[0].ts
         ev, st = self.events, self.storylines
         e_floor = min(p.event_threshold, p.event_merge_threshold)
         s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
-        ev.begin(X, ts0)
-        st.begin(X, ts0)
+        ev.begin(bk, ts0, e_floor)
+        st.begin(bk, ts0, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
-            row = intra[i]
-            e_cols, e_vals, e_loc = (
-                ev.dots(i, it.vec, row)
-                if xi2
-                else (np.zeros(0, np.int64), np.zeros(0), np.zeros(len(ev.local_ids)))
-            )
             event_id: int | None = None
             joined_by, role, sim = "new", ROLE_ORIGIN, None
 
@@ -490,24 +697,21 @@ class Grouper:
                         break
 
             # stage 1: nearest open event
-            cands = ev.best(it.ts, xi2, e_cols, e_vals, e_loc, e_floor) if xi2 else []
             shrink = len(it.vec) / (len(it.vec) + p.short_post_features) if p.short_post_features else 1.0
+            # Only candidates with cos * shrink at or above a threshold can be joined or merged: a floor of
+            # e_floor / shrink (a hair lower, so rounding cannot drop one) keeps the candidate lists short.
+            post_floor = e_floor / shrink * (1 - 1e-9) if 0 < shrink < 1 else e_floor
+            cands = ev.best(i, it.ts, xi2, post_floor, p.event_link_threshold) if xi2 else []
             if event_id is None and cands and cands[0][0] * shrink >= p.event_threshold:
-                sim, event_id = cands[0]
+                sim, event_id, _ = cands[0]
                 joined_by, role = "similar", ROLE_REPORT
             if event_id is not None and sim is None and xi2:
-                d = ev.dot_with(event_id, i, it.vec, e_cols, e_vals, e_loc)
-                loc = ev.local_of.get(event_id)
-                n2 = ev.local_norm2[loc] if loc is not None else float(ev.clusters[event_id].norm2)
+                d = ev.dot_with(event_id, i)
+                n2 = ev.norm2_of(event_id)
                 sim = d / math.sqrt(n2 * xi2) if n2 else 0.0
 
             # storyline candidates (needed for a new event, and for storyline merges)
-            s_cols, s_vals, s_loc = (
-                st.dots(i, it.vec, row)
-                if xi2
-                else (np.zeros(0, np.int64), np.zeros(0), np.zeros(len(st.local_ids)))
-            )
-            s_cands = st.best(it.ts, xi2, s_cols, s_vals, s_loc, s_floor) if xi2 else []
+            s_cands = st.best(i, it.ts, xi2, s_floor) if xi2 else []
 
             if event_id is None:
                 if s_cands and s_cands[0][0] >= p.storyline_threshold:
@@ -518,7 +722,7 @@ class Grouper:
                 event_id = ev.create(i, it, xi2, storyline=story_id)
                 result.events_created.add(event_id)
             else:
-                d = ev.dot_with(event_id, i, it.vec, e_cols, e_vals, e_loc) if xi2 else 0.0
+                d = ev.dot_with(event_id, i) if xi2 else 0.0
                 ev.add(event_id, i, it, d, xi2)
                 story_id = st.resolve(ev.clusters[event_id].storyline)
                 if story_id not in st.clusters:
@@ -526,11 +730,11 @@ class Grouper:
                     ev.clusters[event_id].storyline = story_id
                     result.storylines_created.add(story_id)
             if st.owner[i] < 0:
-                d = st.dot_with(story_id, i, it.vec, s_cols, s_vals, s_loc) if xi2 else 0.0
+                d = st.dot_with(story_id, i) if xi2 else 0.0
                 st.add(story_id, i, it, d, xi2)
 
             # stage 2: a post that matches two open events well merges them (older survives); storylines too
-            for cos, other in cands:
+            for cos, other, _ in cands:
                 if cos * shrink < p.event_merge_threshold or (
                     sim is not None and sim * shrink < p.event_merge_threshold
                 ):
@@ -541,9 +745,9 @@ class Grouper:
                 self._merge(ev, a, b, items, it, result)
             event_id_now = ev.resolve(event_id)
             story_now = st.resolve(ev.clusters[event_id_now].storyline)
-            own = next((c for c, s in s_cands if st.resolve(s) == story_now), 0.0)
+            own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
             if own >= p.storyline_merge_threshold:
-                for cos, other in s_cands:
+                for cos, other, _ in s_cands:
                     if cos < p.storyline_merge_threshold:
                         break
                     a, b = st.resolve(story_now), st.resolve(other)

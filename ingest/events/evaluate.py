@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.events.cluster import Grouper, Item, Params
-from ingest.events.text import duplicate_key, vectorize
+from ingest.events.text import analyse_many, duplicate_key, vectorize
 
 HALVES = ("all", "tune", "heldout")
 
@@ -188,7 +188,10 @@ def eval_crisislex(
     if overlaid:
         tweets = overlay(tweets)
     t0 = time.perf_counter()
-    items = [Item(("x", 0, t.tweet_id), t.ts, vectorize(t.text), dup=duplicate_key(t.text)) for t in tweets]
+    analysed = analyse_many([(t.text, (), ()) for t in tweets])
+    items = [
+        Item(("x", 0, t.tweet_id), t.ts, vec, dup=dup) for t, (vec, dup) in zip(tweets, analysed, strict=True)
+    ]
     g = Grouper(params)
     res = g.process(items)
     seconds = time.perf_counter() - t0

@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import psycopg
 
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
-from ingest.events.text import Vector, duplicate_key, vectorize
+from ingest.events.text import Vector, analyse_many, vectorize
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class GroupStats:
     storylines_merged: int = 0
     replayed_from: datetime | None = None
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -53,18 +55,19 @@ def _dt(ts: float) -> datetime:
 
 
 def _cluster(row: tuple, *, event: bool) -> Cluster:
-    cid, first_at, last_at, n, idx, val = row[:6]
+    """A stored event or storyline (times as epoch seconds, centroids as numpy arrays) as a Cluster."""
+    cid, first_ts, last_ts, n, idx, val = row[:6]
     key = (row[6], row[7], row[8])
     i = np.asarray(idx, dtype=np.int32)
     v = np.asarray(val, dtype=np.int64)
     return Cluster(
-        cid, _ts(first_at), _ts(last_at), key, n, i, v, int(np.dot(v, v)), storyline=row[9] if event else None
+        cid, first_ts, last_ts, key, n, i, v, int(np.dot(v, v)), storyline=row[9] if event else None
     )
 
 
-def _item(row: tuple) -> Item:
-    (platform, channel_id, post_id, posted_at, text, links, hashtags, content_hash, fwd_platform, fwd_channel,
-     fwd_post, rp_channel, rp_post, q_channel, q_post, reply_channel, reply_post) = row  # fmt: skip
+def _refs(row: tuple) -> tuple[tuple[str, tuple], ...]:
+    (platform, channel_id, _post_id, _posted_at, _text, _links, _hashtags, _content_hash, fwd_platform,
+     fwd_channel, fwd_post, rp_channel, rp_post, q_channel, q_post, reply_channel, reply_post) = row  # fmt: skip
     refs: list[tuple[str, tuple]] = []
     if fwd_channel is not None and fwd_post is not None:
         refs.append(("forward", (fwd_platform or "telegram", fwd_channel, fwd_post)))
@@ -75,14 +78,27 @@ def _item(row: tuple) -> Item:
     # A channel replying to its own post is following up on the same story; replies to others may drift.
     if reply_post is not None and (reply_channel is None or reply_channel == channel_id):
         refs.append(("reply", (platform, channel_id, reply_post)))
-    return Item(
-        (platform, channel_id, post_id),
-        _ts(posted_at),
-        vectorize(text or "", links or (), hashtags or ()),
-        tuple(refs),
-        duplicate_key(text or ""),
-        content_hash,
-    )
+    return tuple(refs)
+
+
+def _items(rows: Iterable[tuple], chunk: int = 2000) -> list[Item]:
+    """Rows of `store.posts_to_group` -> items, vectorised a chunk at a time."""
+    out: list[Item] = []
+    batch: list[tuple] = []
+
+    def flush() -> None:
+        analysed = analyse_many([(r[4] or "", r[5] or (), r[6] or ()) for r in batch])
+        for r, (vec, dup) in zip(batch, analysed, strict=True):
+            out.append(Item((r[0], r[1], r[2]), _ts(r[3]), vec, _refs(r), dup, r[7]))
+        batch.clear()
+
+    for r in rows:
+        batch.append(r)
+        if len(batch) >= chunk:
+            flush()
+    if batch:
+        flush()
+    return out
 
 
 def group_window(
@@ -111,7 +127,21 @@ def group_window(
     return stats
 
 
+class _Clock:
+    """Seconds spent per phase of a run (reported in GroupStats.phases and by the benchmark)."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.t, 4)
+        self.t = now
+
+
 def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> GroupStats:
+    clock = _Clock()
     old: dict = {}
     if full:
         t0 = since or _EPOCH_MIN  # no post predates 2006 (check_post refuses them)
@@ -131,8 +161,11 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
             old = store.rewind(conn, t0)
         ref_time = first[0]
 
-    items = [_item(r) for r in store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0)]
+    clock.lap("select")
+    items = _items(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
+    clock.lap("read")
     stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
+    stats.phases = clock.phases
     if not items:
         return stats
 
@@ -158,6 +191,22 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         params, new_event_id=new_event, new_storyline_id=new_storyline, load_event=load_event,
         load_storyline=load_storyline,
     )  # fmt: skip
+    if store.has_groups(conn) or store.has_redirects(conn):
+        _load_state(conn, g, items, params, ref_time)
+    clock.lap("state")
+    result = g.process(items)
+    clock.lap("group")
+    _write(conn, g, result, old, clock)
+    stats.events_created = len(result.events_created)
+    stats.storylines_created = len(result.storylines_created)
+    stats.events_merged = sum(1 for m in result.merges if m.level == "event")
+    stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
+    return stats
+
+
+def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
+    """What the run needs of earlier groups: redirects, the events and storylines open at the first post's
+    time, and for stage 0 the events of referenced posts, of earlier forwards of them, and of copies."""
     ev_redirects, st_redirects = store.redirects(conn)
     g.events.merged.update(ev_redirects)
     g.storylines.merged.update(st_redirects)
@@ -182,14 +231,6 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         holders = g.dup_event.setdefault(dup, [])
         if eid not in holders:
             holders.append(eid)
-
-    result = g.process(items)
-    _write(conn, g, result, old)
-    stats.events_created = len(result.events_created)
-    stats.storylines_created = len(result.storylines_created)
-    stats.events_merged = sum(1 for m in result.merges if m.level == "event")
-    stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
-    return stats
 
 
 def _final_ids(
@@ -224,7 +265,7 @@ def _final_ids(
     return out
 
 
-def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> None:
+def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, clock: _Clock) -> None:
     ev, st = g.events, g.storylines
     max_event, max_story = store.max_ids(conn)
     created_e = sorted(res.events_created, reverse=True)
@@ -270,7 +311,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> N
         merged = st.merged.get(sid)
         story_rows.append(
             (fs(sid), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
-             c.idx.tolist() if merged is None else [], c.val.tolist() if merged is None else [], fs(merged))
+             c.idx if merged is None else (), c.val if merged is None else (), fs(merged))
         )  # fmt: skip
     store.write_storylines(conn, story_rows)
 
@@ -285,7 +326,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> N
         merged = ev.merged.get(eid)
         event_rows.append(
             (fe(eid), fs(st.resolve(c.storyline)), fs(c.storyline), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
-             c.idx.tolist() if merged is None else [], c.val.tolist() if merged is None else [], fe(merged))
+             c.idx if merged is None else (), c.val if merged is None else (), fe(merged))
         )  # fmt: skip
     store.write_events(conn, event_rows)
 
@@ -293,7 +334,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> N
         conn,
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
-             a.content_hash, a.dup, a.vec.idx.tolist(), a.vec.val.tolist())
+             a.content_hash, a.dup, a.vec.idx, a.vec.val)
             for a in res.assignments
         ),
     )  # fmt: skip
@@ -305,7 +346,9 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> N
     live_e = sorted({fe(ev.resolve(e)) for e in touched_e})
     live_s = sorted({fs(st.resolve(s)) for s in touched_s} | {fs(st.resolve(c.storyline)) for e in touched_e
                     if (c := ev.clusters.get(ev.resolve(e))) is not None})  # fmt: skip
+    clock.lap("write")
     store.refresh_summaries(conn, live_e, live_s)
+    clock.lap("summaries")
 
 
 def vector_of(text: str) -> Vector:

@@ -4,11 +4,15 @@ storylines and redirects. `ingest.events.group` decides; this module only reads 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper, Loader
 
 Key = tuple[str, int, int]
 
@@ -31,7 +35,10 @@ _POST_COLS = """p.platform, p.channel_id, p.post_id, p.posted_at, p.text, p.link
 
 
 def lock(conn: psycopg.Connection) -> None:
+    """Take the grouping lock for this transaction. JIT goes off for it: the planner's row estimates for the
+    forward-origin lateral join are huge, and compiling the plan took longer (~0.4 s) than running it."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (GROUP_LOCK,))
+    conn.execute("SET LOCAL jit = off")
 
 
 def get_state(conn: psycopg.Connection) -> tuple[str | None, datetime | None]:
@@ -62,32 +69,39 @@ def has_groups(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT EXISTS (SELECT 1 FROM event_posts)").fetchone()[0]
 
 
+def has_redirects(conn: psycopg.Connection) -> bool:
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM event_redirects) OR EXISTS (SELECT 1 FROM storyline_redirects)"
+    ).fetchone()[0]
+
+
 def dirty_posts(
     conn: psycopg.Connection, since: datetime | None, until: datetime | None
 ) -> tuple[tuple[datetime, str, int, int] | None, int]:
     """The earliest (canonical order) post of the window that is new or edited since it was grouped, and how
-    many such posts there are."""
-    row = conn.execute(
-        """SELECT min(ROW(p.posted_at, p.platform, p.channel_id, p.post_id)::text), count(*),
-                  min(p.posted_at)
+    many such posts there are. Their keys stay in the temporary table `dirty_keys` for `posts_to_group`."""
+    conn.execute(
+        """CREATE TEMP TABLE IF NOT EXISTS dirty_keys
+               (platform text, channel_id bigint, post_id bigint, posted_at timestamptz) ON COMMIT DROP"""
+    )
+    conn.execute("TRUNCATE dirty_keys")
+    conn.execute(
+        """INSERT INTO dirty_keys
+           SELECT p.platform, p.channel_id, p.post_id, p.posted_at
            FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
            WHERE p.kind <> 'service'
              AND (%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
              AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
              AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)""",
         {"since": since, "until": until},
+    )
+    row = conn.execute(
+        """SELECT posted_at, platform, channel_id, post_id, count(*) OVER () FROM dirty_keys
+           ORDER BY posted_at, platform, channel_id, post_id LIMIT 1"""
     ).fetchone()
-    if not row or not row[1]:
+    if not row:
         return None, 0
-    first = conn.execute(
-        """SELECT p.posted_at, p.platform, p.channel_id, p.post_id
-           FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
-           WHERE p.kind <> 'service' AND p.posted_at = %(t)s
-             AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)
-           ORDER BY p.platform, p.channel_id, p.post_id LIMIT 1""",
-        {"t": row[2]},
-    ).fetchone()
-    return tuple(first), row[1]
+    return tuple(row[:4]), row[4]
 
 
 def posts_to_group(
@@ -98,15 +112,11 @@ def posts_to_group(
     only_dirty: bool,
     t0: datetime | None,
 ) -> Iterable[tuple]:
-    """Posts to (re)group, in canonical order. With `only_dirty`, the new and edited posts of the window; else
-    every post from `t0` on: those of the window and those grouped before (a replay re-groups them)."""
+    """Posts to (re)group, in canonical order. With `only_dirty`, the new and edited posts `dirty_posts` found;
+    else every post from `t0` on: those of the window and those grouped before (a replay re-groups them)."""
     if only_dirty:
-        sql = f"""SELECT {_POST_COLS} FROM posts p LEFT JOIN event_posts e USING (platform, channel_id, post_id)
+        sql = f"""SELECT {_POST_COLS} FROM dirty_keys d JOIN posts p USING (platform, channel_id, post_id)
                   {_FWD_ORIGIN}
-                  WHERE p.kind <> 'service'
-                    AND (%(since)s::timestamptz IS NULL OR p.posted_at >= %(since)s)
-                    AND (%(until)s::timestamptz IS NULL OR p.posted_at < %(until)s)
-                    AND (e.post_id IS NULL OR e.content_hash <> p.content_hash)
                   ORDER BY p.posted_at, p.platform, p.channel_id, p.post_id"""  # noqa: S608
     else:
         sql = f"""SELECT {_POST_COLS} FROM posts p {_FWD_ORIGIN}
@@ -273,11 +283,19 @@ def clear_all(conn: psycopg.Connection) -> None:
 
 # ------------------------------------------------------------------------------------------------ state loading
 
-_CLUSTER_COLS = "first_post_at, last_post_at, post_count, centroid_idx, centroid_val"
+# Times as epoch seconds (float8 of the exact microsecond value: the same float as datetime.timestamp()), which
+# spares building ~10^5 datetime objects per run.
+_CLUSTER_COLS = (
+    "extract(epoch FROM first_post_at)::float8, extract(epoch FROM last_post_at)::float8, post_count, "
+    "centroid_idx, centroid_val"
+)
 
 
 def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[tuple]:
-    return conn.execute(
+    """Events open at `after` (current ids only): (event_id, first_ts, last_ts, post_count, centroid_idx,
+    centroid_val, origin platform, channel, post, storyline_id); times as epoch seconds, centroids as numpy
+    arrays."""
+    return _numpy_cursor(conn).execute(
         f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
             FROM events WHERE merged_into IS NULL AND last_post_at >= %s""",  # noqa: S608
         (after,),
@@ -285,7 +303,7 @@ def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[tuple]:
 
 
 def events_by_id(conn: psycopg.Connection, ids: Sequence[int]) -> Iterable[tuple]:
-    return conn.execute(
+    return _numpy_cursor(conn).execute(
         f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
             FROM events WHERE event_id = ANY(%s)""",  # noqa: S608
         (list(ids),),
@@ -293,7 +311,7 @@ def events_by_id(conn: psycopg.Connection, ids: Sequence[int]) -> Iterable[tuple
 
 
 def open_storylines(conn: psycopg.Connection, after: datetime, also: Sequence[int] = ()) -> Iterable[tuple]:
-    return conn.execute(
+    return _numpy_cursor(conn).execute(
         f"""SELECT storyline_id, {_CLUSTER_COLS}, first_platform, first_channel_id, first_post_id
             FROM storylines WHERE merged_into IS NULL AND (last_post_at >= %s OR storyline_id = ANY(%s))""",  # noqa: S608
         (after, list(also)),
@@ -328,15 +346,24 @@ def events_of_referrers(conn: psycopg.Connection, refs: Sequence[Key]) -> dict[K
         return {}
     pl, ch, pid = zip(*refs, strict=True)
     out: dict[Key, int] = {}
+    # Three joins, not one OR-join: each can use its own index (an OR across them forced a nested loop
+    # over every post: 8 s for 1,000 referenced posts against 20k).
     rows = conn.execute(
-        """WITH k AS (SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id))
-           SELECT k.platform, k.channel_id, k.post_id, e.event_id, e.posted_at, e.platform, e.channel_id, e.post_id
-           FROM k JOIN posts p ON
-                (k.platform = coalesce(p.fwd_platform, 'telegram') AND p.fwd_channel_id = k.channel_id
-                 AND p.fwd_post_id = k.post_id)
-             OR (k.platform = p.platform AND p.reposted_channel_id = k.channel_id AND p.reposted_post_id = k.post_id)
-             OR (k.platform = p.platform AND p.quoted_channel_id = k.channel_id AND p.quoted_post_id = k.post_id)
-           JOIN event_posts e ON (e.platform, e.channel_id, e.post_id) = (p.platform, p.channel_id, p.post_id)
+        """WITH k AS (SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)),
+           r AS (
+               SELECT k.platform AS kp, k.channel_id AS kc, k.post_id AS kid, p.platform, p.channel_id, p.post_id
+               FROM k JOIN posts p ON p.fwd_channel_id = k.channel_id AND p.fwd_post_id = k.post_id
+                                  AND k.platform = coalesce(p.fwd_platform, 'telegram')
+               UNION ALL
+               SELECT k.platform, k.channel_id, k.post_id, p.platform, p.channel_id, p.post_id
+               FROM k JOIN posts p ON p.reposted_channel_id = k.channel_id AND p.reposted_post_id = k.post_id
+                                  AND p.platform = k.platform
+               UNION ALL
+               SELECT k.platform, k.channel_id, k.post_id, p.platform, p.channel_id, p.post_id
+               FROM k JOIN posts p ON p.quoted_channel_id = k.channel_id AND p.quoted_post_id = k.post_id
+                                  AND p.platform = k.platform)
+           SELECT r.kp, r.kc, r.kid, e.event_id, e.posted_at, e.platform, e.channel_id, e.post_id
+           FROM r JOIN event_posts e ON (e.platform, e.channel_id, e.post_id) = (r.platform, r.channel_id, r.post_id)
            ORDER BY e.posted_at, e.platform, e.channel_id, e.post_id""",
         (list(pl), list(ch), list(pid)),
     )
@@ -372,58 +399,147 @@ def max_ids(conn: psycopg.Connection) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def write_storylines(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
-    """Upsert storylines: (id, first_at, last_at, first key (3), idx, val, merged_into)."""
+# Integer arrays travel as numpy arrays in PostgreSQL's binary array format, both ways: psycopg's list adapters
+# are pure Python, and formatting/parsing text arrays was the largest cost of writing and loading groups.
+_ARRAY_TYPES = {
+    "int2[]": (21, ">i2", np.int64),
+    "int4[]": (23, ">i4", np.int32),
+    "int8[]": (20, ">i8", np.int64),
+}
+_ARRAY_OIDS = {"int2[]": 1005, "int4[]": 1007, "int8[]": 1016}
+
+
+def _array_dumper(name: str) -> type[Dumper]:
+    elem_oid, be, _ = _ARRAY_TYPES[name]
+    item = np.dtype([("len", ">i4"), ("v", be)])
+    size = np.dtype(be).itemsize
+
+    class _NumpyArrayDumper(Dumper):
+        format = pq.Format.BINARY
+        oid = _ARRAY_OIDS[name]
+
+        def dump(self, obj) -> bytes:
+            a = np.asarray(obj)
+            n = len(a)
+            if not n:
+                return struct.pack(">iiI", 0, 0, elem_oid)
+            buf = np.empty(n, dtype=item)
+            buf["len"] = size
+            buf["v"] = a
+            return struct.pack(">iiIii", 1, 0, elem_oid, n, 1) + buf.tobytes()
+
+    return _NumpyArrayDumper
+
+
+def _array_loader(name: str) -> type[Loader]:
+    _, be, out = _ARRAY_TYPES[name]
+    item = np.dtype([("len", ">i4"), ("v", be)])
+
+    class _NumpyArrayLoader(Loader):
+        format = pq.Format.BINARY
+
+        def load(self, data) -> np.ndarray:
+            ndim, _flags, _oid = struct.unpack_from(">iiI", data)
+            if ndim == 0:
+                return np.zeros(0, dtype=out)
+            n, _lb = struct.unpack_from(">ii", data, 12)
+            return np.frombuffer(data, dtype=item, count=n, offset=20)["v"].astype(out)
+
+    return _NumpyArrayLoader
+
+
+_DUMPERS = {name: _array_dumper(name) for name in _ARRAY_TYPES}
+_LOADERS = {name: _array_loader(name) for name in _ARRAY_TYPES}
+
+
+def _numpy_cursor(conn: psycopg.Connection) -> psycopg.Cursor:
+    """A binary cursor that reads integer arrays as numpy arrays and, in COPY with `set_types`, writes them."""
+    cur = conn.cursor(binary=True)
+    for name in _ARRAY_TYPES:
+        cur.adapters.register_dumper(None, _DUMPERS[name])
+        cur.adapters.register_loader(_ARRAY_OIDS[name], _LOADERS[name])
+    return cur
+
+
+def _copy_upsert(
+    conn: psycopg.Connection, table: str, cols: Sequence[tuple[str, str]], rows: Iterable[tuple], conflict: str,
+    update: Sequence[str], *, touch: str = "updated_at", try_direct: bool = False,
+) -> None:  # fmt: skip
+    """Binary COPY of rows (columns as (name, type); integer arrays as numpy arrays) into `table`: straight in
+    when `try_direct` and none of the keys exists yet (a savepoint catches the exception), else through a
+    temporary stage and an upsert on `conflict` setting `update` and the `touch` timestamp."""
+    rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return
-    conn.cursor().executemany(
-        """INSERT INTO storylines (storyline_id, first_post_at, last_post_at, first_platform, first_channel_id,
-                                   first_post_id, centroid_idx, centroid_val, merged_into)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (storyline_id) DO UPDATE SET last_post_at = EXCLUDED.last_post_at,
-               centroid_idx = EXCLUDED.centroid_idx, centroid_val = EXCLUDED.centroid_val,
-               merged_into = EXCLUDED.merged_into, updated_at = now()""",
-        rows,
+    names = ", ".join(c for c, _ in cols)
+    types = [t for _, t in cols]
+
+    def copy_into(target: str) -> None:
+        with (
+            _numpy_cursor(conn) as cur,
+            cur.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(types)
+            for r in rows:
+                copy.write_row(r)
+
+    if try_direct:
+        try:
+            with conn.transaction():
+                copy_into(table)
+            return
+        except psycopg.errors.UniqueViolation:
+            pass  # some rows replace existing ones: the upsert below
+    stage = f"stage_{table}"
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    conn.execute(f"TRUNCATE {stage}")
+    copy_into(stage)
+    conn.execute(
+        f"""INSERT INTO {table} ({names}) SELECT {names} FROM {stage}
+            ON CONFLICT ({conflict}) DO UPDATE SET {sets}, {touch} = now()"""
     )
+
+
+def write_storylines(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
+    """Upsert storylines: (id, first_at, last_at, first key (3), idx, val, merged_into); idx and val are integer
+    arrays (numpy or sequences)."""
+    _copy_upsert(
+        conn, "storylines",
+        [("storyline_id", "int8"), ("first_post_at", "timestamptz"), ("last_post_at", "timestamptz"),
+         ("first_platform", "text"), ("first_channel_id", "int8"), ("first_post_id", "int8"),
+         ("centroid_idx", "int4[]"), ("centroid_val", "int8[]"), ("merged_into", "int8")],
+        rows, "storyline_id", ("last_post_at", "centroid_idx", "centroid_val", "merged_into"),
+    )  # fmt: skip
 
 
 def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
     """Upsert events: (id, storyline, assigned storyline, first_at, last_at, origin key (3), idx, val, merged)."""
-    if not rows:
-        return
-    conn.cursor().executemany(
-        """INSERT INTO events (event_id, storyline_id, assigned_storyline_id, first_post_at, last_post_at,
-                               origin_platform, origin_channel_id, origin_post_id, centroid_idx, centroid_val,
-                               merged_into)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (event_id) DO UPDATE SET storyline_id = EXCLUDED.storyline_id,
-               last_post_at = EXCLUDED.last_post_at, centroid_idx = EXCLUDED.centroid_idx,
-               centroid_val = EXCLUDED.centroid_val, merged_into = EXCLUDED.merged_into, updated_at = now()""",
-        rows,
-    )
+    _copy_upsert(
+        conn, "events",
+        [("event_id", "int8"), ("storyline_id", "int8"), ("assigned_storyline_id", "int8"),
+         ("first_post_at", "timestamptz"), ("last_post_at", "timestamptz"), ("origin_platform", "text"),
+         ("origin_channel_id", "int8"), ("origin_post_id", "int8"), ("centroid_idx", "int4[]"),
+         ("centroid_val", "int8[]"), ("merged_into", "int8")],
+        rows, "event_id", ("storyline_id", "last_post_at", "centroid_idx", "centroid_val", "merged_into"),
+    )  # fmt: skip
 
 
 def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
     """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
-    content_hash, dup_key, vec_idx, vec_val) -> event_posts (new rows only; replaced rows were deleted)."""
-    cols = ("platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity, "
-            "content_hash, dup_key, vec_idx, vec_val")  # fmt: skip
-    with conn.cursor() as cur:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_event_posts (LIKE event_posts INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        cur.execute("TRUNCATE stage_event_posts")
-        with cur.copy(f"COPY stage_event_posts ({cols}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
-        cur.execute(
-            f"""INSERT INTO event_posts ({cols}) SELECT {cols} FROM stage_event_posts
-                ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET event_id = EXCLUDED.event_id,
-                    assigned_event_id = EXCLUDED.assigned_event_id, posted_at = EXCLUDED.posted_at,
-                    role = EXCLUDED.role, joined_by = EXCLUDED.joined_by, similarity = EXCLUDED.similarity,
-                    content_hash = EXCLUDED.content_hash, dup_key = EXCLUDED.dup_key, vec_idx = EXCLUDED.vec_idx,
-                    vec_val = EXCLUDED.vec_val, grouped_at = now()"""  # noqa: S608
-        )
+    content_hash, dup_key, vec_idx, vec_val) -> event_posts. A run writes rows only for posts without one
+    (replayed rows were deleted first), so COPY goes straight in; a key that exists is replaced."""
+    _copy_upsert(
+        conn, "event_posts",
+        [("platform", "text"), ("channel_id", "int8"), ("post_id", "int8"), ("event_id", "int8"),
+         ("assigned_event_id", "int8"), ("posted_at", "timestamptz"), ("role", "text"), ("joined_by", "text"),
+         ("similarity", "float4"), ("content_hash", "int8"), ("dup_key", "int8"), ("vec_idx", "int4[]"),
+         ("vec_val", "int2[]")],
+        rows, "platform, channel_id, post_id",
+        ("event_id", "assigned_event_id", "posted_at", "role", "joined_by", "similarity", "content_hash",
+         "dup_key", "vec_idx", "vec_val"),
+        touch="grouped_at", try_direct=True,
+    )  # fmt: skip
 
 
 def write_redirects(conn: psycopg.Connection, events: Sequence[tuple], storylines: Sequence[tuple]) -> None:
@@ -616,3 +732,20 @@ def storyline_partition(conn: psycopg.Connection) -> dict[Key, int]:
                FROM event_posts ep JOIN events e ON e.event_id = ep.event_id"""
         )
     }
+
+
+def largest_event_share(conn: psycopg.Connection, min_day_posts: int = 100) -> dict[str, Any] | None:
+    """The largest share of one UTC day's grouped posts that a single (current) event holds, over days with at
+    least `min_day_posts` posts: {share, event_id, event_posts, day_posts, day}. None when no day qualifies."""
+    row = conn.execute(
+        """WITH d AS (SELECT (posted_at AT TIME ZONE 'UTC')::date AS day, event_id, count(*) AS n
+                      FROM event_posts GROUP BY 1, 2),
+                t AS (SELECT day, sum(n) AS total FROM d GROUP BY day HAVING sum(n) >= %s)
+           SELECT d.n::float8 / t.total, d.event_id, d.n, t.total, t.day
+           FROM d JOIN t USING (day) ORDER BY 1 DESC, d.event_id LIMIT 1""",
+        (min_day_posts,),
+    ).fetchone()
+    if row is None:
+        return None
+    return {"share": round(row[0], 4), "event_id": row[1], "event_posts": row[2], "day_posts": int(row[3]),
+            "day": row[4].isoformat()}  # fmt: skip

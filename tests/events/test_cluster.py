@@ -149,7 +149,9 @@ def _common_name_stream() -> list[Item]:
     rng = random.Random(3)
     out = []
     for i in range(200):
-        words = ["".join(rng.choice(_SYLLABLES) for _ in range(3)) for _ in range(12)] + rng.sample(_COMMON, 3)
+        words = ["".join(rng.choice(_SYLLABLES) for _ in range(3)) for _ in range(12)] + rng.sample(
+            _COMMON, 3
+        )
         rng.shuffle(words)
         words.insert(rng.randrange(1, len(words)), "Kyiv")
         out.append(item(("telegram", 1 + i % 30, i), 60 * i, " ".join(words)))
