@@ -170,7 +170,10 @@ def import_file(
 ) -> ImportSummary:
     summary = ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
-    loader = Loader(conn, run_id=run_id)
+    # A capture that does not say when it was fetched was fetched before its file was last written: stamping its
+    # counts with the load time would let an old capture, imported again later, pass for the newest observation.
+    observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
+    loader = Loader(conn, run_id=run_id, observed_at=observed)
     try:
         size = min(batch_size, file_format.records_per_batch or batch_size)
         for chunk in _album_safe_batches(iter(file_format.read(path)), size):
@@ -246,8 +249,9 @@ def resolve_channel(conn: psycopg.Connection, spec: ChannelSpec, source: LiveSou
     the platform (resolution calls are what get Telegram accounts banned, so they are cached)."""
     if spec.channel_id is not None:
         record_channel(
-            conn, spec.platform, spec.channel_id, spec.handle, spec.title, watched=True, source=spec.source
-        )
+            conn, spec.platform, spec.channel_id, spec.handle, spec.title, watched=True, source=spec.source,
+            configured=True,
+        )  # fmt: skip
         conn.commit()
         return spec.channel_id
     known = find_channel(conn, spec.platform, spec.handle)
@@ -285,17 +289,27 @@ def run_channel(
     try:
         channel_id = resolve_channel(conn, spec, source)
     except Deferred as exc:
-        summary.status, summary.deferred_until, summary.error = "deferred", exc.until, exc.reason
-        return summary
-    except SourceError as exc:
         conn.rollback()
-        summary.status, summary.error = "failed", str(exc)
-        run_id = runs.start_run(conn, kind, spec.source, spec.handle, (since, until))
-        runs.finish_run(conn, run_id, "failed", error=str(exc))
+        summary.status, summary.deferred_until, summary.error = "deferred", exc.until, exc.reason
+        run_id = runs.start_run(conn, kind, spec.source, f"{spec.platform}:{spec.handle}", (since, until))
+        runs.finish_run(conn, run_id, "deferred", error=exc.reason, deferred_until=exc.until)
         summary.run_id = run_id
+        return summary
+    except psycopg.OperationalError:
+        raise  # the warehouse went away: the caller reconnects
+    except Exception as exc:  # SourceError, or a network error the source did not turn into one
+        conn.rollback()
+        error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        summary.status, summary.error = "failed", error
+        run_id = runs.start_run(conn, kind, spec.source, spec.handle, (since, until))
+        runs.finish_run(conn, run_id, "failed", error=error[:2000])
+        summary.run_id = run_id
+        if not isinstance(exc, SourceError):
+            log.exception("channel %s:%s could not be resolved", spec.platform, spec.handle)
         return summary
     summary.channel_id = channel_id
     cursor, deferred_until = runs.get_cursor(conn, spec.platform, channel_id, spec.source)
+    conn.commit()  # end the read: a skipped channel must not leave a transaction open
     if deferred_until and deferred_until > now and not ignore_deferral:
         summary.status, summary.deferred_until = "deferred", deferred_until
         summary.error = "rate-limited earlier; skipped until the deferral passes"

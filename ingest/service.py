@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ingest import config as cfg
-from ingest.pipeline import ChannelSummary, run_channel
+from ingest.pipeline import IMPORT_BATCH, ChannelSummary, ImportSummary, import_files, run_channel
 from ingest.sources.base import ChannelSpec
 from ingest.sources.registry import build_source
 from ingest.warehouse.db import connect
@@ -54,6 +56,16 @@ def ingest_channel(
         summary.stats.unchanged, summary.stats.rejected,
     )  # fmt: skip
     return summary
+
+
+def import_paths(
+    dsn: str, paths: Sequence[Path], fmt: str = "auto", *, batch_size: int = IMPORT_BATCH, on_progress=None
+) -> list[ImportSummary]:
+    """`import_files` on its own connection, started again on a new one if the database goes away (a restart,
+    a failover). Safe because an import is idempotent: what committed before comes back unchanged."""
+    return _with_reconnect(
+        dsn, lambda conn: import_files(conn, paths, fmt, batch_size=batch_size, on_progress=on_progress)
+    )
 
 
 def _with_reconnect(dsn: str, fn, attempts: int = 4):

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+import psycopg
 import typer
 
 from ingest.cli import common
@@ -54,6 +55,9 @@ def main() -> None:
         app()
     except common.DatabaseUnreachable as exc:
         typer.echo(f"error: database unreachable: {exc}", err=True)
+        sys.exit(3)
+    except psycopg.OperationalError as exc:  # lost mid-run and not back after the retries
+        typer.echo(f"error: database connection lost: {str(exc).strip().splitlines()[0]}", err=True)
         sys.exit(3)
 
 

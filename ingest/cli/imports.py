@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest import service
 from ingest.cli import app, common
-from ingest.pipeline import import_files
 from ingest.sources.formats import FORMATS
 from ingest.warehouse import queries, runs
 
@@ -35,15 +35,20 @@ def import_cmd(
         typer.echo(f"error: unknown format {fmt!r}. {FORMAT_HELP}", err=True)
         raise typer.Exit(2)
     console = Console(stderr=True)
-    with common.open_db() as conn:
-        with Progress(
-            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("import", total=None)
-            summaries = import_files(
-                conn, paths, fmt, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n)
-            )
+    with common.open_db():
+        pass  # migrations applied before the import's own (reconnecting) connection opens
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("import", total=None)
+        summaries = service.import_paths(
+            common.get_dsn(),
+            paths,
+            fmt,
+            batch_size=batch_size,
+            on_progress=lambda n: progress.advance(task, n),
+        )
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
     else:

@@ -45,6 +45,52 @@ def _problem(post: Post, now: datetime) -> str | None:
         return f"text is not valid Unicode: lone surrogate at offset {exc.start}"
     if len(post.text) > MAX_TEXT:
         return f"text is {len(post.text)} characters, over the {MAX_TEXT} limit"
+    # Every other string lands in a text, text[] or jsonb column too: one NUL or lone surrogate there fails the
+    # whole batch (an import stops; a live channel fails at the same batch on every run).
+    for name in ("lang", "url", "links", "hashtags", "mentions", "media"):
+        reason = _bad_string(getattr(post, name), name)
+        if reason:
+            return reason
+    if post.metrics is not None and post.metrics.reactions:
+        reason = _bad_string(post.metrics.reactions, "reactions")
+        if reason:
+            return reason
+    for name in ("reply_to", "forwarded_from", "quoted", "reposted"):
+        ref = getattr(post, name)
+        if ref is not None:
+            reason = _bad_string(ref.name, f"{name}.name")
+            if reason:
+                return reason
+    if post.channel is not None:
+        reason = _bad_string(post.channel.handle, "channel handle") or _bad_string(
+            post.channel.title, "channel title"
+        )
+        if reason:
+            return reason
+    return None
+
+
+def _bad_string(value: object, where: str) -> str | None:
+    """Why `value` (a string, or the strings nested in lists and dicts) cannot be stored, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"{where} contains a NUL byte at offset {value.index(chr(0))}"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"{where} is not valid Unicode: lone surrogate at offset {exc.start}"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reason = _bad_string(key, f"{where} key {str(key)[:40]!r}") or _bad_string(item, f"{where}.{key}")
+            if reason:
+                return reason
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            reason = _bad_string(item, f"{where}[{i}]")
+            if reason:
+                return reason
     return None
 
 

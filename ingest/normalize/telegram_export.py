@@ -59,6 +59,8 @@ def normalize_export_message(record: RawRecord) -> list[Post | Rejected]:
         return [_reject(record, str(exc))]
     try:
         post_id = check_id(msg.get("id"), "message 'id'")
+        if post_id <= 0:
+            raise ValueError(f"message 'id' {post_id} is not a positive message id")
     except ValueError as exc:
         return [_reject(record, str(exc), channel_id=channel_id)]
     try:

@@ -106,7 +106,7 @@ def _lenient_json(line: bytes, exc: Exception) -> tuple[Any, str | None]:
         return None, f"invalid UTF-8 at byte {uexc.start}"
     try:
         return json.loads(text), None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
         return None, str(exc)[:200]
 
 

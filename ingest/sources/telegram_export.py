@@ -85,8 +85,10 @@ def read_header(path: Path) -> dict[str, Any]:
                         )
                     if value == "messages":
                         seen_messages = True
-                        if "id" in header:
-                            break
+                elif prefix == "messages" and (event == "start_map" or event in _SCALAR_EVENTS):
+                    raise ValueError(f"{path}: top-level 'messages' is not an array of messages")
+                elif prefix == "messages" and event == "start_array" and "id" in header:
+                    break  # the header came first, as tdesktop writes it
                 elif event in _SCALAR_EVENTS and prefix in _HEADER_KEYS:
                     header[prefix] = value
                 elif prefix == "" and event == "start_array":

@@ -100,7 +100,12 @@ CREATE TEMP TABLE IF NOT EXISTS stage_versions (
 
 # An older record arriving late (an old export imported after live data) must not roll back newer content or
 # newer counts: each group of columns takes the incoming value only when the incoming side is at least as new.
-_NEWER_CONTENT = "EXCLUDED.version_at >= posts.version_at"
+# Ties in version_at (Telegram moves edit_date without an edit; an album loses a member) go to the later edit_date,
+# then to the later observation (a record without counts has no observation time: it wins ties, as before).
+_NEWER_CONTENT = (
+    "(EXCLUDED.version_at, coalesce(EXCLUDED.edited_at, '-infinity'), coalesce(EXCLUDED.metrics_observed_at, 'infinity'))"
+    " >= (posts.version_at, coalesce(posts.edited_at, '-infinity'), coalesce(posts.metrics_observed_at, '-infinity'))"
+)
 _NEWER_METRICS = "EXCLUDED.metrics_observed_at >= coalesce(posts.metrics_observed_at, '-infinity')"
 _UPDATE_SET = ",\n    ".join(
     [f"{c} = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.{c} ELSE posts.{c} END" for c in _CONTENT_COLS]
@@ -349,7 +354,16 @@ def _metrics_tuple_db(p: Post) -> tuple:
 class Loader:
     """Writes batches into the warehouse inside the caller's transaction."""
 
-    def __init__(self, conn: psycopg.Connection, *, run_id: int | None = None, skip_unchanged: bool = True):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        *,
+        run_id: int | None = None,
+        skip_unchanged: bool = True,
+        observed_at: datetime | None = None,
+    ):
+        # When a record carries no observation time: the time the input was captured (a file's mtime), else now.
+        self.observed_at = observed_at
         # psycopg's default JSON dumper is the stdlib's; orjson is several times faster on media and reactions.
         set_json_dumps(orjson.dumps, conn)
         if conn.autocommit:
@@ -372,7 +386,33 @@ class Loader:
         posts = [i for i in items if isinstance(i, Post)]
         rejects = [i for i in items if isinstance(i, Rejected)]
         deletions = [i for i in items if isinstance(i, Deletion)]
-        stats = self.load_posts(posts, only_existing=only_existing)
+        # A savepoint, not conn.transaction(): on an idle connection that would commit on its own, before the
+        # caller's cursor and run counters.
+        self.conn.execute("SAVEPOINT wirewatch_load")
+        try:
+            stats = self.load_posts(posts, only_existing=only_existing)
+            self.conn.execute("RELEASE SAVEPOINT wirewatch_load")
+        except (TypeError, RecursionError):
+            self.conn.execute("ROLLBACK TO SAVEPOINT wirewatch_load")
+            # A payload orjson cannot write (nested deeper than 254 levels, a lone surrogate in a field the
+            # normaliser ignores) cannot be kept as provenance. Refuse those posts (found only now, so the common
+            # path serialises each payload once) and load the rest.
+            self._staged = False  # the savepoint also undid the staging tables and the channel rows
+            self._channels_seen.clear()
+            storable = []
+            for p in posts:
+                try:
+                    orjson.dumps(p.raw, default=str)
+                    storable.append(p)
+                except (TypeError, RecursionError) as exc:
+                    rejects.append(
+                        Rejected(
+                            source=p.source, platform=p.platform, channel_id=p.channel_id, post_id=p.post_id,
+                            origin=f"{p.platform}:{p.channel_id}:{p.post_id}",
+                            reason=f"payload cannot be stored as JSON provenance: {exc}",
+                        )
+                    )  # fmt: skip
+            stats = self.load_posts(storable, only_existing=only_existing)
         stats.rejected += self.load_rejects(rejects)
         stats.deleted += self.mark_deletions(deletions)
         return stats
@@ -403,7 +443,7 @@ class Loader:
         stats.unchanged += len(prepared) - len(candidates)
         if not candidates:
             return
-        now = datetime.now(UTC)
+        now = self.observed_at or datetime.now(UTC)
         before = stats.inserted
         new = [pr for pr, exists in candidates if not exists]
         stored = [pr for pr, exists in candidates if exists]
@@ -599,12 +639,19 @@ def record_channel(
     source: str | None = None,
     access_hash: int | None = None,
     resolved: bool = False,
+    configured: bool = False,
 ) -> None:
-    """Insert or refresh a channel; keep the alias history when the handle changes."""
+    """Insert or refresh a channel; keep the alias history when the handle changes.
+
+    `configured`: handle and title come from channels.toml, not from the platform. They name a channel the
+    warehouse has not seen yet; once the platform has given its handle (a rename included), they change nothing.
+    """
     row = conn.execute(
         "SELECT handle FROM channels WHERE platform = %s AND channel_id = %s FOR UPDATE",
         (platform, channel_id),
     ).fetchone()
+    if configured and row is not None and row[0]:
+        handle, title = None, None
     if row is None:
         # A handle now held by this id cannot still belong to another channel: close that alias.
         conn.execute(

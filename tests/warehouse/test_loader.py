@@ -176,9 +176,10 @@ def test_fast_path_falls_back_when_a_concurrent_writer_inserted_a_key(conn, db):
     ldr = Loader(conn)
     [prepared] = loader_mod._prepare([post(1), post(2, "mine")])
     stats = loader_mod.LoadStats()
-    assert ldr._copy_new(prepared, T0, stats) is False
+    now = datetime.now(timezone.utc)  # observed after the other writer's row: mine is the newer observation
+    assert ldr._copy_new(prepared, now, stats) is False
     assert stats.inserted == 0
-    ldr._stage_and_upsert(prepared, T0, stats)  # the transaction is still usable after the savepoint
+    ldr._stage_and_upsert(prepared, now, stats)  # the transaction is still usable after the savepoint
     conn.commit()
     assert (stats.inserted, stats.updated) == (1, 1)
     assert conn.execute("SELECT text FROM posts WHERE post_id = 2").fetchone()[0] == "mine"
