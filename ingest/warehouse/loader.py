@@ -138,10 +138,10 @@ _SAME_KEY = "{a}.platform = {b}.platform AND {a}.channel_id = {b}.channel_id AND
 # becomes the first row of its history.
 _SEED_VERSIONS = f"""
 INSERT INTO post_versions ({", ".join(_VERSION_COLS)})
-SELECT p.platform, p.channel_id, p.post_id, p.version_at, p.content_hash, p.source_post_id, p.text, p.media
-FROM posts p
-WHERE EXISTS (SELECT 1 FROM stage_versions s WHERE {_SAME_KEY.format(a="s", b="p")}
-              AND s.content_hash <> p.content_hash)
+SELECT DISTINCT ON (p.platform, p.channel_id, p.post_id)
+       p.platform, p.channel_id, p.post_id, p.version_at, p.content_hash, p.source_post_id, p.text, p.media
+FROM stage_versions s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
+WHERE s.content_hash <> p.content_hash
   AND NOT EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="p")})
 ON CONFLICT DO NOTHING
 """
@@ -514,6 +514,8 @@ class Loader:
                 multi = len(pr.versions) > 1
                 for v in pr.versions:
                     copy.write_row(_version_row(v, multi))
+        # Fresh statistics on the small staging tables let the planner probe posts by key instead of scanning it.
+        cur.execute("ANALYZE stage_posts, stage_versions")
         # History first (it reads the rows as they were), then the rows themselves.
         stats.versions += cur.execute(_SEED_VERSIONS).rowcount
         stats.versions += cur.execute(_INSERT_VERSIONS).rowcount
