@@ -8,9 +8,8 @@ commit together (see `ingest.pipeline`).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +36,6 @@ class LoadStats:
     versions: int = 0
     metrics: int = 0
     deleted: int = 0
-    seen_ids: dict[tuple[str, int], set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, other: LoadStats) -> None:
         for name in ("inserted", "updated", "unchanged", "rejected", "versions", "metrics", "deleted"):
@@ -93,9 +91,6 @@ _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
     LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text, observed_at timestamptz
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_versions (
-    LIKE post_versions INCLUDING DEFAULTS, multi boolean
-) ON COMMIT DELETE ROWS;
 """
 
 # An older record arriving late (an old export imported after live data) must not roll back newer content or
@@ -140,19 +135,19 @@ _SEED_VERSIONS = f"""
 INSERT INTO post_versions ({", ".join(_VERSION_COLS)})
 SELECT DISTINCT ON (p.platform, p.channel_id, p.post_id)
        p.platform, p.channel_id, p.post_id, p.version_at, p.content_hash, p.source_post_id, p.text, p.media
-FROM stage_versions s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
+FROM stage_posts s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
 WHERE s.content_hash <> p.content_hash
   AND NOT EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="p")})
 ON CONFLICT DO NOTHING
 """
 
-# A version is stored when the post has a history (or brings several versions at once) and the latest earlier
-# version has other content.
+# A version is stored when the post has a history (seeded just before, on its first change) and the latest
+# earlier version has other content. A batch never holds two states of one post at once: see _prepare's rounds.
 _INSERT_VERSIONS = f"""
 INSERT INTO post_versions ({", ".join(_VERSION_COLS)})
 SELECT s.platform, s.channel_id, s.post_id, s.version_at, s.content_hash, s.source_post_id, s.text, s.media
-FROM stage_versions s
-WHERE (s.multi OR EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="s")}))
+FROM stage_posts s
+WHERE EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="s")})
   AND s.content_hash IS DISTINCT FROM (
     SELECT v.content_hash FROM post_versions v
     WHERE {_SAME_KEY.format(a="v", b="s")} AND v.version_at <= s.version_at
@@ -225,18 +220,13 @@ class _Prepared:
     """One row to load. The row hash (one pass over every field) decides whether the row is sent at all; the
     content and metrics hashes are computed only for rows that are."""
 
-    __slots__ = ("post", "row_hash", "_versions", "_content_hash", "_metrics_hash")
+    __slots__ = ("post", "row_hash", "_content_hash", "_metrics_hash")
 
-    def __init__(self, post: Post, row_hash: int, versions: list[Post] | None):
+    def __init__(self, post: Post, row_hash: int):
         self.post = post
         self.row_hash = row_hash
-        self._versions = versions
         self._content_hash: int | None = None
         self._metrics_hash: int | None = None
-
-    @property
-    def versions(self) -> list[Post]:
-        return self._versions if self._versions is not None else [self.post]
 
     @property
     def content_hash(self) -> int:
@@ -276,7 +266,7 @@ def _prepare(posts: Iterable[Post]) -> list[list[_Prepared]]:
     rounds: list[list[_Prepared]] = [[]]
     for group in groups.values():
         if not isinstance(group, list):
-            rounds[0].append(_Prepared(group, row_hash(group), None))
+            rounds[0].append(_Prepared(group, row_hash(group)))
             continue
         # Stable sort: among equal times the later record (a re-fetch) comes last and wins.
         group.sort(key=lambda p: (p.effective_version_at, p.observed_at or _NO_TIME))
@@ -285,9 +275,9 @@ def _prepare(posts: Iterable[Post]) -> list[list[_Prepared]]:
             h = row_hash(p)
             if states and (states[-1].row_hash == h or _same_content_untimed(states[-1].post, p)):
                 # The same state seen again, or counts that cannot be placed in time: keep the later record.
-                states[-1] = _Prepared(p, h, None)
+                states[-1] = _Prepared(p, h)
             else:
-                states.append(_Prepared(p, h, None))
+                states.append(_Prepared(p, h))
         for i, pr in enumerate(states):
             if i == len(rounds):
                 rounds.append([])
@@ -336,13 +326,6 @@ def _stage_row(pr: _Prepared, now: datetime) -> tuple:
         (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
         has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
         p.observed_at or now,
-    )  # fmt: skip
-
-
-def _version_row(v: Post, multi: bool) -> tuple:
-    return (
-        v.platform, v.channel_id, v.post_id, v.effective_version_at, v.content_hash(),
-        v.source_post_id if v.source_post_id is not None else v.post_id, v.text, Jsonb(list(v.media)), multi,
     )  # fmt: skip
 
 
@@ -422,8 +405,6 @@ class Loader:
         stats = LoadStats()
         if not posts:
             return stats
-        for p in posts:
-            stats.seen_ids[(p.platform, p.channel_id)].add(p.post_id)
         if not only_existing:
             self.upsert_channels(p.channel for p in posts if p.channel is not None)
         for prepared in _prepare(posts):
@@ -490,13 +471,6 @@ class Loader:
                 ) as copy:
                     for raw in raw_rows:
                         copy.write_row(raw)
-                multi = [pr for pr in rows if len(pr.versions) > 1]
-                if multi:
-                    with cur.copy(f"COPY post_versions ({', '.join(_VERSION_COLS)}) FROM STDIN") as copy:
-                        for pr in multi:
-                            for v in pr.versions:
-                                copy.write_row(_version_row(v, True)[:-1])
-                    stats.versions += sum(len(pr.versions) for pr in multi)
         except psycopg.errors.UniqueViolation:
             log.info("a concurrent writer inserted some of these posts; upserting instead")
             return False
@@ -509,13 +483,8 @@ class Loader:
         with cur.copy(f"COPY stage_posts ({', '.join(_STAGE_COLS)}) FROM STDIN") as copy:
             for pr in changed:
                 copy.write_row(_stage_row(pr, now))
-        with cur.copy(f"COPY stage_versions ({', '.join(_VERSION_COLS)}, multi) FROM STDIN") as copy:
-            for pr in changed:
-                multi = len(pr.versions) > 1
-                for v in pr.versions:
-                    copy.write_row(_version_row(v, multi))
         # Fresh statistics on the small staging tables let the planner probe posts by key instead of scanning it.
-        cur.execute("ANALYZE stage_posts, stage_versions")
+        cur.execute("ANALYZE stage_posts")
         # History first (it reads the rows as they were), then the rows themselves.
         stats.versions += cur.execute(_SEED_VERSIONS).rowcount
         stats.versions += cur.execute(_INSERT_VERSIONS).rowcount
@@ -528,7 +497,7 @@ class Loader:
         stats.inserted += ins
         stats.updated += len(flags) - ins
         stats.unchanged += len(changed) - len(flags)
-        cur.execute("TRUNCATE stage_posts, stage_versions")
+        cur.execute("TRUNCATE stage_posts")
 
     def _changed(self, prepared: list[_Prepared]) -> list[tuple[_Prepared, bool]]:
         """The rows worth sending, each with whether the post is already stored. A record observed before the
