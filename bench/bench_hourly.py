@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Report, median_of, scratch_db
+from bench.common import Report, dsn_url, median_of, scratch_db
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -71,7 +71,7 @@ def run(n_channels: int, repeats: int) -> Report:
         (noop_dags / "noop.py").write_text(_NOOP_DAG)
         env = {
             **os.environ, "AIRFLOW_HOME": str(tmp / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "AIRFLOW_CONN_WIREWATCH_DB": _uri(dsn),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "AIRFLOW_CONN_WIREWATCH_DB": dsn_url(dsn),
             "WIREWATCH_DSN": dsn, "WIREWATCH_CHANNELS": str(toml), "WIREWATCH_START_DATE": "2026-11-01T00:00:00Z",
         }  # fmt: skip
         airflow = str(Path(sys.executable).with_name("airflow"))
@@ -111,15 +111,6 @@ def run(n_channels: int, repeats: int) -> Report:
                    per_channel_s=(t_dag - t_noop) / n_channels)  # fmt: skip
     print(f"saved {report.save()}")
     return report
-
-
-def _uri(dsn: str) -> str:
-    import psycopg
-
-    parts = psycopg.conninfo.conninfo_to_dict(dsn)
-    user = parts.get("user") or os.environ.get("USER", "postgres")
-    pw = f":{parts['password']}" if parts.get("password") else ""
-    return f"postgresql://{user}{pw}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{parts['dbname']}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import orjson
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
-from bench.common import Report, median_of, scratch_db, timed
+from bench.common import Report, dsn_url, median_of, scratch_db, timed
 from ingest.models import Channel, Metrics, Post
 from ingest.warehouse.loader import _POST_COLS, _RAW_COLS, SOURCE_VERSION, Loader, _prepare, _stage_row
 
@@ -128,6 +128,11 @@ def raw_copy(dsn: str, post_rows: list[tuple], raw_rows: list[tuple], queued: bo
         conn.commit()
 
 
+def _tool_url(dsn: str) -> str:
+    # dlt insists on a password; a trust-auth server ignores it.
+    return dsn_url(dsn, password_placeholder="unused")
+
+
 def dlt_merge(dsn: str, posts: list[Post]) -> float:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     import dlt
@@ -139,7 +144,7 @@ def dlt_merge(dsn: str, posts: list[Post]) -> float:
         for p in posts
     ]  # fmt: skip
     pipe = dlt.pipeline(
-        pipeline_name=f"ww_bench_{os.getpid()}", destination=dlt.destinations.postgres(credentials=_dlt_url(dsn)),
+        pipeline_name=f"ww_bench_{os.getpid()}", destination=dlt.destinations.postgres(credentials=_tool_url(dsn)),
         dataset_name="dlt_bench", pipelines_dir=f"/tmp/ww-dlt-{os.getpid()}",
     )  # fmt: skip
 
@@ -161,7 +166,7 @@ def pandas_to_sql(dsn: str, posts: list[Post]) -> float:
          "raw": orjson.dumps(p.raw).decode()}
         for p in posts
     )  # fmt: skip
-    engine = sqlalchemy.create_engine(_dlt_url(dsn).replace("postgresql://", "postgresql+psycopg://"))
+    engine = sqlalchemy.create_engine(_tool_url(dsn).replace("postgresql://", "postgresql+psycopg://"))
     t = timed(
         lambda: df.to_sql(
             "pandas_posts", engine, if_exists="append", index=False, method="multi", chunksize=2000
@@ -169,14 +174,6 @@ def pandas_to_sql(dsn: str, posts: list[Post]) -> float:
     )
     engine.dispose()
     return t
-
-
-def _dlt_url(dsn: str) -> str:
-    parts = psycopg.conninfo.conninfo_to_dict(dsn)
-    user = parts.get("user") or os.environ.get("USER", "postgres")
-    # dlt insists on a password; a trust-auth server ignores it.
-    pw = f":{parts['password']}" if parts.get("password") else ":unused"
-    return f"postgresql://{user}{pw}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{parts['dbname']}"
 
 
 def run(sizes: list[int], repeats: int, peers_max: int) -> Report:

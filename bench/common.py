@@ -95,3 +95,12 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 100 else f"{v:,.0f}"
     return str(v)
+
+
+def dsn_url(dsn: str, *, password_placeholder: str = "") -> str:
+    """A postgresql:// URL for tools that take no libpq DSN (Airflow connections, dlt, SQLAlchemy)."""
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    user = parts.get("user") or os.environ.get("USER", "postgres")
+    password = parts.get("password") or password_placeholder
+    pw = f":{password}" if password else ""
+    return f"postgresql://{user}{pw}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{parts['dbname']}"

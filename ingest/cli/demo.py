@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from ingest.warehouse import queries
 from ingest.warehouse.db import redact
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "seeds" / "demo"
-
-
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 @app.command("demo")
@@ -65,7 +57,6 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
                 (e["title"] or "")[:70],
             )  # fmt: skip
         console.print(table)
-        if _has("ingest.briefs.demo"):
-            from ingest.briefs.demo import run_demo as briefs_demo
+        from ingest.briefs.demo import run_demo as briefs_demo
 
-            briefs_demo(conn, console)
+        briefs_demo(conn, console)
