@@ -1,0 +1,36 @@
+-- Channel boilerplate learned from the channel's own posts (signatures, subscribe calls, sponsor lines, fixed
+-- hashtags): counts of repeated lines and edge segments, updated as posts are grouped.
+
+CREATE TABLE channel_segments (
+    platform     text        NOT NULL,
+    channel_id   bigint      NOT NULL,
+    segment_key  bigint      NOT NULL,
+    posts        integer     NOT NULL,
+    first_at     timestamptz NOT NULL,
+    last_at      timestamptz NOT NULL,
+    sample       text        NOT NULL,
+    PRIMARY KEY (platform, channel_id, segment_key)
+);
+CREATE INDEX channel_segments_frequent_idx ON channel_segments (platform, channel_id) WHERE posts >= 3;
+
+COMMENT ON TABLE channel_segments IS 'How many posts of a channel contain each line (or leading/trailing segment of a post), markup and emoji removed. Segments frequent enough over at least a day are the channel''s boilerplate, removed from the text that grouping and briefs use; posts.text is never changed.';
+COMMENT ON COLUMN channel_segments.segment_key IS 'CRC32 of the segment lower-cased with punctuation and spacing removed (ingest.events.clean.segment_key).';
+COMMENT ON COLUMN channel_segments.posts IS 'Number of counted posts of the channel that contain the segment.';
+COMMENT ON COLUMN channel_segments.first_at IS 'Posting time (UTC) of the first counted post with the segment.';
+COMMENT ON COLUMN channel_segments.last_at IS 'Posting time (UTC) of the last counted post with the segment.';
+COMMENT ON COLUMN channel_segments.sample IS 'The segment as first seen (markup removed, at most 200 characters), for people reading the table.';
+
+CREATE TABLE channel_segment_progress (
+    platform       text        NOT NULL,
+    channel_id     bigint      NOT NULL,
+    posts          integer     NOT NULL,
+    counted_from   timestamptz NOT NULL,
+    counted_until  timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (platform, channel_id)
+);
+COMMENT ON TABLE channel_segment_progress IS 'Which posts of each channel have been counted into channel_segments: those posted in [counted_from, counted_until]. Posts outside the range (new ones, backfilled history) are counted at the next grouping run.';
+COMMENT ON COLUMN channel_segment_progress.posts IS 'Number of posts of the channel counted so far.';
+COMMENT ON COLUMN channel_segment_progress.counted_from IS 'Posting time (UTC) of the earliest counted post.';
+COMMENT ON COLUMN channel_segment_progress.counted_until IS 'Posting time (UTC) of the latest counted post.';
+COMMENT ON COLUMN channel_segment_progress.updated_at IS 'When the counts last changed.';
