@@ -1,4 +1,5 @@
-"""`wirewatch eval grouping`: score event grouping on CrisisLexT26-style folders or same-story pair files."""
+"""`wirewatch eval grouping`: score event grouping on CrisisLexT26-style folders, same-story pair files, or a
+grouped warehouse against hand-labelled post pairs (`--labels`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 from ingest.cli import app, common
 from ingest.events.cluster import Params
 from ingest.events.evaluate import HALVES, LEAD_CHARS, eval_crisislex, eval_pairs
+from ingest.events.labels import LabelsError, read_labels, score
 
 eval_app = typer.Typer(help="Measure quality and speed.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -30,17 +32,27 @@ def grouping_cmd(
     lead: int = typer.Option(
         LEAD_CHARS, help="Pairs: characters of each article body kept after its title (0: all)."
     ),
+    labels: list[Path] = typer.Option(
+        None,
+        "--labels",
+        help="A labelled pairs TSV (channel_a post_a channel_b post_b label); scores the "
+        "grouped warehouse (WIREWATCH_DSN) as it is; repeatable.",
+    ),
+    errors: bool = typer.Option(False, "--errors", help="Labels: list the pairs the grouping gets wrong."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Print B-cubed P/R/F1 of storylines and events (CrisisLex) or pairwise P/R/F1 (pairs), with throughput."""
+    """Print B-cubed P/R/F1 of storylines and events (CrisisLex), pairwise P/R/F1 (pairs), with throughput, or
+    the grouped warehouse's scores against labelled pairs."""
     if half not in HALVES:
         typer.echo(f"error: --half must be one of {', '.join(HALVES)}", err=True)
         raise typer.Exit(2)
-    if not crisislex and not pairs:
-        typer.echo("error: give --crisislex DIR and/or --pairs FILE", err=True)
+    if not crisislex and not pairs and not labels:
+        typer.echo("error: give --crisislex DIR, --pairs FILE and/or --labels FILE", err=True)
         raise typer.Exit(2)
     params = Params()
     out: dict = {"params": params.fingerprint(), "half": half}
+    if labels:
+        out["labels"] = _score_labels(labels, errors)
     if crisislex:
         if not (crisislex / "tweet_times_utc.csv.gz").is_file():
             typer.echo(f"error: {crisislex} has no tweet_times_utc.csv.gz", err=True)
@@ -66,6 +78,8 @@ def grouping_cmd(
                 f"crisislex largest event share of a day's posts: {share['share']:.1%} of {share['day_posts']} "
                 f"(days with >= {share['min_day_posts']} posts)"
             )
+    for name, d in out.get("labels", {}).items():
+        _print_labels(name, d)
     if "pairs" in out:
         d = out["pairs"]
         typer.echo(
@@ -73,3 +87,39 @@ def grouping_cmd(
             f"({d['pairs']} pairs: tp {d['tp']} fp {d['fp']} fn {d['fn']} tn {d['tn']}, "
             f"{d['posts_per_second']:.0f} texts/s)"
         )
+
+
+def _score_labels(paths: list[Path], errors: bool) -> dict:
+    out = {}
+    with common.open_db() as conn:
+        for path in paths:
+            try:
+                pairs = read_labels(path)
+            except (OSError, LabelsError) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from exc
+            out[str(path)] = score(conn, pairs, errors=errors).as_dict()
+    return out
+
+
+def _print_labels(name: str, d: dict) -> None:
+    typer.echo(
+        f"{name}: {d['pairs']} pairs ({', '.join(f'{k} {v}' for k, v in d['counts'].items())}), "
+        f"{d['missing']} with a post not grouped"
+    )
+    typer.echo(
+        f"  same event   P {d['event_precision']:.3f}  R {d['event_recall']:.3f}  F1 {d['event_f1']:.3f}  "
+        f"(tp {d['tp']} fp {d['fp']} fn {d['fn']})"
+    )
+    typer.echo(
+        f"  storyline    recall over SAME+STORY {d['storyline_recall']:.3f}; "
+        f"DIFF pairs sharing a storyline {d['diff_sharing_storyline']:.3f}"
+    )
+    typer.echo(f"  copies       {d['copies']} near-verbatim SAME pairs, together {d['copies_together']:.3f}")
+    for k, v in d["shares"].items():
+        if v:
+            typer.echo(f"  {k:28s} {v['share']:.2%} ({v['posts']} of {v['total']} posts)")
+    for e in d.get("errors", []):
+        typer.echo(f"  {e['label']:5s} grouped-together={e['same_event']} {e['a']} {e['b']}")
+        typer.echo(f"      A: {e['text_a'][:200]!r}")
+        typer.echo(f"      B: {e['text_b'][:200]!r}")

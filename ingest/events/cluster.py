@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from ingest.events.text import DIM, SCALE, Vector
+from ingest.events.text import DIM, SCALE, Vector, topic_part
 
 Key = tuple[str, int, int]
 
@@ -68,16 +68,48 @@ class Params:
     # otherwise attracts every post that names it, and grows into one event of ~10 % of a day's posts.
     # Set equal to event_threshold (not tuned); 0 turns the test off.
     event_link_threshold: float = 0.30
+    # Bounded events: an event is one happening. Past `event_grace_hours` after its first post, a post needs
+    # `event_age_slope` more similarity per hour of the event's age to join by similarity, and none joins by
+    # similarity once the event is `event_max_span_hours` old (forwards, reposts and copies still do).
+    event_grace_hours: float = 6.0
+    event_age_slope: float = 0.01
+    event_max_span_hours: float = 48.0
+    # Storylines compare only the topic part of the vectors (entities and hashtags), bounded the same way.
+    storyline_grace_hours: float = 72.0
+    storyline_age_slope: float = 0.002
+    storyline_max_span_hours: float = 21 * 24.0
 
     def fingerprint(self) -> str:
         from ingest.events import text
 
         return (
-            f"v1 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v2 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
+            f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
+            f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
             f"dim={text.DIM_BITS}"
         )
+
+    def event_bar(self, threshold: float, age_s: float) -> float:
+        """The similarity a post needs to join (or merge into) an event that started `age_s` seconds before."""
+        return _bar(threshold, age_s, self.event_grace_hours, self.event_age_slope, self.event_max_span_hours)
+
+    def storyline_bar(self, threshold: float, age_s: float) -> float:
+        return _bar(
+            threshold,
+            age_s,
+            self.storyline_grace_hours,
+            self.storyline_age_slope,
+            self.storyline_max_span_hours,
+        )
+
+
+def _bar(threshold: float, age_s: float, grace_h: float, slope: float, max_h: float) -> float:
+    hours = age_s / 3600.0
+    if max_h and hours > max_h:
+        return math.inf
+    return threshold + slope * max(0.0, hours - grace_h)
 
 
 @dataclass(slots=True)
@@ -90,6 +122,7 @@ class Item:
     refs: tuple[tuple[str, Key], ...] = ()  # (forward | repost | quote | reply, referenced post)
     dup: int | None = None
     content_hash: int = 0
+    topic: Vector | None = None  # the topic part of vec (entities, hashtags); set by the Grouper
 
     @property
     def order(self) -> tuple:
@@ -654,115 +687,66 @@ class Grouper:
     def _bucket(self, items: list[Item], result: RunResult) -> None:
         if self._lut is None:
             self._lut = np.full(DIM, -1, dtype=np.int32)  # feature -> column of the current bucket
+            self._tlut = np.full(DIM, -1, dtype=np.int32)  # the same for the topic bucket
+        topics = [Item(it.key, it.ts, _topic(it)) for it in items]
         bk = _Bucket(items, self._lut)
+        tbk = _Bucket(topics, self._tlut)
         try:
-            self._bucket_loop(items, bk, result)
+            self._bucket_loop(items, topics, bk, tbk, result)
         finally:
             bk.close()
+            tbk.close()
 
-    def _bucket_loop(self, items: list[Item], bk: _Bucket, result: RunResult) -> None:
+    def _bucket_loop(
+        self, items: list[Item], topics: list[Item], bk: _Bucket, tbk: _Bucket, result: RunResult
+    ) -> None:
         p = self.params
         ts0 = items[0].ts
         ev, st = self.events, self.storylines
         e_floor = min(p.event_threshold, p.event_merge_threshold)
         s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
         ev.begin(bk, ts0, e_floor)
-        st.begin(bk, ts0, s_floor)
+        st.begin(tbk, ts0, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
-            event_id: int | None = None
-            joined_by, role, sim = "new", ROLE_ORIGIN, None
+            ti2 = float(topics[i].vec.norm2)
+            event_id, joined_by, role = self._linked_event(it)
+            sim: float | None = None
 
-            # stage 0: links, then near-duplicates
-            target = self.event_of(it.key) if it.key in self.post_event else None
-            if target is None and it.key in self.ref_event:
-                target = self.events.resolve(self.ref_event[it.key])  # forwards of this post came first
-                if self._ensure_event(target):
-                    event_id, joined_by, role = target, "forwarded", ROLE_REPORT
-            for kind, ref in it.refs:
-                if event_id is not None:
-                    break
-                t = self.event_of(ref)
-                if t is None and ref in self.ref_event:
-                    t = self.events.resolve(self.ref_event[ref])
-                if t is not None and self._ensure_event(t):
-                    event_id, joined_by = t, kind
-                    role = ROLE_FORWARD if kind in ("forward", "repost") else ROLE_REPORT
-            if event_id is None and it.dup is not None:
-                for t in self.dup_event.get(it.dup, ()):
-                    t = ev.resolve(t)
-                    c = ev.clusters.get(t)
-                    if c is not None and c.last_ts >= it.ts - ev.window_s:
-                        event_id, joined_by, role = t, "duplicate", ROLE_REPORT
-                        break
-
-            # stage 1: nearest open event
+            # stage 1: the open event whose centroid the post matches best, above the bar for the event's age
             shrink = len(it.vec) / (len(it.vec) + p.short_post_features) if p.short_post_features else 1.0
             # Only candidates with cos * shrink at or above a threshold can be joined or merged: a floor of
             # e_floor / shrink (a hair lower, so rounding cannot drop one) keeps the candidate lists short.
             post_floor = e_floor / shrink * (1 - 1e-9) if 0 < shrink < 1 else e_floor
             cands = ev.best(i, it.ts, xi2, post_floor, p.event_link_threshold) if xi2 else []
-            if event_id is None and cands and cands[0][0] * shrink >= p.event_threshold:
-                sim, event_id, _ = cands[0]
-                joined_by, role = "similar", ROLE_REPORT
+            if event_id is None:
+                for cos, cid, _ in cands:
+                    if cos * shrink >= p.event_bar(p.event_threshold, it.ts - ev.clusters[cid].first_ts):
+                        sim, event_id, joined_by, role = cos, cid, "similar", ROLE_REPORT
+                        break
             if event_id is not None and sim is None and xi2:
                 d = ev.dot_with(event_id, i)
                 n2 = ev.norm2_of(event_id)
                 sim = d / math.sqrt(n2 * xi2) if n2 else 0.0
 
-            # storyline candidates (needed for a new event, and for storyline merges)
-            s_cands = st.best(i, it.ts, xi2, s_floor) if xi2 else []
-
+            # storyline candidates on the topic part (needed for a new event, and for storyline merges)
+            s_cands = [
+                c for c in (st.best(i, it.ts, ti2, s_floor) if ti2 else [])
+                if c[0] >= p.storyline_bar(s_floor, it.ts - st.clusters[c[1]].first_ts)
+            ]  # fmt: skip
+            story_id = self._place(i, it, topics[i], event_id, s_cands, xi2, ti2, result)
             if event_id is None:
-                if s_cands and s_cands[0][0] >= p.storyline_threshold:
-                    story_id = s_cands[0][1]
-                else:
-                    story_id = st.create(i, it, xi2)
-                    result.storylines_created.add(story_id)
                 event_id = ev.create(i, it, xi2, storyline=story_id)
                 result.events_created.add(event_id)
             else:
                 d = ev.dot_with(event_id, i) if xi2 else 0.0
                 ev.add(event_id, i, it, d, xi2)
-                story_id = st.resolve(ev.clusters[event_id].storyline)
-                if story_id not in st.clusters:
-                    story_id = st.create(i, it, xi2)
-                    ev.clusters[event_id].storyline = story_id
-                    result.storylines_created.add(story_id)
             if st.owner[i] < 0:
-                d = st.dot_with(story_id, i) if xi2 else 0.0
-                st.add(story_id, i, it, d, xi2)
+                d = st.dot_with(story_id, i) if ti2 else 0.0
+                st.add(story_id, i, topics[i], d, ti2)
 
-            # stage 2: a post that matches two open events well merges them (older survives); storylines too
-            for cos, other, _ in cands:
-                if cos * shrink < p.event_merge_threshold or (
-                    sim is not None and sim * shrink < p.event_merge_threshold
-                ):
-                    break
-                a, b = ev.resolve(event_id), ev.resolve(other)
-                if a == b:
-                    continue
-                self._merge(ev, a, b, items, it, result)
-            event_id_now = ev.resolve(event_id)
-            story_now = st.resolve(ev.clusters[event_id_now].storyline)
-            own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
-            if own >= p.storyline_merge_threshold:
-                for cos, other, _ in s_cands:
-                    if cos < p.storyline_merge_threshold:
-                        break
-                    a, b = st.resolve(story_now), st.resolve(other)
-                    if a != b:
-                        self._merge(st, a, b, items, it, result)
-                        story_now = st.resolve(story_now)
-
-            self.post_event[it.key] = event_id
-            for kind, ref in it.refs:
-                if ref not in self.post_event and kind != "reply":
-                    self.ref_event.setdefault(ref, event_id)
-            if it.dup is not None:
-                holders = self.dup_event.setdefault(it.dup, [])
-                if event_id not in holders:
-                    holders.append(event_id)
+            self._merge_converged(i, it, items, topics, event_id, sim, shrink, cands, s_cands, result)
+            self._remember(it, event_id)
             result.assignments.append(
                 Assignment(
                     it.key, it.ts, event_id, story_id, role, joined_by, sim, it.vec, it.dup, it.content_hash
@@ -770,15 +754,119 @@ class Grouper:
             )
             self.last_order = it.order
         result.events_changed |= ev.finish(items)
-        result.storylines_changed |= st.finish(items)
+        result.storylines_changed |= st.finish(topics)
 
-    def _merge(self, level: _Level, a: int, b: int, items: list[Item], it: Item, result: RunResult) -> None:
+    def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
+        """Stage 0: the event a post joins whatever its text: the event of a post it forwards, reposts, quotes
+        or replies to (or of earlier forwards of it), else of an earlier copy of its cleaned text."""
+        ev = self.events
+        target = self.event_of(it.key) if it.key in self.post_event else None
+        if target is None and it.key in self.ref_event:
+            target = ev.resolve(self.ref_event[it.key])  # forwards of this post came first
+            if self._ensure_event(target):
+                return target, "forwarded", ROLE_REPORT
+        for kind, ref in it.refs:
+            t = self.event_of(ref)
+            if t is None and ref in self.ref_event:
+                t = ev.resolve(self.ref_event[ref])
+            if t is not None and self._ensure_event(t):
+                return t, kind, (ROLE_FORWARD if kind in ("forward", "repost") else ROLE_REPORT)
+        if it.dup is not None:
+            for t in self.dup_event.get(it.dup, ()):
+                t = ev.resolve(t)
+                c = ev.clusters.get(t)
+                if c is not None and c.last_ts >= it.ts - ev.window_s:
+                    return t, "duplicate", ROLE_REPORT
+        return None, "new", ROLE_ORIGIN
+
+    def _place(
+        self, i: int, it: Item, topic: Item, event_id: int | None, s_cands: list, xi2: float, ti2: float,
+        result: RunResult,
+    ) -> int:  # fmt: skip
+        """The storyline of the post: its event's, else the best open storyline on topic, else a new one."""
+        st = self.storylines
+        if event_id is None:
+            if s_cands and s_cands[0][0] >= self.params.storyline_threshold:
+                return s_cands[0][1]
+            sid = st.create(i, topic, ti2)
+            result.storylines_created.add(sid)
+            return sid
+        c = self.events.clusters[event_id]
+        sid = st.resolve(c.storyline)
+        if sid not in st.clusters:
+            sid = st.create(i, topic, ti2)
+            c.storyline = sid
+            result.storylines_created.add(sid)
+        return sid
+
+    def _merge_converged(
+        self, i: int, it: Item, items: list[Item], topics: list[Item], event_id: int, sim: float | None,
+        shrink: float, cands: list, s_cands: list, result: RunResult,
+    ) -> None:  # fmt: skip
+        """Stage 2: a post that matches two open events well merges them (older survives); storylines too."""
+        p = self.params
+        ev, st = self.events, self.storylines
+        for cos, other, _ in cands:
+            if cos * shrink < p.event_merge_threshold or (
+                sim is not None and sim * shrink < p.event_merge_threshold
+            ):
+                break
+            a, b = ev.resolve(event_id), ev.resolve(other)
+            if a == b:
+                continue
+            # both must be young enough for this post to count as evidence that they are one happening
+            bar_a = p.event_bar(p.event_merge_threshold, it.ts - ev.clusters[a].first_ts)
+            bar_b = p.event_bar(p.event_merge_threshold, it.ts - ev.clusters[b].first_ts)
+            if cos * shrink < bar_b or (sim is not None and sim * shrink < bar_a):
+                continue
+            self._merge(ev, a, b, items, topics, it, result)
+        story_now = st.resolve(ev.clusters[ev.resolve(event_id)].storyline)
+        own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
+        if own >= p.storyline_merge_threshold:
+            for cos, other, _ in s_cands:
+                if cos < p.storyline_merge_threshold:
+                    break
+                a, b = st.resolve(story_now), st.resolve(other)
+                if a != b and cos >= p.storyline_bar(
+                    p.storyline_merge_threshold, it.ts - st.clusters[b].first_ts
+                ):
+                    self._merge(st, a, b, items, topics, it, result)
+                    story_now = st.resolve(story_now)
+
+    def _remember(self, it: Item, event_id: int) -> None:
+        """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy key."""
+        self.post_event[it.key] = event_id
+        for kind, ref in it.refs:
+            if ref not in self.post_event and kind != "reply":
+                self.ref_event.setdefault(ref, event_id)
+        if it.dup is not None:
+            holders = self.dup_event.setdefault(it.dup, [])
+            if event_id not in holders:
+                holders.append(event_id)
+
+    def _merge(
+        self,
+        level: _Level,
+        a: int,
+        b: int,
+        items: list[Item],
+        topics: list[Item],
+        it: Item,
+        result: RunResult,
+    ) -> None:
         ca, cb = level.clusters[a], level.clusters[b]
         dst, src = (a, b) if ca.age <= cb.age else (b, a)
-        level.merge(src, dst, items)
+        level.merge(src, dst, items if level is self.events else topics)
         result.merges.append(Merge(level.name, src, dst, it.ts, it.key))
         if level is self.events:
             sa = self.storylines.resolve(level.clusters[dst].storyline)
             sb = self.storylines.resolve(level.clusters[src].storyline)
             if sa != sb and sa in self.storylines.clusters and sb in self.storylines.clusters:
-                self._merge(self.storylines, sa, sb, items, it, result)
+                self._merge(self.storylines, sa, sb, items, topics, it, result)
+
+
+def _topic(it: Item) -> Vector:
+    if it.topic is None:
+        idx, val = topic_part(it.vec.idx, it.vec.val)
+        it.topic = Vector(idx, val)
+    return it.topic

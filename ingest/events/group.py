@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import psycopg
 
+from ingest.events.boilerplate import boilerplate_of
+from ingest.events.boilerplate import learn as learn_boilerplate
+from ingest.events.clean import NONE, Boilerplate, clean
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
 from ingest.events.text import Vector, analyse_many, vectorize
 from ingest.warehouse import events as store
@@ -54,20 +57,23 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def _cluster(row: tuple, *, event: bool) -> Cluster:
-    """A stored event or storyline (times as epoch seconds, centroids as numpy arrays) as a Cluster."""
-    cid, first_ts, last_ts, n, idx, val = row[:6]
-    key = (row[6], row[7], row[8])
-    i = np.asarray(idx, dtype=np.int32)
-    v = np.asarray(val, dtype=np.int64)
+def _cluster(row: store.ClusterRow, *, event: bool) -> Cluster:
+    """A stored event or storyline as a Cluster."""
+    i = np.asarray(row.centroid_idx, dtype=np.int32)
+    v = np.asarray(row.centroid_val, dtype=np.int64)
+    key = (row.first_platform, row.first_channel_id, row.first_post_id)
     return Cluster(
-        cid, first_ts, last_ts, key, n, i, v, int(np.dot(v, v)), storyline=row[9] if event else None
-    )
+        row.id, row.first_ts, row.last_ts, key, row.post_count, i, v, int(np.dot(v, v)),
+        storyline=row.storyline_id if event else None,
+    )  # fmt: skip
 
 
-def _refs(row: tuple) -> tuple[tuple[str, tuple], ...]:
-    (platform, channel_id, _post_id, _posted_at, _text, _links, _hashtags, _content_hash, fwd_platform,
-     fwd_channel, fwd_post, rp_channel, rp_post, q_channel, q_post, reply_channel, reply_post) = row  # fmt: skip
+def _refs(row: store.PostRow) -> tuple[tuple[str, tuple], ...]:
+    platform, channel_id = row.platform, row.channel_id
+    fwd_platform, fwd_channel, fwd_post = row.fwd_platform, row.fwd_channel_id, row.fwd_post_id
+    rp_channel, rp_post = row.reposted_channel_id, row.reposted_post_id
+    q_channel, q_post = row.quoted_channel_id, row.quoted_post_id
+    reply_channel, reply_post = row.reply_to_channel_id, row.reply_to_post_id
     refs: list[tuple[str, tuple]] = []
     if fwd_channel is not None and fwd_post is not None:
         refs.append(("forward", (fwd_platform or "telegram", fwd_channel, fwd_post)))
@@ -81,15 +87,24 @@ def _refs(row: tuple) -> tuple[tuple[str, tuple], ...]:
     return tuple(refs)
 
 
-def _items(rows: Iterable[tuple], chunk: int = 2000) -> list[Item]:
-    """Rows of `store.posts_to_group` -> items, vectorised a chunk at a time."""
+def _items(
+    rows: Iterable[store.PostRow], boiler: Mapping[tuple[str, int], Boilerplate], chunk: int = 2000
+) -> list[Item]:
+    """Rows of `store.posts_to_group` -> items: text cleaned of markup and the channel's boilerplate, then
+    vectorised a chunk at a time."""
     out: list[Item] = []
-    batch: list[tuple] = []
+    batch: list[store.PostRow] = []
 
     def flush() -> None:
-        analysed = analyse_many([(r[4] or "", r[5] or (), r[6] or ()) for r in batch])
+        cleaned = [
+            clean(r.text or "", boiler.get((r.platform, r.channel_id), NONE), r.links or (), _ts(r.posted_at))
+            for r in batch
+        ]
+        # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
+        analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
         for r, (vec, dup) in zip(batch, analysed, strict=True):
-            out.append(Item((r[0], r[1], r[2]), _ts(r[3]), vec, _refs(r), dup, r[7]))
+            key = (r.platform, r.channel_id, r.post_id)
+            out.append(Item(key, _ts(r.posted_at), vec, _refs(r), dup, r.content_hash))
         batch.clear()
 
     for r in rows:
@@ -162,8 +177,13 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         ref_time = first[0]
 
     clock.lap("select")
-    items = _items(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
+    rows = list(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
     clock.lap("read")
+    learn_boilerplate(conn, rows)
+    boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
+    clock.lap("boilerplate")
+    items = _items(rows, boiler)
+    clock.lap("vectorise")
     stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases
     if not items:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.events.clean import is_matching_link
+
 DIM_BITS = 22
 DIM = 1 << DIM_BITS
 SCALE = 1000  # quantisation of L2-normalised weights
@@ -253,7 +255,10 @@ def _url_features(url: str) -> tuple[str | None, str | None]:
     if not host or "." not in host:
         return None, None
     if host in _SKIP_HOSTS:
-        # A link to a post on the platform itself is specific (t.me/channel/123); a bare host is not.
+        # A link to a post on the platform itself is specific (t.me/channel/123); a bare host, a channel page,
+        # an invite or a bot is not (every post of a channel links its own page in its signature).
+        if host in ("t.me", "telegram.me") and not is_matching_link(u):
+            return None, None
         return (u if "/" in u else None), None
     return (u if "/" in u else None), host
 
@@ -373,8 +378,21 @@ def _token_features(tok: str, sentence_start: bool) -> tuple[tuple[str, float], 
     return tuple(out)
 
 
+# Topic features (entities, hashtags) hash into the upper half of the space, everything else into the lower:
+# a storyline compares posts on their topic part alone (`topic_part`), with no second vector to store.
+TOPIC_BASE = DIM >> 1
+_TOPIC_PREFIXES = ("e:", "h:")
+
+
 def _hash(name: str) -> int:
-    return zlib.crc32(name.encode("utf-8")) & (DIM - 1)
+    h = zlib.crc32(name.encode("utf-8")) & (TOPIC_BASE - 1)
+    return h | TOPIC_BASE if name.startswith(_TOPIC_PREFIXES) else h
+
+
+def topic_part(idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The topic features (entities, hashtags) of a vector or centroid: the entries in the upper half."""
+    start = int(np.searchsorted(idx, TOPIC_BASE))
+    return idx[start:], val[start:]
 
 
 _HASH_CACHE: dict[str, int] = {}

@@ -7,14 +7,57 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import psycopg
 from psycopg import pq
 from psycopg.adapt import Dumper, Loader
+from psycopg.rows import args_row
 
 Key = tuple[str, int, int]
+
+
+class PostRow(NamedTuple):
+    """A post as grouping reads it (`posts_to_group`)."""
+
+    platform: str
+    channel_id: int
+    post_id: int
+    posted_at: datetime
+    text: str
+    links: list[str] | None
+    hashtags: list[str] | None
+    content_hash: int
+    fwd_platform: str | None
+    fwd_channel_id: int | None
+    fwd_post_id: int | None
+    reposted_channel_id: int | None
+    reposted_post_id: int | None
+    quoted_channel_id: int | None
+    quoted_post_id: int | None
+    reply_to_channel_id: int | None
+    reply_to_post_id: int | None
+
+
+class ClusterRow(NamedTuple):
+    """A stored event or storyline as grouping reads it: times as epoch seconds, centroids as numpy arrays."""
+
+    id: int
+    first_ts: float
+    last_ts: float
+    post_count: int
+    centroid_idx: np.ndarray
+    centroid_val: np.ndarray
+    first_platform: str
+    first_channel_id: int
+    first_post_id: int
+    storyline_id: int | None = None
+
+
+# Storyline centroids sum only the topic part of post vectors: the indices from here on (the value of
+# ingest.events.text.TOPIC_BASE; a test checks they agree).
+TOPIC_BASE = 1 << 21
 
 # Any fixed number: one grouping run at a time (the DAG and a CLI run could overlap).
 GROUP_LOCK = 0x67727570  # "grup"
@@ -126,7 +169,7 @@ def posts_to_group(
                          OR EXISTS (SELECT 1 FROM replay_keys r WHERE (r.platform, r.channel_id, r.post_id)
                                     = (p.platform, p.channel_id, p.post_id)))
                   ORDER BY p.posted_at, p.platform, p.channel_id, p.post_id"""  # noqa: S608
-    with conn.cursor(name="wirewatch_group_posts") as cur:
+    with conn.cursor(name="wirewatch_group_posts", row_factory=args_row(PostRow)) as cur:
         cur.itersize = 5000
         cur.execute(sql, {"since": since, "until": until, "t0": t0})
         yield from cur
@@ -268,9 +311,9 @@ def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: S
                SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
                FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m JOIN events e ON e.event_id = m.event_id,
                             unnest(m.vec_idx, m.vec_val) AS u(i, v)
-                     WHERE e.storyline_id = x.storyline_id GROUP BY u.i) s) c ON true
+                     WHERE e.storyline_id = x.storyline_id AND u.i >= %s GROUP BY u.i) s) c ON true
            WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)""",
-        (st,),
+        (TOPIC_BASE, st),
     )
 
 
@@ -291,27 +334,27 @@ _CLUSTER_COLS = (
 )
 
 
-def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[tuple]:
-    """Events open at `after` (current ids only): (event_id, first_ts, last_ts, post_count, centroid_idx,
-    centroid_val, origin platform, channel, post, storyline_id); times as epoch seconds, centroids as numpy
-    arrays."""
-    return _numpy_cursor(conn).execute(
+def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[ClusterRow]:
+    """Events open at `after` (current ids only)."""
+    return _numpy_cursor(conn, ClusterRow).execute(
         f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
             FROM events WHERE merged_into IS NULL AND last_post_at >= %s""",  # noqa: S608
         (after,),
     )
 
 
-def events_by_id(conn: psycopg.Connection, ids: Sequence[int]) -> Iterable[tuple]:
-    return _numpy_cursor(conn).execute(
+def events_by_id(conn: psycopg.Connection, ids: Sequence[int]) -> Iterable[ClusterRow]:
+    return _numpy_cursor(conn, ClusterRow).execute(
         f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
             FROM events WHERE event_id = ANY(%s)""",  # noqa: S608
         (list(ids),),
     )
 
 
-def open_storylines(conn: psycopg.Connection, after: datetime, also: Sequence[int] = ()) -> Iterable[tuple]:
-    return _numpy_cursor(conn).execute(
+def open_storylines(
+    conn: psycopg.Connection, after: datetime, also: Sequence[int] = ()
+) -> Iterable[ClusterRow]:
+    return _numpy_cursor(conn, ClusterRow).execute(
         f"""SELECT storyline_id, {_CLUSTER_COLS}, first_platform, first_channel_id, first_post_id
             FROM storylines WHERE merged_into IS NULL AND (last_post_at >= %s OR storyline_id = ANY(%s))""",  # noqa: S608
         (after, list(also)),
@@ -452,9 +495,10 @@ _DUMPERS = {name: _array_dumper(name) for name in _ARRAY_TYPES}
 _LOADERS = {name: _array_loader(name) for name in _ARRAY_TYPES}
 
 
-def _numpy_cursor(conn: psycopg.Connection) -> psycopg.Cursor:
-    """A binary cursor that reads integer arrays as numpy arrays and, in COPY with `set_types`, writes them."""
-    cur = conn.cursor(binary=True)
+def _numpy_cursor(conn: psycopg.Connection, record: type | None = None) -> psycopg.Cursor:
+    """A binary cursor that reads integer arrays as numpy arrays and, in COPY with `set_types`, writes them;
+    rows come as `record` when given."""
+    cur = conn.cursor(binary=True, row_factory=args_row(record)) if record else conn.cursor(binary=True)
     for name in _ARRAY_TYPES:
         cur.adapters.register_dumper(None, _DUMPERS[name])
         cur.adapters.register_loader(_ARRAY_OIDS[name], _LOADERS[name])
@@ -749,3 +793,58 @@ def largest_event_share(conn: psycopg.Connection, min_day_posts: int = 100) -> d
         return None
     return {"share": round(row[0], 4), "event_id": row[1], "event_posts": row[2], "day_posts": int(row[3]),
             "day": row[4].isoformat()}  # fmt: skip
+
+
+def largest_window_shares(conn: psycopg.Connection, days: int = 4, min_posts: int = 500) -> dict[str, Any]:
+    """The largest share of the grouped posts of any `days`-day window (starting on a UTC day; windows with at
+    least `min_posts` posts) that one current event and one storyline hold, and the same over all posts."""
+    out: dict[str, Any] = {}
+    total = conn.execute("SELECT count(*) FROM event_posts").fetchone()[0]
+    for level, col in (("event", "ep.event_id"), ("storyline", "e.storyline_id")):
+        row = conn.execute(
+            f"""SELECT {col}, count(*) FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
+                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"""  # noqa: S608
+        ).fetchone()
+        out[f"largest_{level}_share_all"] = {
+            "share": round(row[1] / total, 4) if row and total else 0.0, "id": row[0] if row else None,
+            "posts": row[1] if row else 0, "total": total,
+        }  # fmt: skip
+        row = conn.execute(
+            f"""WITH p AS (SELECT ep.posted_at, {col} AS g FROM event_posts ep JOIN events e ON e.event_id = ep.event_id),
+                     d AS (SELECT DISTINCT (posted_at AT TIME ZONE 'UTC')::date AS day FROM p),
+                     w AS (SELECT d.day, p.g, count(*) AS n, sum(count(*)) OVER (PARTITION BY d.day) AS total
+                           FROM d JOIN p ON p.posted_at >= d.day::timestamp AT TIME ZONE 'UTC'
+                                        AND p.posted_at < (d.day + %s)::timestamp AT TIME ZONE 'UTC'
+                           GROUP BY d.day, p.g)
+                SELECT n::float8 / total, g, n, total, day FROM w WHERE total >= %s
+                ORDER BY 1 DESC, day LIMIT 1""",  # noqa: S608
+            (days, min_posts),
+        ).fetchone()
+        out[f"largest_{level}_share_{days}d"] = (
+            {
+                "share": round(row[0], 4),
+                "id": row[1],
+                "posts": row[2],
+                "total": int(row[3]),
+                "from": row[4].isoformat(),
+            }  # fmt: skip
+            if row
+            else None
+        )
+    return out
+
+
+def post_texts(conn: psycopg.Connection, keys: Sequence[Key]) -> dict[Key, tuple[str, datetime]]:
+    """(text, posted_at) of these posts."""
+    if not keys:
+        return {}
+    pl, ch, pid = zip(*keys, strict=True)
+    return {
+        (r[0], r[1], r[2]): (r[3], r[4])
+        for r in conn.execute(
+            """SELECT p.platform, p.channel_id, p.post_id, p.text, p.posted_at
+               FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
+               JOIN posts p USING (platform, channel_id, post_id)""",
+            (list(pl), list(ch), list(pid)),
+        )
+    }
