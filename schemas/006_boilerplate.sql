@@ -43,3 +43,8 @@ COMMENT ON COLUMN channel_segment_progress.counted_until IS 'Posting time (UTC) 
 COMMENT ON COLUMN channel_segment_progress.first_times IS 'Posting times (UTC) of the channel''s earliest 30 posts (with first_ids): nothing is boilerplate before the 30th.';
 COMMENT ON COLUMN channel_segment_progress.first_ids IS 'Post ids matching first_times.';
 COMMENT ON COLUMN channel_segment_progress.updated_at IS 'When the counts last changed.';
+
+-- Copies that share a headline but go on differently (one channel rewrites another's post) are one event.
+ALTER TABLE event_posts ADD COLUMN lead_key bigint;
+CREATE INDEX event_posts_lead_idx ON event_posts (lead_key) WHERE lead_key IS NOT NULL;
+COMMENT ON COLUMN event_posts.lead_key IS 'Hash of the cleaned text''s first line when it has at least 8 words (its headline): a post opening with the same headline joins the same event, like a copy (joined_by = duplicate).';

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from ingest.events.clean import Boilerplate, segment_key, segments, strip_markup
+from ingest.events.clean import Boilerplate, segments
 from ingest.warehouse import boilerplate as store
 
 ChannelKey = tuple[str, int]
@@ -53,13 +53,10 @@ def learn(conn: psycopg.Connection, posts: Iterable) -> int:
             c[3] = max(c[3], p.posted_at)
         if not p.text:
             continue
-        plain: str | None = None
-        for key in segments(p.text):
+        for key, text in segments(p.text).items():
             s = seg.get((*ch, key))
             if s is None:
-                if plain is None:
-                    plain = strip_markup(p.text)[0]
-                seg[(*ch, key)] = [int(fresh), _sample(plain, key), [occ]]
+                seg[(*ch, key)] = [int(fresh), text[:200], [occ]]
             else:
                 s[0] += fresh
                 s[2].append(occ)
@@ -72,25 +69,6 @@ def learn(conn: psycopg.Connection, posts: Iterable) -> int:
         },
     )
     return new
-
-
-def _sample(plain: str, key: int) -> str:
-    """The segment's text as a person reads it, at most 200 characters."""
-    for line in plain.splitlines():
-        line = " ".join(line.split())
-        if not line:
-            continue
-        if segment_key(line) == key:
-            return line[:200]
-        for part in (
-            line.split(". ")[0],
-            line.rsplit(". ", 1)[-1],
-            line.split(" | ")[0],
-            line.rsplit(" | ")[-1],
-        ):
-            if segment_key(part) == key:
-                return part[:200]
-    return ""
 
 
 def boilerplate_of(conn: psycopg.Connection, channels: Iterable[ChannelKey]) -> dict[ChannelKey, Boilerplate]:

@@ -113,16 +113,17 @@ def _edges(line: str) -> tuple[str | None, str | None]:
     return parts[0].strip(), parts[-1].strip()
 
 
-def segments(text: str) -> set[int]:
-    """What one post contributes to its channel's boilerplate counts: the keys of its lines and of the leading
-    segment of its first line and the trailing segment of its last line (a signature glued to the text)."""
+def segments(text: str) -> dict[int, str]:
+    """What one post contributes to its channel's boilerplate counts: the keys (with their text) of its lines
+    and of the leading segment of its first line and the trailing segment of its last line (a signature glued
+    to the text)."""
     plain, _ = strip_markup(text)
     lines = _lines(plain)
-    out: set[int] = set()
+    out: dict[int, str] = {}
     for line in lines:
         k = segment_key(line)
         if k is not None:
-            out.add(k)
+            out.setdefault(k, line)
     if lines:
         lead, _ = _edges(lines[0])
         _, tail = _edges(lines[-1])
@@ -130,7 +131,7 @@ def segments(text: str) -> set[int]:
             if seg:
                 k = segment_key(seg)
                 if k is not None:
-                    out.add(k)
+                    out.setdefault(k, seg)
     return out
 
 

@@ -3,8 +3,8 @@
 For each post, in canonical order (posted_at, platform, channel_id, post_id):
 
 - stage 0, exact links: a forward, repost or quote joins the event of the post it points to (or the event of an
-  earlier post pointing to the same unseen original); a near-duplicate text (same `duplicate_key`) joins the open
-  event that already holds that text;
+  earlier post pointing to the same unseen original); a near-duplicate text (same `duplicate_key`, or the same
+  headline, `lead_key`) joins the open event that already holds that text, however old the event is;
 - stage 1, similarity: cosine between the post and each open event's centroid (an event is open while its last
   post is within `window`); the best at or above `event_threshold` wins, else the post starts a new event.
   An event is a candidate only if the post's mean similarity to its posts (dot / (n * SCALE * |x|)) is also at
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from ingest.events.text import DIM, SCALE, Vector, topic_part
+from ingest.events.text import DIM, SCALE, Vector, figures_of
 
 Key = tuple[str, int, int]
 
@@ -57,8 +57,8 @@ class Params:
     storyline_window_hours: float = 168.0
     event_threshold: float = 0.30
     event_merge_threshold: float = 0.45
-    storyline_threshold: float = 0.16
-    storyline_merge_threshold: float = 0.30
+    storyline_threshold: float = 0.25
+    storyline_merge_threshold: float = 0.40
     bucket_posts: int = 1024  # posts scored per sparse product; any size gives the same groups
     short_post_features: int = (
         8  # similarity x n/(n+k) for a post with n features: one shared word is weak evidence
@@ -72,12 +72,18 @@ class Params:
     # `event_age_slope` more similarity per hour of the event's age to join by similarity, and none joins by
     # similarity once the event is `event_max_span_hours` old (forwards, reposts and copies still do).
     event_grace_hours: float = 6.0
-    event_age_slope: float = 0.01
+    event_age_slope: float = 0.015
     event_max_span_hours: float = 48.0
-    # Storylines compare only the topic part of the vectors (entities and hashtags), bounded the same way.
+    # Storylines are bounded the same way, over days.
     storyline_grace_hours: float = 72.0
     storyline_age_slope: float = 0.002
-    storyline_max_span_hours: float = 21 * 24.0
+    storyline_max_span_hours: float = 7 * 24.0
+    # A storyline is a candidate only if the post's mean similarity to its posts is at least this: a
+    # centroid of what many posts share (the capital's name, the president's) is otherwise close to them all.
+    storyline_link_threshold: float = 0.20
+    # A post whose figures (multi-digit numbers) all differ from the figures of an event needs this much more
+    # similarity to join it: the rate "above 106" and "above 109" are two moments of one story, not one event.
+    figure_conflict: float = 0.15
 
     def fingerprint(self) -> str:
         from ingest.events import text
@@ -88,6 +94,7 @@ class Params:
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
             f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
+            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} "
             f"dim={text.DIM_BITS}"
         )
 
@@ -122,7 +129,7 @@ class Item:
     refs: tuple[tuple[str, Key], ...] = ()  # (forward | repost | quote | reply, referenced post)
     dup: int | None = None
     content_hash: int = 0
-    topic: Vector | None = None  # the topic part of vec (entities, hashtags); set by the Grouper
+    lead: int | None = None  # hash of the headline (first line), see `text.lead_key`
 
     @property
     def order(self) -> tuple:
@@ -160,6 +167,7 @@ class Assignment:
     vec: Vector
     dup: int | None
     content_hash: int
+    lead: int | None = None
 
 
 @dataclass(slots=True)
@@ -687,29 +695,22 @@ class Grouper:
     def _bucket(self, items: list[Item], result: RunResult) -> None:
         if self._lut is None:
             self._lut = np.full(DIM, -1, dtype=np.int32)  # feature -> column of the current bucket
-            self._tlut = np.full(DIM, -1, dtype=np.int32)  # the same for the topic bucket
-        topics = [Item(it.key, it.ts, _topic(it)) for it in items]
         bk = _Bucket(items, self._lut)
-        tbk = _Bucket(topics, self._tlut)
         try:
-            self._bucket_loop(items, topics, bk, tbk, result)
+            self._bucket_loop(items, bk, result)
         finally:
             bk.close()
-            tbk.close()
 
-    def _bucket_loop(
-        self, items: list[Item], topics: list[Item], bk: _Bucket, tbk: _Bucket, result: RunResult
-    ) -> None:
+    def _bucket_loop(self, items: list[Item], bk: _Bucket, result: RunResult) -> None:
         p = self.params
         ts0 = items[0].ts
         ev, st = self.events, self.storylines
         e_floor = min(p.event_threshold, p.event_merge_threshold)
         s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
         ev.begin(bk, ts0, e_floor)
-        st.begin(tbk, ts0, s_floor)
+        st.begin(bk, ts0, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
-            ti2 = float(topics[i].vec.norm2)
             event_id, joined_by, role = self._linked_event(it)
             sim: float | None = None
 
@@ -720,21 +721,30 @@ class Grouper:
             post_floor = e_floor / shrink * (1 - 1e-9) if 0 < shrink < 1 else e_floor
             cands = ev.best(i, it.ts, xi2, post_floor, p.event_link_threshold) if xi2 else []
             if event_id is None:
+                figs = figures_of(it.vec.idx) if p.figure_conflict else ()
                 for cos, cid, _ in cands:
-                    if cos * shrink >= p.event_bar(p.event_threshold, it.ts - ev.clusters[cid].first_ts):
-                        sim, event_id, joined_by, role = cos, cid, "similar", ROLE_REPORT
-                        break
+                    bar = p.event_bar(p.event_threshold, it.ts - ev.clusters[cid].first_ts)
+                    if cos * shrink < bar:
+                        continue
+                    if (
+                        len(figs)
+                        and cos * shrink < bar + p.figure_conflict
+                        and self._figures_differ(figs, cid, items)
+                    ):
+                        continue
+                    sim, event_id, joined_by, role = cos, cid, "similar", ROLE_REPORT
+                    break
             if event_id is not None and sim is None and xi2:
                 d = ev.dot_with(event_id, i)
                 n2 = ev.norm2_of(event_id)
                 sim = d / math.sqrt(n2 * xi2) if n2 else 0.0
 
-            # storyline candidates on the topic part (needed for a new event, and for storyline merges)
+            # storyline candidates (needed for a new event, and for storyline merges)
             s_cands = [
-                c for c in (st.best(i, it.ts, ti2, s_floor) if ti2 else [])
+                c for c in (st.best(i, it.ts, xi2, s_floor, p.storyline_link_threshold) if xi2 else [])
                 if c[0] >= p.storyline_bar(s_floor, it.ts - st.clusters[c[1]].first_ts)
             ]  # fmt: skip
-            story_id = self._place(i, it, topics[i], event_id, s_cands, xi2, ti2, result)
+            story_id = self._place(i, it, event_id, s_cands, xi2, result)
             if event_id is None:
                 event_id = ev.create(i, it, xi2, storyline=story_id)
                 result.events_created.add(event_id)
@@ -742,19 +752,35 @@ class Grouper:
                 d = ev.dot_with(event_id, i) if xi2 else 0.0
                 ev.add(event_id, i, it, d, xi2)
             if st.owner[i] < 0:
-                d = st.dot_with(story_id, i) if ti2 else 0.0
-                st.add(story_id, i, topics[i], d, ti2)
+                d = st.dot_with(story_id, i) if xi2 else 0.0
+                st.add(story_id, i, it, d, xi2)
 
-            self._merge_converged(i, it, items, topics, event_id, sim, shrink, cands, s_cands, result)
+            self._merge_converged(i, it, items, event_id, sim, shrink, cands, s_cands, result)
             self._remember(it, event_id)
             result.assignments.append(
                 Assignment(
-                    it.key, it.ts, event_id, story_id, role, joined_by, sim, it.vec, it.dup, it.content_hash
+                    it.key,
+                    it.ts,
+                    event_id,
+                    story_id,
+                    role,
+                    joined_by,
+                    sim,
+                    it.vec,
+                    it.dup,
+                    it.content_hash,
+                    it.lead,
                 )
             )
             self.last_order = it.order
         result.events_changed |= ev.finish(items)
-        result.storylines_changed |= st.finish(topics)
+        result.storylines_changed |= st.finish(items)
+
+    def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
+        """Whether the event has figures and shares none with the post (exact: the event's current sum)."""
+        idx, _ = self.events.materialize(cid, items)
+        theirs = figures_of(idx)
+        return bool(len(theirs)) and not np.isin(figs, theirs, assume_unique=True).any()
 
     def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
         """Stage 0: the event a post joins whatever its text: the event of a post it forwards, reposts, quotes
@@ -771,8 +797,10 @@ class Grouper:
                 t = ev.resolve(self.ref_event[ref])
             if t is not None and self._ensure_event(t):
                 return t, kind, (ROLE_FORWARD if kind in ("forward", "repost") else ROLE_REPORT)
-        if it.dup is not None:
-            for t in self.dup_event.get(it.dup, ()):
+        for key in (it.dup, it.lead):
+            if key is None:
+                continue
+            for t in self.dup_event.get(key, ()):
                 t = ev.resolve(t)
                 c = ev.clusters.get(t)
                 if c is not None and c.last_ts >= it.ts - ev.window_s:
@@ -780,28 +808,27 @@ class Grouper:
         return None, "new", ROLE_ORIGIN
 
     def _place(
-        self, i: int, it: Item, topic: Item, event_id: int | None, s_cands: list, xi2: float, ti2: float,
-        result: RunResult,
-    ) -> int:  # fmt: skip
-        """The storyline of the post: its event's, else the best open storyline on topic, else a new one."""
+        self, i: int, it: Item, event_id: int | None, s_cands: list, xi2: float, result: RunResult
+    ) -> int:
+        """The storyline of the post: its event's, else the best open storyline, else a new one."""
         st = self.storylines
         if event_id is None:
             if s_cands and s_cands[0][0] >= self.params.storyline_threshold:
                 return s_cands[0][1]
-            sid = st.create(i, topic, ti2)
+            sid = st.create(i, it, xi2)
             result.storylines_created.add(sid)
             return sid
         c = self.events.clusters[event_id]
         sid = st.resolve(c.storyline)
         if sid not in st.clusters:
-            sid = st.create(i, topic, ti2)
+            sid = st.create(i, it, xi2)
             c.storyline = sid
             result.storylines_created.add(sid)
         return sid
 
     def _merge_converged(
-        self, i: int, it: Item, items: list[Item], topics: list[Item], event_id: int, sim: float | None,
-        shrink: float, cands: list, s_cands: list, result: RunResult,
+        self, i: int, it: Item, items: list[Item], event_id: int, sim: float | None, shrink: float,
+        cands: list, s_cands: list, result: RunResult,
     ) -> None:  # fmt: skip
         """Stage 2: a post that matches two open events well merges them (older survives); storylines too."""
         p = self.params
@@ -819,7 +846,7 @@ class Grouper:
             bar_b = p.event_bar(p.event_merge_threshold, it.ts - ev.clusters[b].first_ts)
             if cos * shrink < bar_b or (sim is not None and sim * shrink < bar_a):
                 continue
-            self._merge(ev, a, b, items, topics, it, result)
+            self._merge(ev, a, b, items, it, result)
         story_now = st.resolve(ev.clusters[ev.resolve(event_id)].storyline)
         own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
         if own >= p.storyline_merge_threshold:
@@ -830,7 +857,7 @@ class Grouper:
                 if a != b and cos >= p.storyline_bar(
                     p.storyline_merge_threshold, it.ts - st.clusters[b].first_ts
                 ):
-                    self._merge(st, a, b, items, topics, it, result)
+                    self._merge(st, a, b, items, it, result)
                     story_now = st.resolve(story_now)
 
     def _remember(self, it: Item, event_id: int) -> None:
@@ -839,34 +866,19 @@ class Grouper:
         for kind, ref in it.refs:
             if ref not in self.post_event and kind != "reply":
                 self.ref_event.setdefault(ref, event_id)
-        if it.dup is not None:
-            holders = self.dup_event.setdefault(it.dup, [])
-            if event_id not in holders:
-                holders.append(event_id)
+        for key in (it.dup, it.lead):
+            if key is not None:
+                holders = self.dup_event.setdefault(key, [])
+                if event_id not in holders:
+                    holders.append(event_id)
 
-    def _merge(
-        self,
-        level: _Level,
-        a: int,
-        b: int,
-        items: list[Item],
-        topics: list[Item],
-        it: Item,
-        result: RunResult,
-    ) -> None:
+    def _merge(self, level: _Level, a: int, b: int, items: list[Item], it: Item, result: RunResult) -> None:
         ca, cb = level.clusters[a], level.clusters[b]
         dst, src = (a, b) if ca.age <= cb.age else (b, a)
-        level.merge(src, dst, items if level is self.events else topics)
+        level.merge(src, dst, items)
         result.merges.append(Merge(level.name, src, dst, it.ts, it.key))
         if level is self.events:
             sa = self.storylines.resolve(level.clusters[dst].storyline)
             sb = self.storylines.resolve(level.clusters[src].storyline)
             if sa != sb and sa in self.storylines.clusters and sb in self.storylines.clusters:
-                self._merge(self.storylines, sa, sb, items, topics, it, result)
-
-
-def _topic(it: Item) -> Vector:
-    if it.topic is None:
-        idx, val = topic_part(it.vec.idx, it.vec.val)
-        it.topic = Vector(idx, val)
-    return it.topic
+                self._merge(self.storylines, sa, sb, items, it, result)

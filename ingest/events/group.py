@@ -25,7 +25,7 @@ from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import NONE, Boilerplate, clean
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
-from ingest.events.text import Vector, analyse_many, vectorize
+from ingest.events.text import Vector, analyse_many, lead_key, vectorize
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ def _items(
         ]
         # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
         analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
-        for r, (vec, dup) in zip(batch, analysed, strict=True):
+        for r, c, (vec, dup) in zip(batch, cleaned, analysed, strict=True):
             key = (r.platform, r.channel_id, r.post_id)
-            out.append(Item(key, _ts(r.posted_at), vec, _refs(r), dup, r.content_hash))
+            out.append(Item(key, _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead_key(c.text)))
         batch.clear()
 
     for r in rows:
@@ -246,7 +246,7 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
     g.post_event.update(store.events_of_posts(conn, sorted(refs)))
     for ref, eid in store.events_of_referrers(conn, sorted(refs)).items():
         g.ref_event.setdefault(ref, eid)
-    dups = sorted({it.dup for it in items if it.dup is not None})
+    dups = sorted({k for it in items for k in (it.dup, it.lead) if k is not None})
     for dup, eid in store.events_of_duplicates(conn, dups, t_ref - timedelta(hours=params.window_hours)):
         holders = g.dup_event.setdefault(dup, [])
         if eid not in holders:
@@ -354,7 +354,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
         conn,
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
-             a.content_hash, a.dup, a.vec.idx, a.vec.val)
+             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val)
             for a in res.assignments
         ),
     )  # fmt: skip

@@ -339,12 +339,12 @@ def _token_features(tok: str, sentence_start: bool) -> tuple[tuple[str, float], 
         return tuple(out)
     if _NUMBER.fullmatch(tok):
         digits = tok.replace(",", "").replace(".", "")
-        add(("n:" + digits.lstrip("0")[:12] or "0", W_NUMBER if len(digits) > 1 else W_NUMBER * 0.6))
+        add((_number_name(digits.lstrip("0")[:12] or "0"), W_NUMBER if len(digits) > 1 else W_NUMBER * 0.6))
         return tuple(out)
     if any(c.isdigit() for c in tok):
         # 30bn, 7-8, f16: the digits and the letters both count.
         for d in re.findall(r"\d+", tok):
-            add(("n:" + (d.lstrip("0") or "0"), W_NUMBER))
+            add((_number_name(d.lstrip("0") or "0"), W_NUMBER))
         letters = re.sub(r"\d+", "", tok.lower())
         c = _concept(translit(letters)) if letters else None
         if c:
@@ -378,21 +378,28 @@ def _token_features(tok: str, sentence_start: bool) -> tuple[tuple[str, float], 
     return tuple(out)
 
 
-# Topic features (entities, hashtags) hash into the upper half of the space, everything else into the lower:
-# a storyline compares posts on their topic part alone (`topic_part`), with no second vector to store.
-TOPIC_BASE = DIM >> 1
-_TOPIC_PREFIXES = ("e:", "h:")
+# Figures (numbers of two digits or more that are not years) hash into the top of the space, so that grouping
+# can tell which features of a centroid are figures (`figures_of`): "the dollar above 106" and "above 109" are
+# two moments of one story, not one event.
+FIGURE_BITS = 16
+FIGURE_BASE = DIM - (1 << FIGURE_BITS)
+
+
+def _number_name(digits: str) -> str:
+    if len(digits) >= 2 and not (len(digits) == 4 and 1900 <= int(digits) <= 2100):
+        return "N:" + digits
+    return "n:" + digits
 
 
 def _hash(name: str) -> int:
-    h = zlib.crc32(name.encode("utf-8")) & (TOPIC_BASE - 1)
-    return h | TOPIC_BASE if name.startswith(_TOPIC_PREFIXES) else h
+    if name.startswith("N:"):
+        return FIGURE_BASE + (zlib.crc32(name.encode("utf-8")) & ((1 << FIGURE_BITS) - 1))
+    return zlib.crc32(name.encode("utf-8")) % FIGURE_BASE
 
 
-def topic_part(idx: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The topic features (entities, hashtags) of a vector or centroid: the entries in the upper half."""
-    start = int(np.searchsorted(idx, TOPIC_BASE))
-    return idx[start:], val[start:]
+def figures_of(idx: np.ndarray) -> np.ndarray:
+    """The figure features among sorted feature indices."""
+    return idx[int(np.searchsorted(idx, FIGURE_BASE)) :]
 
 
 _HASH_CACHE: dict[str, int] = {}
@@ -475,6 +482,23 @@ def duplicate_key(text: str) -> int | None:
     is too short for a copy to mean anything (a one-word post is not a near-duplicate of another)."""
     body, _ = split_urls(_RT_PREFIX.sub("", text or ""))
     return _duplicate_key(body)
+
+
+def lead_key(text: str) -> int | None:
+    """A hash of the text's first line (its headline) when it has at least 8 words: two channels that open
+    with the same headline report the same thing, however differently they go on. None otherwise."""
+    body, _ = split_urls(_RT_PREFIX.sub("", text or ""))
+    for line in body.splitlines():
+        toks = [t.lower() for t in _DUP_TOKEN.findall(line)]
+        if not toks:
+            continue
+        if len(toks) < 8:
+            return None
+        data = ("lead\x00" + " ".join(toks[:40])).encode("utf-8")
+        return int.from_bytes(
+            zlib.crc32(data).to_bytes(4, "big") + zlib.adler32(data).to_bytes(4, "big"), "big", signed=True
+        )
+    return None
 
 
 def _duplicate_key(body: str) -> int | None:

@@ -46,7 +46,10 @@ def add_counts(conn: psycopg.Connection, segments: SegmentCounts, channels: Chan
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS stage_segments (LIKE channel_segments) ON COMMIT DROP")
     conn.execute("TRUNCATE stage_segments")
     cols = "platform, channel_id, segment_key, posts, first_at, last_at, sample, first_times, first_ids"
-    with conn.cursor() as cur, cur.copy(f"COPY stage_segments ({cols}) FROM STDIN") as copy:
+    with conn.cursor() as cur, cur.copy(f"COPY stage_segments ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(
+            ["text", "int8", "int8", "int4", "timestamptz", "timestamptz", "text", "timestamptz[]", "int8[]"]
+        )
         for (platform, channel_id, key), (n, sample, first) in segments.items():
             times = [t for t, _ in first]
             copy.write_row(

@@ -55,10 +55,6 @@ class ClusterRow(NamedTuple):
     storyline_id: int | None = None
 
 
-# Storyline centroids sum only the topic part of post vectors: the indices from here on (the value of
-# ingest.events.text.TOPIC_BASE; a test checks they agree).
-TOPIC_BASE = 1 << 21
-
 # Any fixed number: one grouping run at a time (the DAG and a CLI run could overlap).
 GROUP_LOCK = 0x67727570  # "grup"
 
@@ -303,17 +299,17 @@ def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: S
     )
     conn.execute(
         """UPDATE storylines s SET centroid_idx = coalesce(c.idx, '{}'), centroid_val = coalesce(c.val, '{}'),
-                  last_post_at = coalesce(a.last_at, s.first_post_at)
+                  last_post_at = coalesce(a.last_at, s.first_post_at), post_count = coalesce(a.n, 0)
            FROM storylines x
-           LEFT JOIN LATERAL (SELECT max(m.posted_at) AS last_at FROM event_posts m
+           LEFT JOIN LATERAL (SELECT max(m.posted_at) AS last_at, count(*) AS n FROM event_posts m
                               JOIN events e ON e.event_id = m.event_id WHERE e.storyline_id = x.storyline_id) a ON true
            LEFT JOIN LATERAL (
                SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
                FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m JOIN events e ON e.event_id = m.event_id,
                             unnest(m.vec_idx, m.vec_val) AS u(i, v)
-                     WHERE e.storyline_id = x.storyline_id AND u.i >= %s GROUP BY u.i) s) c ON true
+                     WHERE e.storyline_id = x.storyline_id GROUP BY u.i) s) c ON true
            WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)""",
-        (TOPIC_BASE, st),
+        (st,),
     )
 
 
@@ -418,18 +414,23 @@ def events_of_referrers(conn: psycopg.Connection, refs: Sequence[Key]) -> dict[K
 def events_of_duplicates(
     conn: psycopg.Connection, dup_keys: Sequence[int], after: datetime
 ) -> list[tuple[int, int]]:
-    """(dup_key, assigned event) of grouped posts with these duplicate keys whose event is still open at
-    `after`, in order of each event's first post with the key."""
+    """(key, assigned event) of grouped posts whose duplicate key or headline key is one of these, whose event
+    is still open at `after`, in order of each event's first post with the key."""
     if not dup_keys:
         return []
     return conn.execute(
-        """SELECT dup_key, assigned_event_id FROM (
-               SELECT ep.dup_key, ep.assigned_event_id, min(ep.posted_at) AS first_at
-               FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
-               WHERE ep.dup_key = ANY(%s) AND e.last_post_at >= %s
-               GROUP BY ep.dup_key, ep.assigned_event_id) s
+        """SELECT k, assigned_event_id FROM (
+               SELECT k, assigned_event_id, min(posted_at) AS first_at FROM (
+                   SELECT ep.dup_key AS k, ep.assigned_event_id, ep.posted_at
+                   FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
+                   WHERE ep.dup_key = ANY(%(k)s) AND e.last_post_at >= %(after)s
+                   UNION ALL
+                   SELECT ep.lead_key, ep.assigned_event_id, ep.posted_at
+                   FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
+                   WHERE ep.lead_key = ANY(%(k)s) AND e.last_post_at >= %(after)s) u
+               GROUP BY k, assigned_event_id) s
            ORDER BY first_at, assigned_event_id""",
-        (list(dup_keys), after),
+        {"k": list(dup_keys), "after": after},
     ).fetchall()
 
 
@@ -571,17 +572,18 @@ def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
 
 def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
     """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
-    content_hash, dup_key, vec_idx, vec_val) -> event_posts. A run writes rows only for posts without one
+    content_hash, dup_key, lead_key, vec_idx, vec_val) -> event_posts. A run writes rows only for posts without one
     (replayed rows were deleted first), so COPY goes straight in; a key that exists is replaced."""
     _copy_upsert(
         conn, "event_posts",
         [("platform", "text"), ("channel_id", "int8"), ("post_id", "int8"), ("event_id", "int8"),
          ("assigned_event_id", "int8"), ("posted_at", "timestamptz"), ("role", "text"), ("joined_by", "text"),
-         ("similarity", "float4"), ("content_hash", "int8"), ("dup_key", "int8"), ("vec_idx", "int4[]"),
+         ("similarity", "float4"), ("content_hash", "int8"), ("dup_key", "int8"), ("lead_key", "int8"),
+         ("vec_idx", "int4[]"),
          ("vec_val", "int2[]")],
         rows, "platform, channel_id, post_id",
         ("event_id", "assigned_event_id", "posted_at", "role", "joined_by", "similarity", "content_hash",
-         "dup_key", "vec_idx", "vec_val"),
+         "dup_key", "lead_key", "vec_idx", "vec_val"),
         touch="grouped_at", try_direct=True,
     )  # fmt: skip
 

@@ -223,7 +223,7 @@ def test_writing_a_grouped_post_again_replaces_its_row(conn):
     p = rutte_posts()[1]
     write_event_posts(
         conn,
-        [(*p.key, 999, 999, p.posted_at, "report", "similar", 0.5, 7, None,
+        [(*p.key, 999, 999, p.posted_at, "report", "similar", 0.5, 7, None, None,
           np.array([3, 5, 2_000_000], np.int32), np.array([1, 1000, 30]))],
     )  # fmt: skip
     row = conn.execute(
