@@ -20,7 +20,7 @@ from ingest.pipeline import import_files
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 TRUTH = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))
 CHANNELS = {handle: (platform, cid) for handle, (platform, cid) in TRUTH["channels"].items()}
-RUTTE, OIL_DEPOT = TRUTH["events"]
+RUTTE, OIL_DEPOT, _AIR_RAID_ALERT = TRUTH["events"]
 INTELSLAVA_ID = CHANNELS["intelslava"][1]
 KYIVPOST_X_ID = CHANNELS["KyivPost"][1]
 KP_EDITED_FIRST, KP_EDITED_SECOND = 2070349128004581348, 2070351036412939305

@@ -243,7 +243,10 @@ def build_brief(ev: EventInput, *, generated_at: datetime | None = None) -> Brie
     single = [c for c in figure_claims + quote_claims if len(c.sources) == 1] if multi else []
     disagreements = _disagreements(ordered, figs, names)
 
-    headline_post = _most_central([p for s in ordered for p in s.originals] or posts)
+    originals = [p for s in ordered for p in s.originals] or posts
+    # The headline comes from a post that says something: not a one-liner or a quote fragment, when the event
+    # has a fuller one.
+    headline_post = _most_central([p for p in originals if _informative(p.text)] or originals)
     first_seen = _first_seen(ordered, posts)
     timeline = _timeline(posts, by_key, carrier_of, sources, langs, first_seen)
     summaries = _summaries(ordered, figs, quotes, carrier_of, langs)
@@ -371,6 +374,15 @@ def _disagreements(ordered: list[_Source], figs: dict, names: dict) -> list[Disa
         ]
         out.append(Disagreement(what, values))
     return out
+
+
+_QUOTE_OPENERS = ("«", '"', "“", "„", "'", "‘")
+
+
+def _informative(text: str) -> bool:
+    """A post that can carry a headline: at least eight words, not opening inside a quotation."""
+    body = text.lstrip(" -—–•*_>")
+    return len(re.findall(r"[^\W\d_]{2,}", body)) >= 8 and not body.startswith(_QUOTE_OPENERS)
 
 
 def _most_central(candidates: list[PostInput]) -> PostInput:

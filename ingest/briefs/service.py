@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import psycopg
 from ingest.briefs.build import LANGUAGE_NAMES, build_brief
 from ingest.briefs.model import Brief, EventInput
 from ingest.briefs.render import brief_json, render_markdown
+from ingest.events.boilerplate import boilerplate_of
+from ingest.events.clean import NONE, clean
 from ingest.warehouse import briefs as store
 
 log = logging.getLogger(__name__)
@@ -46,12 +49,28 @@ def _row(ev: EventInput, b: Brief) -> dict:
     }  # fmt: skip
 
 
+def event_inputs(conn: psycopg.Connection, ids: list[int]) -> dict[int, EventInput]:
+    """The brief inputs of these events, each post's text (and versions) as briefs use it: Markdown, decoration
+    emoji and the channel's learned boilerplate removed (`posts.text` keeps what was published)."""
+    inputs = store.event_inputs(conn, ids)
+    boiler = boilerplate_of(conn, {(p.platform, p.channel_id) for ev in inputs.values() for p in ev.posts})
+
+    def cleaned(post):
+        b = boiler.get((post.platform, post.channel_id), NONE)
+        versions = tuple(dataclasses.replace(v, text=clean(v.text, b).text) for v in post.versions)
+        return dataclasses.replace(post, text=clean(post.text, b).text, versions=versions)
+
+    return {
+        eid: dataclasses.replace(ev, posts=tuple(cleaned(p) for p in ev.posts)) for eid, ev in inputs.items()
+    }
+
+
 def build_event_brief(conn: psycopg.Connection, event_id: int) -> Brief | None:
     """The brief of an event (a merged id resolves to the event that absorbed it); None if unknown."""
     eid = store.current_event_id(conn, event_id)
     if eid is None:
         return None
-    ev = store.event_inputs(conn, [eid]).get(eid)
+    ev = event_inputs(conn, [eid]).get(eid)
     return build_brief(ev) if ev is not None else None
 
 
@@ -65,7 +84,7 @@ def event_brief(conn: psycopg.Connection, event_id: int, *, save: bool = True) -
     stored = store.get_brief(conn, eid)
     if stored is not None and digest is not None and stored["content_hash"] == digest:
         return stored
-    ev = store.event_inputs(conn, [eid]).get(eid)
+    ev = event_inputs(conn, [eid]).get(eid)
     if ev is None:
         return None
     b = build_brief(ev)
@@ -98,7 +117,7 @@ def brief_window(
     stats.unchanged = len(ids) - len(changed)
     now = datetime.now(UTC)
     for k in range(0, len(changed), _CHUNK):
-        inputs = store.event_inputs(conn, changed[k : k + _CHUNK])
+        inputs = event_inputs(conn, changed[k : k + _CHUNK])
         rows = []
         for eid in changed[k : k + _CHUNK]:
             ev = inputs.get(eid)

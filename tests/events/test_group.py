@@ -203,9 +203,16 @@ def test_demo_day_groups_as_its_ground_truth(conn):
         assert len(ids) == 1, ev["key"]
         event_ids.append(ids.pop())
     assert len(set(event_ids)) == len(event_ids)
+    # every event holds exactly its ground-truth posts, and every noise post is alone
+    for ev, eid in zip(truth["events"], event_ids, strict=True):
+        members = {k for k, e in part.items() if e == eid}
+        assert members == {key(p["channel"], p["post_id"]) for p in ev["posts"]}, ev["key"]
     for c, pids in truth["noise"].items():
         for pid in pids:
-            assert part[key(c, pid)] not in event_ids, (c, pid)
+            eid = part[key(c, pid)]
+            assert eid not in event_ids, (c, pid)
+            assert [k for k, e in part.items() if e == eid] == [key(c, pid)], (c, pid)
+    assert len(part) == sum(len(ev["posts"]) for ev in truth["events"]) + sum(map(len, truth["noise"].values()))
     rutte = next(e for e in list_events(conn) if e["event_id"] == event_ids[0])
     first = truth["events"][0]["first"]
     assert (rutte["origin_handle"], rutte["origin_post_id"]) == (first[0].lower(), first[1])
