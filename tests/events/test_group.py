@@ -212,7 +212,9 @@ def test_demo_day_groups_as_its_ground_truth(conn):
             eid = part[key(c, pid)]
             assert eid not in event_ids, (c, pid)
             assert [k for k, e in part.items() if e == eid] == [key(c, pid)], (c, pid)
-    assert len(part) == sum(len(ev["posts"]) for ev in truth["events"]) + sum(map(len, truth["noise"].values()))
+    assert len(part) == sum(len(ev["posts"]) for ev in truth["events"]) + sum(
+        map(len, truth["noise"].values())
+    )
     rutte = next(e for e in list_events(conn) if e["event_id"] == event_ids[0])
     first = truth["events"][0]["first"]
     assert (rutte["origin_handle"], rutte["origin_post_id"]) == (first[0].lower(), first[1])

@@ -1,0 +1,60 @@
+"""ingest/events/clean.py: the text grouping and briefs see (markup, emoji and boilerplate removed)."""
+
+from __future__ import annotations
+
+from ingest.events.clean import Boilerplate, clean, is_matching_link, segment_key, segments, strip_markup
+
+TOPOR = (
+    "⚡️**Доллар поднялся выше 106 рублей**, **евро - 112**, — данные торгов.\n\n"
+    "[👉 Топор Live. Подписаться](https://t.me/+HWFlcuXhzKdhYWY6)"
+)
+
+
+def test_markdown_links_become_their_labels_and_decoration_goes():
+    text, links = strip_markup("🔴 **Срочно:** [сообщает](https://ria.ru/x/1) __ТАСС__ ❗️")
+    assert " ".join(text.split()) == "Срочно: сообщает ТАСС"
+    assert links == ["https://ria.ru/x/1"]
+
+
+def test_invites_bots_and_channel_pages_are_never_evidence_but_posts_are():
+    assert not is_matching_link("https://t.me/+HWFlcuXhzKdhYWY6")
+    assert not is_matching_link("https://t.me/joinchat/AAAAAE")
+    assert not is_matching_link("https://t.me/moscowtop02_bot")
+    assert not is_matching_link("https://t.me/moscowtoplive")
+    assert not is_matching_link("t.me/boost/mashmoyka")
+    assert is_matching_link("https://t.me/shot_shot/74499")
+    assert is_matching_link("https://www.gazeta.ru/science/news/2024/10/09/24112609.shtml")
+
+
+def test_a_learned_signature_line_is_removed_and_its_links_with_it():
+    sig = segment_key("👉 Топор Live. Подписаться".replace("👉", ""))
+    assert sig in segments(TOPOR)
+    out = clean(TOPOR, Boilerplate({sig: 0.0}))
+    assert out.text == "Доллар поднялся выше 106 рублей, евро - 112, — данные торгов."
+    assert out.links == ()
+
+
+def test_boilerplate_applies_only_from_the_time_it_was_learned():
+    sig = next(iter(segments("Подписаться на Москву - новостную")))
+    b = Boilerplate({sig: 1000.0})
+    text = "Новость дня\n\nПодписаться на Москву - новостную"
+    assert "Подписаться" in clean(text, b, at=999.0).text
+    assert "Подписаться" not in clean(text, b, at=1000.0).text
+    assert "Подписаться" not in clean(text, b).text  # no time: everything learned so far
+
+
+def test_a_signature_glued_to_the_last_line_is_cut_as_a_trailing_segment():
+    text = "Курс евро превысил 115 рублей впервые с марта 2022 года. @banksta"
+    tail = segment_key("@banksta")
+    assert tail in segments(text)
+    assert (
+        clean(text, Boilerplate({tail: 0.0})).text
+        == "Курс евро превысил 115 рублей впервые с марта 2022 года."
+    )
+
+
+def test_copies_with_different_decoration_clean_to_the_same_text():
+    a = "⚡️**Путин подписал закон** о запрете пропаганды чайлдфри\n\n😄[— Подписаться](https://t.me/+MudQsy2gMds3MmVi)"
+    b = "❗️Путин подписал закон о запрете пропаганды чайлдфри"
+    sig = segment_key("— Подписаться")
+    assert clean(a, Boilerplate({sig: 0.0})).text == clean(b).text
