@@ -154,9 +154,10 @@ def _time_ticks(t0: datetime, t1: datetime, x_of, n: int = 6) -> list[dict[str, 
     if span <= 0:
         return [{"x": x_of(t0), "text": t0.strftime("%m-%d %H:%M")}]
     fmt = "%H:%M" if span <= 2 * 86400 else "%m-%d" if span <= 120 * 86400 else "%Y-%m"
+    anchors = ["start"] + ["middle"] * (n - 2) + ["end"]
     return [
         {"x": round(x_of(t0 + timedelta(seconds=span * i / (n - 1))), 1),
-         "text": (t0 + timedelta(seconds=span * i / (n - 1))).strftime(fmt)}
+         "text": (t0 + timedelta(seconds=span * i / (n - 1))).strftime(fmt), "anchor": anchors[i]}
         for i in range(n)
     ]  # fmt: skip
 
@@ -169,7 +170,7 @@ def bar_chart(
     if not pts:
         return {}
     t0 = min(t for t, _ in pts)
-    t1 = max(t for t, _ in pts) + bucket
+    t1 = max(max(t for t, _ in pts) + bucket, t0 + 24 * bucket)  # a day at least: one busy hour stays a bar
     span = max((t1 - t0).total_seconds(), 1.0)
     inner_w, inner_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     top = _nice_max(max(v for _, v in pts))
