@@ -43,6 +43,7 @@ def serve_cmd(
     from ingest.console.app import LOOPBACK_HOSTS, is_loopback
     from ingest.warehouse.db import redact
 
+    token = token or None  # an empty variable (compose's default) is no token
     loopback = is_loopback(host)
     if not loopback and not token:
         typer.echo(f"error: binding to {host} needs a token: set ${TOKEN_ENV} (or --token)", err=True)
