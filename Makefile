@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint format install celery-demo
+.PHONY: demo test bench lint format install celery-demo browser serve
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,20 @@ install: $(STAMP)
 demo: install
 	$(BIN)/wirewatch demo
 
-test: install
+serve: install
+	$(BIN)/wirewatch serve
+
+# The console's browser tests drive Debian's headless Chromium: installed here when missing and we are root;
+# otherwise those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (Debian) for the console's browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "warning: could not install chromium; the console's browser tests will be skipped"; \
+	else echo "note: chromium/chromedriver missing and not root: the console's browser tests will be skipped"; fi
+
+test: install browser
 	$(BIN)/pytest -q
 
 bench: install

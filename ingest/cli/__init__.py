@@ -41,7 +41,7 @@ def _root(
 def _register() -> None:
     from ingest.cli import db, imports, live  # noqa: F401 - registration side effects
 
-    for optional in ("telegram", "backfill", "events", "briefs", "analyst", "evaluate", "demo"):
+    for optional in ("telegram", "backfill", "events", "briefs", "analyst", "evaluate", "demo", "serve"):
         try:
             __import__(f"ingest.cli.{optional}")
         except ModuleNotFoundError as exc:

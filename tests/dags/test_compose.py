@@ -40,7 +40,7 @@ def environment(compose, service: str, env: dict[str, str] | None = None) -> dic
 
 def test_services_follow_airflows_official_shape(compose):
     assert "x-airflow-common" in compose
-    assert set(compose["services"]) == {"postgres", "redis", *AIRFLOW_SERVICES}
+    assert set(compose["services"]) == {"postgres", "redis", "console", *AIRFLOW_SERVICES}
     for name, command in COMMANDS.items():
         assert compose["services"][name]["command"] == command
     for name in AIRFLOW_SERVICES:
@@ -69,7 +69,8 @@ def test_commands_exist_in_airflow_and_wirewatch(compose):
         line.strip() for line in init.splitlines() if line.strip() and not line.strip().startswith("set ")
     ]
     assert steps == ["airflow db migrate", "airflow pools import /opt/wirewatch/docker/pools.json",
-                     "wirewatch airflow pools --apply", "wirewatch db upgrade"]  # fmt: skip
+                     "wirewatch airflow pools --apply", "wirewatch db upgrade",
+                     "wirewatch analyst create-role"]  # fmt: skip
     _register()
     runner = CliRunner()
     for args in (["airflow", "pools", "--help"], ["db", "upgrade", "--help"]):
