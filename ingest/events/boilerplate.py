@@ -13,7 +13,7 @@ nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import psycopg
@@ -27,17 +27,19 @@ FIRST = store.SEGMENT_FIRST  # occurrences before a segment is boilerplate
 MIN_CHANNEL_POSTS = store.CHANNEL_FIRST  # a channel with fewer posts has nothing learned
 
 
-def learn(conn: psycopg.Connection, posts: Iterable) -> int:
+def learn(
+    conn: psycopg.Connection, posts: Iterable, precomputed: Sequence[Mapping[int, str]] | None = None
+) -> int:
     """Count the segments of `posts` (records with platform, channel_id, post_id, posted_at, text) into the
     stored counts; returns how many were new to the counts. Counting a post again changes nothing that
     decides boilerplate (only the display count `posts` could, so posts inside the channel's counted range are
-    not added to it)."""
+    not added to it). `precomputed`: each post's `segments`, when the caller has them already."""
     posts = list(posts)
     ranges = store.counted_range(conn, {(p.platform, p.channel_id) for p in posts})
     seg: dict[tuple[str, int, int], list] = {}
     per_channel: dict[ChannelKey, list] = {}
     new = 0
-    for p in posts:
+    for n, p in enumerate(posts):
         ch = (p.platform, p.channel_id)
         rng = ranges.get(ch)
         fresh = rng is None or p.posted_at > rng[1] or p.posted_at < rng[0]
@@ -53,7 +55,8 @@ def learn(conn: psycopg.Connection, posts: Iterable) -> int:
             c[3] = max(c[3], p.posted_at)
         if not p.text:
             continue
-        for key, text in segments(p.text).items():
+        segs = precomputed[n] if precomputed is not None else segments(p.text)
+        for key, text in segs.items():
             s = seg.get((*ch, key))
             if s is None:
                 seg[(*ch, key)] = [int(fresh), text[:200], [occ]]

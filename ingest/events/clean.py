@@ -113,6 +113,11 @@ def _edges(line: str) -> tuple[str | None, str | None]:
     return parts[0].strip(), parts[-1].strip()
 
 
+# Signatures, calls to subscribe and sponsor lines are short; a longer line is news and is not counted (it would
+# only grow the stored counts).
+MAX_SEGMENT = 160
+
+
 def segments(text: str) -> dict[int, str]:
     """What one post contributes to its channel's boilerplate counts: the keys (with their text) of its lines
     and of the leading segment of its first line and the trailing segment of its last line (a signature glued
@@ -121,6 +126,8 @@ def segments(text: str) -> dict[int, str]:
     lines = _lines(plain)
     out: dict[int, str] = {}
     for line in lines:
+        if len(line) > MAX_SEGMENT:
+            continue
         k = segment_key(line)
         if k is not None:
             out.setdefault(k, line)
@@ -128,7 +135,7 @@ def segments(text: str) -> dict[int, str]:
         lead, _ = _edges(lines[0])
         _, tail = _edges(lines[-1])
         for seg in (lead, tail):
-            if seg:
+            if seg and len(seg) <= MAX_SEGMENT:
                 k = segment_key(seg)
                 if k is not None:
                     out.setdefault(k, seg)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -23,9 +23,10 @@ import psycopg
 
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
-from ingest.events.clean import NONE, Boilerplate, clean
+from ingest.events.clean import Boilerplate
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
-from ingest.events.text import Vector, analyse_many, lead_key, vectorize
+from ingest.events.prepare import prepare_all, segments_all
+from ingest.events.text import Vector, vectorize
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -87,33 +88,18 @@ def _refs(row: store.PostRow) -> tuple[tuple[str, tuple], ...]:
     return tuple(refs)
 
 
-def _items(
-    rows: Iterable[store.PostRow], boiler: Mapping[tuple[str, int], Boilerplate], chunk: int = 2000
-) -> list[Item]:
+def _items(rows: Sequence[store.PostRow], boiler: Mapping[tuple[str, int], Boilerplate]) -> list[Item]:
     """Rows of `store.posts_to_group` -> items: text cleaned of markup and the channel's boilerplate, then
-    vectorised a chunk at a time."""
-    out: list[Item] = []
-    batch: list[store.PostRow] = []
-
-    def flush() -> None:
-        cleaned = [
-            clean(r.text or "", boiler.get((r.platform, r.channel_id), NONE), r.links or (), _ts(r.posted_at))
-            for r in batch
-        ]
-        # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
-        analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
-        for r, c, (vec, dup) in zip(batch, cleaned, analysed, strict=True):
-            key = (r.platform, r.channel_id, r.post_id)
-            out.append(Item(key, _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead_key(c.text)))
-        batch.clear()
-
-    for r in rows:
-        batch.append(r)
-        if len(batch) >= chunk:
-            flush()
-    if batch:
-        flush()
-    return out
+    vectorised (on every core, see `ingest.events.prepare`)."""
+    prepared = prepare_all(
+        [(r.text or "", r.links or (), _ts(r.posted_at), (r.platform, r.channel_id)) for r in rows], boiler
+    )
+    return [
+        Item(
+            (r.platform, r.channel_id, r.post_id), _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead
+        )
+        for r, (vec, dup, lead) in zip(rows, prepared, strict=True)
+    ]
 
 
 def group_window(
@@ -179,7 +165,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     clock.lap("select")
     rows = list(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
     clock.lap("read")
-    learn_boilerplate(conn, rows)
+    learn_boilerplate(conn, rows, segments_all([r.text or "" for r in rows]))
     boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
     clock.lap("boilerplate")
     items = _items(rows, boiler)

@@ -1,0 +1,69 @@
+"""Text preparation for grouping on every core: boilerplate segments and cleaned, vectorised posts.
+
+Both steps are pure functions of a post (and of its channel's boilerplate), so they run in worker processes a
+chunk at a time while the order of the results stays that of the input; the groups are the same as one process
+would make. Small batches (an hourly increment of a few hundred posts) and daemonic processes (which may not
+have children) stay in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ingest.events.clean import NONE, Boilerplate, clean, segments
+from ingest.events.text import Vector, analyse_many, lead_key
+
+ChannelKey = tuple[str, int]
+# (text, links, posted_at as epoch seconds, channel)
+PostText = tuple[str, Sequence[str], float, ChannelKey]
+Prepared = tuple[Vector, int | None, int | None]  # vector, duplicate key, headline key
+
+CHUNK = 1000
+MIN_PARALLEL = 3000  # below this many posts the pool's start-up costs more than it saves
+
+
+def _workers() -> int:
+    env = os.environ.get("WIREWATCH_GROUP_WORKERS")
+    if env:
+        return max(1, int(env))
+    return min(2, os.cpu_count() or 1)
+
+
+def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
+    workers = _workers()
+    if workers < 2 or n < MIN_PARALLEL or multiprocessing.current_process().daemon:
+        return [x for c in chunks for x in fn(c)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [x for part in pool.map(fn, chunks) for x in part]
+
+
+def _segments_chunk(texts: list[str]) -> list[dict[int, str]]:
+    return [segments(t) if t else {} for t in texts]
+
+
+def segments_all(texts: Sequence[str]) -> list[dict[int, str]]:
+    """`clean.segments` of every text, in order."""
+    chunks = [list(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
+    return _map(_segments_chunk, chunks, len(texts))
+
+
+def _prepare_chunk(args: tuple[list[PostText], Mapping[ChannelKey, Boilerplate]]) -> list[Prepared]:
+    posts, boiler = args
+    cleaned = [clean(text, boiler.get(ch, NONE), links, at) for text, links, at, ch in posts]
+    # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
+    analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
+    return [(vec, dup, lead_key(c.text)) for c, (vec, dup) in zip(cleaned, analysed, strict=True)]
+
+
+def prepare_all(posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate]) -> list[Prepared]:
+    """Each post cleaned of markup and its channel's boilerplate (as learned by its time) and vectorised."""
+    chunks = []
+    for i in range(0, len(posts), CHUNK):
+        part = list(posts[i : i + CHUNK])
+        chans = {p[3] for p in part}
+        chunks.append((part, {c: b for c, b in boiler.items() if c in chans}))
+    return _map(_prepare_chunk, chunks, len(posts))
