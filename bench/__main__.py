@@ -20,6 +20,7 @@ BENCHES = {
     "normalize": ("bench.bench_normalize", [], ["--records", "20000", "--repeats", "1"]),
     "backfill": ("bench.bench_backfill", [], ["--posts", "100000"]),
     "grouping": ("bench.bench_grouping", [], ["--quick"]),
+    "grouping_real": ("bench.bench_grouping", ["--stream", "real"], ["--stream", "real", "--runs", "1"]),
     "hourly": ("bench.bench_hourly", [], ["--repeats", "1"]),
 }
 
