@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ingest.models import ChannelSpec
 from ingest.pipeline import ChannelSummary
-from ingest.sources.base import ChannelSpec
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.sources.base import ChannelSpec
+from ingest.models import ChannelSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.models import Post, RawRecord, Rejected
+from ingest.models import ChannelSpec, Deletion, Normalizer, Post, RawRecord, Rejected
 from ingest.normalize.common import album_member_ids, check_post, merge_albums
-from ingest.sources.base import Batch, ChannelSpec, Deferred, Deletion, LiveSource, Normalizer, SourceError
+from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
 from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.warehouse import runs
 from ingest.warehouse.loader import Loader, LoadStats, record_channel

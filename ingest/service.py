@@ -11,8 +11,8 @@ import psycopg
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ingest import config as cfg
+from ingest.models import ChannelSpec
 from ingest.pipeline import IMPORT_BATCH, ChannelSummary, ImportSummary, import_files, run_channel
-from ingest.sources.base import ChannelSpec
 from ingest.sources.registry import build_source
 from ingest.warehouse.db import connect
 

@@ -21,8 +21,17 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id, utc_from_unix
-from ingest.sources.base import Deletion
+from ingest.models import (
+    Channel,
+    Deletion,
+    Metrics,
+    Post,
+    PostRef,
+    RawRecord,
+    Rejected,
+    check_id,
+    utc_from_unix,
+)
 
 PLATFORM = "telegram"
 SOURCE_LIVE = "telethon"

@@ -30,8 +30,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id
-from ingest.sources.base import Deletion
+from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, check_id
 
 PLATFORM = "x"
 #: Snowflake ids carry their creation time: ms = (id >> 22) + this epoch (2010-11-04T01:42:54.657Z).

@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.models import RawRecord
-from ingest.sources.base import Normalizer
+from ingest.models import Normalizer, RawRecord
 
 
 @dataclass(frozen=True)

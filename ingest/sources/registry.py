@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from ingest.sources.base import LiveSource, Normalizer
+import os
+
+from ingest.models import Normalizer
+from ingest.sources.base import LiveSource
 
 LIVE_SOURCES = ("telethon", "telegram_web", "x_api", "replay")
+SOURCES_BY_PLATFORM = {"telegram": ("telethon", "telegram_web", "replay"), "x": ("x_api", "replay")}
+
+
+def telegram_credentials_present(account: str = "default") -> bool:
+    from ingest.sources.telegram import airflow_conn_var, env_prefix
+
+    prefix = env_prefix(account)
+    return bool(
+        (os.environ.get(f"{prefix}_API_ID") and os.environ.get(f"{prefix}_SESSION"))
+        or os.environ.get(airflow_conn_var(account))
+    )
+
+
+def choose_source(platform: str, requested: str, account: str) -> str:
+    if requested != "auto":
+        if requested not in SOURCES_BY_PLATFORM.get(platform, ()):
+            raise ValueError(f"source {requested!r} cannot serve platform {platform!r}")
+        return requested
+    if platform == "x":
+        return "x_api"
+    return "telethon" if telegram_credentials_present(account) else "telegram_web"
 
 
 def normalizer_for(source_name: str) -> Normalizer:

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
-from ingest.models import Post, RawRecord
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Listed, Normalized, SourceError
+from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
+from ingest.sources.base import Batch, Listed, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,12 @@ class _Capture:
 
 
 def capture_path(spec: ChannelSpec) -> Path:
-    """The capture named by the channel's `replay_path` option (relative paths start at channels.toml)."""
+    """The capture named by the channel's `replay_path` option (`load_config` makes it absolute: relative paths
+    start at channels.toml)."""
     raw = spec.options.get("replay_path")
     if not raw:
         raise SourceError(f"{spec.platform}:{spec.handle}: source 'replay' needs a replay_path option")
-    path = Path(str(raw)).expanduser()
-    if not path.is_absolute():
-        from ingest.config import config_path
-
-        path = config_path().parent / path
-    return path
+    return Path(str(raw)).expanduser()
 
 
 def _files(path: Path) -> list[Path]:

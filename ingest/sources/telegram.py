@@ -40,8 +40,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import orjson
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ingest.models import RawRecord
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed, SourceError
+from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.sources.base import Batch, Deferred, Listed, SourceError
 
 log = logging.getLogger(__name__)
 

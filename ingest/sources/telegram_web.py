@@ -32,7 +32,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from ingest.models import INT64_MAX, Post, RawRecord
+from ingest.models import INT64_MAX, ChannelSpec, Cursor, Post, RawRecord
 from ingest.normalize.telegram_web import (
     channel_id_from_view,
     normalize_widget,
@@ -41,7 +41,7 @@ from ingest.normalize.telegram_web import (
     widget_post_id,
     widget_posted_at,
 )
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed, SourceError
+from ingest.sources.base import Batch, Deferred, Listed, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import RawRecord, check_id
+from ingest.models import ChannelSpec, Cursor, RawRecord, check_id
 from ingest.normalize.x import snowflake_time
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, SourceError
+from ingest.sources.base import Batch, Deferred, SourceError
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb, set_json_dumps
 
-from ingest.models import Channel, Post, Rejected, stable_hash
-from ingest.sources.base import Deletion
+from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ingest.sources.base import Cursor
+from ingest.models import Cursor
 
 
 def reap_dead_runs(conn: psycopg.Connection) -> int:

@@ -205,7 +205,7 @@ def _stormy_telegram(k: int, seconds: int):
 
 
 def _telethon_pass(conn, stream, server, clock, epoch, tmp_path, *, now_minute: float, ignore_deferral=False):
-    from ingest.sources.base import ChannelSpec
+    from ingest.models import ChannelSpec
     from ingest.sources.telegram import TelegramCredentials, TelethonSource
     from tests.sources.telethon_fakes import factory_for, tl_from_dict
 

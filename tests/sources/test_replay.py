@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.models import Post
-from ingest.sources.base import ChannelSpec, Cursor, SourceError
+from ingest.models import ChannelSpec, Cursor, Post
+from ingest.sources.base import SourceError
 from ingest.sources.replay import ReplaySource, load_capture, normalize_replay
 from ingest.warehouse.queries import table_checksums
 from tests.dags import helpers

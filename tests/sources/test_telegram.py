@@ -18,9 +18,9 @@ from telethon.tl import types
 from telethon.tl.functions.contacts import ResolveUsernameRequest
 from telethon.tl.functions.messages import GetHistoryRequest
 
-from ingest.models import Post
+from ingest.models import ChannelSpec, Cursor, Post
 from ingest.pipeline import import_files, run_channel
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, SourceError
+from ingest.sources.base import Batch, Deferred, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram import (
     ResolveBudget,

@@ -12,9 +12,9 @@ import httpx
 import psycopg
 import pytest
 
-from ingest.models import RawRecord
+from ingest.models import ChannelSpec, Cursor, RawRecord
 from ingest.pipeline import import_files, run_channel
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed, SourceError
+from ingest.sources.base import Batch, Deferred, Listed, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram_web import (
     PageResult,
