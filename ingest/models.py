@@ -13,12 +13,9 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-
-Platform = Literal["telegram", "x"]
-PLATFORMS: tuple[str, ...] = ("telegram", "x")
 
 #: Signed 64-bit range: every numeric id is stored as PostgreSQL bigint.
 INT64_MIN = -(2**63)
