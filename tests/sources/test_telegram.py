@@ -562,7 +562,7 @@ def test_resolution_budget_defers_further_channels(conn, server, make_source, cl
 
 
 def test_process_budget_is_shared_between_sources(server, make_source, monkeypatch):
-    from ingest.sources import telegram as tg
+    from ingest.sources.telegram import budget as tg
 
     monkeypatch.setattr(tg, "_PROCESS_BUDGETS", {})
     monkeypatch.setenv("WIREWATCH_TELEGRAM_RESOLVE_BUDGET", "2")
