@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 TRUTH = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))

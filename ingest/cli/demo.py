@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.cli import app, common
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from ingest.warehouse import queries
 from ingest.warehouse.db import redact
 

@@ -21,7 +21,17 @@ from typing import Any
 
 import orjson
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id, utc
+from ingest.models import (
+    Channel,
+    Metrics,
+    NaiveTime,
+    Post,
+    PostRef,
+    RawRecord,
+    Rejected,
+    check_id,
+    iso_to_utc,
+)
 
 SOURCE = "telegram_web"
 PLATFORM = "telegram"
@@ -94,12 +104,11 @@ def parse_posted_at(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise ValueError("time[datetime] missing")
     try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return iso_to_utc(value, naive_is_utc=False)
+    except NaiveTime:
+        raise ValueError(f"time[datetime] has no time zone: {value[:40]!r}") from None
     except ValueError as exc:
         raise ValueError(f"time[datetime] is not ISO 8601: {value[:40]!r}") from exc
-    if dt.tzinfo is None:
-        raise ValueError(f"time[datetime] has no time zone: {value[:40]!r}")
-    return utc(dt)
 
 
 def parse_tme_link(url: Any) -> tuple[str, int | None] | None:

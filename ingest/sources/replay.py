@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
+from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord, iso_to_utc
 from ingest.sources.base import Batch, Listed, SourceError
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,7 @@ def _sniff(line: bytes) -> str:
 
 def _utc(value: Any) -> datetime:
     """Telethon captures lost the offset of their (UTC) dates; X times end in Z."""
-    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return iso_to_utc(str(value))
 
 
 def _telegram_peer(payload: dict[str, Any]) -> int | None:

@@ -2,7 +2,7 @@
 then one set-based upsert each for posts, versions, metrics and raw payloads.
 
 All of it runs in the caller's transaction, so a batch's rows and the cursor or run counters that describe them
-commit together (see `ingest.pipeline`).
+commit together (see `ingest.run.channel`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from ingest.pipeline import run_channel
+from ingest.run.channel import run_channel
 from tests.conftest import truncate_all
 from tests.reliability.schedules import FULL, Runner, clean_pass
 from tests.reliability.state import snapshot
@@ -130,7 +130,7 @@ def test_deferred_run_keeps_committed_batches_and_cursor(db):
         assert cursor == (committed[-1].cursor.last_post_id, clock() + WAIT)
         n_posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
         conn.commit()
-    from ingest.pipeline import normalize_records
+    from ingest.run.records import normalize_records
     from ingest.sources.registry import normalizer_for
 
     expected = {

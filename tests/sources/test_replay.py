@@ -164,7 +164,7 @@ def test_normalised_posts_keep_utc_times_and_say_replay(capture):
 
 def test_replay_channel_through_the_pipeline_is_idempotent(db, conn, capture, tmp_path, monkeypatch):
     """Through `wirewatch ingest`'s function: the window's posts land; the same window again changes nothing."""
-    from ingest import service
+    from ingest.run import reconnecting as service
 
     dest, times = capture
     monkeypatch.setenv("WIREWATCH_CHANNELS", str(helpers.write_channels(tmp_path, dest)))

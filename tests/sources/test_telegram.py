@@ -19,7 +19,8 @@ from telethon.tl.functions.contacts import ResolveUsernameRequest
 from telethon.tl.functions.messages import GetHistoryRequest
 
 from ingest.models import ChannelSpec, Cursor, Post
-from ingest.pipeline import import_files, run_channel
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
 from ingest.sources.base import Batch, Deferred, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram import (

@@ -13,7 +13,8 @@ import psycopg
 import pytest
 
 from ingest.models import ChannelSpec, Cursor, RawRecord
-from ingest.pipeline import import_files, run_channel
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
 from ingest.sources.base import Batch, Deferred, Listed, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram_web import (

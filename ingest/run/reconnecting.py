@@ -12,7 +12,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from ingest import config as cfg
 from ingest.models import ChannelSpec
-from ingest.pipeline import IMPORT_BATCH, ChannelSummary, ImportSummary, import_files, run_channel
+from ingest.run.channel import ChannelSummary, run_channel
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, import_files
 from ingest.sources.registry import build_source
 from ingest.warehouse.db import connect
 
