@@ -5,7 +5,7 @@
     event_brief(conn, 7)["markdown"]        # one event's brief (stored one when unchanged)
 
 Modules: `figures` (figures, dates, quotes, language in EN/RU/UK), `model` (inputs and the Brief), `build`
-(the rules), `render` (Markdown, JSON), `service` (against the warehouse), `demo` (`wirewatch demo`).
+(the rules), `render` (Markdown, JSON), `service` (against the warehouse).
 All SQL lives in `ingest.warehouse.briefs`.
 """
 

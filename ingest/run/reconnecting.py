@@ -86,17 +86,3 @@ def _with_reconnect(dsn: str, fn, attempts: int = 4):
         with attempt, connect(dsn) as conn:
             return fn(conn)
     raise AssertionError("unreachable")
-
-
-def ingest_channels(
-    dsn: str,
-    names: list[str] | None = None,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    rescan_hours: float | None = None,
-) -> list[ChannelSummary]:
-    return [
-        ingest_channel(dsn, spec, since=since, until=until, rescan_hours=rescan_hours)
-        for spec in watched_channels(names)
-    ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.models import ChannelSpec, Cursor, RawRecord
@@ -75,7 +74,3 @@ class LiveSource(Protocol):
     ) -> Iterator[Batch]:
         """Yield batches of posts newer than `cursor` (or in [since, until) for a backfill), oldest first, then
         a rescan of posts since `rescan_since` (edits, deletions, counts)."""
-
-
-class FileReader(Protocol):
-    def __call__(self, path: Path) -> Iterator[RawRecord]: ...

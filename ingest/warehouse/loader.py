@@ -11,7 +11,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import psycopg
@@ -672,7 +671,3 @@ def _clean_text(s: str) -> str:
     except UnicodeEncodeError:
         s = s.encode("utf-8", "backslashreplace").decode("utf-8")
     return s
-
-
-def as_text(value: Any) -> str:
-    return _clean_text(value if isinstance(value, str) else orjson.dumps(value, default=str).decode())
