@@ -44,7 +44,13 @@ def _claim_line(c: Claim) -> str:
 
 
 def render_markdown(b: Brief) -> str:
-    same_day = b.first_seen.at.date() == b.last_post_at.date()
+    sections = (_header, _timeline, _corroboration, _quotes_and_figures, _single_source, _disagreements, _caveats,
+                _provenance)  # fmt: skip
+    return "\n".join(line for section in sections for line in section(b)) + "\n"
+
+
+def _header(b: Brief) -> list[str]:
+    """The title and the facts line: first seen, sources, languages, platforms."""
     lines: list[str] = []
     lines.append(f"# Event {b.event_id}: {b.headline}")
     lines.append("")
@@ -62,7 +68,13 @@ def render_markdown(b: Brief) -> str:
     if b.headline_url:
         lines.append(f"- **Headline from:** {b.headline_url}")
     lines.append("")
+    return lines
 
+
+def _timeline(b: Brief) -> list[str]:
+    """The timeline table, times without the date when the event fits in one day."""
+    same_day = b.first_seen.at.date() == b.last_post_at.date()
+    lines: list[str] = []
     lines.append(f"## Timeline ({b.first_seen.at:%d %B %Y}, UTC)" if same_day else "## Timeline (UTC)")
     lines.append("")
     lines.append("| time | source | what | lang | says | link |")
@@ -78,7 +90,13 @@ def render_markdown(b: Brief) -> str:
             f"{_link(e.url, 'post') if e.url else ''} |"
         )
     lines.append("")
+    return lines
 
+
+def _corroboration(b: Brief) -> list[str]:
+    """The independent sources and what more than one of them carries."""
+    same_day = b.first_seen.at.date() == b.last_post_at.date()
+    lines: list[str] = []
     lines.append("## Corroboration")
     lines.append("")
     if b.source_count == 1:
@@ -96,7 +114,12 @@ def render_markdown(b: Brief) -> str:
         for c in b.corroborated:
             lines.append(_claim_line(c))
     lines.append("")
+    return lines
 
+
+def _quotes_and_figures(b: Brief) -> list[str]:
+    """Each source's quoted words and figures."""
+    lines: list[str] = []
     lines.append("## Quoted words and figures, by source")
     lines.append("")
     for s in b.sources:
@@ -113,7 +136,12 @@ def render_markdown(b: Brief) -> str:
         if not s.quotes and not s.figures:
             lines.append("- no quotes or figures")
         lines.append("")
+    return lines
 
+
+def _single_source(b: Brief) -> list[str]:
+    """Figures and quotes only one source gives."""
+    lines: list[str] = []
     lines.append("## Only one source")
     lines.append("")
     if b.source_count == 1:
@@ -128,7 +156,12 @@ def render_markdown(b: Brief) -> str:
     else:
         lines.append("Nothing: every figure and quoted phrase has a second source.")
     lines.append("")
+    return lines
 
+
+def _disagreements(b: Brief) -> list[str]:
+    """Quantities on which sources give conflicting numbers."""
+    lines: list[str] = []
     lines.append("## Disagreements")
     lines.append("")
     if b.disagreements:
@@ -140,13 +173,23 @@ def render_markdown(b: Brief) -> str:
     else:
         lines.append("None found: no two sources give conflicting numbers for the same quantity.")
     lines.append("")
+    return lines
 
+
+def _caveats(b: Brief) -> list[str]:
+    """What stays uncertain, when the builder noted caveats."""
+    lines: list[str] = []
     if b.caveats:
         lines.append("## What stays uncertain")
         lines.append("")
         lines.extend(f"- {c}" for c in b.caveats)
         lines.append("")
+    return lines
 
+
+def _provenance(b: Brief) -> list[str]:
+    """Every post behind the brief, and the footer."""
+    lines: list[str] = []
     lines.append("## Provenance")
     lines.append("")
     for i, p in enumerate(b.provenance, 1):
@@ -155,6 +198,7 @@ def render_markdown(b: Brief) -> str:
     lines.append("")
     lines.append(f"_Generated {_t(b.generated_at)} by wirewatch from {b.post_count} posts._")
     return "\n".join(lines) + "\n"
+    return lines
 
 
 def brief_json(b: Brief) -> dict[str, Any]:
