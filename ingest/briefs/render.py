@@ -51,9 +51,7 @@ def render_markdown(b: Brief) -> str:
 
 def _header(b: Brief) -> list[str]:
     """The title and the facts line: first seen, sources, languages, platforms."""
-    lines: list[str] = []
-    lines.append(f"# Event {b.event_id}: {b.headline}")
-    lines.append("")
+    lines = [f"# Event {b.event_id}: {b.headline}", ""]
     fs = b.first_seen
     via = f" (seen through the {fs.via})" if fs.via else ""
     lines.append(f"- **First seen:** {_t(fs.at)} — {fs.channel} — {fs.url or 'no link'}{via}")
@@ -74,9 +72,7 @@ def _header(b: Brief) -> list[str]:
 def _timeline(b: Brief) -> list[str]:
     """The timeline table, times without the date when the event fits in one day."""
     same_day = b.first_seen.at.date() == b.last_post_at.date()
-    lines: list[str] = []
-    lines.append(f"## Timeline ({b.first_seen.at:%d %B %Y}, UTC)" if same_day else "## Timeline (UTC)")
-    lines.append("")
+    lines = [f"## Timeline ({b.first_seen.at:%d %B %Y}, UTC)" if same_day else "## Timeline (UTC)", ""]
     lines.append("| time | source | what | lang | says | link |")
     lines.append("|---|---|---|---|---|---|")
     for e in b.timeline:
@@ -96,9 +92,7 @@ def _timeline(b: Brief) -> list[str]:
 def _corroboration(b: Brief) -> list[str]:
     """The independent sources and what more than one of them carries."""
     same_day = b.first_seen.at.date() == b.last_post_at.date()
-    lines: list[str] = []
-    lines.append("## Corroboration")
-    lines.append("")
+    lines = ["## Corroboration", ""]
     if b.source_count == 1:
         lines.append(f"One independent source so far: {b.sources[0].channel}.")
     else:
@@ -119,9 +113,7 @@ def _corroboration(b: Brief) -> list[str]:
 
 def _quotes_and_figures(b: Brief) -> list[str]:
     """Each source's quoted words and figures."""
-    lines: list[str] = []
-    lines.append("## Quoted words and figures, by source")
-    lines.append("")
+    lines = ["## Quoted words and figures, by source", ""]
     for s in b.sources:
         lines.append(f"**{s.channel}**" + (f" ({', '.join(s.languages)})" if s.languages else ""))
         if s.quotes:
@@ -141,9 +133,7 @@ def _quotes_and_figures(b: Brief) -> list[str]:
 
 def _single_source(b: Brief) -> list[str]:
     """Figures and quotes only one source gives."""
-    lines: list[str] = []
-    lines.append("## Only one source")
-    lines.append("")
+    lines = ["## Only one source", ""]
     if b.source_count == 1:
         lines.append("Everything here rests on one source.")
     elif b.single_source:
@@ -161,9 +151,7 @@ def _single_source(b: Brief) -> list[str]:
 
 def _disagreements(b: Brief) -> list[str]:
     """Quantities on which sources give conflicting numbers."""
-    lines: list[str] = []
-    lines.append("## Disagreements")
-    lines.append("")
+    lines = ["## Disagreements", ""]
     if b.disagreements:
         for d in b.disagreements:
             vals = "; ".join(
@@ -178,20 +166,14 @@ def _disagreements(b: Brief) -> list[str]:
 
 def _caveats(b: Brief) -> list[str]:
     """What stays uncertain, when the builder noted caveats."""
-    lines: list[str] = []
-    if b.caveats:
-        lines.append("## What stays uncertain")
-        lines.append("")
-        lines.extend(f"- {c}" for c in b.caveats)
-        lines.append("")
-    return lines
+    if not b.caveats:
+        return []
+    return ["## What stays uncertain", "", *(f"- {c}" for c in b.caveats), ""]
 
 
 def _provenance(b: Brief) -> list[str]:
     """Every post behind the brief, and the footer."""
-    lines: list[str] = []
-    lines.append("## Provenance")
-    lines.append("")
+    lines = ["## Provenance", ""]
     for i, p in enumerate(b.provenance, 1):
         carried = f" — carried by {_carried(p.carried_by)}" if p.carried_by else ""
         lines.append(f"{i}. {p.url or '(no link)'} — {p.channel}, {_t(p.posted_at)} ({p.role}){carried}")

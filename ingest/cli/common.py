@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import typer
 
-from ingest.models import iso_to_utc
+from ingest.times import iso_to_utc
 from ingest.warehouse.db import connect, resolve_dsn
 
 

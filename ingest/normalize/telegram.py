@@ -25,15 +25,14 @@ from ingest.models import (
     Channel,
     Deletion,
     Metrics,
-    NaiveTime,
     Post,
     PostRef,
     RawRecord,
     Rejected,
     check_id,
-    iso_to_utc,
     utc_from_unix,
 )
+from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "telegram"
 SOURCE_LIVE = "telethon"

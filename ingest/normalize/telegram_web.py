@@ -21,17 +21,8 @@ from typing import Any
 
 import orjson
 
-from ingest.models import (
-    Channel,
-    Metrics,
-    NaiveTime,
-    Post,
-    PostRef,
-    RawRecord,
-    Rejected,
-    check_id,
-    iso_to_utc,
-)
+from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.times import NaiveTime, iso_to_utc
 
 SOURCE = "telegram_web"
 PLATFORM = "telegram"

@@ -30,18 +30,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import (
-    Channel,
-    Deletion,
-    Metrics,
-    NaiveTime,
-    Post,
-    PostRef,
-    RawRecord,
-    Rejected,
-    check_id,
-    iso_to_utc,
-)
+from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "x"
 #: Snowflake ids carry their creation time: ms = (id >> 22) + this epoch (2010-11-04T01:42:54.657Z).

@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.models import ChannelSpec, iso_to_utc
+from ingest.models import ChannelSpec
+from ingest.times import iso_to_utc
 from ingest.warehouse.db import DSN_ENV, resolve_dsn
 
 log = logging.getLogger(__name__)

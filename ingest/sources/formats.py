@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.sources.registry import PLATFORMS, FileFormat
+from ingest.sources.registry import PLATFORMS, FileFormat, lookup
 
 #: Every file format of every platform, by name (the table is `ingest.sources.registry.PLATFORMS`).
 FORMATS: dict[str, FileFormat] = {f.name: f for p in PLATFORMS.values() for f in p.formats}
 
 
 def get_format(name: str) -> FileFormat:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+    return lookup(FORMATS, name, "format")
 
 
 def detect_format(path: Path) -> FileFormat:

@@ -159,11 +159,16 @@ def choose_source(platform: str, requested: str, account: str) -> str:
     return PLATFORMS[platform].auto_source(account)
 
 
-def _live(source_name: str) -> LiveSourceKind:
+def lookup(table: dict[str, Any], name: str, what: str) -> Any:
+    """`table[name]`, or a ValueError that lists the known names."""
     try:
-        return LIVE_SOURCES[source_name]
+        return table[name]
     except KeyError:
-        raise ValueError(f"unknown source {source_name!r}; known: {', '.join(LIVE_SOURCES)}") from None
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(table)}") from None
+
+
+def _live(source_name: str) -> LiveSourceKind:
+    return lookup(LIVE_SOURCES, source_name, "source")
 
 
 def normalizer_for(source_name: str) -> Normalizer:

@@ -30,8 +30,9 @@ from typing import Any
 
 import orjson
 
-from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord, iso_to_utc
+from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
 from ingest.sources.base import Batch, Listed, SourceError
+from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,10 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import ChannelSpec, Cursor, RawRecord, check_id, iso_to_utc
+from ingest.models import ChannelSpec, Cursor, RawRecord, check_id
 from ingest.normalize.x import snowflake_time
 from ingest.sources.base import Batch, Deferred, SourceError
+from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
 
