@@ -20,7 +20,7 @@ from bench.common import Report, scratch_db
 _IMPORT = """
 import sys, psycopg
 from pathlib import Path
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 with psycopg.connect(sys.argv[1]) as conn:
     s = import_files(conn, [Path(sys.argv[2])], "telethon-jsonl")
     print(s[0].stats.inserted, s[0].stats.rejected, file=sys.stderr)

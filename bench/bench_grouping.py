@@ -242,7 +242,7 @@ REAL = Path(os.environ.get("WIREWATCH_SHARED_DATA", Path(__file__).resolve().par
 
 def real_run(m: int) -> dict:
     """The real stream: import, group all but the last m posts from scratch, then the last m as an increment."""
-    from ingest.pipeline import import_files
+    from ingest.run.imports import import_files
     from ingest.warehouse.events import largest_window_shares
 
     with scratch_db("ww_bench_grp_real") as dsn, psycopg.connect(dsn) as conn:

@@ -2,7 +2,7 @@
 
 Each run covers its data interval [start, end) in UTC (a manual run without a logical date: the last full hour;
 params `since`/`until` override both). The watched channels are read from channels.toml when the run starts; one
-mapped task a channel calls `ingest.service.ingest_channel`, the function behind `wirewatch ingest`. Channels run in
+mapped task a channel calls `ingest.run.reconnecting.ingest_channel`, the function behind `wirewatch ingest`. Channels run in
 the pool of their platform and account (`telegram_default`, `x_default`, ...: create them with
 `wirewatch airflow pools --apply`); a Telegram account's pool has one slot, so its session is never used by two
 tasks at once, and `max_active_runs=1` keeps hours in order. A rate-limited channel is deferred (its cursor kept;
@@ -10,7 +10,7 @@ the next run resumes), not failed; a failed channel is retried with exponential 
 changes nothing that has not changed at the source.
 
 Warehouse: the Airflow connection `wirewatch_db` (AIRFLOW_CONN_WIREWATCH_DB), else WIREWATCH_DSN.
-The logic lives in `ingest.orchestration`; this file only wires tasks.
+The logic lives in `ingest.run.dag_tasks`; this file only wires tasks.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from ingest import orchestration as orch
+from ingest.run import dag_tasks as orch
 
 POOLS = orch.dag_pools()
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.sources.base import ChannelSpec
+from ingest.models import ChannelSpec
+from ingest.sources.registry import SOURCES_BY_PLATFORM, choose_source
 
 DEFAULT_RESCAN_HOURS = 48
 _HANDLE = re.compile(r"^[A-Za-z0-9_]{2,64}$")
-_SOURCES = {"telegram": ("telethon", "telegram_web", "replay"), "x": ("x_api", "replay")}
 
 
 @dataclass(frozen=True)
@@ -31,26 +31,6 @@ def config_path() -> Path:
     return Path(__file__).resolve().parents[1] / "seeds" / "channels.toml"
 
 
-def telegram_credentials_present(account: str = "default") -> bool:
-    from ingest.sources.telegram import airflow_conn_var, env_prefix
-
-    prefix = env_prefix(account)
-    return bool(
-        (os.environ.get(f"{prefix}_API_ID") and os.environ.get(f"{prefix}_SESSION"))
-        or os.environ.get(airflow_conn_var(account))
-    )
-
-
-def choose_source(platform: str, requested: str, account: str) -> str:
-    if requested != "auto":
-        if requested not in _SOURCES.get(platform, ()):
-            raise ValueError(f"source {requested!r} cannot serve platform {platform!r}")
-        return requested
-    if platform == "x":
-        return "x_api"
-    return "telethon" if telegram_credentials_present(account) else "telegram_web"
-
-
 def valid_handle(handle: str) -> str:
     """Handles go into URLs and file names: only Telegram/X username characters are accepted."""
     h = handle.strip().lstrip("@")
@@ -66,7 +46,7 @@ def load_config(path: Path | None = None) -> Config:
     specs = []
     for entry in data.get("channels", []):
         platform = entry["platform"]
-        if platform not in _SOURCES:
+        if platform not in SOURCES_BY_PLATFORM:
             raise ValueError(f"{path}: unknown platform {platform!r}")
         account = entry.get("account", defaults.get("account", "default"))
         source = choose_source(platform, entry.get("source", defaults.get("source", "auto")), account)
@@ -75,6 +55,8 @@ def load_config(path: Path | None = None) -> Config:
             for k, v in entry.items()
             if k not in {"platform", "handle", "title", "source", "account", "channel_id"}
         }
+        if options.get("replay_path"):  # relative paths start at channels.toml
+            options["replay_path"] = str(path.parent / Path(str(options["replay_path"])).expanduser())
         specs.append(
             ChannelSpec(
                 platform=platform,

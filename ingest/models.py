@@ -2,19 +2,20 @@
 
 Every source yields `RawRecord`s; a normaliser turns each into a `Post` (or several, for X pages) or a
 `Rejected`. Nothing downstream of normalisation knows which platform or file format a post came from.
+
+Also here, because every layer uses them: a configured channel (`ChannelSpec`), how far a source has read one
+(`Cursor`), a post the platform says is gone (`Deletion`) and the shape of a normaliser (`Normalizer`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-
-Platform = Literal["telegram", "x"]
-PLATFORMS: tuple[str, ...] = ("telegram", "x")
 
 #: Signed 64-bit range: every numeric id is stored as PostgreSQL bigint.
 INT64_MIN = -(2**63)
@@ -143,6 +144,43 @@ class Rejected:
     platform: str | None = None
     channel_id: int | None = None
     post_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A post the platform says (or a rescan shows) is gone."""
+
+    platform: str
+    channel_id: int | None
+    post_id: int
+    deleted_at: datetime
+    source: str = ""
+
+
+Normalized = Post | Rejected | Deletion
+Normalizer = Callable[[RawRecord], Iterable[Normalized]]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """How far a source has read one channel. `state` holds source-specific extras (next_token, ...)."""
+
+    last_post_id: int | None = None
+    last_posted_at: datetime | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """A watched channel as configured in seeds/channels.toml, before or after resolution to a numeric id."""
+
+    platform: str  # telegram | x
+    handle: str  # username without @ (lower-cased)
+    source: str  # telethon | telegram_web | x_api
+    channel_id: int | None = None  # known numeric id (resolved earlier, or configured)
+    title: str | None = None
+    account: str = "default"  # which credential set (Telegram session / X token) serves it
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def stable_hash(*parts: Any) -> int:

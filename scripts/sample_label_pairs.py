@@ -108,9 +108,17 @@ def main() -> None:
             f.write(
                 json.dumps(
                     {
-                        "pair": n_, "stratum": k, "sim": round(s, 3),
-                        "channel_a": pa["channel"], "post_a": pa["id"], "date_a": pa["date"], "text_a": pa["text"],
-                        "channel_b": pb["channel"], "post_b": pb["id"], "date_b": pb["date"], "text_b": pb["text"],
+                        "pair": n_,
+                        "stratum": k,
+                        "sim": round(s, 3),
+                        "channel_a": pa["channel"],
+                        "post_a": pa["id"],
+                        "date_a": pa["date"],
+                        "text_a": pa["text"],
+                        "channel_b": pb["channel"],
+                        "post_b": pb["id"],
+                        "date_b": pb["date"],
+                        "text_b": pb["text"],
                     },
                     ensure_ascii=False,
                 )

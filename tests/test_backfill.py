@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest import backfill
+from ingest.run import backfill
 from ingest.warehouse.queries import table_checksums, table_counts
 from tests.conftest import truncate_all
 from tests.dags import helpers

@@ -1,6 +1,6 @@
 """The synthetic demo day in seeds/demo imports cleanly and matches its ground truth (seeds/demo/ground_truth.toml).
 
-Runs the real file formats through `ingest.pipeline.import_files` into the real PostgreSQL: Telegram Desktop
+Runs the real file formats through `ingest.run.imports.import_files` into the real PostgreSQL: Telegram Desktop
 exports (ingest/sources/telegram_export.py) and X API v2 twarc pages (ingest/sources/x.py, ingest/normalize/x.py).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 TRUTH = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import pendulum
 import psycopg
 import pytest
 
-from ingest import orchestration as orch
+from ingest.run import dag_tasks as orch
 from ingest.sources.base import Deferred, SourceError
 from tests.dags import helpers
 

@@ -5,7 +5,7 @@
     event_brief(conn, 7)["markdown"]        # one event's brief (stored one when unchanged)
 
 Modules: `figures` (figures, dates, quotes, language in EN/RU/UK), `model` (inputs and the Brief), `build`
-(the rules), `render` (Markdown, JSON), `service` (against the warehouse), `demo` (`wirewatch demo`).
+(the rules), `render` (Markdown, JSON), `service` (against the warehouse).
 All SQL lives in `ingest.warehouse.briefs`.
 """
 
@@ -16,7 +16,7 @@ from ingest.briefs.model import Brief
 from ingest.briefs.render import render_json, render_markdown
 from ingest.briefs.service import BriefStats, brief_window, build_event_brief, event_brief
 
-#: The name the hourly DAG's orchestration looks up (ingest.orchestration.BRIEFS).
+#: The name the hourly DAG's orchestration looks up (ingest.run.dag_tasks.BRIEFS).
 write_briefs = brief_window
 
 __all__ = [

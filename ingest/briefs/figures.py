@@ -436,29 +436,66 @@ def _phrase_at(toks: list[_Tok], i: int, table: dict) -> tuple[str, int] | None:
 
 def _parse_amount(text: str, toks: list[_Tok], i: int) -> tuple[Figure, int] | None:
     """An amount starting at token i: [approx] [currency] (number | number word | vague [of]) [scale] [of]
-    [currency | % | unit]."""
+    [currency | % | unit]. Each stage reads on from where the last one stopped (token index k)."""
     n = len(toks)
-    k = i
-    approx = False
+    approx, k = _approx_prefix(toks, i)
+    if k >= n:
+        return None
+    currency, k = _leading_currency(toks, k)
+    if k >= n:
+        return None
+    quantity = _quantity(toks, k)
+    if quantity is None:
+        return None
+    lo, hi, band, k = quantity
+    scale, k = _scale(toks, k, currency, band)
+    if scale is not None:
+        lo, hi = lo * scale, hi * scale
+    if currency is None and k < n:
+        currency, k = _trailing_currency(toks, k)
+    kind, unit, context, k = _kind_of_amount(text, toks, k, currency)
+    if kind is None:
+        if scale is not None or band is not None:
+            kind = "amount"
+        else:
+            return None
+    surface = text[toks[i].start : toks[k - 1].end]
+    return (
+        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, approx=approx,
+               band=band if lo != hi else None, context=context),
+        k,
+    )  # fmt: skip
+
+
+def _approx_prefix(toks: list[_Tok], k: int) -> tuple[bool, int]:
+    """ "about", "примерно", ...: whether the amount is approximate, and where it goes on."""
     ph = _phrase_at(toks, k, _APPROX_TABLE)
-    if ph:
-        approx = True
-        k += ph[1]
-        # "примерно на 40 млрд", "about by 5%": one short preposition may stand between.
-        if k < n and toks[k].low in ("на", "в", "за", "by", "of"):
-            k += 1
-    if k >= n:
-        return None
-    currency = None
-    if toks[k].kind == "sym" and toks[k].text in _CURRENCY_SYMBOLS:
-        currency = _CURRENCY_SYMBOLS[toks[k].text]
+    if not ph:
+        return False, k
+    k += ph[1]
+    # "примерно на 40 млрд", "about by 5%": one short preposition may stand between.
+    if k < len(toks) and toks[k].low in ("на", "в", "за", "by", "of"):
         k += 1
-    elif toks[k].kind == "word" and toks[k].low in ("us", "usd") and k + 1 < n and toks[k + 1].text == "$":
-        currency = "USD"
-        k += 2
-    if k >= n:
-        return None
-    lo = hi = None
+    return True, k
+
+
+def _leading_currency(toks: list[_Tok], k: int) -> tuple[str | None, int]:
+    """A currency before the number: "$", "€", "US$"."""
+    if toks[k].kind == "sym" and toks[k].text in _CURRENCY_SYMBOLS:
+        return _CURRENCY_SYMBOLS[toks[k].text], k + 1
+    if (
+        toks[k].kind == "word"
+        and toks[k].low in ("us", "usd")
+        and k + 1 < len(toks)
+        and toks[k + 1].text == "$"
+    ):
+        return "USD", k + 2
+    return None, k
+
+
+def _quantity(toks: list[_Tok], k: int) -> tuple[float, float, str | None, int] | None:
+    """(low, high, band, next k) of a number, a numeric range, a number word or a vague quantity ("tens of")."""
+    n = len(toks)
     band = None
     t = toks[k]
     if t.kind == "num":
@@ -482,8 +519,7 @@ def _parse_amount(text: str, toks: list[_Tok], i: int) -> tuple[Figure, int] | N
         vague = _phrase_at(toks, k, _VAGUE)
         word = _phrase_at(toks, k, _NUMBER_WORDS)
         if vague:
-            lo, hi_ex, band = _VAGUE[vague[0]]
-            hi = hi_ex
+            lo, hi, band = _VAGUE[vague[0]]
             k += vague[1]
             if k < n and toks[k].low in ("of",):
                 k += 1
@@ -494,7 +530,13 @@ def _parse_amount(text: str, toks: list[_Tok], i: int) -> tuple[Figure, int] | N
             return None
     if lo is None or hi is None:
         return None
-    # scale: "billion", "bn", "млрд", "миллиардов"; also glued: "40bn" arrives as num + word.
+    return lo, hi, band, k
+
+
+def _scale(toks: list[_Tok], k: int, currency: str | None, band: str | None) -> tuple[float | None, int]:
+    """A scale word after the number: "billion", "bn", "млрд", "миллиардов"; also glued: "40bn" arrives as
+    num + word."""
+    n = len(toks)
     scale = None
     if k < n and toks[k].kind == "word":
         scale = _scale_of(toks[k].low)
@@ -506,71 +548,59 @@ def _parse_amount(text: str, toks: list[_Tok], i: int) -> tuple[Figure, int] | N
                 k += 1
             if k < n and toks[k].low == "of":
                 k += 1
-    elif band and k < n and toks[k].kind == "word":
-        scale = None
     if band and scale is None and toks[k - 1].low == "of":
         k -= 1  # "tens of" without a scale: "tens of drones" -> count band
-    if scale is not None:
-        lo, hi = lo * scale, hi * scale
-    kind = None
-    unit = None
-    context = None
-    if currency is None and k < n:
-        if toks[k].kind == "sym" and toks[k].text in _CURRENCY_SYMBOLS:
-            currency = _CURRENCY_SYMBOLS[toks[k].text]
-            k += 1
-        elif toks[k].kind == "word":
-            # "US dollars", "американских долларов", "доларів США" (the last: the currency word comes first).
-            j = (
-                k + 1
-                if toks[k].low in ("us", "american", "американских", "американських") and k + 1 < n
-                else k
-            )
-            code = _currency_word(toks[j].low)
-            if code:
-                currency = code
-                k = j + 1
-                if k < n and toks[k].low in ("сша", "us"):
-                    k += 1
+    return scale, k
+
+
+def _trailing_currency(toks: list[_Tok], k: int) -> tuple[str | None, int]:
+    """A currency after the number: a symbol, or a currency word ("US dollars", "американских долларов",
+    "доларів США": the last with the currency word first)."""
+    n = len(toks)
+    if toks[k].kind == "sym" and toks[k].text in _CURRENCY_SYMBOLS:
+        return _CURRENCY_SYMBOLS[toks[k].text], k + 1
+    if toks[k].kind == "word":
+        j = k + 1 if toks[k].low in ("us", "american", "американских", "американських") and k + 1 < n else k
+        code = _currency_word(toks[j].low)
+        if code:
+            k = j + 1
+            if k < n and toks[k].low in ("сша", "us"):
+                k += 1
+            return code, k
+    return None, k
+
+
+def _kind_of_amount(
+    text: str, toks: list[_Tok], k: int, currency: str | None
+) -> tuple[str | None, str | None, str | None, int]:
+    """(kind, unit, context, next k): money, a percentage, an area or a count of a known thing; kind None when
+    the number names none of them."""
+    n = len(toks)
     if currency:
-        kind, unit = "money", currency
-    elif k < n and (
+        return "money", currency, None, k
+    if k < n and (
         toks[k].text == "%"
         or any(toks[k].low.startswith(s) for s in _PERCENT_STEMS)
         or (toks[k].low == "per" and k + 1 < n and toks[k + 1].low == "cent")
     ):
-        kind = "percent"
         k += 2 if toks[k].low == "per" else 1
-        context = _context_after(toks, k, 4)
-    else:
-        rest = text[toks[k - 1].end :]
-        m = _AREA.match(rest.lstrip()) if rest[:1].isspace() or rest[:1] in "мm" else None
-        if m is not None:
-            end_char = toks[k - 1].end + (len(rest) - len(rest.lstrip())) + m.end()
-            while k < n and toks[k].start < end_char:
-                k += 1
-            kind, unit = "area", "m2"
-        elif k < n and toks[k].kind == "word":
-            # A count: the noun right after the number ("60 firefighters", "60 пожарных"), or after an adjective
-            # ("12 Shahed drones", "5 российских беспилотников").
-            for j in (k, k + 1):
-                if j < n and toks[j].kind == "word":
-                    u = _unit_of(toks[j].low)
-                    if u is not None:
-                        kind, unit = "count", u
-                        k = j + 1
-                        break
-    if kind is None:
-        if scale is not None or band is not None:
-            kind = "amount"
-        else:
-            return None
-    surface = text[toks[i].start : toks[k - 1].end]
-    return (
-        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, approx=approx,
-               band=band if lo != hi else None, context=context),
-        k,
-    )  # fmt: skip
+        return "percent", None, _context_after(toks, k, 4), k
+    rest = text[toks[k - 1].end :]
+    m = _AREA.match(rest.lstrip()) if rest[:1].isspace() or rest[:1] in "мm" else None
+    if m is not None:
+        end_char = toks[k - 1].end + (len(rest) - len(rest.lstrip())) + m.end()
+        while k < n and toks[k].start < end_char:
+            k += 1
+        return "area", "m2", None, k
+    if k < n and toks[k].kind == "word":
+        # A count: the noun right after the number ("60 firefighters", "60 пожарных"), or after an adjective
+        # ("12 Shahed drones", "5 российских беспилотников").
+        for j in (k, k + 1):
+            if j < n and toks[j].kind == "word":
+                u = _unit_of(toks[j].low)
+                if u is not None:
+                    return "count", u, None, j + 1
+    return None, None, None, k
 
 
 def extract_figures(text: str, ref: datetime | date | None = None) -> list[Figure]:

@@ -44,10 +44,14 @@ def _claim_line(c: Claim) -> str:
 
 
 def render_markdown(b: Brief) -> str:
-    same_day = b.first_seen.at.date() == b.last_post_at.date()
-    lines: list[str] = []
-    lines.append(f"# Event {b.event_id}: {b.headline}")
-    lines.append("")
+    sections = (_header, _timeline, _corroboration, _quotes_and_figures, _single_source, _disagreements, _caveats,
+                _provenance)  # fmt: skip
+    return "\n".join(line for section in sections for line in section(b)) + "\n"
+
+
+def _header(b: Brief) -> list[str]:
+    """The title and the facts line: first seen, sources, languages, platforms."""
+    lines = [f"# Event {b.event_id}: {b.headline}", ""]
     fs = b.first_seen
     via = f" (seen through the {fs.via})" if fs.via else ""
     lines.append(f"- **First seen:** {_t(fs.at)} — {fs.channel} — {fs.url or 'no link'}{via}")
@@ -62,9 +66,13 @@ def render_markdown(b: Brief) -> str:
     if b.headline_url:
         lines.append(f"- **Headline from:** {b.headline_url}")
     lines.append("")
+    return lines
 
-    lines.append(f"## Timeline ({b.first_seen.at:%d %B %Y}, UTC)" if same_day else "## Timeline (UTC)")
-    lines.append("")
+
+def _timeline(b: Brief) -> list[str]:
+    """The timeline table, times without the date when the event fits in one day."""
+    same_day = b.first_seen.at.date() == b.last_post_at.date()
+    lines = [f"## Timeline ({b.first_seen.at:%d %B %Y}, UTC)" if same_day else "## Timeline (UTC)", ""]
     lines.append("| time | source | what | lang | says | link |")
     lines.append("|---|---|---|---|---|---|")
     for e in b.timeline:
@@ -78,9 +86,13 @@ def render_markdown(b: Brief) -> str:
             f"{_link(e.url, 'post') if e.url else ''} |"
         )
     lines.append("")
+    return lines
 
-    lines.append("## Corroboration")
-    lines.append("")
+
+def _corroboration(b: Brief) -> list[str]:
+    """The independent sources and what more than one of them carries."""
+    same_day = b.first_seen.at.date() == b.last_post_at.date()
+    lines = ["## Corroboration", ""]
     if b.source_count == 1:
         lines.append(f"One independent source so far: {b.sources[0].channel}.")
     else:
@@ -96,9 +108,12 @@ def render_markdown(b: Brief) -> str:
         for c in b.corroborated:
             lines.append(_claim_line(c))
     lines.append("")
+    return lines
 
-    lines.append("## Quoted words and figures, by source")
-    lines.append("")
+
+def _quotes_and_figures(b: Brief) -> list[str]:
+    """Each source's quoted words and figures."""
+    lines = ["## Quoted words and figures, by source", ""]
     for s in b.sources:
         lines.append(f"**{s.channel}**" + (f" ({', '.join(s.languages)})" if s.languages else ""))
         if s.quotes:
@@ -113,9 +128,12 @@ def render_markdown(b: Brief) -> str:
         if not s.quotes and not s.figures:
             lines.append("- no quotes or figures")
         lines.append("")
+    return lines
 
-    lines.append("## Only one source")
-    lines.append("")
+
+def _single_source(b: Brief) -> list[str]:
+    """Figures and quotes only one source gives."""
+    lines = ["## Only one source", ""]
     if b.source_count == 1:
         lines.append("Everything here rests on one source.")
     elif b.single_source:
@@ -128,9 +146,12 @@ def render_markdown(b: Brief) -> str:
     else:
         lines.append("Nothing: every figure and quoted phrase has a second source.")
     lines.append("")
+    return lines
 
-    lines.append("## Disagreements")
-    lines.append("")
+
+def _disagreements(b: Brief) -> list[str]:
+    """Quantities on which sources give conflicting numbers."""
+    lines = ["## Disagreements", ""]
     if b.disagreements:
         for d in b.disagreements:
             vals = "; ".join(
@@ -140,21 +161,26 @@ def render_markdown(b: Brief) -> str:
     else:
         lines.append("None found: no two sources give conflicting numbers for the same quantity.")
     lines.append("")
+    return lines
 
-    if b.caveats:
-        lines.append("## What stays uncertain")
-        lines.append("")
-        lines.extend(f"- {c}" for c in b.caveats)
-        lines.append("")
 
-    lines.append("## Provenance")
-    lines.append("")
+def _caveats(b: Brief) -> list[str]:
+    """What stays uncertain, when the builder noted caveats."""
+    if not b.caveats:
+        return []
+    return ["## What stays uncertain", "", *(f"- {c}" for c in b.caveats), ""]
+
+
+def _provenance(b: Brief) -> list[str]:
+    """Every post behind the brief, and the footer."""
+    lines = ["## Provenance", ""]
     for i, p in enumerate(b.provenance, 1):
         carried = f" — carried by {_carried(p.carried_by)}" if p.carried_by else ""
         lines.append(f"{i}. {p.url or '(no link)'} — {p.channel}, {_t(p.posted_at)} ({p.role}){carried}")
     lines.append("")
     lines.append(f"_Generated {_t(b.generated_at)} by wirewatch from {b.post_count} posts._")
     return "\n".join(lines) + "\n"
+    return lines
 
 
 def brief_json(b: Brief) -> dict[str, Any]:

@@ -8,7 +8,6 @@ Exit codes: 0 success; 1 a run failed or records were rejected where --strict as
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import psycopg
@@ -39,14 +38,20 @@ def _root(
 
 
 def _register() -> None:
-    from ingest.cli import db, imports, live  # noqa: F401 - registration side effects
-
-    for optional in ("telegram", "backfill", "events", "briefs", "analyst", "evaluate", "demo", "serve"):
-        try:
-            __import__(f"ingest.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ingest.cli.{optional}":
-                raise
+    """Import every command module; each registers its commands on `app`."""
+    from ingest.cli import (  # noqa: F401 - registration side effects
+        analyst,
+        backfill,
+        briefs,
+        db,
+        demo,
+        evaluate,
+        events,
+        imports,
+        live,
+        serve,
+        telegram,
+    )
 
 
 def main() -> None:
@@ -59,7 +64,3 @@ def main() -> None:
     except psycopg.OperationalError as exc:  # lost mid-run and not back after the retries
         typer.echo(f"error: database connection lost: {str(exc).strip().splitlines()[0]}", err=True)
         sys.exit(3)
-
-
-if os.environ.get("WIREWATCH_CLI_EAGER"):
-    _register()

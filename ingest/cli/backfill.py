@@ -22,8 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ingest import backfill, orchestration, service
 from ingest.cli import app, common
+from ingest.run import backfill, dag_tasks, reconnecting
 
 
 @app.command("backfill")
@@ -37,7 +37,7 @@ def backfill_cmd(
         1.0, "--chunk-hours", help="Hours a chunk (1 = one hourly DAG run each)."
     ),
     rescan_hours: float = typer.Option(
-        backfill.DEFAULT_RESCAN_HOURS,
+        backfill.BACKFILL_RESCAN_HOURS,
         "--rescan-hours",
         help="Re-read this many hours before each chunk's end.",
     ),
@@ -49,9 +49,9 @@ def backfill_cmd(
     crash. Exit 0 ok, 1 a chunk failed, 4 a channel was deferred by a rate limit (run it again later), 130 on
     Ctrl-C."""
     since = common.parse_time(from_)
-    until = common.parse_time(to) if to else orchestration.floor_hour(common.parse_time("now"))
+    until = common.parse_time(to) if to else dag_tasks.floor_hour(common.parse_time("now"))
     try:
-        specs = service.watched_channels(channel or None)
+        specs = reconnecting.watched_channels(channel or None)
         windows = backfill.chunk_windows(since, until, chunk_hours)
     except (KeyError, ValueError) as exc:
         typer.echo(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", err=True)
@@ -119,7 +119,7 @@ def pools_cmd(
     (telegram_<account>: 1 slot, one task a Telegram session; x_<account>: 2 slots). Pools cannot be created
     from the environment, and a task whose pool is missing never runs: create them once per deployment and
     again after adding an account."""
-    spec = orchestration.pools_spec()
+    spec = dag_tasks.pools_spec()
     text = json.dumps(spec, indent=2) + "\n"
     if output is not None:
         output.write_text(text, encoding="utf-8")

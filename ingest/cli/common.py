@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import typer
 
+from ingest.times import iso_to_utc
 from ingest.warehouse.db import connect, resolve_dsn
 
 
@@ -63,12 +64,11 @@ def parse_time(value: str | None) -> datetime | None:
             **{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n}
         )
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return iso_to_utc(value)
     except ValueError:
         raise typer.BadParameter(
             f"not a time: {value!r} (use ISO 8601 like 2026-06-26T05:00Z, or 24h, 7d)"
         ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 SECRET_ENV = (

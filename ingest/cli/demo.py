@@ -1,20 +1,29 @@
-"""`wirewatch demo`: load the synthetic demo day in seeds/demo, group it into events and print the briefs."""
+"""`wirewatch demo`: load the synthetic demo day in seeds/demo, group it into events and print the briefs.
+
+What the demo knows about its data (the Rutte story of seeds/demo/ground_truth.toml) lives here, not in the
+product packages."""
 
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ingest.briefs.service import brief_window, event_brief
 from ingest.cli import app, common
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
+from ingest.warehouse import briefs as store
 from ingest.warehouse import queries
 from ingest.warehouse.db import redact
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "seeds" / "demo"
+GROUND_TRUTH = DEMO_DIR / "ground_truth.toml"
+RUTTE_KEY = "rutte-ankara-contracts"
 
 
 @app.command("demo")
@@ -57,6 +66,35 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
                 (e["title"] or "")[:70],
             )  # fmt: skip
         console.print(table)
-        from ingest.briefs.demo import run_demo as briefs_demo
+        run_demo(conn, console)
 
-        briefs_demo(conn, console)
+
+def rutte_event_id(conn: psycopg.Connection, ground_truth: Path = GROUND_TRUTH) -> int | None:
+    """The current event id of the demo's Rutte story: the event holding its first report."""
+    truth = tomllib.loads(ground_truth.read_text(encoding="utf-8"))
+    event = next(e for e in truth["events"] if e["key"] == RUTTE_KEY)
+    handle, post_id = event["first"]
+    platform, channel_id = truth["channels"][handle]
+    return store.event_of_post(conn, platform, channel_id, post_id)
+
+
+def run_demo(conn: psycopg.Connection, console: Console) -> int | None:
+    """Write the briefs and print the Rutte one; returns its event id."""
+    if not store.has_events(conn):
+        from ingest.events import group_window
+
+        g = group_window(conn, None, None)
+        console.print(f"[bold]grouped[/] {g.posts} posts into {g.events_created} events")
+    stats = brief_window(conn, None, None)
+    console.print(
+        f"[bold]briefs[/]: {stats.events} events, {stats.written} written, {stats.unchanged} unchanged "
+        f"({stats.seconds:.2f} s)"
+    )
+    eid = rutte_event_id(conn)
+    if eid is None:
+        console.print("[red]the Rutte event was not found (was the demo data imported?)[/]")
+        return None
+    brief = event_brief(conn, eid)
+    console.rule(f"brief of event {eid} (wirewatch brief {eid})")
+    console.print(brief["markdown"], markup=False, highlight=False, soft_wrap=True)
+    return eid

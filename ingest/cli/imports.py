@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ingest import service
 from ingest.cli import app, common
+from ingest.run import reconnecting
 from ingest.sources.formats import FORMATS
 from ingest.warehouse import queries, runs
 
@@ -42,7 +42,7 @@ def import_cmd(
         console=console, transient=True, disable=not console.is_terminal,
     ) as progress:  # fmt: skip
         task = progress.add_task("import", total=None)
-        summaries = service.import_paths(
+        summaries = reconnecting.import_paths(
             common.get_dsn(),
             paths,
             fmt,

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest import service
 from ingest.cli import app, common
+from ingest.run import reconnecting
 
 
 @app.command("ingest")
@@ -29,7 +29,7 @@ def ingest_cmd(
         typer.echo("error: name channels with --channel or pass --all", err=True)
         raise typer.Exit(2)
     try:
-        specs = service.watched_channels(channel or None)
+        specs = reconnecting.watched_channels(channel or None)
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
         raise typer.Exit(2) from None
@@ -37,7 +37,7 @@ def ingest_cmd(
         pass  # migrations applied before the per-channel connections open
     dsn = common.get_dsn()
     summaries = [
-        service.ingest_channel(
+        reconnecting.ingest_channel(
             dsn,
             spec,
             since=common.parse_time(since),

@@ -21,8 +21,18 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id, utc_from_unix
-from ingest.sources.base import Deletion
+from ingest.models import (
+    Channel,
+    Deletion,
+    Metrics,
+    Post,
+    PostRef,
+    RawRecord,
+    Rejected,
+    check_id,
+    utc_from_unix,
+)
+from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "telegram"
 SOURCE_LIVE = "telethon"
@@ -196,16 +206,12 @@ def _time(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
             raise _Bad(f"{what} is not a Unix time: {value!r}") from None
     if not isinstance(value, str):
         raise _Bad(f"{what} has type {type(value).__name__}, expected a time")
-    text = value.strip()
     try:
-        dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        return iso_to_utc(value, naive_is_utc=naive_ok)
+    except NaiveTime:
+        raise _Bad(f"{what} has no time zone ({value[:40]!r}) in a live payload") from None
     except ValueError:
         raise _Bad(f"{what} is not a time: {value[:40]!r}") from None
-    if dt.tzinfo is None:
-        if not naive_ok:
-            raise _Bad(f"{what} has no time zone ({value[:40]!r}) in a live payload")
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
 
 
 def _channel_of(peer: Any, what: str, *, required: bool) -> int | None:

@@ -21,7 +21,8 @@ from typing import Any
 
 import orjson
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id, utc
+from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.times import NaiveTime, iso_to_utc
 
 SOURCE = "telegram_web"
 PLATFORM = "telegram"
@@ -94,12 +95,11 @@ def parse_posted_at(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise ValueError("time[datetime] missing")
     try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return iso_to_utc(value, naive_is_utc=False)
+    except NaiveTime:
+        raise ValueError(f"time[datetime] has no time zone: {value[:40]!r}") from None
     except ValueError as exc:
         raise ValueError(f"time[datetime] is not ISO 8601: {value[:40]!r}") from exc
-    if dt.tzinfo is None:
-        raise ValueError(f"time[datetime] has no time zone: {value[:40]!r}")
-    return utc(dt)
 
 
 def parse_tme_link(url: Any) -> tuple[str, int | None] | None:
@@ -139,42 +139,86 @@ def reaction_key(reaction: dict[str, Any]) -> str | None:
     return None
 
 
+class _Refused(Exception):
+    """Why a widget cannot become a post, with the ids known by then (for the reject record)."""
+
+    def __init__(self, reason: str, post_id: int | None = None, channel_id: int | None = None):
+        super().__init__(reason)
+        self.reason, self.post_id, self.channel_id = reason, post_id, channel_id
+
+
 def normalize_widget(record: RawRecord) -> list[Post | Rejected]:
     """One parsed widget -> one Post (an album widget is one post with all its media), or a Rejected."""
-    payload = record.payload
-
-    def reject(
-        reason: str, post_id: int | None = None, channel_id: int | None = None
-    ) -> list[Post | Rejected]:
+    try:
+        return [_widget_post(record)]
+    except _Refused as refused:
         return [
             Rejected(
                 source=record.source or SOURCE,
-                reason=reason,
-                payload=payload,
+                reason=refused.reason,
+                payload=record.payload,
                 origin=record.origin,
                 raw_text=record.raw_text,
                 platform=PLATFORM,
-                channel_id=channel_id,
-                post_id=post_id,
+                channel_id=refused.channel_id,
+                post_id=refused.post_id,
             )  # fmt: skip
         ]
 
+
+def _widget_post(record: RawRecord) -> Post:
+    payload = record.payload
     if not isinstance(payload, dict):
-        return reject(f"payload is {type(payload).__name__}, expected the parsed widget dict")
+        raise _Refused(f"payload is {type(payload).__name__}, expected the parsed widget dict")
     if payload.get("page_kind") not in (None, "widget"):
         # A saved page that is not a t.me/s post list (a landing page, some other HTML): say what it is.
-        return reject(str(payload.get("problem") or f"not a t.me/s post list ({payload.get('page_kind')})"))
-
+        raise _Refused(str(payload.get("problem") or f"not a t.me/s post list ({payload.get('page_kind')})"))
     try:
         handle, post_id = parse_data_post(payload.get("post"))
     except ValueError as exc:
-        return reject(str(exc))
+        raise _Refused(str(exc)) from None
+    channel_id = _widget_channel_id(record, handle, post_id)
+    try:
+        posted_at = parse_posted_at(payload.get("datetime"))
+    except ValueError as exc:
+        raise _Refused(str(exc), post_id, channel_id) from None
+    metrics = _widget_metrics(payload, post_id, channel_id)
+    channel = Channel(
+        PLATFORM, channel_id, handle or record.context.get("handle"), record.context.get("title")
+    )
+    return Post(
+        platform=PLATFORM,
+        channel_id=channel_id,
+        post_id=post_id,
+        posted_at=posted_at,
+        text=str(payload.get("text") or ""),
+        channel=channel,
+        # t.me shows only the word "edited", never when: the edit time is unknown, so it stays None and
+        # the marker lives in the payload (payload["edited"]). Edits are still caught by content hash.
+        edited_at=None,
+        source_post_id=post_id,
+        url=f"https://t.me/{handle}/{post_id}",
+        reply_to=_reply_ref(payload.get("reply_to"), handle, channel_id),
+        forwarded_from=_forward_ref(payload.get("forwarded_from")),
+        kind="service" if payload.get("service") else "post",
+        media=tuple(dict(m) for m in payload.get("media") or () if isinstance(m, dict)),
+        links=tuple(dict.fromkeys(payload.get("links") or ())),
+        hashtags=tuple(dict.fromkeys(payload.get("hashtags") or ())),
+        mentions=tuple(dict.fromkeys(payload.get("mentions") or ())),
+        metrics=None if metrics.is_empty() else metrics,
+        observed_at=record.fetched_at,
+        source=SOURCE,
+        raw=payload,
+    )
 
+
+def _widget_channel_id(record: RawRecord, handle: str, post_id: int) -> int:
+    """The channel's numeric id: from the widget's data-view, else from the record's context."""
     channel_id: int | None = None
     view_problem = None
-    if payload.get("view"):
+    if record.payload.get("view"):
         try:
-            channel_id = channel_id_from_view(payload["view"])
+            channel_id = channel_id_from_view(record.payload["view"])
         except ValueError as exc:
             view_problem = str(exc)
     if channel_id is None:
@@ -183,64 +227,31 @@ def normalize_widget(record: RawRecord) -> list[Post | Rejected]:
             try:
                 channel_id = check_id(ctx_id, "context channel_id")
             except ValueError as exc:
-                return reject(str(exc), post_id)
+                raise _Refused(str(exc), post_id) from None
     if channel_id is None:
         why = view_problem or "widget has no data-view attribute"
-        return reject(
+        raise _Refused(
             f"channel id unknown for {handle}/{post_id}: {why}, and no channel id was given", post_id
         )
+    return channel_id
 
-    try:
-        posted_at = parse_posted_at(payload.get("datetime"))
-    except ValueError as exc:
-        return reject(str(exc), post_id, channel_id)
 
+def _widget_metrics(payload: dict[str, Any], post_id: int, channel_id: int) -> Metrics:
+    """Views and reactions as the widget shows them ("1.2K" and the like)."""
     try:
         views = parse_count(payload["views"]) if payload.get("views") else None
     except ValueError as exc:
-        return reject(f"views: {exc}", post_id, channel_id)
-
+        raise _Refused(f"views: {exc}", post_id, channel_id) from None
     reactions: dict[str, int] = {}
     for r in payload.get("reactions") or ():
         key = reaction_key(r) if isinstance(r, dict) else None
         if key is None:
-            return reject(f"reaction without emoji: {str(r)[:80]}", post_id, channel_id)
+            raise _Refused(f"reaction without emoji: {str(r)[:80]}", post_id, channel_id)
         try:
             reactions[key] = reactions.get(key, 0) + parse_count(str(r.get("count", "")))
         except ValueError as exc:
-            return reject(f"reaction {key}: {exc}", post_id, channel_id)
-
-    metrics = Metrics(views=views, reactions=reactions or None)
-    ctx_handle = record.context.get("handle")
-    title = record.context.get("title")
-    channel = Channel(PLATFORM, channel_id, handle or ctx_handle, title)
-
-    return [
-        Post(
-            platform=PLATFORM,
-            channel_id=channel_id,
-            post_id=post_id,
-            posted_at=posted_at,
-            text=str(payload.get("text") or ""),
-            channel=channel,
-            # t.me shows only the word "edited", never when: the edit time is unknown, so it stays None and
-            # the marker lives in the payload (payload["edited"]). Edits are still caught by content hash.
-            edited_at=None,
-            source_post_id=post_id,
-            url=f"https://t.me/{handle}/{post_id}",
-            reply_to=_reply_ref(payload.get("reply_to"), handle, channel_id),
-            forwarded_from=_forward_ref(payload.get("forwarded_from")),
-            kind="service" if payload.get("service") else "post",
-            media=tuple(dict(m) for m in payload.get("media") or () if isinstance(m, dict)),
-            links=tuple(dict.fromkeys(payload.get("links") or ())),
-            hashtags=tuple(dict.fromkeys(payload.get("hashtags") or ())),
-            mentions=tuple(dict.fromkeys(payload.get("mentions") or ())),
-            metrics=None if metrics.is_empty() else metrics,
-            observed_at=record.fetched_at,
-            source=SOURCE,
-            raw=payload,
-        )
-    ]
+            raise _Refused(f"reaction {key}: {exc}", post_id, channel_id) from None
+    return Metrics(views=views, reactions=reactions or None)
 
 
 def _reply_ref(reply: Any, handle: str, channel_id: int) -> PostRef | None:

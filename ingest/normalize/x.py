@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id
-from ingest.sources.base import Deletion
+from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "x"
 #: Snowflake ids carry their creation time: ms = (id >> 22) + this epoch (2010-11-04T01:42:54.657Z).
@@ -67,12 +67,11 @@ def parse_time(value: Any, what: str) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"{what} has type {type(value).__name__}, expected an ISO 8601 string")
     try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return iso_to_utc(value, naive_is_utc=False)
+    except NaiveTime:
+        raise ValueError(f"{what} has no time zone: {value[:40]!r}") from None
     except ValueError:
         raise ValueError(f"{what} is not ISO 8601: {value[:40]!r}") from None
-    if dt.tzinfo is None:
-        raise ValueError(f"{what} has no time zone: {value[:40]!r}")
-    return dt.astimezone(UTC)
 
 
 def unescape(text: str) -> str:

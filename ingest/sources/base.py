@@ -7,50 +7,12 @@ cursor in the same transaction as its rows, so the cursor never passes data that
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
-from ingest.models import Post, RawRecord, Rejected
-
-
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """A post the platform says (or a rescan shows) is gone."""
-
-    platform: str
-    channel_id: int | None
-    post_id: int
-    deleted_at: datetime
-    source: str = ""
-
-
-Normalized = Post | Rejected | Deletion
-Normalizer = Callable[[RawRecord], Iterable[Normalized]]
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """How far a source has read one channel. `state` holds source-specific extras (next_token, ...)."""
-
-    last_post_id: int | None = None
-    last_posted_at: datetime | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    """A watched channel as configured in seeds/channels.toml, before or after resolution to a numeric id."""
-
-    platform: str  # telegram | x
-    handle: str  # username without @ (lower-cased)
-    source: str  # telethon | telegram_web | x_api
-    channel_id: int | None = None  # known numeric id (resolved earlier, or configured)
-    title: str | None = None
-    account: str = "default"  # which credential set (Telegram session / X token) serves it
-    options: dict[str, Any] = field(default_factory=dict)
+from ingest.models import ChannelSpec, Cursor, RawRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +74,3 @@ class LiveSource(Protocol):
     ) -> Iterator[Batch]:
         """Yield batches of posts newer than `cursor` (or in [since, until) for a backfill), oldest first, then
         a rescan of posts since `rescan_since` (edits, deletions, counts)."""
-
-
-class FileReader(Protocol):
-    def __call__(self, path: Path) -> Iterator[RawRecord]: ...

@@ -2,75 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.models import RawRecord
-from ingest.sources.base import Normalizer
+from ingest.sources.registry import PLATFORMS, FileFormat, lookup
 
-
-@dataclass(frozen=True)
-class FileFormat:
-    name: str
-    reader: str  # "module:function" -> Iterator[RawRecord] for a path
-    normalizer: str  # "module:function" -> Normalizer
-    help: str
-    #: Records per transaction; an X page holds up to 500 posts with their includes, so pages batch smaller.
-    records_per_batch: int | None = None
-
-    @property
-    def read(self) -> Callable[[Path], Iterator[RawRecord]]:
-        return _load(self.reader)
-
-    @property
-    def normalize(self) -> Normalizer:
-        return _load(self.normalizer)
-
-
-FORMATS: dict[str, FileFormat] = {
-    f.name: f
-    for f in (
-        FileFormat(
-            "telegram-export",
-            "ingest.sources.telegram_export:read_export",
-            "ingest.normalize.telegram_export:normalize_export_message",
-            "Telegram Desktop export of a channel (result.json, or the export folder)",
-        ),
-        FileFormat(
-            "telethon-jsonl",
-            "ingest.sources.telegram:read_jsonl",
-            "ingest.normalize.telegram:normalize_message",
-            "Telethon Message.to_dict() records, one JSON object a line",
-        ),
-        FileFormat(
-            "x-v2-jsonl",
-            "ingest.sources.x:read_pages",
-            "ingest.normalize.x:normalize_page",
-            "X API v2 response pages, one JSON page a line (twarc2 output)",
-            records_per_batch=50,
-        ),
-        FileFormat(
-            "telegram-web",
-            "ingest.sources.telegram_web:read_saved_page",
-            "ingest.normalize.telegram_web:normalize_widget",
-            "saved t.me/s/<channel> HTML pages",
-        ),
-    )
-}
-
-
-def _load(ref: str):
-    module, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module), attr)
+#: Every file format of every platform, by name (the table is `ingest.sources.registry.PLATFORMS`).
+FORMATS: dict[str, FileFormat] = {f.name: f for p in PLATFORMS.values() for f in p.formats}
 
 
 def get_format(name: str) -> FileFormat:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+    return lookup(FORMATS, name, "format")
 
 
 def detect_format(path: Path) -> FileFormat:

@@ -30,8 +30,9 @@ from typing import Any
 
 import orjson
 
-from ingest.models import Post, RawRecord
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Listed, Normalized, SourceError
+from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
+from ingest.sources.base import Batch, Listed, SourceError
+from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +64,12 @@ class _Capture:
 
 
 def capture_path(spec: ChannelSpec) -> Path:
-    """The capture named by the channel's `replay_path` option (relative paths start at channels.toml)."""
+    """The capture named by the channel's `replay_path` option (`load_config` makes it absolute: relative paths
+    start at channels.toml)."""
     raw = spec.options.get("replay_path")
     if not raw:
         raise SourceError(f"{spec.platform}:{spec.handle}: source 'replay' needs a replay_path option")
-    path = Path(str(raw)).expanduser()
-    if not path.is_absolute():
-        from ingest.config import config_path
-
-        path = config_path().parent / path
-    return path
+    return Path(str(raw)).expanduser()
 
 
 def _files(path: Path) -> list[Path]:
@@ -94,8 +91,7 @@ def _sniff(line: bytes) -> str:
 
 def _utc(value: Any) -> datetime:
     """Telethon captures lost the offset of their (UTC) dates; X times end in Z."""
-    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return iso_to_utc(str(value))
 
 
 def _telegram_peer(payload: dict[str, Any]) -> int | None:

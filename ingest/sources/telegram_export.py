@@ -11,7 +11,7 @@ channel's numeric id, name and type, and its public username when the export has
 username; wirewatch reads a top-level `"username"` when someone added it, and callers may pass `handle=`.
 
 A truncated or corrupt file yields every message read before the damage, then raises ValueError saying where;
-`ingest.pipeline.import_file` turns that into a reject and a 'partial' run.
+`ingest.run.imports.import_file` turns that into a reject and a 'partial' run.
 """
 
 from __future__ import annotations

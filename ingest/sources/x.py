@@ -33,9 +33,10 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import RawRecord, check_id
+from ingest.models import ChannelSpec, Cursor, RawRecord, check_id
 from ingest.normalize.x import snowflake_time
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, SourceError
+from ingest.sources.base import Batch, Deferred, SourceError
+from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -218,10 +219,9 @@ def _parse_iso(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        dt = datetime.fromisoformat(value)
+        return iso_to_utc(value)
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def _end_time(until: datetime) -> datetime:

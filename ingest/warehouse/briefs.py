@@ -12,7 +12,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Json
 
-from ingest.briefs.model import ChannelInfo, EventInput, PostInput, VersionInput
+from ingest.warehouse.brief_inputs import ChannelInfo, EventInput, PostInput, VersionInput
 
 # Bump when the brief's content or format changes: every stored brief then counts as stale and is rewritten.
 BRIEF_FORMAT = 1

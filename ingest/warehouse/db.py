@@ -14,15 +14,17 @@ log = logging.getLogger(__name__)
 DSN_ENV = "WIREWATCH_DSN"
 
 
-def resolve_dsn(dsn: str | None = None, *, start_embedded: bool = True) -> str:
-    """The DSN to use: an explicit one, else $WIREWATCH_DSN, else the embedded server (started if needed)."""
+def resolve_dsn(dsn: str | None = None, *, start_embedded: bool = True, missing: str | None = None) -> str:
+    """The DSN to use: an explicit one (the CLI's --dsn, the DAG's Airflow connection), else $WIREWATCH_DSN,
+    else the embedded server (started if needed). Without the embedded server, a RuntimeError says what to set
+    (`missing`, or the CLI's hint)."""
     if dsn:
         return dsn
     env = os.environ.get(DSN_ENV)
     if env:
         return env
     if not start_embedded:
-        raise RuntimeError(f"no database: pass --dsn or set {DSN_ENV}")
+        raise RuntimeError(missing or f"no database: pass --dsn or set {DSN_ENV}")
     from ingest.warehouse.embedded import ensure_embedded
 
     return ensure_embedded()

@@ -2,7 +2,7 @@
 then one set-based upsert each for posts, versions, metrics and raw payloads.
 
 All of it runs in the caller's transaction, so a batch's rows and the cursor or run counters that describe them
-commit together (see `ingest.pipeline`).
+commit together (see `ingest.run.channel`).
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb, set_json_dumps
 
-from ingest.models import Channel, Post, Rejected, stable_hash
-from ingest.sources.base import Deletion
+from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -673,7 +671,3 @@ def _clean_text(s: str) -> str:
     except UnicodeEncodeError:
         s = s.encode("utf-8", "backslashreplace").decode("utf-8")
     return s
-
-
-def as_text(value: Any) -> str:
-    return _clean_text(value if isinstance(value, str) else orjson.dumps(value, default=str).decode())

@@ -7,6 +7,7 @@ failed. Cursors are written only inside the transaction that commits the rows th
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ingest.sources.base import Cursor
+from ingest.models import Cursor
+
+log = logging.getLogger(__name__)
 
 
 def reap_dead_runs(conn: psycopg.Connection) -> int:
@@ -86,6 +89,18 @@ def finish_run(
         (status, error, deferred_until, Jsonb(notes or {}), run_id),
     )
     conn.commit()
+
+
+def finish_after_error(conn: psycopg.Connection, run_id: int, error: str, status: str = "failed") -> None:
+    """Mark a run failed if the connection still works. If the server went away, the run row stays 'running'
+    until the next run's reaper sees its database session is gone and marks it failed."""
+    try:
+        conn.rollback()
+        finish_run(conn, run_id, status, error=error[:2000])
+    except psycopg.Error:
+        log.warning(
+            "could not record the end of run %s (connection lost); the next run will mark it failed", run_id
+        )
 
 
 def get_cursor(

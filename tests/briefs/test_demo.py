@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 
 from ingest.briefs import build_event_brief, render_markdown
-from ingest.briefs.demo import RUTTE_KEY, run_demo, rutte_event_id
+from ingest.cli.demo import RUTTE_KEY, run_demo, rutte_event_id
 from ingest.events import group_window
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 
 
 @pytest.fixture

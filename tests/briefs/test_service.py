@@ -10,10 +10,10 @@ import pytest
 
 from ingest import briefs
 from ingest.briefs import brief_window, event_brief
-from ingest.briefs.demo import rutte_event_id
+from ingest.cli.demo import rutte_event_id
 from ingest.events import group_window
 from ingest.models import Channel, Post
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from ingest.warehouse.loader import Loader
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import orchestration
+from ingest.run import dag_tasks as orchestration
 from tests.dags import helpers
 
 CHANNELS = """

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 import ingest.cli.briefs  # noqa: F401 - registers the commands
-from ingest.briefs.demo import rutte_event_id
 from ingest.cli import app
+from ingest.cli.demo import rutte_event_id
 from ingest.events import group_window
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 
 
 @pytest.fixture

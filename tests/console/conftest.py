@@ -99,7 +99,7 @@ def add_posts_and_group(dsn: str, paths: list[Path]) -> None:
     """What the pipeline does when new posts arrive: import, group, write briefs."""
     from ingest.briefs import brief_window
     from ingest.events import group_window
-    from ingest.pipeline import import_files
+    from ingest.run.imports import import_files
 
     with psycopg.connect(dsn) as conn:
         import_files(conn, paths)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest import orchestration
+from ingest.run import dag_tasks as orchestration
 from ingest.warehouse.queries import table_checksums
 from tests.dags import helpers
 

@@ -22,7 +22,7 @@ T0 = datetime(2026, 5, 1, 6, 0, tzinfo=timezone.utc)
 
 
 def _import_channels(conn, shared_data: Path, ids: list[int], tmp_path: Path) -> None:
-    from ingest.pipeline import import_files
+    from ingest.run.imports import import_files
 
     for cid in ids:
         (tmp_path / f"{cid}.jsonl").write_bytes((shared_data / NEWS / f"{cid}.jsonl").read_bytes())

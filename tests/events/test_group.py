@@ -185,7 +185,7 @@ DEMO = Path(__file__).resolve().parents[2] / "seeds" / "demo"
 
 @pytest.mark.skipif(not (DEMO / "ground_truth.toml").is_file(), reason="seeds/demo not present")
 def test_demo_day_groups_as_its_ground_truth(conn):
-    from ingest.pipeline import import_files
+    from ingest.run.imports import import_files
 
     import_files(conn, [DEMO])
     conn.commit()

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from telethon.tl import types
 
-from ingest.models import Post, RawRecord, Rejected
+from ingest.models import Deletion, Post, RawRecord, Rejected
 from ingest.normalize.telegram import normalize_message
-from ingest.sources.base import Deletion
 from ingest.sources.telegram import json_safe, read_jsonl
 from tests.sources.telethon_fakes import tl_from_dict
 

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.models import Post, RawRecord, Rejected
 from ingest.normalize.telegram_export import normalize_export_message
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from ingest.sources.telegram_export import read_export
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "telegram_export"

@@ -14,10 +14,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.models import Post, RawRecord, Rejected
+from ingest.models import Deletion, Post, RawRecord, Rejected
 from ingest.normalize.x import normalize_page, snowflake_time
-from ingest.pipeline import import_files
-from ingest.sources.base import Deletion
+from ingest.run.imports import import_files
 from ingest.sources.x import read_pages
 from ingest.warehouse.queries import table_checksums, table_counts
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import timedelta
 
-from ingest.pipeline import run_channel
+from ingest.run.channel import run_channel
 from ingest.warehouse.db import connect
 from tests.reliability.streams import FakeLiveSource, SimClock, generate_stream, spec_for
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from ingest.pipeline import run_channel
+from ingest.run.channel import run_channel
 from ingest.warehouse import runs
 from tests.reliability.streams import EPOCH, FakeLiveSource, Faults, SimClock, Stream, spec_for
 

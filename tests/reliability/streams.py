@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ingest.models import RawRecord
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed
+from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.sources.base import Batch, Deferred, Listed
 
 UTC = timezone.utc
 #: Fixed in the past so every generated time passes the "not in the future" check, whatever today is.

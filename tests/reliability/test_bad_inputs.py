@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from tests.conftest import truncate_all
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"

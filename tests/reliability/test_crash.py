@@ -28,7 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from ingest.warehouse import migrate, runs
 from tests.conftest import _with_db, truncate_all
 from tests.reliability import crashlab

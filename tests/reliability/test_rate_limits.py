@@ -11,7 +11,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from ingest.pipeline import run_channel
+from ingest.run.channel import run_channel
 from tests.conftest import truncate_all
 from tests.reliability.schedules import FULL, Runner, clean_pass
 from tests.reliability.state import snapshot
@@ -130,7 +130,7 @@ def test_deferred_run_keeps_committed_batches_and_cursor(db):
         assert cursor == (committed[-1].cursor.last_post_id, clock() + WAIT)
         n_posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
         conn.commit()
-    from ingest.pipeline import normalize_records
+    from ingest.run.records import normalize_records
     from ingest.sources.registry import normalizer_for
 
     expected = {
@@ -205,7 +205,7 @@ def _stormy_telegram(k: int, seconds: int):
 
 
 def _telethon_pass(conn, stream, server, clock, epoch, tmp_path, *, now_minute: float, ignore_deferral=False):
-    from ingest.sources.base import ChannelSpec
+    from ingest.models import ChannelSpec
     from ingest.sources.telegram import TelegramCredentials, TelethonSource
     from tests.sources.telethon_fakes import factory_for, tl_from_dict
 

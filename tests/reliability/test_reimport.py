@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
 from tests.reliability.streams import generate_stream, write_jsonl

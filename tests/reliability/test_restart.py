@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest import service
-from ingest.pipeline import import_files
+from ingest.run import reconnecting as service
+from ingest.run.imports import import_files
 from ingest.warehouse import migrate
 from tests.reliability import crashlab
 from tests.reliability.crash_worker import run_epoch

@@ -22,8 +22,9 @@ import pytest
 from psycopg import sql
 
 from ingest import config as cfg
-from ingest import service
-from ingest.pipeline import import_files, run_channel
+from ingest.run import reconnecting as service
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
 from ingest.warehouse import queries
 from tests.conftest import _with_db
 from tests.reliability.schedules import FULL

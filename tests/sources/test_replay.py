@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.models import Post
-from ingest.sources.base import ChannelSpec, Cursor, SourceError
+from ingest.models import ChannelSpec, Cursor, Post
+from ingest.sources.base import SourceError
 from ingest.sources.replay import ReplaySource, load_capture, normalize_replay
 from ingest.warehouse.queries import table_checksums
 from tests.dags import helpers
@@ -164,7 +164,7 @@ def test_normalised_posts_keep_utc_times_and_say_replay(capture):
 
 def test_replay_channel_through_the_pipeline_is_idempotent(db, conn, capture, tmp_path, monkeypatch):
     """Through `wirewatch ingest`'s function: the window's posts land; the same window again changes nothing."""
-    from ingest import service
+    from ingest.run import reconnecting as service
 
     dest, times = capture
     monkeypatch.setenv("WIREWATCH_CHANNELS", str(helpers.write_channels(tmp_path, dest)))

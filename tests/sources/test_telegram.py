@@ -1,5 +1,5 @@
 """ingest.sources.telegram: the Telethon JSONL reader and the live TelethonSource, loaded through
-ingest.pipeline into the real PostgreSQL. The live source talks to a fake Telegram (telethon_fakes) that serves
+ingest.run into the real PostgreSQL. The live source talks to a fake Telegram (telethon_fakes) that serves
 real TL objects rebuilt from ../shared/data/telethon."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from telethon.tl import types
 from telethon.tl.functions.contacts import ResolveUsernameRequest
 from telethon.tl.functions.messages import GetHistoryRequest
 
-from ingest.models import Post
-from ingest.pipeline import import_files, run_channel
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, SourceError
+from ingest.models import ChannelSpec, Cursor, Post
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
+from ingest.sources.base import Batch, Deferred, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram import (
     ResolveBudget,
@@ -562,7 +563,7 @@ def test_resolution_budget_defers_further_channels(conn, server, make_source, cl
 
 
 def test_process_budget_is_shared_between_sources(server, make_source, monkeypatch):
-    from ingest.sources import telegram as tg
+    from ingest.sources.telegram import budget as tg
 
     monkeypatch.setattr(tg, "_PROCESS_BUDGETS", {})
     monkeypatch.setenv("WIREWATCH_TELEGRAM_RESOLVE_BUDGET", "2")

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.pipeline import import_files
+from ingest.run.imports import import_files
 from ingest.sources.telegram_export import read_export, read_header
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "telegram_export"

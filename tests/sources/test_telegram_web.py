@@ -1,5 +1,5 @@
 """Tests for ingest/sources/telegram_web.py: the page parser, saved-page import, and the live source driven
-through httpx.MockTransport (the real httpx code path) and ingest.pipeline against the real PostgreSQL."""
+through httpx.MockTransport (the real httpx code path) and ingest.run against the real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import httpx
 import psycopg
 import pytest
 
-from ingest.models import RawRecord
-from ingest.pipeline import import_files, run_channel
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed, SourceError
+from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
+from ingest.sources.base import Batch, Deferred, Listed, SourceError
 from ingest.sources.formats import detect_format
 from ingest.sources.telegram_web import (
     PageResult,

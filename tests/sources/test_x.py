@@ -24,9 +24,11 @@ import pytest
 import vcr
 import yaml
 
+from ingest.models import ChannelSpec, Cursor
 from ingest.normalize.x import snowflake_time
-from ingest.pipeline import import_files, run_channel
-from ingest.sources.base import ChannelSpec, Cursor, SourceError
+from ingest.run.channel import run_channel
+from ingest.run.imports import import_files
+from ingest.sources.base import SourceError
 from ingest.sources.x import XSource, bearer_token_from_env, read_pages
 from ingest.warehouse import runs
 

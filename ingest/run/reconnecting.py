@@ -11,8 +11,9 @@ import psycopg
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ingest import config as cfg
-from ingest.pipeline import IMPORT_BATCH, ChannelSummary, ImportSummary, import_files, run_channel
-from ingest.sources.base import ChannelSpec
+from ingest.models import ChannelSpec
+from ingest.run.channel import ChannelSummary, run_channel
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, import_files
 from ingest.sources.registry import build_source
 from ingest.warehouse.db import connect
 
@@ -85,17 +86,3 @@ def _with_reconnect(dsn: str, fn, attempts: int = 4):
         with attempt, connect(dsn) as conn:
             return fn(conn)
     raise AssertionError("unreachable")
-
-
-def ingest_channels(
-    dsn: str,
-    names: list[str] | None = None,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    rescan_hours: float | None = None,
-) -> list[ChannelSummary]:
-    return [
-        ingest_channel(dsn, spec, since=since, until=until, rescan_hours=rescan_hours)
-        for spec in watched_channels(names)
-    ]

@@ -1,500 +1,44 @@
-"""Telegram through Telethon (MTProto, a user account): the live source and the Telethon JSONL file reader.
-
-Both yield `RawRecord`s holding a Telethon `Message.to_dict()` that `ingest.normalize.telegram` turns into
-posts. The live source never touches the database; it is told the committed cursor and yields `Batch`es.
-
-What keeps an account safe and the data whole:
-- one client per session at a time: a `fcntl` lock keyed by a hash of the session string (Telegram kills a
-  session used from two places at once, AUTH_KEY_DUPLICATED);
-- username resolutions, what gets accounts banned, are cached for the process and capped by a budget;
-- FloodWait up to a threshold is slept; above it the channel is deferred (`base.Deferred`), cursor intact;
-- history is read by message id, oldest first, 100 a request; a rescan re-enumerates a contiguous id range
-  so posts missing from it are marked deleted (`Listed`); an album is never split across batches.
-
-Telethon is asyncio-based: a source owns one event loop on a private thread and exposes the synchronous
-`LiveSource` interface. The client is built by an injectable factory, so tests drive a fake.
-"""
+"""`TelethonSource`: the live source (history by message id, rescans, FloodWait, resolution)."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import concurrent.futures
-import fcntl
-import hashlib
-import inspect
-import json
 import logging
 import os
-import re
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-import orjson
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ingest.models import RawRecord
-from ingest.sources.base import Batch, ChannelSpec, Cursor, Deferred, Listed, SourceError
+from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.sources.base import Batch, Deferred, Listed, SourceError
+from ingest.sources.telegram.budget import ResolveBudget, process_budget
+from ingest.sources.telegram.client import (
+    ClientFactory,
+    Connection,
+    default_client_factory,
+    maybe_await,
+    quiet_disconnect,
+)
+from ingest.sources.telegram.credentials import TelegramCredentials, credentials_from_env, env_prefix
+from ingest.sources.telegram.jsonl import json_safe
+from ingest.sources.telegram.peers import ChannelAccessError, Entity, PeerCache, username_of
+from ingest.sources.telegram.session import DEFAULT_LOCK_WAIT, SessionLock, default_lock_dir, session_digest
 
 log = logging.getLogger(__name__)
 
 SOURCE_LIVE = "telethon"
-SOURCE_JSONL = "telethon_jsonl"
 PAGE_SIZE = 100  # Telegram's maximum for messages.getHistory
 DEFAULT_FLOOD_THRESHOLD = 60.0
-DEFAULT_RESOLVE_BUDGET = 20
-DEFAULT_LOCK_WAIT = 120.0
 #: When the resolution budget is spent, a channel that needs one is retried after this long.
 RESOLVE_RETRY = timedelta(hours=1)
-
-ClientFactory = Callable[[str, int, str], Any]
-
-
-# ------------------------------------------------------------------------------------------- JSONL files
-
-_FILE_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})_(\d{3,})$")
-
-
-def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
-    """`bloomberg_1488156064.jsonl` / `@Python_1050982793.jsonl` -> ("bloomberg", 1488156064)."""
-    m = _FILE_HANDLE.match(Path(path).stem)
-    if not m:
-        return None, None
-    return m.group(1), int(m.group(2))
-
-
-def read_jsonl(path: Path) -> Iterator[RawRecord]:
-    """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
-    becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects."""
-    path = Path(path)
-    handle, handle_channel_id = handle_from_filename(path)
-    context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
-    with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            stripped = line.strip()
-            if not stripped:
-                continue
-            origin = f"{path}:{lineno}"
-            try:
-                payload = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                payload, error = _lenient_json(stripped, exc)
-                if error is not None:
-                    yield RawRecord(
-                        SOURCE_JSONL, None, origin, context={**context, "decode_error": error},
-                        raw_text=stripped.decode("utf-8", "backslashreplace"),
-                    )  # fmt: skip
-                    continue
-            yield RawRecord(SOURCE_JSONL, payload, origin, context=context)
-
-
-def _lenient_json(line: bytes, exc: Exception) -> tuple[Any, str | None]:
-    """orjson refuses lone UTF-16 surrogates that the stdlib reads; let those through so the normaliser can
-    reject the post with the precise reason (a lone surrogate in its text) instead of 'not JSON'."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as uexc:
-        return None, f"invalid UTF-8 at byte {uexc.start}"
-    try:
-        return json.loads(text), None
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
-        return None, str(exc)[:200]
-
-
-def json_safe(value: Any) -> Any:
-    """A Telethon `to_dict()` made JSON-serialisable the way Telethon's own `to_json` does it: datetimes as
-    ISO 8601 with their offset, bytes as base64."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if hasattr(value, "to_dict"):
-        return json_safe(value.to_dict())
-    return repr(value)
-
-
-# ------------------------------------------------------------------------------------------- credentials
-
-
-@dataclass(frozen=True)
-class TelegramCredentials:
-    """An API id/hash (my.telegram.org) and a Telethon StringSession. The secrets stay out of repr()."""
-
-    api_id: int
-    api_hash: str = field(repr=False)
-    session: str = field(repr=False)
-    account: str = "default"
-
-
-def env_prefix(account: str) -> str:
-    """`TELEGRAM` for the default account, `TELEGRAM_<ACCOUNT>` for another."""
-    if account == "default":
-        return "TELEGRAM"
-    return "TELEGRAM_" + re.sub(r"[^A-Z0-9]", "_", account.upper())
-
-
-def airflow_conn_var(account: str) -> str:
-    return "AIRFLOW_CONN_TELEGRAM_" + re.sub(r"[^A-Z0-9]", "_", account.upper())
-
-
-def credentials_from_env(
-    account: str = "default", environ: dict[str, str] | None = None
-) -> TelegramCredentials:
-    """Credentials from TELEGRAM[_<ACCOUNT>]_API_ID / _API_HASH / _SESSION, each falling back to the Airflow
-    connection AIRFLOW_CONN_TELEGRAM_<ACCOUNT> (login = API id, password = API hash, extra.session)."""
-    env = os.environ if environ is None else environ
-    prefix = env_prefix(account)
-    conn_var = airflow_conn_var(account)
-    conn = _airflow_conn(env.get(conn_var), conn_var)
-    api_id_raw = env.get(f"{prefix}_API_ID") or conn.get("login")
-    api_hash = env.get(f"{prefix}_API_HASH") or conn.get("password")
-    session = env.get(f"{prefix}_SESSION") or conn.get("session")
-    missing = [n for n, v in (("API_ID", api_id_raw), ("API_HASH", api_hash), ("SESSION", session)) if not v]
-    if missing:
-        raise SourceError(
-            f"Telegram credentials for account {account!r} incomplete (missing {', '.join(missing)}): set "
-            f"{prefix}_API_ID, {prefix}_API_HASH and {prefix}_SESSION, or the Airflow connection {conn_var}; "
-            "create a session with `wirewatch telegram login`"
-        )
-    try:
-        api_id = int(str(api_id_raw).strip())
-    except ValueError:
-        raise SourceError(f"{prefix}_API_ID (or {conn_var} login) is not a number") from None
-    return TelegramCredentials(api_id, str(api_hash).strip(), str(session).strip(), account)
-
-
-def _airflow_conn(value: str | None, name: str) -> dict[str, str]:
-    """login, password and extra.session of an Airflow connection given as JSON or as a URI."""
-    if not value:
-        return {}
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            data = json.loads(value)
-            extra = data.get("extra") or {}
-            if isinstance(extra, str):
-                extra = json.loads(extra) if extra.strip() else {}
-        except (ValueError, AttributeError):
-            raise SourceError(f"{name} is not valid JSON (expected an Airflow connection object)") from None
-        return {k: v for k, v in (("login", data.get("login")), ("password", data.get("password")),
-                                  ("session", extra.get("session"))) if v}  # fmt: skip
-    try:
-        parts = urlsplit(value)
-        query = parse_qs(parts.query)
-        extra_json = query.get("__extra__", [""])[0]
-        extra = json.loads(extra_json) if extra_json else {}
-        session = query.get("session", [None])[0] or extra.get("session")
-        out = {"login": unquote(parts.username or ""), "password": unquote(parts.password or ""),
-               "session": session or ""}  # fmt: skip
-    except ValueError:
-        raise SourceError(f"{name} is neither JSON nor a connection URI") from None
-    return {k: v for k, v in out.items() if v}
-
-
-# -------------------------------------------------------------------------------------------- session lock
-
-
-def default_lock_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir("wirewatch")) / "locks"
-
-
-def session_digest(session: str) -> str:
-    """A short, one-way name for a session in file names (the session itself is a secret)."""
-    return hashlib.sha256(session.encode("utf-8")).hexdigest()[:16]
-
-
-class SessionLock:
-    """An exclusive, non-blocking `flock` on a file named by a hash of the session string (never the string
-    itself). Held while a client is connected; released on close or when the process ends."""
-
-    def __init__(
-        self, session: str, *, lock_dir: Path | None = None, wait: float = 0.0, label: str = "default"
-    ):
-        self.path = Path(lock_dir or default_lock_dir()) / f"telegram-session-{session_digest(session)}.lock"
-        self.wait = max(0.0, wait)
-        self.label = label
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        if self._fd is not None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise SourceError(
-                f"cannot create the Telegram session lock {self.path}: {exc.strerror}"
-            ) from None
-        deadline = time.monotonic() + self.wait
-        announced = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    holder = _read_pid(fd)
-                    os.close(fd)
-                    raise SourceError(
-                        f"the Telegram session of account {self.label!r} is in use by another process"
-                        f"{f' (pid {holder})' if holder else ''}: Telegram invalidates a session used twice at "
-                        f"once. Wait for it to finish or raise WIREWATCH_TELEGRAM_LOCK_WAIT (lock: {self.path})"
-                    ) from None
-                if not announced:
-                    log.info(
-                        "Telegram session of account %r busy; waiting up to %.0f s", self.label, self.wait
-                    )
-                    announced = True
-                time.sleep(min(0.2, remaining))
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            os.close(self._fd)
-            self._fd = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-
-def _read_pid(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        return os.read(fd, 32).decode("ascii", "ignore").strip()
-    except OSError:
-        return ""
-
-
-class PeerCache:
-    """Channel id -> access hash this account was given, kept on disk beside the session lock (named by the
-    session's hash). A new process (each Airflow task) then fetches a known channel without resolving its
-    username again. An access hash is useless without the session's key, so it is not a secret; only the
-    holder of the session lock writes the file."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._data: dict[str, dict[str, Any]] | None = None
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._data is None:
-            self._data = {}
-            if self.path is not None and self.path.is_file():
-                try:
-                    data = json.loads(self.path.read_text(encoding="utf-8"))
-                    self._data = data if isinstance(data, dict) else {}
-                except (OSError, ValueError):
-                    log.info("ignoring unreadable Telegram peer cache %s", self.path)
-        return self._data
-
-    def get(self, channel_id: int) -> dict[str, Any] | None:
-        entry = self._load().get(str(channel_id))
-        return entry if isinstance(entry, dict) and isinstance(entry.get("access_hash"), int) else None
-
-    def put(self, channel_id: int, access_hash: int, username: str | None, title: str | None) -> None:
-        data = self._load()
-        entry = {"access_hash": access_hash, "username": username, "title": title}
-        if data.get(str(channel_id)) == entry or self.path is None:
-            data[str(channel_id)] = entry
-            return
-        data[str(channel_id)] = entry
-        self._save(data)
-
-    def forget(self, channel_id: int) -> None:
-        data = self._load()
-        if data.pop(str(channel_id), None) is not None and self.path is not None:
-            self._save(data)
-
-    def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        assert self.path is not None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-            os.replace(tmp, self.path)
-        except OSError as exc:  # a cache: failing to write it only costs a resolution next time
-            log.info("cannot write the Telegram peer cache %s: %s", self.path, exc.strerror)
-
-
-# ------------------------------------------------------------------------------------- resolution budget
-
-
-class ResolveBudget:
-    """How many usernames this process may still resolve through Telegram (contacts.resolveUsername)."""
-
-    def __init__(self, limit: int = DEFAULT_RESOLVE_BUDGET):
-        self.limit = max(0, int(limit))
-        self.used = 0
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self._lock:
-            if self.used >= self.limit:
-                return False
-            self.used += 1
-            return True
-
-
-_PROCESS_BUDGETS: dict[str, ResolveBudget] = {}
-_PROCESS_BUDGETS_LOCK = threading.Lock()
-
-
-def process_budget(account: str) -> ResolveBudget:
-    """The budget every source of this account shares in this process (WIREWATCH_TELEGRAM_RESOLVE_BUDGET)."""
-    with _PROCESS_BUDGETS_LOCK:
-        if account not in _PROCESS_BUDGETS:
-            raw = os.environ.get("WIREWATCH_TELEGRAM_RESOLVE_BUDGET", "")
-            limit = int(raw) if raw.strip().isdigit() else DEFAULT_RESOLVE_BUDGET
-            _PROCESS_BUDGETS[account] = ResolveBudget(limit)
-        return _PROCESS_BUDGETS[account]
-
-
-# ----------------------------------------------------------------------------------------------- client
-
-
-def default_client_factory(session: str, api_id: int, api_hash: str) -> Any:
-    """A real TelegramClient on a StringSession (in memory: nothing is written to disk). Called inside the
-    source's event loop. Telethon must not sleep on FloodWait itself: the source decides (threshold 0)."""
-    from telethon import TelegramClient
-    from telethon.sessions import StringSession
-
-    return TelegramClient(
-        StringSession(session), api_id, api_hash, flood_sleep_threshold=0, receive_updates=False,
-        device_model="wirewatch", app_version="wirewatch 0.1",
-    )  # fmt: skip
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-class _Connection:
-    """The private event loop thread, the session lock and the connected client of one source. Kept apart
-    from the source so a finaliser can close it when the source is garbage-collected."""
-
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.thread: threading.Thread | None = None
-        self.client: Any = None
-        self.lock: SessionLock | None = None
-
-    def start_loop(self) -> None:
-        if self.loop is not None:
-            return
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="wirewatch-telethon", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float | None) -> Any:
-        assert self.loop is not None
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return fut.result(timeout)
-        except concurrent.futures.TimeoutError:
-            fut.cancel()
-            raise TimeoutError(f"no answer from Telegram within {timeout:.0f} s") from None
-
-    def close(self) -> None:
-        try:
-            if self.client is not None and self.loop is not None and self.loop.is_running():
-                try:
-                    self.run(_disconnect(self.client), timeout=15)
-                except Exception as exc:  # noqa: BLE001 - closing must not fail the caller
-                    log.debug("Telegram disconnect failed: %s", type(exc).__name__)
-        finally:
-            self.client = None
-            if self.loop is not None and self.thread is not None:
-                if self.loop.is_running():
-                    try:
-                        asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(5)
-                    except Exception:  # noqa: BLE001
-                        pass
-                    self.loop.call_soon_threadsafe(self.loop.stop)
-                self.thread.join(5)
-                if not self.loop.is_running():
-                    self.loop.close()
-            self.loop = self.thread = None
-            if self.lock is not None:
-                self.lock.release()
-                self.lock = None
-
-
-async def _disconnect(client: Any) -> None:
-    await _maybe_await(client.disconnect())
-
-
-async def _quiet_disconnect(client: Any) -> None:
-    try:
-        await _disconnect(client)
-    except Exception:  # noqa: BLE001 - already failing; the first error is the one to report
-        pass
-
-
-async def _cancel_pending() -> None:
-    me = asyncio.current_task()
-    tasks = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-@dataclass
-class _Entity:
-    channel_id: int
-    access_hash: int
-    username: str | None
-    title: str | None
-    unverified: bool = False  # from the disk cache or configuration: may be stale
-
-
-class ChannelAccessError(SourceError):
-    """CHANNEL_INVALID: the access hash does not (or no longer) open the channel for this account."""
 
 
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
-
-
-def _username_of(chat: Any) -> str | None:
-    """A channel's username; channels with collectible usernames have `username=None` and a list."""
-    name = getattr(chat, "username", None)
-    if name:
-        return name
-    for u in getattr(chat, "usernames", None) or []:
-        if getattr(u, "active", False) and getattr(u, "username", None):
-            return u.username
-    return None
-
-
-# ----------------------------------------------------------------------------------------------- source
 
 
 class TelethonSource:
@@ -547,9 +91,9 @@ class TelethonSource:
         self._peers = PeerCache(
             cache_dir / f"telegram-peers-{session_digest(credentials.session)}.json" if peer_cache else None
         )
-        self._by_id: dict[int, _Entity] = {}
-        self._by_username: dict[str, _Entity] = {}
-        self._conn = _Connection()
+        self._by_id: dict[int, Entity] = {}
+        self._by_username: dict[str, Entity] = {}
+        self._conn = Connection()
         self._finalizer = weakref.finalize(self, self._conn.close)
 
     @classmethod
@@ -617,7 +161,7 @@ class TelethonSource:
 
     def _fetch(
         self,
-        ent: _Entity,
+        ent: Entity,
         cursor: Cursor | None,
         *,
         since: datetime | None,
@@ -656,7 +200,7 @@ class TelethonSource:
 
     def _scan(
         self,
-        ent: _Entity,
+        ent: Entity,
         *,
         start_id: int | None = None,
         start_date: datetime | None = None,
@@ -710,7 +254,7 @@ class TelethonSource:
             yield self._batch(ent, held, low, high, rescan=rescan, cursor=emit_cursor)
 
     def _pages(
-        self, ent: _Entity, *, start_id: int | None, start_date: datetime | None
+        self, ent: Entity, *, start_id: int | None, start_date: datetime | None
     ) -> Iterator[tuple[list[Any], int | None]]:
         """Pages of messages in ascending id order. The first page of a date start also reports the id of
         the newest message before that date (asked for with one slot of the page), which bounds the listing.
@@ -753,7 +297,7 @@ class TelethonSource:
                 self._sleep(self.page_delay)
 
     def _batch(
-        self, ent: _Entity, msgs: list[Any], low: int | None, high: int | None, *, rescan: bool, cursor: bool
+        self, ent: Entity, msgs: list[Any], low: int | None, high: int | None, *, rescan: bool, cursor: bool
     ) -> Batch:
         fetched_at = self._now()
         context = {"handle": ent.username, "handle_channel_id": ent.channel_id, "title": ent.title}
@@ -775,7 +319,7 @@ class TelethonSource:
 
     # ----------------------------------------------------------------------------------- entities
 
-    def _entity_for(self, spec: ChannelSpec, channel_id: int, *, fresh: bool = False) -> _Entity:
+    def _entity_for(self, spec: ChannelSpec, channel_id: int, *, fresh: bool = False) -> Entity:
         """The channel's access hash: known in this process, configured, cached on disk by an earlier process
         on this session, or (costing one resolution) from resolving its handle."""
         ent = self._by_id.get(channel_id)
@@ -784,9 +328,9 @@ class TelethonSource:
         access_hash = None if fresh else (spec.options or {}).get("access_hash")
         cached = None if fresh else self._peers.get(channel_id)
         if access_hash is not None:
-            ent = _Entity(channel_id, int(access_hash), spec.handle, spec.title, unverified=True)
+            ent = Entity(channel_id, int(access_hash), spec.handle, spec.title, unverified=True)
         elif cached is not None:
-            ent = _Entity(channel_id, cached["access_hash"], cached.get("username") or spec.handle,
+            ent = Entity(channel_id, cached["access_hash"], cached.get("username") or spec.handle,
                           cached.get("title") or spec.title, unverified=True)  # fmt: skip
         if ent is not None:
             self._by_id[channel_id] = ent
@@ -799,7 +343,7 @@ class TelethonSource:
             )
         return ent
 
-    def _resolve_username(self, handle: str) -> _Entity:
+    def _resolve_username(self, handle: str) -> Entity:
         from telethon.tl import types
         from telethon.tl.functions.contacts import ResolveUsernameRequest
 
@@ -833,11 +377,11 @@ class TelethonSource:
         self._by_username[name.lower()] = ent
         return ent
 
-    def _remember(self, chat: Any) -> _Entity:
+    def _remember(self, chat: Any) -> Entity:
         ent = self._by_id.get(chat.id)
-        username = _username_of(chat)
+        username = username_of(chat)
         if ent is None:
-            ent = _Entity(chat.id, chat.access_hash, username, getattr(chat, "title", None))
+            ent = Entity(chat.id, chat.access_hash, username, getattr(chat, "title", None))
             self._by_id[chat.id] = ent
         else:
             if chat.access_hash is not None and not getattr(chat, "min", False):
@@ -923,7 +467,7 @@ class TelethonSource:
         log.debug("telegram request %s", type(request).__name__)
         return conn.run(_call(conn.client, request), self.request_timeout)
 
-    def _connected(self) -> _Connection:
+    def _connected(self) -> Connection:
         conn = self._conn
         if conn.client is not None:
             return conn
@@ -948,13 +492,13 @@ class TelethonSource:
             ) from None
         client.flood_sleep_threshold = 0
         try:
-            await _maybe_await(client.connect())
-            authorised = await _maybe_await(client.is_user_authorized())
+            await maybe_await(client.connect())
+            authorised = await maybe_await(client.is_user_authorized())
         except BaseException:
-            await _quiet_disconnect(client)
+            await quiet_disconnect(client)
             raise
         if not authorised:
-            await _quiet_disconnect(client)
+            await quiet_disconnect(client)
             raise SourceError(
                 f"the Telegram session of account {self.account!r} is not logged in (expired or revoked): "
                 "run `wirewatch telegram login` and store the new session"
@@ -989,7 +533,7 @@ class TelethonSource:
 async def _call(client: Any, request: Any) -> Any:
     is_connected = getattr(client, "is_connected", None)
     if callable(is_connected) and not is_connected():
-        await _maybe_await(client.connect())
+        await maybe_await(client.connect())
     return await client(request)
 
 

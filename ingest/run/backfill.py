@@ -1,7 +1,7 @@
 """Backfill without a scheduler: the hourly DAG's task code over a long window, chunk by chunk, resumable.
 
 `wirewatch backfill --from A --to B` cuts [A, B) into chunks (an hour by default, so each chunk is exactly one
-hourly DAG run's window) and runs `ingest.service.ingest_channel(kind="backfill")` per channel per chunk, oldest
+hourly DAG run's window) and runs `ingest.run.reconnecting.ingest_channel(kind="backfill")` per channel per chunk, oldest
 chunk first. Every chunk records a run in `ingest_runs`; a chunk that already has a succeeded run for the same
 source, channel and window (from an earlier, interrupted backfill or from the DAG) is skipped, so the same command
 after Ctrl-C or a crash resumes where it stopped. A channel the platform rate-limits is deferred for the rest of
@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ingest.pipeline import ChannelSummary
-from ingest.sources.base import ChannelSpec
+from ingest.models import ChannelSpec
+from ingest.run.channel import ChannelSummary
 
 log = logging.getLogger(__name__)
 
 #: Backfill windows are history: re-reading the hours before each chunk (the rescan of live runs) would only
 #: repeat reads (X bills each one). Pass rescan_hours to change it.
-DEFAULT_RESCAN_HOURS = 0.0
+BACKFILL_RESCAN_HOURS = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def run(
     dsn: str,
     backfill_plan: Plan,
     *,
-    rescan_hours: float | None = DEFAULT_RESCAN_HOURS,
+    rescan_hours: float | None = BACKFILL_RESCAN_HOURS,
     on_chunk: Callable[[Chunk, ChannelSummary | None], None] | None = None,
     ingest: Callable[..., ChannelSummary] | None = None,
 ) -> Outcome:
@@ -114,7 +114,7 @@ def run(
     is skipped because its channel was deferred earlier in this invocation). Ctrl-C propagates after the run in
     flight is recorded as failed, so the next invocation redoes exactly that chunk."""
     if ingest is None:
-        from ingest.service import ingest_channel as ingest
+        from ingest.run.reconnecting import ingest_channel as ingest
     outcome = Outcome()
     started = time.monotonic()
     try:

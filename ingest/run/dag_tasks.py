@@ -2,7 +2,7 @@
 
 The DAG file only wires tasks together; every decision lives here: which window a run covers (its data interval,
 explicit params, or the last full hour for a manual run without a logical date), which channels a run serves and
-in which pool, how one channel runs (`ingest.service.ingest_channel`, as `wirewatch ingest` does), how the warehouse
+in which pool, how one channel runs (`ingest.reconnecting.ingest_channel`, as `wirewatch ingest` does), how the warehouse
 DSN is found (the Airflow connection `wirewatch_db`, else $WIREWATCH_DSN), and whether event grouping and briefs
 exist yet. Airflow is imported lazily and only for the connection lookup.
 """
@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.sources.base import ChannelSpec
+from ingest.models import ChannelSpec
+from ingest.times import iso_to_utc
+from ingest.warehouse.db import DSN_ENV, resolve_dsn
 
 log = logging.getLogger(__name__)
 
 CONN_ID = "wirewatch_db"
-DSN_ENV = "WIREWATCH_DSN"
 START_DATE_ENV = "WIREWATCH_START_DATE"
 DEFAULT_START_DATE = datetime(2026, 11, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -75,7 +76,7 @@ class Window:
 def to_utc(value: Any) -> datetime:
     """A plain aware UTC datetime from a datetime (pendulum's too) or an ISO string; naive means UTC."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        value = iso_to_utc(value)
     if not isinstance(value, datetime):
         raise TypeError(f"not a time: {value!r}")
     if value.tzinfo is None:
@@ -176,9 +177,9 @@ def list_channels(
 
     `known_pools` are the pools the DAG was parsed with: a channel needing another pool (an account added since)
     fails the run loudly instead of being skipped; the DAG picks the new pool up when it is parsed again."""
-    from ingest import service
+    from ingest.run import reconnecting
 
-    channels = [channel_to_dict(s) for s in service.watched_channels(names or None)]
+    channels = [channel_to_dict(s) for s in reconnecting.watched_channels(names or None)]
     if known_pools is not None:
         unknown = sorted({c["pool"] for c in channels} - set(known_pools))
         if unknown:
@@ -228,25 +229,25 @@ def dag_start_date() -> datetime:
 
 def warehouse_dsn(conn_id: str = CONN_ID) -> str:
     """The warehouse DSN: the Airflow connection `conn_id` (AIRFLOW_CONN_WIREWATCH_DB, or one stored in
-    Airflow), else $WIREWATCH_DSN. Never logged: it holds the password."""
+    Airflow), else $WIREWATCH_DSN (`resolve_dsn`, as the CLI). Never logged: it holds the password."""
+    missing = (
+        f"no warehouse: set the Airflow connection {conn_id!r} (AIRFLOW_CONN_{conn_id.upper()}) or {DSN_ENV}"
+    )
+    return resolve_dsn(_airflow_connection_uri(conn_id), start_embedded=False, missing=missing)
+
+
+def _airflow_connection_uri(conn_id: str) -> str | None:
     try:
         from airflow.sdk import Connection
         from airflow.sdk.exceptions import AirflowNotFoundException
     except ImportError:
-        Connection = None  # noqa: N806 - Airflow not installed: the environment is the only place
-    if Connection is not None:
-        try:
-            # get_uri() gives postgres://...: libpq accepts it (the postgres provider's hook would give a
-            # SQLAlchemy URL that psycopg rejects, which is why the provider is not used).
-            return Connection.get(conn_id).get_uri()
-        except AirflowNotFoundException:
-            pass
-    env = os.environ.get(DSN_ENV)
-    if env:
-        return env
-    raise RuntimeError(
-        f"no warehouse: set the Airflow connection {conn_id!r} (AIRFLOW_CONN_{conn_id.upper()}) or {DSN_ENV}"
-    )
+        return None  # Airflow not installed: the environment is the only place
+    try:
+        # get_uri() gives postgres://...: libpq accepts it (the postgres provider's hook would give a
+        # SQLAlchemy URL that psycopg rejects, which is why the provider is not used).
+        return Connection.get(conn_id).get_uri()
+    except AirflowNotFoundException:
+        return None
 
 
 # ------------------------------------------------------------------------------------------------ the tasks
@@ -263,10 +264,10 @@ def run_channel(
 ) -> dict[str, Any]:
     """One channel over one window: the JSON-able summary. A deferred channel (rate-limited; its cursor kept) is
     a normal outcome; a failed one raises ChannelFailed so that Airflow retries it."""
-    from ingest import service
+    from ingest.run import reconnecting
 
     spec = channel_from_dict(channel)
-    summary = service.ingest_channel(
+    summary = reconnecting.ingest_channel(
         dsn, spec, since=window.since, until=window.until, rescan_hours=rescan_hours, kind=kind, source=source
     )
     result = {**summary.as_dict(), "window": window.as_dict()}

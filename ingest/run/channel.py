@@ -1,0 +1,229 @@
+"""One pass over one channel (`run_channel`): source -> normalise -> load, every batch committed with its cursor
+and the run's counters. `wirewatch ingest`, `wirewatch backfill` and the hourly DAG all come here through
+`ingest.run.reconnecting.ingest_channel`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from ingest.config import DEFAULT_RESCAN_HOURS
+from ingest.models import ChannelSpec, Normalizer, Post, Rejected
+from ingest.normalize.common import album_member_ids
+from ingest.run.records import normalize_records
+from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
+from ingest.warehouse import runs
+from ingest.warehouse.loader import Loader, LoadStats, record_channel
+from ingest.warehouse.queries import find_channel
+from ingest.warehouse.runs import finish_after_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChannelSummary:
+    platform: str
+    handle: str
+    source: str
+    channel_id: int | None = None
+    status: str = "succeeded"
+    stats: LoadStats = field(default_factory=LoadStats)
+    api_reads: int = 0
+    deferred_until: datetime | None = None
+    error: str | None = None
+    run_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "platform": self.platform, "handle": self.handle, "source": self.source,
+            "channel_id": self.channel_id, "status": self.status, **self.stats.as_dict(),
+            "api_reads": self.api_reads,
+            "deferred_until": self.deferred_until.isoformat() if self.deferred_until else None,
+            "error": self.error, "run_id": self.run_id,
+        }  # fmt: skip
+
+
+def resolve_channel(conn: psycopg.Connection, spec: ChannelSpec, source: LiveSource) -> int:
+    """The channel's numeric id: configured, else known in `channels` by handle, else resolved once through
+    the platform (resolution calls are what get Telegram accounts banned, so they are cached)."""
+    if spec.channel_id is not None:
+        record_channel(
+            conn, spec.platform, spec.channel_id, spec.handle, spec.title, watched=True, source=spec.source,
+            configured=True,
+        )  # fmt: skip
+        conn.commit()
+        return spec.channel_id
+    known = find_channel(conn, spec.platform, spec.handle)
+    if known is not None:
+        return known
+    channel_id, handle, title = source.resolve(spec)
+    record_channel(
+        conn, spec.platform, channel_id, handle or spec.handle, title or spec.title, watched=True,
+        source=spec.source, resolved=True,
+    )  # fmt: skip
+    conn.commit()
+    return channel_id
+
+
+def run_channel(
+    conn: psycopg.Connection,
+    spec: ChannelSpec,
+    source: LiveSource,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    rescan_hours: float = DEFAULT_RESCAN_HOURS,
+    kind: str = "ingest",
+    now: datetime | None = None,
+    ignore_deferral: bool = False,
+) -> ChannelSummary:
+    """One pass over one channel.
+
+    Without a window: everything newer than the committed cursor, then a rescan of the last `rescan_hours`.
+    With a window [since, until): the posts published in it, then a rescan that refreshes (edits, deletions,
+    counts) posts already stored from the `rescan_hours` before `until`. Every batch commits with its cursor.
+    """
+    now = now or datetime.now(UTC)
+    summary = ChannelSummary(spec.platform, spec.handle, spec.source)
+    try:
+        channel_id = resolve_channel(conn, spec, source)
+    except Deferred as exc:
+        return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, window=(since, until),
+                         deferred_until=exc.until)  # fmt: skip
+    except psycopg.OperationalError:
+        raise  # the warehouse went away: the caller reconnects
+    except Exception as exc:  # SourceError, or a network error the source did not turn into one
+        error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, SourceError):
+            log.exception("channel %s:%s could not be resolved", spec.platform, spec.handle)
+        return _end_pass(conn, spec, summary, "failed", error, kind=kind, window=(since, until))
+    summary.channel_id = channel_id
+    cursor, deferred_until = runs.get_cursor(conn, spec.platform, channel_id, spec.source)
+    conn.commit()  # end the read: a skipped channel must not leave a transaction open
+    if deferred_until and deferred_until > now and not ignore_deferral:
+        summary.status, summary.deferred_until = "deferred", deferred_until
+        summary.error = "rate-limited earlier; skipped until the deferral passes"
+        return summary
+    windowed = since is not None or until is not None
+    rescan_since = None
+    if rescan_hours and rescan_hours > 0:
+        rescan_since = (until or now) - timedelta(hours=rescan_hours)
+    run_id = runs.start_run(
+        conn, kind, spec.source, run_target(spec), (since, until),
+        notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
+    )  # fmt: skip
+    summary.run_id = run_id
+    loader = Loader(conn, run_id=run_id)
+    try:
+        for batch in source.fetch(
+            spec, channel_id, cursor, since=since, until=until, rescan_since=rescan_since
+        ):
+            _load_batch(
+                conn,
+                loader,
+                spec,
+                channel_id,
+                batch,
+                run_id,
+                summary,
+                only_existing=windowed and batch.rescan,
+            )
+    except Deferred as exc:
+        return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
+                         deferred_until=exc.until, defer_channel=channel_id)  # fmt: skip
+    except psycopg.OperationalError:
+        finish_after_error(conn, run_id, "database connection lost")
+        raise  # the caller decides whether to retry with a new connection
+    except Exception as exc:
+        log.exception("channel %s:%s failed", spec.platform, spec.handle)
+        return _end_pass(
+            conn, spec, summary, "failed", f"{type(exc).__name__}: {exc}", kind=kind, run_id=run_id
+        )
+    except BaseException:
+        finish_after_error(conn, run_id, "interrupted")
+        raise
+    runs.finish_run(conn, run_id, "succeeded")
+    return summary
+
+
+def run_target(spec: ChannelSpec) -> str:
+    """The `ingest_runs.target` of a channel's runs (backfill's resume check reads it): "platform:handle"."""
+    return f"{spec.platform}:{spec.handle}"
+
+
+def _end_pass(
+    conn: psycopg.Connection,
+    spec: ChannelSpec,
+    summary: ChannelSummary,
+    status: str,
+    error: str,
+    *,
+    kind: str,
+    window: tuple[datetime | None, datetime | None] = (None, None),
+    run_id: int | None = None,
+    deferred_until: datetime | None = None,
+    defer_channel: int | None = None,
+) -> ChannelSummary:
+    """End a pass that did not succeed (`status` deferred or failed) and say so in its summary.
+
+    The batch in flight is rolled back; a pass that failed before it had a run record (while resolving the
+    channel) gets one now; a channel deferred mid-fetch keeps its cursor, marked deferred. A failed fetch is
+    recorded only if the connection still works (see `finish_after_error`)."""
+    summary.status, summary.error, summary.deferred_until = status, error, deferred_until
+    if run_id is not None and status == "failed":
+        finish_after_error(conn, run_id, error)
+        return summary
+    conn.rollback()
+    if run_id is None:
+        run_id = runs.start_run(conn, kind, spec.source, run_target(spec), window)
+    if defer_channel is not None and deferred_until is not None:
+        runs.defer_cursor(conn, spec.platform, defer_channel, spec.source, deferred_until, run_id)
+    runs.finish_run(conn, run_id, status, error=error[:2000], deferred_until=deferred_until)
+    summary.run_id = run_id
+    return summary
+
+
+def _load_batch(
+    conn: psycopg.Connection,
+    loader: Loader,
+    spec: ChannelSpec,
+    channel_id: int,
+    batch: Batch,
+    run_id: int,
+    summary: ChannelSummary,
+    *,
+    only_existing: bool,
+) -> None:
+    items = normalize_records(batch.records, _normalizer_for(spec.source))
+    stats = loader.load(items, only_existing=only_existing)
+    when = datetime.now(UTC)
+    posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
+    seen = {pid for p in posts for pid in album_member_ids(p)}
+    # A post whose newer copy was rejected still exists: never mark it deleted for that.
+    seen |= {
+        r.post_id
+        for r in items
+        if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None
+    }
+    if batch.listed is not None:
+        stats.deleted += loader.mark_missing(
+            spec.platform, channel_id, batch.listed.low, batch.listed.high, seen, when
+        )
+    if batch.rescan:
+        loader.touch_seen(spec.platform, channel_id, seen, when)
+    if batch.cursor is not None:
+        runs.save_cursor(conn, spec.platform, channel_id, spec.source, batch.cursor, run_id)
+    runs.add_counts(conn, run_id, stats.as_dict(), batch.api_reads, notes=batch.notes)
+    conn.commit()
+    summary.stats.add(stats)
+    summary.api_reads += batch.api_reads
+
+
+def _normalizer_for(source_name: str) -> Normalizer:
+    from ingest.sources.registry import normalizer_for
+
+    return normalizer_for(source_name)

@@ -1,0 +1,86 @@
+"""Telethon JSONL files (`wirewatch import --format telethon-jsonl`): one `Message.to_dict()` a line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.models import RawRecord
+
+SOURCE_JSONL = "telethon_jsonl"
+
+
+_FILE_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})_(\d{3,})$")
+
+
+def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
+    """`bloomberg_1488156064.jsonl` / `@Python_1050982793.jsonl` -> ("bloomberg", 1488156064)."""
+    m = _FILE_HANDLE.match(Path(path).stem)
+    if not m:
+        return None, None
+    return m.group(1), int(m.group(2))
+
+
+def read_jsonl(path: Path) -> Iterator[RawRecord]:
+    """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
+    becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects."""
+    path = Path(path)
+    handle, handle_channel_id = handle_from_filename(path)
+    context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
+    with path.open("rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if lineno == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            stripped = line.strip()
+            if not stripped:
+                continue
+            origin = f"{path}:{lineno}"
+            try:
+                payload = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                payload, error = _lenient_json(stripped, exc)
+                if error is not None:
+                    yield RawRecord(
+                        SOURCE_JSONL, None, origin, context={**context, "decode_error": error},
+                        raw_text=stripped.decode("utf-8", "backslashreplace"),
+                    )  # fmt: skip
+                    continue
+            yield RawRecord(SOURCE_JSONL, payload, origin, context=context)
+
+
+def _lenient_json(line: bytes, exc: Exception) -> tuple[Any, str | None]:
+    """orjson refuses lone UTF-16 surrogates that the stdlib reads; let those through so the normaliser can
+    reject the post with the precise reason (a lone surrogate in its text) instead of 'not JSON'."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as uexc:
+        return None, f"invalid UTF-8 at byte {uexc.start}"
+    try:
+        return json.loads(text), None
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
+        return None, str(exc)[:200]
+
+
+def json_safe(value: Any) -> Any:
+    """A Telethon `to_dict()` made JSON-serialisable the way Telethon's own `to_json` does it: datetimes as
+    ISO 8601 with their offset, bytes as base64."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "to_dict"):
+        return json_safe(value.to_dict())
+    return repr(value)

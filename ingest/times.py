@@ -1,0 +1,24 @@
+"""Parsing times: the one ISO 8601 parser every layer uses (sources, normalisers, the CLI, the DAG tasks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class NaiveTime(ValueError):
+    """An ISO 8601 time without a UTC offset where one is required."""
+
+
+def iso_to_utc(text: str, *, naive_is_utc: bool = True) -> datetime:
+    """An ISO 8601 string as an aware UTC datetime; a trailing Z means UTC. A time without an offset is taken
+    as UTC, or refused with `NaiveTime` when `naive_is_utc` is False. Raises ValueError when not ISO 8601.
+    The one parser of ISO times: callers word their own errors."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        if not naive_is_utc:
+            raise NaiveTime(f"no time zone: {text[:40]!r}")
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
