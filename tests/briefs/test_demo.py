@@ -1,5 +1,5 @@
 """The brief of the demo's Rutte event (seeds/demo, ground truth in seeds/demo/ground_truth.toml), built from
-the real import and grouping on a real PostgreSQL (ingest/briefs/demo.py, service.py)."""
+the real import and grouping on a real PostgreSQL (ingest/cli/demo.py, briefs/service.py)."""
 
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ def client(console_settings):
 
 @pytest.fixture(scope="session")
 def rutte_id(console_dsn: str) -> int:
-    from ingest.briefs.demo import rutte_event_id
+    from ingest.cli.demo import rutte_event_id
 
     with psycopg.connect(console_dsn) as conn:
         eid = rutte_event_id(conn)
