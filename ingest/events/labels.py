@@ -141,5 +141,9 @@ def score(conn: psycopg.Connection, pairs: list[LabelledPair], *, errors: bool =
     s.storyline_recall = _ratio(story_hit, story_all)
     s.diff_sharing_storyline = _ratio(diff_story, diff_all)
     s.copies, s.copies_together = copies, _ratio(copies_hit, copies)
+    # Over the whole stream, over any 4-day window of at least 500 posts, and over the dense multi-channel
+    # windows (at least 2,000 posts in 4 days, ~500 a day).
     s.shares = store.largest_window_shares(conn)
+    dense = store.largest_window_shares(conn, min_posts=2000)
+    s.shares.update({k.replace("_4d", "_4d_dense"): v for k, v in dense.items() if k.endswith("_4d")})
     return s
