@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint format install celery-demo
+.PHONY: demo test test-fast bench lint format install celery-demo
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,19 @@ install: $(STAMP)
 demo: install
 	$(BIN)/wirewatch demo
 
+# The suite runs on pytest-xdist workers, one per core (auto); TEST_WORKERS=1 runs it in one process. More workers
+# than cores do not pay: the tests and the processes they start (Airflow, wirewatch, PostgreSQL) keep the cores busy.
+# worksteal: idle workers take queued tests from busy ones, as test durations range from 0.01 s to minutes.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+
+# The whole suite (what CI runs, through .ci/run). Any failure, or no test collected (exit 5), fails it.
 test: install
-	$(BIN)/pytest -q
+	$(PYTEST_PARALLEL)
+
+# The edit-run loop: everything but the tests marked slow (crash, restart, Airflow, Celery, backfill, property).
+test-fast: install
+	$(PYTEST_PARALLEL) -m "not slow"
 
 bench: install
 	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev,airflow,bench]'

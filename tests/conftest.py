@@ -59,6 +59,55 @@ def _with_db(dsn: str, dbname: str) -> str:
     return make_conninfo(**parts)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A directory the whole run shares, pytest-xdist workers included (they inherit the environment of the
+    process that starts them): slow set-ups built once per run keep their result there (tests/dags/helpers.py)."""
+    if not hasattr(config, "workerinput") and "WIREWATCH_TEST_SHARED_DIR" not in os.environ:
+        shared = tempfile.mkdtemp(prefix="wirewatch-test-run-")
+        os.environ["WIREWATCH_TEST_SHARED_DIR"] = shared
+
+        def cleanup() -> None:
+            os.environ.pop("WIREWATCH_TEST_SHARED_DIR", None)
+            shutil.rmtree(shared, ignore_errors=True)
+
+        config.add_cleanup(cleanup)
+
+
+DURATIONS_KEY = "wirewatch/durations"  # seconds per test id, from the last runs (.pytest_cache)
+_durations: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked slow first; within each kind, the files whose tests took longest in the last run first,
+    each file's tests together and in their order (module fixtures are built once). On pytest-xdist workers the
+    minutes-long tests then start at once instead of being left to run alone at the end. Every worker reads the
+    same cache, so they agree on the order; without one, only the slow tests move."""
+    cache = getattr(config, "cache", None)
+    known = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+
+    def group(item: pytest.Item) -> tuple[bool, str]:
+        return item.get_closest_marker("slow") is None, item.nodeid.split("::")[0]
+
+    weight: dict[tuple[bool, str], float] = {}
+    for item in items:
+        weight[group(item)] = weight.get(group(item), 0.0) + float(known.get(item.nodeid, 0.0))
+    items.sort(key=lambda item: (group(item)[0], -weight[group(item)]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Called in the main process for every phase of every test, those of xdist workers included.
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _durations:
+        return
+    cache.set(
+        DURATIONS_KEY, {**cache.get(DURATIONS_KEY, {}), **{k: round(v, 2) for k, v in _durations.items()}}
+    )
+
+
 @pytest.fixture(scope="session")
 def admin_dsn() -> str:
     return _admin_dsn()
@@ -66,7 +115,9 @@ def admin_dsn() -> str:
 
 @pytest.fixture(scope="session")
 def dsn(admin_dsn: str) -> Iterator[str]:
-    """DSN of this session's scratch database, with every migration applied."""
+    """DSN of this session's scratch database, with every migration applied. Under pytest-xdist each worker is a
+    session of its own, so each has its own database (the name carries the worker's pid) and no test shares rows
+    with a test on another worker."""
     name = f"ww_test_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

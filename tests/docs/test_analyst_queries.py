@@ -29,9 +29,6 @@ QUERY_FILES = sorted(QUERIES.glob("*.sql"))
 #: Queries that legitimately return nothing on the demo day (none today): every other one must return rows.
 NO_ROWS_ON_DEMO: frozenset[str] = frozenset()
 
-# One worker builds the demo warehouse once for all of this module's tests (see `make test`: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("docs_demo_warehouse")
-
 
 def _with(dsn: str, **parts: str) -> str:
     d = conninfo_to_dict(dsn)
