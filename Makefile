@@ -22,9 +22,10 @@ demo: install
 
 # The suite runs on pytest-xdist workers, one per core (auto); TEST_WORKERS=1 runs it in one process. More workers
 # than cores do not pay: the tests and the processes they start (Airflow, wirewatch, PostgreSQL) keep the cores busy.
-# worksteal: idle workers take queued tests from busy ones, as test durations range from 0.01 s to minutes.
+# Tests take from 0.01 s to minutes: each worker takes the next test when it finishes one (--maxschedchunk 1), and
+# tests/conftest.py orders them longest first by the last run's durations, one long test to each worker to start.
 TEST_WORKERS ?= auto
-PYTEST_PARALLEL = $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+PYTEST_PARALLEL = $(BIN)/pytest -q -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 
 # The whole suite (what CI runs, through .ci/run). Any failure, or no test collected (exit 5), fails it.
 test: install

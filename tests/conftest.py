@@ -77,21 +77,41 @@ DURATIONS_KEY = "wirewatch/durations"  # seconds per test id, from the last runs
 _durations: dict[str, float] = {}
 
 
+#: A test that alone took longer than this is scheduled on its own, ahead of its file's other tests.
+LONG_TEST_SECONDS = 60.0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tests marked slow first; within each kind, the files whose tests took longest in the last run first,
-    each file's tests together and in their order (module fixtures are built once). On pytest-xdist workers the
-    minutes-long tests then start at once instead of being left to run alone at the end. Every worker reads the
-    same cache, so they agree on the order; without one, only the slow tests move."""
+    """Longest first, by the durations of the last run: the tests that alone took over a minute, one by one; then
+    the other tests marked slow, then the rest, both by file (the file with the longest test first; each file's
+    tests together and in their order, so module fixtures are built once), so that on pytest-xdist workers the
+    minutes-long tests start at once on different workers instead of being left to run alone at the end. Every
+    worker reads the same cache, so they agree on the order (a stable sort); without a cache only the slow tests
+    move, to the front."""
     cache = getattr(config, "cache", None)
     known = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
 
-    def group(item: pytest.Item) -> tuple[bool, str]:
-        return item.get_closest_marker("slow") is None, item.nodeid.split("::")[0]
+    def seconds(item: pytest.Item) -> float:
+        return float(known.get(item.nodeid, 0.0))
 
-    weight: dict[tuple[bool, str], float] = {}
+    def group(item: pytest.Item) -> tuple[int, str]:
+        if seconds(item) > LONG_TEST_SECONDS:
+            return 0, item.nodeid
+        return (1 if item.get_closest_marker("slow") else 2), item.nodeid.split("::")[0]
+
+    longest: dict[tuple[int, str], float] = {}
+    total: dict[tuple[int, str], float] = {}
     for item in items:
-        weight[group(item)] = weight.get(group(item), 0.0) + float(known.get(item.nodeid, 0.0))
-    items.sort(key=lambda item: (group(item)[0], -weight[group(item)]))
+        longest[group(item)] = max(longest.get(group(item), 0.0), seconds(item))
+        total[group(item)] = total.get(group(item), 0.0) + seconds(item)
+    items.sort(key=lambda item: (group(item)[0], -longest[group(item)], -total[group(item)]))
+    # `make test` runs --dist load --maxschedchunk 1: worker i starts with items 2i and 2i+1, then each worker
+    # takes the next item whenever it finishes one. Deal the longest tests out so that each worker starts with one.
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    long_tests = [item for item in items if group(item)[0] == 0]
+    if workers > 1 and len(long_tests) >= 2 * workers:
+        head = long_tests[: 2 * workers]
+        items[: 2 * workers] = [head[k // 2 + (k % 2) * workers] for k in range(2 * workers)]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -99,9 +119,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     cache = getattr(session.config, "cache", None)
     if cache is None or hasattr(session.config, "workerinput") or not _durations:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:  # the test cut short would look quick
         return
     cache.set(
         DURATIONS_KEY, {**cache.get(DURATIONS_KEY, {}), **{k: round(v, 2) for k, v in _durations.items()}}
