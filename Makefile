@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint format install celery-demo browser serve
+.PHONY: demo test test-fast bench lint format install celery-demo browser serve
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,20 @@ browser:
 			|| echo "warning: could not install chromium; the console's browser tests will be skipped"; \
 	else echo "note: chromium/chromedriver missing and not root: the console's browser tests will be skipped"; fi
 
+# The suite runs on pytest-xdist workers, one per core (auto); TEST_WORKERS=1 runs it in one process. More workers
+# than cores do not pay: the tests and the processes they start (Airflow, wirewatch, PostgreSQL) keep the cores busy.
+# Tests take from 0.01 s to minutes: each worker takes the next test when it finishes one (--maxschedchunk 1), and
+# tests/conftest.py orders them longest first by the last run's durations, one long test to each worker to start.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = $(BIN)/pytest -q -n $(TEST_WORKERS) --dist load --maxschedchunk 1
+
+# The whole suite (what CI runs, through .ci/run). Any failure, or no test collected (exit 5), fails it.
 test: install browser
-	$(BIN)/pytest -q
+	$(PYTEST_PARALLEL)
+
+# The edit-run loop: everything but the tests marked slow (crash, restart, Airflow, Celery, backfill, property).
+test-fast: install browser
+	$(PYTEST_PARALLEL) -m "not slow"
 
 bench: install
 	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev,airflow,bench]'

@@ -37,6 +37,7 @@ def channels(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the first Airflow command of a run migrates its metadata (~30 s)
 def test_pools_are_printed_and_written(tmp_path, channels):
     env = {**helpers.airflow_env(helpers.airflow_home()), "WIREWATCH_CHANNELS": str(channels)}
     out = subprocess.run(wirewatch("airflow", "pools"), env=env, capture_output=True, text=True, timeout=120)
@@ -55,6 +56,7 @@ def test_pools_are_printed_and_written(tmp_path, channels):
 
 
 @pytest.mark.airflow
+@pytest.mark.slow
 def test_apply_creates_the_pools_in_airflow(channels):
     env = {**helpers.airflow_env(helpers.airflow_home()), "WIREWATCH_CHANNELS": str(channels)}
     done = subprocess.run(wirewatch("airflow", "pools", "--apply"), env=env, capture_output=True, text=True,

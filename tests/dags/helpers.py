@@ -134,16 +134,44 @@ def dsn_to_uri(dsn: str) -> str:
     return f"postgresql://{auth}{host}:{port}/{db}{query}"
 
 
-@functools.cache
-def airflow_home() -> Path:
-    """One migrated AIRFLOW_HOME (SQLite metadata) for the whole test session."""
-    home = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-"))
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
+def _migrate(home: Path) -> None:
     done = subprocess.run(
         [airflow_bin(), "db", "migrate"], env=airflow_env(home), capture_output=True, text=True, timeout=300
     )
     if done.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def _migrated_template() -> Path | None:
+    """Under pytest-xdist, one `airflow db migrate` (about 30 s) for all the workers of this run: the first
+    worker to get here migrates a template home in the run's shared directory (made by tests/conftest.py), the
+    others wait on the lock and copy its SQLite file. None when the tests run in one process."""
+    shared = os.environ.get("WIREWATCH_TEST_SHARED_DIR")
+    if not shared or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    import fcntl
+
+    template = Path(shared) / "airflow-template"
+    template.mkdir(exist_ok=True)
+    with open(template / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / "migrated").exists():
+            _migrate(template)
+            (template / "migrated").touch()
+    return template
+
+
+@functools.cache
+def airflow_home() -> Path:
+    """One migrated AIRFLOW_HOME (SQLite metadata) for the whole test session (for each worker under xdist)."""
+    home = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    template = _migrated_template()
+    if template is None:
+        _migrate(home)
+    else:
+        # Only the database: airflow.cfg names its own home's paths, so each home writes its own.
+        shutil.copy2(template / "airflow.db", home / "airflow.db")
     return home
 
 

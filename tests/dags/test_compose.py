@@ -52,6 +52,7 @@ def test_services_follow_airflows_official_shape(compose):
         assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+@pytest.mark.slow  # runs the airflow and wirewatch commands the file names
 def test_commands_exist_in_airflow_and_wirewatch(compose):
     from typer.testing import CliRunner
 

@@ -141,6 +141,7 @@ def _write_big_export(path: Path, n: int) -> None:
         fh.write(b"\n ]\n}\n")
 
 
+@pytest.mark.slow
 def test_200k_message_export_streams_in_bounded_memory(tmp_path):
     path = tmp_path / "result.json"
     _write_big_export(path, N_MESSAGES)
