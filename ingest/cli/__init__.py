@@ -1,8 +1,11 @@
 """The `wirewatch` command. Each sub-module registers one group of commands; none holds SQL or platform code.
 
 Exit codes: 0 success; 1 a run failed or records were rejected where --strict asks for none; 2 usage error
-(bad arguments, unknown format or channel); 3 the database is unreachable; 4 some channels were deferred
-(rate-limited) while the rest succeeded.
+(bad arguments, unknown format or channel); 3 the database is unreachable (or the connection was lost and did
+not come back after the retries); 4 some channels were deferred (rate-limited) while the rest succeeded; 5 the
+database is reachable but refused the work: disk full, out of memory, too many connections, a statement or lock
+timeout (including a bounded wait for one of wirewatch's own locks), or a deadlock that persisted after the
+retries. The message names the cause and the next step, and the run row's `error` says the same.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import psycopg
 import typer
 
 from ingest.cli import common
+from ingest.warehouse import faults
 
 app = typer.Typer(
     name="wirewatch",
@@ -61,6 +65,10 @@ def main() -> None:
     except common.DatabaseUnreachable as exc:
         typer.echo(f"error: database unreachable: {exc}", err=True)
         sys.exit(3)
-    except psycopg.OperationalError as exc:  # lost mid-run and not back after the retries
-        typer.echo(f"error: database connection lost: {str(exc).strip().splitlines()[0]}", err=True)
-        sys.exit(3)
+    except faults.DatabaseFault as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(5)
+    except psycopg.OperationalError as exc:
+        typer.echo(f"error: {faults.describe(exc)}", err=True)
+        # Lost mid-run and not back after the retries: 3. Anything else the server refused: 5.
+        sys.exit(3 if faults.classify(exc) == faults.CONNECTION else 5)

@@ -23,14 +23,42 @@ def _problems(report: wa.RoleReport) -> None:
         sys.exit(1)
 
 
+_D = wa.Limits()
+
+
+def _limits(
+    statement_timeout: str, idle_timeout: str, temp_file_limit: str, connection_limit: int
+) -> wa.Limits:
+    return wa.Limits(statement_timeout, idle_timeout, temp_file_limit, connection_limit)
+
+
+_ST = typer.Option(_D.statement_timeout, "--statement-timeout", help="Longest statement an analyst may run.")
+_IT = typer.Option(
+    _D.idle_in_transaction_session_timeout, "--idle-timeout", help="idle_in_transaction_session_timeout."
+)
+_TF = typer.Option(
+    _D.temp_file_limit, "--temp-file-limit", help="Temp file space per session (superuser only)."
+)
+_CL = typer.Option(
+    _D.connection_limit, "--connection-limit", help="Concurrent connections per analyst login."
+)
+
+
 @analyst_app.command("create-role")
 def create_role(
     role: str = typer.Option(wa.ANALYST_ROLE, "--role", help="Name of the NOLOGIN group role."),
+    statement_timeout: str = _ST,
+    idle_timeout: str = _IT,
+    temp_file_limit: str = _TF,
+    connection_limit: int = _CL,
 ) -> None:
-    """Create the NOLOGIN group role (if missing) with USAGE/SELECT on schema analyst only. Safe to repeat."""
+    """Create the NOLOGIN group role (if missing) with USAGE/SELECT on schema analyst only, take TEMP on this
+    database from PUBLIC (given back to the pipeline's role), and apply the limits to every analyst login in
+    the group. Safe to repeat."""
+    limits = _limits(statement_timeout, idle_timeout, temp_file_limit, connection_limit)
     with common.open_db() as conn:
         try:
-            report = wa.create_analyst_role(conn, role)
+            report = wa.create_analyst_role(conn, role, limits=limits)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     typer.echo(f"role {role} {'created' if report.created else 'exists'}; SELECT granted on schema analyst")
@@ -46,9 +74,15 @@ def grant(
         help="Environment variable holding the password (never pass it on the command line).",
     ),
     role: str = typer.Option(wa.ANALYST_ROLE, "--role", help="The analyst group role to grant."),
+    statement_timeout: str = _ST,
+    idle_timeout: str = _IT,
+    temp_file_limit: str = _TF,
+    connection_limit: int = _CL,
 ) -> None:
     """Make USER a read-only analyst: a login role in the analyst group role, read-only transactions, UTC times,
-    search_path=analyst. Creates the group role if needed. Prints how to connect with psql."""
+    search_path=analyst, statement/idle timeouts, a temp file limit and a connection limit. Creates the group
+    role if needed. Prints how to connect with psql."""
+    limits = _limits(statement_timeout, idle_timeout, temp_file_limit, connection_limit)
     password = None
     if password_env:
         password = os.environ.get(password_env)
@@ -56,7 +90,7 @@ def grant(
             raise typer.BadParameter(f"environment variable {password_env} is not set")
     with common.open_db() as conn:
         try:
-            report = wa.grant_user(conn, user, password=password, role=role)
+            report = wa.grant_user(conn, user, password=password, role=role, limits=limits)
         except (ValueError, PermissionError) as exc:
             typer.echo(f"error: {exc}", err=True)
             sys.exit(2)

@@ -12,6 +12,7 @@ import psycopg
 import typer
 
 from ingest.times import iso_to_utc
+from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
 
 
@@ -37,6 +38,8 @@ def open_db(*, upgrade: bool = True) -> psycopg.Connection:
     try:
         conn = connect(dsn)
     except psycopg.OperationalError as exc:
+        if faults.classify(exc) == faults.RESOURCE:  # e.g. too many connections: reachable, but refusing
+            raise faults.DatabaseFault(faults.describe(exc), faults.sqlstate(exc)) from exc
         raise DatabaseUnreachable(str(exc).splitlines()[0] if str(exc) else "connection failed") from exc
     if upgrade:
         from ingest.warehouse.migrate import upgrade as run_upgrade

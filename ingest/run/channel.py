@@ -16,7 +16,7 @@ from ingest.models import ChannelSpec, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
 from ingest.run.records import normalize_records
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
-from ingest.warehouse import runs
+from ingest.warehouse import faults, runs
 from ingest.warehouse.loader import Loader, LoadStats, record_channel
 from ingest.warehouse.queries import find_channel
 from ingest.warehouse.runs import finish_after_error
@@ -135,8 +135,8 @@ def run_channel(
     except Deferred as exc:
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
                          deferred_until=exc.until, defer_channel=channel_id)  # fmt: skip
-    except psycopg.OperationalError:
-        finish_after_error(conn, run_id, "database connection lost")
+    except psycopg.OperationalError as exc:
+        finish_after_error(conn, run_id, faults.describe(exc))
         raise  # the caller decides whether to retry with a new connection
     except Exception as exc:
         log.exception("channel %s:%s failed", spec.platform, spec.handle)

@@ -14,7 +14,7 @@ import psycopg
 from ingest.models import RawRecord, Rejected
 from ingest.run.records import normalize_records
 from ingest.sources.formats import FileFormat, detect_format, get_format
-from ingest.warehouse import runs
+from ingest.warehouse import faults, runs
 from ingest.warehouse.loader import Loader, LoadStats
 from ingest.warehouse.runs import finish_after_error
 
@@ -28,6 +28,7 @@ class ImportSummary:
     stats: LoadStats = field(default_factory=LoadStats)
     records: int = 0
     error: str | None = None
+    attempts: int = 1  # more than one when the database went away or a deadlock rolled a batch back
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
@@ -78,17 +79,21 @@ def import_files(
     *,
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
+    into: list[ImportSummary] | None = None,
 ) -> list[ImportSummary]:
     """Import files (or directories of them). Each batch commits with its run counters; a bad record lands
-    in rejected_records, an unreadable file is reported and the other files still load."""
-    summaries: list[ImportSummary] = []
+    in rejected_records, an unreadable file is reported and the other files still load. `into` collects the
+    summaries as they are made, so a caller sees what committed even when a database fault ends the import."""
+    summaries: list[ImportSummary] = into if into is not None else []
     for path in _expand(paths):
         try:
             file_format = detect_format(path) if fmt == "auto" else get_format(fmt)
         except (ValueError, OSError) as exc:
             summaries.append(_refuse_file(conn, path, fmt, exc))
             continue
-        summaries.append(import_file(conn, path, file_format, batch_size=batch_size, on_progress=on_progress))
+        summary = ImportSummary(str(path), file_format.name)
+        summaries.append(summary)
+        import_file(conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary)
     return summaries
 
 
@@ -131,8 +136,9 @@ def import_file(
     *,
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
+    summary: ImportSummary | None = None,
 ) -> ImportSummary:
-    summary = ImportSummary(str(path), file_format.name)
+    summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
     # A capture that does not say when it was fetched was fetched before its file was last written: stamping its
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
@@ -149,8 +155,8 @@ def import_file(
             summary.records += len(chunk)
             if on_progress:
                 on_progress(len(chunk))
-    except psycopg.OperationalError:
-        finish_after_error(conn, run_id, "database connection lost")
+    except psycopg.OperationalError as exc:
+        finish_after_error(conn, run_id, faults.describe(exc))
         raise
     except (OSError, ValueError) as exc:
         # The file itself is unreadable past this point (truncated, not the format it claims): what loaded

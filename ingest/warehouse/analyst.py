@@ -30,6 +30,27 @@ def check_role_name(name: str) -> str:
 
 
 @dataclass
+class Limits:
+    """What an analyst's login may cost the server. Set on each login role (a group role's settings do not reach
+    its members). `statement_timeout` and `idle_in_transaction_session_timeout` are session defaults an analyst
+    could change with SET; `temp_file_limit` needs a superuser to change (and to set: without one it is reported,
+    not set); the connection limit is enforced by the server."""
+
+    statement_timeout: str = "5min"
+    idle_in_transaction_session_timeout: str = "10min"
+    temp_file_limit: str = "1GB"
+    connection_limit: int = 5
+
+    def settings(self) -> list[tuple[str, str]]:
+        return [
+            ("default_transaction_read_only", "on"),
+            ("statement_timeout", self.statement_timeout),
+            ("idle_in_transaction_session_timeout", self.idle_in_transaction_session_timeout),
+            ("temp_file_limit", self.temp_file_limit),
+        ]
+
+
+@dataclass
 class RoleReport:
     role: str
     created: bool = False
@@ -67,23 +88,86 @@ def grant_read(conn: psycopg.Connection, role: str = ANALYST_ROLE) -> None:
     )
 
 
-def create_analyst_role(conn: psycopg.Connection, role: str = ANALYST_ROLE) -> RoleReport:
-    """Create the NOLOGIN group role (if missing) and grant it read access to schema analyst. Commits."""
+def revoke_temp(conn: psycopg.Connection, role: str) -> None:
+    """No temporary tables (nor temp functions, nor temp files from them) for analysts in this database.
+
+    TEMP is granted to PUBLIC by default, so revoking it from the role alone changes nothing: it is revoked from
+    PUBLIC, and given back explicitly to the role running this command (the pipeline's role: the loader stages
+    rows in a temp table) and to the database owner. Any other role that needs temp tables here needs
+    `GRANT TEMP ON DATABASE <db> TO <role>`. Superusers are not affected."""
+    db = sql.Identifier(conn.info.dbname)
+    conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(db))
+    conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM {}").format(db, sql.Identifier(role)))
+    owner = conn.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+    ).fetchone()[0]
+    for keep in {conn.info.user, owner} - {role}:
+        if keep and role_exists(conn, keep):
+            conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(db, sql.Identifier(keep)))
+
+
+def apply_limits(conn: psycopg.Connection, user: str, limits: Limits, report: RoleReport) -> None:
+    """Read-only default, timeouts, temp file limit (in this database) and the connection limit for `user`."""
+    ident = sql.Identifier(user)
+    db = sql.Identifier(conn.info.dbname)
+    conn.execute(
+        sql.SQL("ALTER ROLE {} CONNECTION LIMIT {}").format(ident, sql.Literal(limits.connection_limit))
+    )
+    for setting, value in limits.settings():
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {}").format(
+                        ident, db, sql.Identifier(setting), sql.Literal(value)
+                    )
+                )
+        except psycopg.errors.InsufficientPrivilege:
+            # temp_file_limit is a superuser setting: a non-superuser admin cannot set it for a role.
+            report.problems.append(f"{setting} not set (needs a superuser): temp files are not bounded")
+
+
+def members(conn: psycopg.Connection, role: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            """SELECT m.rolname FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
+               JOIN pg_roles m ON m.oid = a.member WHERE g.rolname = %s AND m.rolcanlogin ORDER BY 1""",
+            (role,),
+        )
+    ]
+
+
+def create_analyst_role(
+    conn: psycopg.Connection, role: str = ANALYST_ROLE, *, limits: Limits | None = None
+) -> RoleReport:
+    """Create the NOLOGIN group role (if missing), grant it read access to schema analyst, take TEMP away, and
+    (with `limits`) apply them again to every login role in the group. Commits."""
     check_role_name(role)
     report = RoleReport(role)
     report.created = _create_role(conn, role, sql.SQL("NOLOGIN"))
     grant_read(conn, role)
+    revoke_temp(conn, role)
     conn.commit()
-    report.problems = audit_role(conn, role, group=role)
+    if limits is not None:
+        for user in members(conn, role):
+            apply_limits(conn, user, limits, report)
+        conn.commit()
+    report.problems += audit_role(conn, role, group=role)
     return report
 
 
 def grant_user(
-    conn: psycopg.Connection, user: str, *, password: str | None = None, role: str = ANALYST_ROLE
+    conn: psycopg.Connection,
+    user: str,
+    *,
+    password: str | None = None,
+    role: str = ANALYST_ROLE,
+    limits: Limits | None = None,
 ) -> RoleReport:
     """A login role `user` that is a member of the analyst group role (both created if missing). A password,
     when given, is hashed here (SCRAM, libpq's PQencryptPasswordConn) so the clear text never reaches the
-    server or its logs. The login gets read-only transactions, UTC and search_path=analyst in this database.
+    server or its logs. The login gets read-only transactions, UTC and search_path=analyst in this database, and
+    the `limits` (timeouts, temp file limit, connection limit; `Limits()` by default).
     Refuses a superuser or a role that can create roles: it would not be read-only. Commits."""
     check_role_name(user)
     check_role_name(role)
@@ -107,8 +191,8 @@ def grant_user(
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, sql.Literal(hashed)))
     conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), ident))
     db = sql.Identifier(conn.info.dbname)
+    apply_limits(conn, user, limits or Limits(), report)
     for setting, value in (
-        ("default_transaction_read_only", "on"),
         ("timezone", "UTC"),
         ("search_path", "analyst"),
     ):
@@ -118,7 +202,7 @@ def grant_user(
             )
         )
     conn.commit()
-    report.problems = audit_role(conn, user, group=role)
+    report.problems += audit_role(conn, user, group=role)
     return report
 
 

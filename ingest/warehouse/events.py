@@ -75,8 +75,11 @@ _POST_COLS = """p.platform, p.channel_id, p.post_id, p.posted_at, p.text, p.link
 
 def lock(conn: psycopg.Connection) -> None:
     """Take the grouping lock for this transaction. JIT goes off for it: the planner's row estimates for the
-    forward-origin lateral join are huge, and compiling the plan took longer (~0.4 s) than running it."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (GROUP_LOCK,))
+    forward-origin lateral join are huge, and compiling the plan took longer (~0.4 s) than running it. The wait
+    is bounded (any role may take an advisory lock): see `locks.advisory_lock`."""
+    from ingest.warehouse.locks import advisory_lock
+
+    advisory_lock(conn, GROUP_LOCK, "grouping", xact=True)
     conn.execute("SET LOCAL jit = off")
 
 

@@ -116,6 +116,7 @@ _UPDATE_SET = ",\n    ".join(
 _UPSERT_POSTS = f"""
 INSERT INTO posts ({", ".join(_POST_COLS)}, first_seen_at, last_seen_at)
 SELECT {", ".join(_POST_COLS)}, now(), now() FROM stage_posts
+ORDER BY platform, channel_id, post_id
 ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET
     {_UPDATE_SET},
     last_seen_at = now(),
@@ -136,6 +137,7 @@ SELECT DISTINCT ON (p.platform, p.channel_id, p.post_id)
 FROM stage_posts s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
 WHERE s.content_hash <> p.content_hash
   AND NOT EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="p")})
+ORDER BY p.platform, p.channel_id, p.post_id
 ON CONFLICT DO NOTHING
 """
 
@@ -150,6 +152,7 @@ WHERE EXISTS (SELECT 1 FROM post_versions v WHERE {_SAME_KEY.format(a="v", b="s"
     SELECT v.content_hash FROM post_versions v
     WHERE {_SAME_KEY.format(a="v", b="s")} AND v.version_at <= s.version_at
     ORDER BY v.version_at DESC LIMIT 1)
+ORDER BY s.platform, s.channel_id, s.post_id
 ON CONFLICT DO NOTHING
 """
 
@@ -162,6 +165,7 @@ FROM posts p JOIN stage_posts s ON {_SAME_KEY.format(a="s", b="p")}
 WHERE s.has_metrics AND s.metrics_hash <> p.metrics_hash
   AND num_nonnulls(p.views, p.forwards, p.replies, p.reposts, p.quotes, p.likes, p.reactions) > 0
   AND NOT EXISTS (SELECT 1 FROM post_metrics m WHERE {_SAME_KEY.format(a="m", b="p")})
+ORDER BY p.platform, p.channel_id, p.post_id
 ON CONFLICT DO NOTHING
 """
 
@@ -177,6 +181,7 @@ WHERE s.has_metrics
     SELECT m.metrics_hash FROM post_metrics m
     WHERE {_SAME_KEY.format(a="m", b="s")} AND m.observed_at <= s.metrics_observed_at
     ORDER BY m.observed_at DESC LIMIT 1)
+ORDER BY s.platform, s.channel_id, s.post_id
 ON CONFLICT DO NOTHING
 """
 
@@ -184,6 +189,7 @@ _INSERT_RAW = f"""
 INSERT INTO raw_records ({", ".join(_RAW_COLS)})
 SELECT platform, channel_id, post_id, row_hash, source, %s, origin, observed_at, payload FROM stage_posts
 WHERE payload IS NOT NULL
+ORDER BY platform, channel_id, post_id
 ON CONFLICT DO NOTHING
 """  # noqa: S608
 
@@ -424,10 +430,13 @@ class Loader:
             return
         now = self.observed_at or datetime.now(UTC)
         before = stats.inserted
+        # Rows go to the server in key order: two writers loading overlapping posts (two imports of one file
+        # in opposite orders) then take the key locks in the same order and wait for each other, not deadlock.
+        candidates.sort(key=lambda c: c[0].post.key)
         new = [pr for pr, exists in candidates if not exists]
         stored = [pr for pr, exists in candidates if exists]
         if new and not self._copy_new(new, now, stats):
-            stored += new  # a concurrent writer got there first: upsert them
+            stored = sorted(stored + new, key=lambda pr: pr.post.key)  # a concurrent writer got there first
         if stored:
             self._stage_and_upsert(stored, now, stats)
         self._maybe_analyze(stats.inserted - before)

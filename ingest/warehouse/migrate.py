@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.warehouse.locks import advisory_lock
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{3,})_[\w-]+\.sql$")
@@ -65,7 +67,7 @@ def upgrade(conn: psycopg.Connection, directory: Path | None = None) -> list[str
                version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
                applied_at timestamptz NOT NULL DEFAULT now())"""
     )
-    conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+    advisory_lock(conn, _LOCK_KEY, "migration", xact=False)  # bounded: any role may take an advisory lock
     try:
         done = {
             v: (name, checksum)

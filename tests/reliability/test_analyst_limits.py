@@ -1,0 +1,100 @@
+"""An analyst cannot hurt the pipeline (issue 16): the login role carries timeouts, a temp file limit and a
+connection limit, cannot create temp tables even in a read-write transaction, and holding wirewatch's advisory
+lock makes `wirewatch group` give up with a clear message after a bounded wait instead of hanging."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ingest.warehouse import analyst as wa
+from ingest.warehouse.events import GROUP_LOCK
+
+
+@pytest.fixture
+def roles(dsn) -> Iterator[tuple[str, str]]:
+    tag = secrets.token_hex(4)
+    group, user = f"ww_test_analyst_{tag}", f"ww_test_user_{tag}"
+    yield group, user
+    with psycopg.connect(dsn, autocommit=True) as c:
+        for r in (user, group):
+            if c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone():
+                c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(r)))
+                c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(r)))
+
+
+def _as(dsn: str, user: str) -> str:
+    parts = conninfo_to_dict(dsn)
+    parts["user"] = user
+    parts.pop("password", None)
+    return make_conninfo(**parts)
+
+
+def test_analyst_login_has_limits_and_no_temp(db, conn, roles):
+    group, user = roles
+    report = wa.grant_user(
+        conn, user, role=group, limits=wa.Limits(statement_timeout="2min", connection_limit=3)
+    )
+    assert report.problems == []
+    limit = conn.execute("SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", (user,)).fetchone()[0]
+    settings = conn.execute(
+        """SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+           WHERE r.rolname = %s AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())""",
+        (user,),
+    ).fetchall()
+    conn.commit()
+    assert limit == 3
+    assert {r[0] for r in settings} >= {
+        "default_transaction_read_only=on", "statement_timeout=2min", "idle_in_transaction_session_timeout=10min",
+        "temp_file_limit=1GB",
+    }  # fmt: skip
+    with psycopg.connect(_as(db, user)) as a:
+        assert a.execute("SHOW statement_timeout").fetchone()[0] == "2min"
+        a.rollback()
+        a.execute("BEGIN READ WRITE")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            a.execute("CREATE TEMP TABLE t (x int)")
+        a.rollback()
+        a.execute("BEGIN READ WRITE")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            a.execute("CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'select 1'")
+        a.rollback()
+    # The pipeline's own role still stages rows in a temp table.
+    conn.execute("CREATE TEMP TABLE still_allowed (x int)")
+    conn.rollback()
+
+
+def test_create_role_applies_limits_to_existing_logins(db, conn, roles):
+    group, user = roles
+    wa.grant_user(conn, user, role=group)
+    wa.create_analyst_role(conn, group, limits=wa.Limits(connection_limit=2))
+    assert conn.execute("SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", (user,)).fetchone()[0] == 2
+    conn.commit()
+
+
+def test_an_analyst_holding_the_grouping_lock_makes_group_give_up_clearly(db, conn, roles, repo_root):
+    group, user = roles
+    wa.grant_user(conn, user, role=group)
+    env = {**os.environ, "WIREWATCH_LOCK_WAIT_SECONDS": "2"}
+    with psycopg.connect(_as(db, user), autocommit=True) as a:
+        a.execute("SELECT pg_advisory_lock(%s)", (GROUP_LOCK,))
+        started = time.monotonic()
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "wirewatch"), "--dsn", db, "group"],
+            cwd=repo_root, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert out.returncode == 5, (out.returncode, out.stderr)
+    assert "grouping lock" in out.stderr and "gave up after 2 s" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert elapsed < 60
