@@ -314,14 +314,16 @@ def main_real(a: argparse.Namespace) -> None:
         print(f"    phases, every post from scratch: {r['all_phases']}")
         print(f"    phases from scratch: {r['full_phases']}")
         print(f"    phases of the increment: {r['increment_phases']}")
+    every = statistics.median(r["all_s"] for r in runs)
     full = statistics.median(r["full_s"] for r in runs)
     inc = statistics.median(r["increment_s"] for r in runs)
     base = statistics.median(r["baseline_s"] for r in runs)
     r = runs[0]
     print(
-        f"{r['full_posts']} real posts from scratch: median {full:.1f} s (target <= 20 s for 20k); "
-        f"TF-IDF window baseline {base:.1f} s: ratio {full / base:.1f}x; runs {[round(x['full_s'], 1) for x in runs]}"
+        f"{r['all_posts']} real posts from scratch: median {every:.1f} s (target <= 20 s); TF-IDF window baseline "
+        f"{base:.1f} s: ratio {every / base:.1f}x; runs {[round(x['all_s'], 1) for x in runs]}"
     )
+    print(f"{r['full_posts']} real posts from scratch (before the increment): median {full:.1f} s")
     print(
         f"{r['increment_posts']}-post increment: median {inc:.2f} s (target <= 5 s); "
         f"runs {[round(x['increment_s'], 2) for x in runs]}"
