@@ -73,7 +73,7 @@ def wirewatch_hourly():
 
     @task(trigger_rule="none_failed")
     def group_and_brief() -> dict:
-        """Events and briefs for the window, once those stages exist."""
+        """Events, then briefs, for the run's window (what `wirewatch group` and `wirewatch briefs` do)."""
         return orch.group_and_brief(orch.warehouse_dsn(), orch.window_from_context(get_current_context()))
 
     fetched = [

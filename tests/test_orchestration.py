@@ -1,8 +1,10 @@
 """The functions behind the DAG's tasks, without Airflow: windows, channels and pools, the DSN, one channel's
-run (succeeded, deferred, failed) and the optional grouping/brief stages."""
+run (succeeded, deferred, failed) and the final stage (grouping, then briefs)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +16,6 @@ import pytest
 from ingest.run import dag_tasks as orch
 from ingest.sources.base import Deferred, SourceError
 from tests.dags import helpers
-
-CALLS: list[tuple] = []
 
 
 def test_scheduled_run_covers_its_data_interval():
@@ -167,22 +167,90 @@ def test_a_failed_channel_raises_so_that_airflow_retries(db, conn):
     assert conn.execute("SELECT status FROM ingest_runs").fetchall() == [("failed",)]
 
 
-def fake_group(conn, since, until):
-    CALLS.append((conn.execute("SELECT current_database()").fetchone()[0], since, until))
-    return types.SimpleNamespace(as_dict=lambda: {"events": 3, "at": since})
+STAGE_WINDOW = orch.Window(
+    datetime(2026, 6, 26, 4, tzinfo=UTC), datetime(2026, 6, 26, 6, tzinfo=UTC), "data_interval"
+)
 
 
-def test_later_stages_run_only_when_they_exist(db, monkeypatch):
-    monkeypatch.setattr(orch, "GROUPING", ("tests.test_orchestration", "fake_group"))
-    monkeypatch.setattr(orch, "BRIEFS", ("ingest.no_such_module_yet", "write_briefs"))
-    CALLS.clear()
-    out = orch.group_and_brief(db, WINDOW)
-    orjson.dumps(out)
-    assert out["group"] == {"events": 3, "at": WINDOW.since.isoformat()}
-    assert out["briefs"] == {"skipped": "ingest.no_such_module_yet.write_briefs is not available"}
-    assert CALLS == [(psycopg.conninfo.conninfo_to_dict(db)["dbname"], WINDOW.since, WINDOW.until)]
-    monkeypatch.setattr(orch, "GROUPING", ("tests.test_orchestration", "no_such_function"))
-    assert "skipped" in orch.group_and_brief(db, WINDOW)["group"]
+def _stage_posts():
+    """The Rutte reports and unrelated posts of 04:50-05:30 (inside STAGE_WINDOW), and one post after it."""
+    from tests.events.posts import KYIVPOST, post, rutte_posts, unrelated_posts
+
+    later = post(
+        KYIVPOST, 50999, STAGE_WINDOW.until + timedelta(minutes=5), "Parliament adjourned till Monday."
+    )
+    return rutte_posts() + unrelated_posts(), later
+
+
+def _count(conn, table: str) -> int:
+    n = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    conn.commit()
+    return n
+
+
+def test_group_and_brief_groups_the_window_then_writes_its_briefs(db, conn):
+    from ingest.warehouse.loader import Loader
+
+    inside, later = _stage_posts()
+    Loader(conn).load([*inside, later])
+    conn.commit()
+
+    out = orch.group_and_brief(db, STAGE_WINDOW)
+    orjson.dumps(out)  # what XCom stores
+    assert out["window"] == STAGE_WINDOW.as_dict()
+    # The Rutte reports form one event, each unrelated post its own: 6 events from the window's 9 posts.
+    group = out["group"]
+    assert (group["mode"], group["posts"], group["events_created"]) == ("incremental", 9, 6)
+    assert group["replayed_from"] is None and group["seconds"] >= 0
+    assert {k: v for k, v in out["briefs"].items() if k != "seconds"} == {
+        "events": 6, "written": 6, "unchanged": 0, "dropped": 0,
+    }  # fmt: skip
+    assert _count(conn, "event_posts") == 9 and _count(conn, "briefs") == 6  # both stages committed
+    later_grouped = conn.execute(
+        "SELECT count(*) FROM event_posts WHERE platform = %s AND channel_id = %s AND post_id = %s",
+        (later.platform, later.channel_id, later.post_id),
+    ).fetchone()[0]
+    assert later_grouped == 0  # the post after the window is left to its own run
+
+    again = orch.group_and_brief(db, STAGE_WINDOW)  # re-running the hour changes nothing
+    assert again["group"]["mode"] == "noop"
+    assert (again["briefs"]["written"], again["briefs"]["unchanged"]) == (0, 6)
+
+
+def test_a_failure_inside_grouping_fails_the_task_and_leaves_nothing_half_written(db, conn, monkeypatch):
+    import ingest.briefs
+    from ingest.warehouse import events as store
+    from ingest.warehouse.loader import Loader
+
+    inside, _ = _stage_posts()
+    Loader(conn).load(inside)
+    conn.commit()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("grouping broke after writing its events")
+
+    briefed: list = []
+    # set_state is the last step of a grouping run: the events are written by then.
+    monkeypatch.setattr(store, "set_state", boom)
+    monkeypatch.setattr(ingest.briefs, "brief_window", lambda *a, **kw: briefed.append(a))
+    with pytest.raises(RuntimeError, match="grouping broke"):
+        orch.group_and_brief(db, STAGE_WINDOW)
+    assert briefed == []  # briefs never ran on a failed grouping
+    assert _count(conn, "events") == 0 and _count(conn, "event_posts") == 0  # rolled back
+
+    monkeypatch.undo()  # Airflow's retry: the posts are still to group
+    out = orch.group_and_brief(db, STAGE_WINDOW)
+    assert (out["group"]["posts"], out["group"]["events_created"], out["briefs"]["written"]) == (9, 6, 6)
+
+
+def test_parsing_the_dag_does_not_import_grouping_or_briefs():
+    # The DAG file imports this module on every parse; grouping and briefs (numpy, scipy) load when the task runs.
+    code = (
+        "import sys, ingest.run.dag_tasks; "
+        "print(sorted(m for m in ('ingest.events', 'ingest.briefs', 'numpy', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_start_date_comes_from_the_environment(monkeypatch):

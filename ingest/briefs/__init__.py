@@ -16,10 +16,7 @@ from ingest.briefs.model import Brief
 from ingest.briefs.render import render_json, render_markdown
 from ingest.briefs.service import BriefStats, brief_window, build_event_brief, event_brief
 
-#: The name the hourly DAG's orchestration looks up (ingest.run.dag_tasks.BRIEFS).
-write_briefs = brief_window
-
 __all__ = [
     "Brief", "BriefStats", "brief_window", "build_brief", "build_event_brief", "event_brief", "render_json",
-    "render_markdown", "write_briefs",
+    "render_markdown",
 ]  # fmt: skip

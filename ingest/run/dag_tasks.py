@@ -2,19 +2,18 @@
 
 The DAG file only wires tasks together; every decision lives here: which window a run covers (its data interval,
 explicit params, or the last full hour for a manual run without a logical date), which channels a run serves and
-in which pool, how one channel runs (`ingest.reconnecting.ingest_channel`, as `wirewatch ingest` does), how the warehouse
-DSN is found (the Airflow connection `wirewatch_db`, else $WIREWATCH_DSN), and whether event grouping and briefs
-exist yet. Airflow is imported lazily and only for the connection lookup.
+in which pool, how one channel runs (`ingest.run.reconnecting.ingest_channel`, as `wirewatch ingest` does), how
+the warehouse DSN is found (the Airflow connection `wirewatch_db`, else $WIREWATCH_DSN), and the final stage:
+event grouping, then briefs, over the run's window. Airflow is imported lazily and only for the connection lookup;
+the channel pass, grouping and briefs are imported when their task runs, so that parsing the DAG stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,10 +39,6 @@ POOL_DESCRIPTIONS = {
 }
 #: Pools the DAG always has, so its shape does not depend on a readable channels.toml at parse time.
 BASE_POOLS = ("telegram_default", "x_default")
-
-#: Later stages the hourly run calls when they exist: (module, function(conn, since, until)).
-GROUPING = ("ingest.events", "group_window")
-BRIEFS = ("ingest.briefs", "write_briefs")
 
 
 class ChannelFailed(RuntimeError):
@@ -278,35 +273,23 @@ def run_channel(
     return result
 
 
-def _optional(ref: tuple[str, str]) -> Callable[..., Any] | None:
-    module, attr = ref
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, attr, None)
-
-
-def stages_available() -> dict[str, bool]:
-    return {"group": _optional(GROUPING) is not None, "briefs": _optional(BRIEFS) is not None}
-
-
 def group_and_brief(dsn: str, window: Window) -> dict[str, Any]:
-    """Group the window's posts into events, then write the window's briefs, each if its module exists yet."""
+    """Group the window's posts into events (`ingest.events.group_window`, as `wirewatch group`), then write the
+    window's briefs (`ingest.briefs.brief_window`, as `wirewatch briefs`): each stage on its own connection,
+    committed when it succeeds. A failing stage raises (its transaction rolled back, later stages not run), so
+    that Airflow retries the task. Returns {"window", "group", "briefs"}: the window and each stage's stats.
+
+    Both stages import numpy and scipy (seconds), so they are imported here, when the task runs, not when the
+    DAG file is parsed."""
+    from ingest.briefs import brief_window
+    from ingest.events import group_window
     from ingest.warehouse.db import connect
 
     out: dict[str, Any] = {"window": window.as_dict()}
-    for stage, ref in (("group", GROUPING), ("briefs", BRIEFS)):
-        fn = _optional(ref)
-        if fn is None:
-            out[stage] = {"skipped": f"{ref[0]}.{ref[1]} is not available"}
-            continue
-        with connect(dsn) as conn:  # commits on success
-            out[stage] = jsonable(fn(conn, window.since, window.until))
+    with connect(dsn) as conn:  # commits on success
+        out["group"] = jsonable(group_window(conn, window.since, window.until))
+    with connect(dsn) as conn:
+        out["briefs"] = jsonable(brief_window(conn, window.since, window.until))
     return out
 
 

@@ -125,11 +125,17 @@ def test_analyst_views_over_events_and_briefs(demo):
     demo.commit()
 
 
-def test_orchestration_name_and_stats_shape():
-    assert briefs.write_briefs is brief_window
+def test_stats_shape_as_the_hourly_dag_reports_it(demo):
     assert {f.name for f in dataclasses.fields(briefs.BriefStats)} >= {
         "events",
         "written",
         "unchanged",
         "dropped",
     }
+    stats = brief_window(demo, None, None)
+    demo.commit()
+    assert isinstance(stats, briefs.BriefStats)
+    # ingest.run.dag_tasks.group_and_brief returns this dict as the final task's "briefs" (its XCom).
+    reported = stats.as_dict()
+    assert set(reported) == {"events", "written", "unchanged", "dropped", "seconds"}
+    assert reported["events"] == stats.events > 0 and reported["written"] == stats.written == stats.events

@@ -1,7 +1,8 @@
 """The hourly DAG end to end: `airflow dags test` against the real warehouse with replay sources over a capture.
 
-One run loads its data interval's posts and nothing else, the same interval again changes nothing, and a manual
-run without a logical date (no data interval at all in Airflow 3) takes the last full hour before it was requested.
+One run loads its data interval's posts and nothing else, then groups them into events and writes their briefs;
+the same interval again changes nothing, and a manual run without a logical date (no data interval at all in
+Airflow 3) takes the last full hour before it was requested.
 The warehouse is reached only through AIRFLOW_CONN_WIREWATCH_DB.
 """
 
@@ -12,7 +13,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ingest.run import dag_tasks as orchestration
 from ingest.warehouse.queries import table_checksums
 from tests.dags import helpers
 
@@ -84,17 +84,14 @@ def test_dags_test_loads_its_hour_only_and_a_rerun_changes_nothing(db, conn, cha
     assert sorted(runs) == sorted(
         (f"{p}:{h}", "ingest", "succeeded", since, until) for h, (p, _) in helpers.channel_ids().items()
     )
-    # The final task grouped the hour's posts into events and wrote their briefs, once those stages exist.
-    stages = orchestration.stages_available()
-    if stages["group"]:
-        grouped = conn.execute(
-            """SELECT count(*) FROM event_posts e JOIN posts p USING (platform, channel_id, post_id)
-               WHERE p.posted_at >= %s AND p.posted_at < %s""",
-            (since, until),
-        ).fetchone()[0]
-        assert grouped > 0
-    if stages["briefs"]:
-        assert conn.execute("SELECT count(*) FROM briefs").fetchone()[0] > 0
+    # The final task grouped the hour's posts into events and wrote their briefs.
+    grouped = conn.execute(
+        """SELECT count(*) FROM event_posts e JOIN posts p USING (platform, channel_id, post_id)
+           WHERE p.posted_at >= %s AND p.posted_at < %s""",
+        (since, until),
+    ).fetchone()[0]
+    assert grouped > 0
+    assert conn.execute("SELECT count(*) FROM briefs").fetchone()[0] > 0
     before = table_checksums(conn)
     conn.commit()
 
