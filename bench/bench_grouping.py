@@ -43,7 +43,7 @@ import psycopg
 from bench.common import Report, scratch_db
 from ingest.events import group_window
 from ingest.models import Post, PostRef
-from ingest.warehouse.events import largest_event_share
+from ingest.warehouse.event_reads import largest_event_share
 from ingest.warehouse.loader import Loader
 
 START = datetime(2026, 6, 23, tzinfo=timezone.utc)
@@ -244,7 +244,7 @@ def real_run(m: int) -> dict:
     """The real stream: every post grouped from scratch; then, in a second database, all but the last m posts
     from scratch and the last m as an increment."""
     from ingest.run.imports import import_files
-    from ingest.warehouse.events import largest_window_shares
+    from ingest.warehouse.event_reads import largest_window_shares
 
     with scratch_db("ww_bench_grp_real_all") as dsn, psycopg.connect(dsn) as conn:
         import_files(conn, [REAL / "telegram_news_ru"])

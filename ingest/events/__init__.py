@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ingest.events.cluster import Params
 from ingest.events.group import GroupStats, group_window
-from ingest.warehouse.events import (
+from ingest.warehouse.event_reads import (
     event_posts,
     largest_event_share,
     list_events,

@@ -27,6 +27,7 @@ from ingest.events.clean import Boilerplate
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
 from ingest.events.prepare import prepare_all, segments_all
 from ingest.events.text import Vector, vectorize
+from ingest.warehouse import event_replay as replay
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     old: dict = {}
     if full:
         t0 = since or _EPOCH_MIN  # no post predates 2006 (check_post refuses them)
-        old = store.rewind(conn, t0)
+        old = replay.rewind(conn, t0)
         mode = "full"
         ref_time = t0
         only_dirty = False
@@ -159,7 +160,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
             mode, t0, only_dirty = "incremental", None, True
         else:
             mode, t0, only_dirty = "replay", first[0], False
-            old = store.rewind(conn, t0)
+            old = replay.rewind(conn, t0)
         ref_time = first[0]
 
     clock.lap("select")

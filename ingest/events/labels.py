@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from ingest.events.clean import strip_markup
-from ingest.warehouse import events as store
+from ingest.warehouse import event_reads as store
 
 LABELS = ("SAME", "STORY", "DIFF")
 Key = tuple[str, int, int]

@@ -79,7 +79,7 @@ def event_digests(conn: psycopg.Connection, event_ids: Sequence[int]) -> dict[in
 
 def current_event_id(conn: psycopg.Connection, event_id: int) -> int | None:
     """The event's current id (following merges), None if unknown."""
-    from ingest.warehouse.events import resolve_event
+    from ingest.warehouse.event_reads import resolve_event
 
     return resolve_event(conn, event_id)
 

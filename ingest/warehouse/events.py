@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import psycopg
@@ -174,59 +174,8 @@ def posts_to_group(
         yield from cur
 
 
-# ------------------------------------------------------------------------------------------------ replay
-
-
-def rewind(conn: psycopg.Connection, t0: datetime) -> dict[Key, tuple[int, int | None]]:
-    """Undo everything grouped from `t0` on: assignments, merges, events and storylines created since. Returns
-    the old (event, storyline) of each un-grouped post (so re-created ones can keep their ids). The remaining events and
-    storylines get their state back as it was just before `t0`."""
-    conn.execute(
-        """CREATE TEMP TABLE IF NOT EXISTS replay_keys (platform text, channel_id bigint, post_id bigint)
-           ON COMMIT DROP"""
-    )
-    conn.execute("TRUNCATE replay_keys")
-    old = {
-        (r[0], r[1], r[2]): (r[3], r[4])
-        for r in conn.execute(
-            """SELECT ep.platform, ep.channel_id, ep.post_id, ep.event_id, e.storyline_id
-               FROM event_posts ep LEFT JOIN events e USING (event_id) WHERE ep.posted_at >= %s""",
-            (t0,),
-        )
-    }
-    conn.execute(
-        "INSERT INTO replay_keys SELECT platform, channel_id, post_id FROM event_posts WHERE posted_at >= %s",
-        (t0,),
-    )
-    ev_aff = {
-        r[0]
-        for r in conn.execute(
-            """SELECT event_id FROM events WHERE last_post_at >= %(t)s
-               UNION SELECT from_event_id FROM event_redirects WHERE merged_at >= %(t)s
-               UNION SELECT to_event_id FROM event_redirects WHERE merged_at >= %(t)s""",
-            {"t": t0},
-        )
-    }
-    st_aff = {
-        r[0]
-        for r in conn.execute(
-            """SELECT storyline_id FROM storylines WHERE last_post_at >= %(t)s
-               UNION SELECT from_storyline_id FROM storyline_redirects WHERE merged_at >= %(t)s
-               UNION SELECT to_storyline_id FROM storyline_redirects WHERE merged_at >= %(t)s
-               UNION SELECT storyline_id FROM events WHERE event_id = ANY(%(e)s)""",
-            {"t": t0, "e": list(ev_aff)},
-        )
-    }
-    conn.execute("DELETE FROM event_posts WHERE posted_at >= %s", (t0,))
-    conn.execute("DELETE FROM event_redirects WHERE merged_at >= %s", (t0,))
-    conn.execute("DELETE FROM storyline_redirects WHERE merged_at >= %s", (t0,))
-    conn.execute("DELETE FROM events WHERE first_post_at >= %s", (t0,))
-    conn.execute("DELETE FROM storylines WHERE first_post_at >= %s", (t0,))
-    rebuild_state(conn, sorted(ev_aff), sorted(st_aff))
-    return old
-
-
-_RESOLVE_EVENTS = """
+# Current ids through chains of redirects (a merged cluster merged again), as a CTE named `final`.
+RESOLVE_EVENTS = """
 WITH RECURSIVE chain(from_id, to_id, depth) AS (
     SELECT from_event_id, to_event_id, 1 FROM event_redirects
     UNION ALL
@@ -237,7 +186,7 @@ WITH RECURSIVE chain(from_id, to_id, depth) AS (
 )
 """
 
-_RESOLVE_STORYLINES = """
+RESOLVE_STORYLINES = """
 WITH RECURSIVE chain(from_id, to_id, depth) AS (
     SELECT from_storyline_id, to_storyline_id, 1 FROM storyline_redirects
     UNION ALL
@@ -247,80 +196,6 @@ WITH RECURSIVE chain(from_id, to_id, depth) AS (
     SELECT DISTINCT ON (from_id) from_id, to_id FROM chain ORDER BY from_id, depth DESC
 )
 """
-
-
-def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: Sequence[int]) -> None:
-    """After a rewind: current ids, activity and centroids of the affected events and storylines, recomputed
-    from the assignments and redirects that remain."""
-    ev, st = list(events), list(storylines)
-    conn.execute(
-        _RESOLVE_EVENTS
-        + """UPDATE events e SET merged_into = final.to_id
-             FROM events x LEFT JOIN final ON final.from_id = x.event_id
-             WHERE x.event_id = e.event_id AND e.event_id = ANY(%s)
-               AND e.merged_into IS DISTINCT FROM final.to_id""",
-        (ev,),
-    )
-    conn.execute(
-        _RESOLVE_EVENTS
-        + """UPDATE event_posts ep SET event_id = coalesce(final.to_id, ep.assigned_event_id)
-             FROM event_posts x LEFT JOIN final ON final.from_id = x.assigned_event_id
-             WHERE (x.platform, x.channel_id, x.post_id) = (ep.platform, ep.channel_id, ep.post_id)
-               AND (ep.event_id = ANY(%(e)s) OR ep.assigned_event_id = ANY(%(e)s))
-               AND ep.event_id IS DISTINCT FROM coalesce(final.to_id, ep.assigned_event_id)""",
-        {"e": ev},
-    )
-    conn.execute(
-        _RESOLVE_STORYLINES
-        + """UPDATE storylines s SET merged_into = final.to_id
-             FROM storylines x LEFT JOIN final ON final.from_id = x.storyline_id
-             WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)
-               AND s.merged_into IS DISTINCT FROM final.to_id""",
-        (st,),
-    )
-    conn.execute(
-        _RESOLVE_STORYLINES
-        + """UPDATE events e SET storyline_id = coalesce(final.to_id, e.assigned_storyline_id)
-             FROM events x LEFT JOIN final ON final.from_id = x.assigned_storyline_id
-             WHERE x.event_id = e.event_id
-               AND (e.storyline_id = ANY(%(s)s) OR e.assigned_storyline_id = ANY(%(s)s))
-               AND e.storyline_id IS DISTINCT FROM coalesce(final.to_id, e.assigned_storyline_id)""",
-        {"s": st},
-    )
-    conn.execute(
-        """UPDATE events e SET centroid_idx = coalesce(c.idx, '{}'), centroid_val = coalesce(c.val, '{}'),
-                  last_post_at = coalesce(a.last_at, e.first_post_at), post_count = coalesce(a.n, 0)
-           FROM events x
-           LEFT JOIN LATERAL (SELECT max(posted_at) AS last_at, count(*) AS n FROM event_posts m
-                              WHERE m.event_id = x.event_id) a ON true
-           LEFT JOIN LATERAL (
-               SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
-               FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m, unnest(m.vec_idx, m.vec_val) AS u(i, v)
-                     WHERE m.event_id = x.event_id GROUP BY u.i) s) c ON true
-           WHERE x.event_id = e.event_id AND e.event_id = ANY(%s)""",
-        (ev,),
-    )
-    conn.execute(
-        """UPDATE storylines s SET centroid_idx = coalesce(c.idx, '{}'), centroid_val = coalesce(c.val, '{}'),
-                  last_post_at = coalesce(a.last_at, s.first_post_at), post_count = coalesce(a.n, 0)
-           FROM storylines x
-           LEFT JOIN LATERAL (SELECT max(m.posted_at) AS last_at, count(*) AS n FROM event_posts m
-                              JOIN events e ON e.event_id = m.event_id WHERE e.storyline_id = x.storyline_id) a ON true
-           LEFT JOIN LATERAL (
-               SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
-               FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m JOIN events e ON e.event_id = m.event_id,
-                            unnest(m.vec_idx, m.vec_val) AS u(i, v)
-                     WHERE e.storyline_id = x.storyline_id GROUP BY u.i) s) c ON true
-           WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)""",
-        (st,),
-    )
-
-
-def clear_all(conn: psycopg.Connection) -> None:
-    """Forget every group (a full regroup after a parameter change)."""
-    conn.execute(
-        "TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state"
-    )
 
 
 # ------------------------------------------------------------------------------------------------ state loading
@@ -610,13 +485,13 @@ def write_redirects(conn: psycopg.Connection, events: Sequence[tuple], storyline
         )
     if events:
         conn.execute(
-            _RESOLVE_EVENTS
+            RESOLVE_EVENTS
             + """UPDATE event_posts ep SET event_id = final.to_id FROM final
                  WHERE ep.assigned_event_id = final.from_id AND ep.event_id IS DISTINCT FROM final.to_id"""
         )
     if storylines:
         conn.execute(
-            _RESOLVE_STORYLINES
+            RESOLVE_STORYLINES
             + """UPDATE events e SET storyline_id = final.to_id FROM final
                  WHERE e.assigned_storyline_id = final.from_id AND e.storyline_id IS DISTINCT FROM final.to_id"""
         )
@@ -688,168 +563,3 @@ def existing_ids(
         )
     }
     return ev, st
-
-
-# ------------------------------------------------------------------------------------------------ reading
-
-
-def resolve_event(conn: psycopg.Connection, event_id: int) -> int | None:
-    """The current id of an event (following redirects); None if unknown."""
-    for _ in range(1000):
-        row = conn.execute("SELECT merged_into FROM events WHERE event_id = %s", (event_id,)).fetchone()
-        if row is None:
-            row = conn.execute(
-                "SELECT to_event_id FROM event_redirects WHERE from_event_id = %s", (event_id,)
-            ).fetchone()
-            if row is None:
-                return None
-        if row[0] is None:
-            return event_id
-        event_id = row[0]
-    return event_id
-
-
-def list_events(
-    conn: psycopg.Connection,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    min_posts: int = 1,
-    limit: int = 50,
-) -> list[dict[str, Any]]:
-    """Current events active in [since, until), most independent sources first, then newest."""
-    cur = conn.execute(
-        """SELECT e.event_id, e.storyline_id, e.first_post_at, e.last_post_at, e.post_count, e.source_count,
-                  e.title, e.origin_platform, e.origin_channel_id, e.origin_post_id, c.handle AS origin_handle,
-                  p.url AS origin_url,
-                  (SELECT array_agg(DISTINCT q.lang) FROM event_posts x JOIN posts q USING (platform, channel_id, post_id)
-                   WHERE x.event_id = e.event_id AND q.lang IS NOT NULL) AS langs,
-                  (SELECT array_agg(DISTINCT x.platform) FROM event_posts x WHERE x.event_id = e.event_id) AS platforms
-           FROM events e
-           LEFT JOIN posts p ON (p.platform, p.channel_id, p.post_id)
-                              = (e.origin_platform, e.origin_channel_id, e.origin_post_id)
-           LEFT JOIN channels c ON (c.platform, c.channel_id) = (e.origin_platform, e.origin_channel_id)
-           WHERE e.merged_into IS NULL AND e.post_count >= %(min)s
-             AND (%(since)s::timestamptz IS NULL OR e.last_post_at >= %(since)s)
-             AND (%(until)s::timestamptz IS NULL OR e.first_post_at < %(until)s)
-           ORDER BY e.source_count DESC, e.post_count DESC, e.first_post_at DESC, e.event_id
-           LIMIT %(limit)s""",
-        {"since": since, "until": until, "min": min_posts, "limit": limit},
-    )
-    cols = [d.name for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
-
-
-def event_posts(conn: psycopg.Connection, event_id: int) -> list[dict[str, Any]]:
-    """The posts of an event (current id), in time order, with channel handles and links."""
-    cur = conn.execute(
-        """SELECT ep.platform, ep.channel_id, c.handle, ep.post_id, ep.posted_at, ep.role, ep.joined_by,
-                  ep.similarity, p.text, p.lang, p.url, p.fwd_channel_id, p.fwd_post_id, p.reposted_channel_id,
-                  p.reposted_post_id, p.quoted_channel_id, p.quoted_post_id
-           FROM event_posts ep JOIN posts p USING (platform, channel_id, post_id)
-           LEFT JOIN channels c USING (platform, channel_id)
-           WHERE ep.event_id = %s ORDER BY ep.posted_at, ep.platform, ep.channel_id, ep.post_id""",
-        (event_id,),
-    )
-    cols = [d.name for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
-
-
-def storyline_events(conn: psycopg.Connection, storyline_id: int) -> list[dict[str, Any]]:
-    cur = conn.execute(
-        """SELECT event_id, first_post_at, last_post_at, post_count, source_count, title FROM events
-           WHERE storyline_id = %s AND merged_into IS NULL ORDER BY first_post_at, event_id""",
-        (storyline_id,),
-    )
-    cols = [d.name for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
-
-
-def partition(conn: psycopg.Connection) -> dict[Key, int]:
-    """Every grouped post -> its current event (for comparisons in tests and benchmarks)."""
-    return {
-        (r[0], r[1], r[2]): r[3]
-        for r in conn.execute("SELECT platform, channel_id, post_id, event_id FROM event_posts")
-    }
-
-
-def storyline_partition(conn: psycopg.Connection) -> dict[Key, int]:
-    return {
-        (r[0], r[1], r[2]): r[3]
-        for r in conn.execute(
-            """SELECT ep.platform, ep.channel_id, ep.post_id, e.storyline_id
-               FROM event_posts ep JOIN events e ON e.event_id = ep.event_id"""
-        )
-    }
-
-
-def largest_event_share(conn: psycopg.Connection, min_day_posts: int = 100) -> dict[str, Any] | None:
-    """The largest share of one UTC day's grouped posts that a single (current) event holds, over days with at
-    least `min_day_posts` posts: {share, event_id, event_posts, day_posts, day}. None when no day qualifies."""
-    row = conn.execute(
-        """WITH d AS (SELECT (posted_at AT TIME ZONE 'UTC')::date AS day, event_id, count(*) AS n
-                      FROM event_posts GROUP BY 1, 2),
-                t AS (SELECT day, sum(n) AS total FROM d GROUP BY day HAVING sum(n) >= %s)
-           SELECT d.n::float8 / t.total, d.event_id, d.n, t.total, t.day
-           FROM d JOIN t USING (day) ORDER BY 1 DESC, d.event_id LIMIT 1""",
-        (min_day_posts,),
-    ).fetchone()
-    if row is None:
-        return None
-    return {"share": round(row[0], 4), "event_id": row[1], "event_posts": row[2], "day_posts": int(row[3]),
-            "day": row[4].isoformat()}  # fmt: skip
-
-
-def largest_window_shares(conn: psycopg.Connection, days: int = 4, min_posts: int = 500) -> dict[str, Any]:
-    """The largest share of the grouped posts of any `days`-day window (starting on a UTC day; windows with at
-    least `min_posts` posts) that one current event and one storyline hold, and the same over all posts."""
-    out: dict[str, Any] = {}
-    total = conn.execute("SELECT count(*) FROM event_posts").fetchone()[0]
-    for level, col in (("event", "ep.event_id"), ("storyline", "e.storyline_id")):
-        row = conn.execute(
-            f"""SELECT {col}, count(*) FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
-                GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"""  # noqa: S608
-        ).fetchone()
-        out[f"largest_{level}_share_all"] = {
-            "share": round(row[1] / total, 4) if row and total else 0.0, "id": row[0] if row else None,
-            "posts": row[1] if row else 0, "total": total,
-        }  # fmt: skip
-        row = conn.execute(
-            f"""WITH p AS (SELECT ep.posted_at, {col} AS g FROM event_posts ep JOIN events e ON e.event_id = ep.event_id),
-                     d AS (SELECT DISTINCT (posted_at AT TIME ZONE 'UTC')::date AS day FROM p),
-                     w AS (SELECT d.day, p.g, count(*) AS n, sum(count(*)) OVER (PARTITION BY d.day) AS total
-                           FROM d JOIN p ON p.posted_at >= d.day::timestamp AT TIME ZONE 'UTC'
-                                        AND p.posted_at < (d.day + %s)::timestamp AT TIME ZONE 'UTC'
-                           GROUP BY d.day, p.g)
-                SELECT n::float8 / total, g, n, total, day FROM w WHERE total >= %s
-                ORDER BY 1 DESC, day LIMIT 1""",  # noqa: S608
-            (days, min_posts),
-        ).fetchone()
-        out[f"largest_{level}_share_{days}d"] = (
-            {
-                "share": round(row[0], 4),
-                "id": row[1],
-                "posts": row[2],
-                "total": int(row[3]),
-                "from": row[4].isoformat(),
-            }  # fmt: skip
-            if row
-            else None
-        )
-    return out
-
-
-def post_texts(conn: psycopg.Connection, keys: Sequence[Key]) -> dict[Key, tuple[str, datetime]]:
-    """(text, posted_at) of these posts."""
-    if not keys:
-        return {}
-    pl, ch, pid = zip(*keys, strict=True)
-    return {
-        (r[0], r[1], r[2]): (r[3], r[4])
-        for r in conn.execute(
-            """SELECT p.platform, p.channel_id, p.post_id, p.text, p.posted_at
-               FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS k(platform, channel_id, post_id)
-               JOIN posts p USING (platform, channel_id, post_id)""",
-            (list(pl), list(ch), list(pid)),
-        )
-    }

@@ -1,0 +1,86 @@
+"""The records grouping passes around: a post to group (`Item`), a cluster's running sum (`Cluster`), where each
+post went (`Assignment`), merges, and one run's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.events.text import Vector
+
+Key = tuple[str, int, int]
+
+ROLE_ORIGIN = "origin"
+ROLE_FORWARD = "forward"
+ROLE_REPORT = "report"
+
+
+@dataclass(slots=True)
+class Item:
+    """One post to group."""
+
+    key: Key
+    ts: float  # posted_at, seconds since the epoch (UTC)
+    vec: Vector
+    refs: tuple[tuple[str, Key], ...] = ()  # (forward | repost | quote | reply, referenced post)
+    dup: int | None = None
+    content_hash: int = 0
+    lead: int | None = None  # hash of the headline (first line), see `text.lead_key`
+
+    @property
+    def order(self) -> tuple:
+        return (self.ts, self.key)
+
+
+@dataclass(slots=True)
+class Cluster:
+    """An event or a storyline: the sum of its members' vectors and when it was active."""
+
+    id: int
+    first_ts: float
+    last_ts: float
+    first_key: Key
+    n: int
+    idx: np.ndarray
+    val: np.ndarray
+    norm2: int
+    storyline: int | None = None  # events: the storyline they were created in
+
+    @property
+    def age(self) -> tuple:
+        return (self.first_ts, self.first_key)
+
+
+@dataclass(slots=True)
+class Assignment:
+    key: Key
+    ts: float
+    event: int  # the event the post was assigned to (before any later merge)
+    storyline: int
+    role: str
+    joined_by: str  # forward | repost | quote | duplicate | similar | new
+    similarity: float | None
+    vec: Vector
+    dup: int | None
+    content_hash: int
+    lead: int | None = None
+
+
+@dataclass(slots=True)
+class Merge:
+    level: str  # event | storyline
+    from_id: int
+    to_id: int
+    ts: float
+    key: Key  # the post whose arrival merged them
+
+
+@dataclass
+class RunResult:
+    assignments: list[Assignment] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+    events_changed: set[int] = field(default_factory=set)
+    storylines_changed: set[int] = field(default_factory=set)
+    events_created: set[int] = field(default_factory=set)
+    storylines_created: set[int] = field(default_factory=set)
