@@ -126,13 +126,13 @@ def test_batching_and_run_boundaries_do_not_change_the_groups(tweets):
 def test_compacting_the_store_of_cluster_sums_does_not_change_the_groups(tweets, monkeypatch):
     """Closed and superseded cluster sums are dropped from the scoring store: compacting after every bucket
     gives the same groups as never compacting."""
-    from ingest.events import cluster
+    from ingest.events import sums
 
     items = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
     p = Params(window_hours=6, storyline_window_hours=24, bucket_posts=64)
     plain = Grouper(p)
     plain.process(items)
-    monkeypatch.setattr(cluster, "COMPACT_MIN", 0)
+    monkeypatch.setattr(sums, "COMPACT_MIN", 0)
     compacted = Grouper(p)
     compacted.process(items)
     assert compacted.events.store.n < plain.events.store.n  # it did compact
