@@ -284,10 +284,15 @@ class Grouper:
         result.storylines_changed |= st.finish(items)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
-        """Whether the event has figures and shares none with the post (exact: the event's current sum)."""
-        idx, _ = self.events.materialize(cid, items)
-        theirs = figures_of(idx)
-        return bool(len(theirs)) and not np.isin(figs, theirs, assume_unique=True).any()
+        """Whether the event has figures and shares none with the post. Exact without building the event's
+        whole sum: the figures of its stored sum and of its members added in this bucket."""
+        ev = self.events
+        parts = [figures_of(ev.clusters[cid].idx)]
+        loc = ev.local_of.get(cid)
+        if loc is not None:
+            parts.extend(figures_of(items[j].vec.idx) for j in np.nonzero(ev.owner == loc)[0])
+        theirs = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return bool(len(theirs)) and not np.isin(figs, theirs).any()
 
     def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
         """Stage 0: the event a post joins whatever its text: the event of a post it forwards, reposts, quotes
