@@ -179,7 +179,6 @@ def _provenance(b: Brief) -> list[str]:
         lines.append(f"{i}. {p.url or '(no link)'} — {p.channel}, {_t(p.posted_at)} ({p.role}){carried}")
     lines.append("")
     lines.append(f"_Generated {_t(b.generated_at)} by wirewatch from {b.post_count} posts._")
-    return "\n".join(lines) + "\n"
     return lines
 
 

@@ -77,6 +77,22 @@ def test_rutte_brief_lists_every_post_with_utc_time_and_link(rutte, demo, truth)
     assert "## Timeline (26 June 2026, UTC)" in md
 
 
+def test_rutte_brief_markdown_ends_with_its_provenance(rutte, demo, truth):
+    md = render_markdown(rutte)
+    lines = md.splitlines()
+    start = lines.index("## Provenance")
+    listed = [ln for ln in lines[start + 1 :] if ln[:1].isdigit()]
+    assert len(listed) == len(rutte.provenance) >= 5  # one line per origin; forwards and reposts ride along
+    section = "\n".join(listed)
+    for p in _gt_posts(truth):
+        if p["role"].startswith("edited at"):
+            continue  # an edited X post is linked by its current version's id, checked through _gt_url below
+        assert _gt_url(demo, truth, p) in section, p
+    assert lines[-1].startswith("_Generated ") and lines[-1].endswith(" posts._")
+    # every line is a whole line of text, not a character of one
+    assert sum(1 for ln in lines if len(ln.strip()) == 1) <= 2
+
+
 def test_rutte_brief_counts_the_forward_and_the_repost_once(rutte, truth):
     gt = _gt_posts(truth)
     # Independent sources: channels with an original post; the forward (18418) and the repost count for
