@@ -4,7 +4,8 @@ search for a common word, against a warehouse of 1M posts in 100k events (`--qui
 The warehouse is generated set-based in SQL (INSERT ... SELECT FROM generate_series), not through the loader:
 1,000 channels (800 Telegram, 200 X), posts spread evenly over `events / 1000` days ending a few minutes ago
 (so the default 24 h window holds ~1,000 events), each text three phrases of 8-13 words drawn (skewed towards the
-top of the list) from ~110 Russian or ~110 English news words; every post in an event of 10 consecutive posts
+top of the list) 30 % from ~110 Russian or ~110 English news words, 70 % from 27,000 invented words a
+language; every post in an event of 10 consecutive posts
 (one origin, two forwards of it, seven reports), 10 % of the posts with three engagement observations, 2 % with
 an edit; 20 events per storyline; no briefs (the event page then shows the timeline, as it does before
 `wirewatch briefs` ran). Secondary indexes are dropped for the load and rebuilt from their own definitions, then
@@ -59,8 +60,12 @@ EN_WORDS = """strike army drone missile city region said president minister troo
     substation outages restored negotiations delegation summit meeting agreement deliveries aid weapons
     billion dollars euros budget economy market prices gas transit export import tariffs election parliament
     law decision court investigation detained""".split()
-SEARCH_WORD = "удар"  # the most frequent Russian content word here: in ~1 post of 7
-RARE_WORD = "задержан"  # the least frequent: in ~1 post of 300
+# 70 % of the words are invented from three of 30 syllables (27,000 words a language, the long tail).
+RU_SYL = "ка ри то ме са ло не пу ви да сте гра мон тел бор зу фа ши чу яр дол кин пе ру ма но ли го ба сел".split()
+EN_SYL = "ka ri to me sa lo ne pu vi da ste gra mon tel bor zu fa shi chu yar dol kin pe ru ma no li go ba sel".split()
+SEARCH_WORD = "удар"  # the most frequent Russian news word here
+RARE_WORD = "задержан"  # the least frequent
+SLOW_MS = 2000.0  # a page slower than this is timed 3 times, not --requests times
 
 VEC = "{" + ",".join(str(17 * k + 3) for k in range(24)) + "}"  # grouping state of realistic width
 VAL = "{" + ",".join(str(k % 9 + 1) for k in range(24)) + "}"
@@ -123,9 +128,13 @@ def build(conn: psycopg.Connection, events: int) -> dict[str, float]:
         "phrases",
         "CREATE TEMP TABLE phr (lang text, id int, txt text, PRIMARY KEY (lang, id))",
         f"""INSERT INTO phr
-            SELECT l.lang, g, (SELECT string_agg(l.w[1 + floor(array_length(l.w, 1) * random() ^ 2)::int + 0 * j], ' ')
+            SELECT l.lang, g, (SELECT string_agg(CASE WHEN random() < 0.3
+                                   THEN l.w[1 + floor(array_length(l.w, 1) * random() ^ 2)::int + 0 * j]
+                                   ELSE l.s[1 + (random() * 29)::int] || l.s[1 + (random() * 29)::int]
+                                        || l.s[1 + (random() * 29)::int] END, ' ')
                                FROM generate_series(1, 8 + (g + length(l.lang)) %% 6) j)
-            FROM (VALUES ('ru', {_words_sql(RU_WORDS)}), ('en', {_words_sql(EN_WORDS)})) l(lang, w),
+            FROM (VALUES ('ru', {_words_sql(RU_WORDS)}, {_words_sql(RU_SYL)}),
+                         ('en', {_words_sql(EN_WORDS)}, {_words_sql(EN_SYL)})) l(lang, w, s),
                  generate_series(0, %(ph)s - 1) g""",
         "ANALYZE phr",
         params=p,
@@ -231,9 +240,12 @@ def build(conn: psycopg.Connection, events: int) -> dict[str, float]:
 
 
 def median_ms(fn: Callable[[], object], runs: int, warmups: int = 2) -> tuple[float, list[float]]:
-    for _ in range(warmups):
-        fn()
     values = []
+    for _ in range(warmups):
+        t = time.perf_counter()
+        fn()
+        if (time.perf_counter() - t) * 1000 > SLOW_MS:
+            runs = min(runs, 3)  # a missed target by far: three runs say so well enough
     for _ in range(runs):
         t = time.perf_counter()
         fn()
@@ -295,16 +307,18 @@ def main(argv: list[str] | None = None) -> None:
         with TestClient(create_app(settings)) as client, psycopg.connect(dsn, autocommit=True) as direct:
             wc.configure_session(direct, None)
             for name, (path, behind) in pages.items():
-                r = client.get(path)
-                assert r.status_code == 200, (path, r.status_code, r.text[:300])
+                status = client.get(path).status_code  # 503 when the statement timeout (15 s) cut it short
                 page_ms, page_runs = median_ms(lambda p=path: client.get(p), a.requests)
-                sql_ms, _ = median_ms(lambda b=behind: b(direct), a.requests)
+                try:
+                    sql_ms = median_ms(lambda b=behind: b(direct), a.requests)[0]
+                except psycopg.errors.QueryCanceled:
+                    sql_ms = float("nan")
                 target = TARGETS_MS.get(name)
                 report.add(
-                    page=name, path=path, median_ms=round(page_ms, 1), min_ms=round(min(page_runs), 1),
+                    page=name, path=path, status=status, median_ms=round(page_ms, 1), min_ms=round(min(page_runs), 1),
                     max_ms=round(max(page_runs), 1), sql_ms=round(sql_ms, 1), overhead_ms=round(page_ms - sql_ms, 1),
                     target_ms=target, ratio_to_target=round(page_ms / target, 2) if target else None,
-                    met=(page_ms <= target) if target else None,
+                    met=(status == 200 and page_ms <= target) if target else None,
                 )  # fmt: skip
     print(f"  saved {report.save()}")
 
