@@ -22,6 +22,7 @@ BENCHES = {
     "grouping": ("bench.bench_grouping", [], ["--quick"]),
     "grouping_real": ("bench.bench_grouping", ["--stream", "real"], ["--stream", "real", "--runs", "1"]),
     "hourly": ("bench.bench_hourly", [], ["--repeats", "1"]),
+    "console": ("bench.bench_console", [], ["--quick"]),
 }
 
 

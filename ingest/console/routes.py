@@ -198,7 +198,7 @@ def event_data(conn: psycopg.Connection, event_id: int) -> dict[str, Any] | None
                     < event["last_post_at"])
     )  # fmt: skip
     timeline = wc.event_timeline(conn, event_id)
-    versions = wc.event_versions(conn, event_id)
+    versions = wc.event_versions(conn, event_id, timeline)
     edits = []
     for v in versions:
         if v["version"] > 1:
@@ -206,7 +206,7 @@ def event_data(conn: psycopg.Connection, event_id: int) -> dict[str, Any] | None
                                                  "versions", "version_at", "is_current")},
                           "before": v["previous_text"], "after": v["text"],
                           "diff": present.word_diff(v["previous_text"], v["text"])})  # fmt: skip
-    metrics = wc.event_metrics(conn, event_id)
+    metrics = wc.event_metrics(conn, event_id, timeline)
     label = {_post_key(t): f"@{t['channel'] or t['channel_id']} {t['post_id']}" for t in timeline}
     series: dict[str, list] = defaultdict(list)
     for m in metrics:

@@ -188,34 +188,73 @@ def event_timeline(conn: psycopg.Connection, event_id: int) -> list[dict[str, An
     )
 
 
-def event_versions(conn: psycopg.Connection, event_id: int) -> list[dict[str, Any]]:
-    """Every version of the event's edited posts, oldest first per post."""
+# analyst.post_versions and analyst.post_metrics number and difference each post's rows with window functions over
+# the whole warehouse; PostgreSQL pushes a condition into such a view only when it compares the partition columns
+# with constants, never a join condition (joined to analyst.event_timeline, both views were computed for every
+# post: seconds at 100k posts). So the event's posts are looked up first and passed as arrays: the `= ANY` filters
+# reach the base tables' primary keys, the join on unnest() keeps exactly the event's posts, in timeline order.
+_KEYS = """unnest(%(platforms)s::text[], %(channels)s::bigint[], %(posts)s::bigint[]) WITH ORDINALITY
+               k(platform, channel_id, post_id, seq)"""
+
+
+def _event_posts(
+    conn: psycopg.Connection, event_id: int, timeline: list[dict[str, Any]] | None, *, edited: bool = False
+) -> dict[str, list]:
+    """The event's posts in timeline order as three arrays (from `timeline` when the caller has it)."""
+    if timeline is None:
+        timeline = _rows(
+            conn.execute(
+                """SELECT platform, channel_id, post_id, edited FROM analyst.event_timeline
+                   WHERE event_id = %s ORDER BY seq LIMIT 2000""",
+                (event_id,),
+            )
+        )
+    rows = [t for t in timeline if t["edited"]] if edited else timeline
+    return {
+        "platforms": [t["platform"] for t in rows],
+        "channels": [t["channel_id"] for t in rows],
+        "posts": [t["post_id"] for t in rows],
+    }
+
+
+def event_versions(
+    conn: psycopg.Connection, event_id: int, timeline: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every version of the event's edited posts, oldest first per post. `timeline`: event_timeline()'s rows, when
+    the caller has them."""
+    keys = _event_posts(conn, event_id, timeline, edited=True)
+    if not keys["posts"]:
+        return []
     return _rows(
         conn.execute(
-            """SELECT v.platform, v.channel_id, v.channel, v.post_id, v.url, v.version, v.versions, v.version_at,
-                      v.text, v.previous_text, v.is_current
-               FROM analyst.post_versions v
-               JOIN analyst.event_timeline t
-                 ON t.platform = v.platform AND t.channel_id = v.channel_id AND t.post_id = v.post_id
-               WHERE t.event_id = %s AND t.edited
-               ORDER BY t.seq, v.version LIMIT 500""",
-            (event_id,),
+            f"""SELECT v.platform, v.channel_id, v.channel, v.post_id, v.url, v.version, v.versions, v.version_at,
+                       v.text, v.previous_text, v.is_current
+                FROM analyst.post_versions v
+                JOIN {_KEYS} ON k.platform = v.platform AND k.channel_id = v.channel_id AND k.post_id = v.post_id
+                WHERE v.platform = ANY(%(platforms)s) AND v.channel_id = ANY(%(channels)s) AND v.post_id = ANY(%(posts)s)
+                ORDER BY k.seq, v.version LIMIT 500""",
+            keys,
         )
     )
 
 
-def event_metrics(conn: psycopg.Connection, event_id: int) -> list[dict[str, Any]]:
-    """Engagement observations of the event's posts, oldest first per post."""
+def event_metrics(
+    conn: psycopg.Connection, event_id: int, timeline: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Engagement observations of the event's posts, oldest first per post. `timeline`: event_timeline()'s rows,
+    when the caller has them."""
+    keys = _event_posts(conn, event_id, timeline)
+    if not keys["posts"]:
+        return []
     return _rows(
         conn.execute(
-            """SELECT m.platform, m.channel_id, m.channel, m.post_id, m.url, m.observed_at, m.hours_since_post,
-                      m.views, m.forwards, m.replies, m.reposts, m.quotes, m.likes, m.reactions_total
-               FROM analyst.post_metrics m
-               JOIN analyst.event_timeline t
-                 ON t.platform = m.platform AND t.channel_id = m.channel_id AND t.post_id = m.post_id
-               WHERE t.event_id = %s
-               ORDER BY t.seq, m.observed_at LIMIT 5000""",
-            (event_id,),
+            f"""SELECT m.platform, m.channel_id, m.channel, m.post_id, m.url, m.observed_at, m.hours_since_post,
+                       m.views, m.forwards, m.replies, m.reposts, m.quotes, m.likes, m.reactions_total
+                FROM analyst.post_metrics m
+                JOIN {_KEYS} ON k.platform = m.platform AND k.channel_id = m.channel_id AND k.post_id = m.post_id
+                WHERE m.platform = ANY(%(platforms)s) AND m.channel_id = ANY(%(channels)s) AND m.post_id = ANY(%(posts)s)
+                ORDER BY k.seq, m.observed_at LIMIT 5000""",
+            keys,
         )
     )
 
