@@ -587,3 +587,24 @@ def test_a_page_with_an_unreadable_widget_claims_no_complete_listing(
     assert all(p[1] is None for p in _posts(conn).values())
     reason = conn.execute("SELECT reason FROM rejected_records").fetchone()[0]
     assert reason == "views: not a count like 954, 1.2K or 8.67M: 'lots'"
+
+
+def test_a_server_that_does_not_advance_is_walked_once_not_max_pages(durov_html: str) -> None:
+    """?before=529 answered with the newest page again (posts 529..539, cursor 529): the walk stops at once."""
+    site = split_site(durov_html)
+    site.routes[("/s/durov", 529)] = variant(durov_html, lambda i: i >= 529, before=529)
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), since=None, until=None,
+                                           rescan_since=None))  # fmt: skip
+    assert len(site.requests) == 2
+    assert any("lists no older post" in b.notes.get("no_progress", "") for b in batches)
+    ids = [i for b in batches for i in ids_of(b)]
+    assert ids and len(ids) == len(set(ids)) and min(ids) == 529  # the newest page once, the repeat dropped
+
+
+def test_the_base_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIREWATCH_TELEGRAM_WEB_BASE_URL", "https://mirror.example/tg/")
+    src = TelegramWebSource.from_env()
+    try:
+        assert src.page_url("durov", 10) == "https://mirror.example/tg/s/durov?before=10"
+    finally:
+        src.close()

@@ -59,6 +59,19 @@ def _env_float(name: str, default: float) -> float:
     return value
 
 
+def _advances(page: PageResult, fetched_before: int | None) -> bool:
+    """Whether a page fetched with ?before=B moved the walk: it lists a post older than B and its own cursor,
+    if any, is below B."""
+    if fetched_before is None:
+        return True
+    ids = page.post_ids
+    if not ids:
+        return (
+            page.before is None
+        )  # an empty page ends the walk; an empty page that points on does not advance
+    return ids[0] < fetched_before and (page.before is None or page.before < fetched_before)
+
+
 class TelegramWebSource:
     """LiveSource over https://t.me/s/<handle>: no credentials, public channels with a web preview only."""
 
@@ -103,13 +116,17 @@ class TelegramWebSource:
     def from_env(cls, **overrides: Any) -> TelegramWebSource:
         """Settings from the environment: WIREWATCH_WEB_DELAY (seconds between requests, default 2),
         WIREWATCH_WEB_TIMEOUT (default 20), WIREWATCH_WEB_USER_AGENT, WIREWATCH_WEB_MAX_PAGES (default 200),
-        WIREWATCH_WEB_MAX_RETRY_WAIT (longest Retry-After slept through before deferring, default 120)."""
+        WIREWATCH_WEB_MAX_RETRY_WAIT (longest Retry-After slept through before deferring, default 120),
+        WIREWATCH_TELEGRAM_WEB_BASE_URL (a proxy or mirror of https://t.me)."""
         settings: dict[str, Any] = {
             "delay": _env_float("WIREWATCH_WEB_DELAY", 2.0),
             "timeout": _env_float("WIREWATCH_WEB_TIMEOUT", 20.0),
             "max_retry_wait": _env_float("WIREWATCH_WEB_MAX_RETRY_WAIT", 120.0),
             "max_pages": int(_env_float("WIREWATCH_WEB_MAX_PAGES", 200)),
         }
+        base = os.environ.get("WIREWATCH_TELEGRAM_WEB_BASE_URL", "").strip()
+        if base:
+            settings["base_url"] = base.rstrip("/")
         ua = os.environ.get("WIREWATCH_WEB_USER_AGENT")
         if ua and ua.strip():
             settings["user_agent"] = ua.strip()
@@ -307,6 +324,15 @@ class TelegramWebSource:
             while True:
                 page = self.fetch_page(handle, before, channel_id)
                 pages.append((page, before))
+                if not _advances(page, before):
+                    # A server (or a proxy) that answers ?before=B with posts no older than B would be walked
+                    # until max_pages: the request pattern that gets a client blocked. Its page repeats what was
+                    # read, so it is dropped.
+                    pages.pop()
+                    notes["no_progress"] = (
+                        f"t.me/s/{handle}: the page before id {before} lists no older post; the walk stopped there"
+                    )
+                    break
                 if done(page):
                     break
                 if len(pages) >= self.max_pages:
@@ -336,6 +362,7 @@ class TelegramWebSource:
             and pages[-1][0].times
             and pages[-1][0].times[0] >= rescan_since
             and len(pages) < self.max_pages
+            and _advances(*pages[-1])
         ):
             before = pages[-1][0].before
             pages.append((self.fetch_page(handle, before, channel_id), before))
