@@ -223,39 +223,34 @@ def event_data(conn: psycopg.Connection, event_id: int) -> dict[str, Any] | None
     }
 
 
-def _resolve_or_404(conn: psycopg.Connection, event_id: int) -> int:
-    eid = wc.resolve_event(conn, event_id)
-    if eid is None:
+def _event_or_redirect(request: Request, event_id: int, prefix: str) -> dict[str, Any] | RedirectResponse:
+    """The event page's data, or a redirect to the event a merged id now lives in (for the page and its JSON)."""
+    if not 1 <= event_id <= 2**62:
+        raise HTTPException(404, "no such event")
+    with _conn(request) as conn:
+        eid = wc.resolve_event(conn, event_id)
+        if eid is not None and eid != event_id:
+            return RedirectResponse(f"{prefix}/{eid}", 301)
+        data = event_data(conn, eid) if eid is not None else None
+    if data is None:
         raise HTTPException(404, f"no event {event_id}")
-    return eid
+    return data
 
 
 @router.get("/api/events/{event_id}")
 def api_event(request: Request, event_id: int):
-    if not 1 <= event_id <= 2**62:
-        raise HTTPException(404, "no such event")
-    with _conn(request) as conn:
-        eid = _resolve_or_404(conn, event_id)
-        if eid != event_id:
-            return RedirectResponse(f"/api/events/{eid}", 301)
-        data = event_data(conn, eid)
-    if data is None:
-        raise HTTPException(404, f"no event {event_id}")
+    data = _event_or_redirect(request, event_id, "/api/events")
+    if isinstance(data, RedirectResponse):
+        return data
     data.pop("views_chart")
     return _json(data)
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def page_event(request: Request, event_id: int):
-    if not 1 <= event_id <= 2**62:
-        raise HTTPException(404, "no such event")
-    with _conn(request) as conn:
-        eid = _resolve_or_404(conn, event_id)
-        if eid != event_id:
-            return RedirectResponse(f"/events/{eid}", 301)
-        data = event_data(conn, eid)
-    if data is None:
-        raise HTTPException(404, f"no event {event_id}")
+    data = _event_or_redirect(request, event_id, "/events")
+    if isinstance(data, RedirectResponse):
+        return data
     return _render(request, "event.html", data)
 
 
