@@ -143,7 +143,5 @@ def score(conn: psycopg.Connection, pairs: list[LabelledPair], *, errors: bool =
     s.copies, s.copies_together = copies, _ratio(copies_hit, copies)
     # Over the whole stream, over any 4-day window of at least 500 posts, and over the dense multi-channel
     # windows (at least 2,000 posts in 4 days, ~500 a day).
-    s.shares = store.largest_window_shares(conn)
-    dense = store.largest_window_shares(conn, min_posts=2000)
-    s.shares.update({k.replace("_4d", "_4d_dense"): v for k, v in dense.items() if k.endswith("_4d")})
+    s.shares = store.largest_window_shares(conn, days=4, min_posts=(500, 2000))
     return s

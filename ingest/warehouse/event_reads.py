@@ -102,26 +102,44 @@ def storyline_partition(conn: psycopg.Connection) -> dict[Key, int]:
     }
 
 
+def _top_per_window(conn: psycopg.Connection, group_col: str, days: int) -> list[tuple]:
+    """For each window of `days` UTC days that starts on a day with grouped posts: (start day, the current event
+    or storyline with most of the window's posts, its posts, the window's posts)."""
+    return conn.execute(
+        f"""WITH p AS (SELECT ep.posted_at, {group_col} AS g
+                       FROM event_posts ep JOIN events e ON e.event_id = ep.event_id),
+                 d AS (SELECT DISTINCT (posted_at AT TIME ZONE 'UTC')::date AS day FROM p),
+                 w AS (SELECT d.day, p.g, count(*) AS n, sum(count(*)) OVER (PARTITION BY d.day) AS total
+                       FROM d JOIN p ON p.posted_at >= d.day::timestamp AT TIME ZONE 'UTC'
+                                    AND p.posted_at < (d.day + %s)::timestamp AT TIME ZONE 'UTC'
+                       GROUP BY d.day, p.g)
+            SELECT DISTINCT ON (day) day, g, n, total::bigint FROM w ORDER BY day, n DESC, g""",  # noqa: S608
+        (days,),
+    ).fetchall()
+
+
+def _largest(windows: list[tuple], min_posts: int) -> tuple | None:
+    """The window whose top group holds the largest share (ties: the earlier window, the lower id)."""
+    qualifying = [w for w in windows if w[3] >= min_posts]
+    return min(qualifying, key=lambda w: (-w[2] / w[3], w[0], w[1])) if qualifying else None
+
+
 def largest_event_share(conn: psycopg.Connection, min_day_posts: int = 100) -> dict[str, Any] | None:
     """The largest share of one UTC day's grouped posts that a single (current) event holds, over days with at
     least `min_day_posts` posts: {share, event_id, event_posts, day_posts, day}. None when no day qualifies."""
-    row = conn.execute(
-        """WITH d AS (SELECT (posted_at AT TIME ZONE 'UTC')::date AS day, event_id, count(*) AS n
-                      FROM event_posts GROUP BY 1, 2),
-                t AS (SELECT day, sum(n) AS total FROM d GROUP BY day HAVING sum(n) >= %s)
-           SELECT d.n::float8 / t.total, d.event_id, d.n, t.total, t.day
-           FROM d JOIN t USING (day) ORDER BY 1 DESC, d.event_id LIMIT 1""",
-        (min_day_posts,),
-    ).fetchone()
-    if row is None:
+    w = _largest(_top_per_window(conn, "ep.event_id", 1), min_day_posts)
+    if w is None:
         return None
-    return {"share": round(row[0], 4), "event_id": row[1], "event_posts": row[2], "day_posts": int(row[3]),
-            "day": row[4].isoformat()}  # fmt: skip
+    return {"share": round(w[2] / w[3], 4), "event_id": w[1], "event_posts": w[2], "day_posts": w[3],
+            "day": w[0].isoformat()}  # fmt: skip
 
 
-def largest_window_shares(conn: psycopg.Connection, days: int = 4, min_posts: int = 500) -> dict[str, Any]:
-    """The largest share of the grouped posts of any `days`-day window (starting on a UTC day; windows with at
-    least `min_posts` posts) that one current event and one storyline hold, and the same over all posts."""
+def largest_window_shares(
+    conn: psycopg.Connection, days: int = 4, min_posts: Sequence[int] = (500,)
+) -> dict[str, Any]:
+    """The largest share of all grouped posts that one current event and one storyline hold
+    (`largest_{level}_share_all`), and of any `days`-day window holding at least each of `min_posts` posts
+    (`largest_{level}_share_{days}d_{n}`); the windows are counted once for every threshold."""
     out: dict[str, Any] = {}
     total = conn.execute("SELECT count(*) FROM event_posts").fetchone()[0]
     for level, col in (("event", "ep.event_id"), ("storyline", "e.storyline_id")):
@@ -133,28 +151,20 @@ def largest_window_shares(conn: psycopg.Connection, days: int = 4, min_posts: in
             "share": round(row[1] / total, 4) if row and total else 0.0, "id": row[0] if row else None,
             "posts": row[1] if row else 0, "total": total,
         }  # fmt: skip
-        row = conn.execute(
-            f"""WITH p AS (SELECT ep.posted_at, {col} AS g FROM event_posts ep JOIN events e ON e.event_id = ep.event_id),
-                     d AS (SELECT DISTINCT (posted_at AT TIME ZONE 'UTC')::date AS day FROM p),
-                     w AS (SELECT d.day, p.g, count(*) AS n, sum(count(*)) OVER (PARTITION BY d.day) AS total
-                           FROM d JOIN p ON p.posted_at >= d.day::timestamp AT TIME ZONE 'UTC'
-                                        AND p.posted_at < (d.day + %s)::timestamp AT TIME ZONE 'UTC'
-                           GROUP BY d.day, p.g)
-                SELECT n::float8 / total, g, n, total, day FROM w WHERE total >= %s
-                ORDER BY 1 DESC, day LIMIT 1""",  # noqa: S608
-            (days, min_posts),
-        ).fetchone()
-        out[f"largest_{level}_share_{days}d"] = (
-            {
-                "share": round(row[0], 4),
-                "id": row[1],
-                "posts": row[2],
-                "total": int(row[3]),
-                "from": row[4].isoformat(),
-            }  # fmt: skip
-            if row
-            else None
-        )
+        windows = _top_per_window(conn, col, days)
+        for n in min_posts:
+            w = _largest(windows, n)
+            out[f"largest_{level}_share_{days}d_{n}"] = (
+                {
+                    "share": round(w[2] / w[3], 4),
+                    "id": w[1],
+                    "posts": w[2],
+                    "total": w[3],
+                    "from": w[0].isoformat(),
+                }
+                if w
+                else None
+            )
     return out
 
 
