@@ -284,14 +284,8 @@ class Grouper:
         result.storylines_changed |= st.finish(items)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
-        """Whether the event has figures and shares none with the post. Exact without building the event's
-        whole sum: the figures of its stored sum and of its members added in this bucket."""
-        ev = self.events
-        parts = [figures_of(ev.clusters[cid].idx)]
-        loc = ev.local_of.get(cid)
-        if loc is not None:
-            parts.extend(figures_of(items[j].vec.idx) for j in np.nonzero(ev.owner == loc)[0])
-        theirs = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        """Whether the event has figures and shares none with the post (exact: its current sum's figures)."""
+        theirs = self.events.current_features(cid, items, figures_of)
         return bool(len(theirs)) and not np.isin(figs, theirs).any()
 
     def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
@@ -323,10 +317,12 @@ class Grouper:
         self, i: int, it: Item, event_id: int | None, s_cands: list, xi2: float, result: RunResult
     ) -> int:
         """The storyline of the post: its event's, else the best open storyline, else a new one."""
-        st = self.storylines
+        st, p = self.storylines, self.params
         if event_id is None:
-            if s_cands and s_cands[0][0] >= self.params.storyline_threshold:
-                return s_cands[0][1]
+            # The candidates cleared the bar at the floor; a new event needs the bar at the join threshold.
+            for cos, sid, _ in s_cands:
+                if cos >= p.storyline_bar(p.storyline_threshold, it.ts - st.clusters[sid].first_ts):
+                    return sid
             sid = st.create(i, it, xi2)
             result.storylines_created.add(sid)
             return sid

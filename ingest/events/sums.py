@@ -382,11 +382,23 @@ class Level:
         self.add(cid, i, item, 0.0, xi2)
         return cid
 
+    def _pending(self, cid: int) -> np.ndarray:
+        """The bucket's posts added to the cluster since its sum was last stored."""
+        loc = self.local_of.get(cid)
+        return np.nonzero(self.owner == loc)[0] if loc is not None else np.zeros(0, np.int64)
+
+    def current_features(
+        self, cid: int, items: Sequence[Item], part: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """`part` of the feature indices of the cluster's current sum (stored sum and pending members), without
+        adding up their values: cheaper than `materialize` when only which features are present matters."""
+        parts = [part(self.clusters[cid].idx), *(part(items[j].vec.idx) for j in self._pending(cid))]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
     def materialize(self, cid: int, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
         """The cluster's current sum: its stored sum plus members added in this bucket."""
         c = self.clusters[cid]
-        loc = self.local_of.get(cid)
-        members = np.nonzero(self.owner == loc)[0] if loc is not None else ()
+        members = self._pending(cid)
         if not len(members):
             return c.idx, c.val
         mi, mv = _sum_members([items[j].vec for j in members])
