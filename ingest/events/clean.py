@@ -101,10 +101,6 @@ def segment_key(segment: str) -> int | None:
     return zlib.crc32(k.encode("utf-8"))
 
 
-def _lines(text: str) -> list[str]:
-    return [s for s in (_norm_line(x) for x in text.splitlines()) if s]
-
-
 def _edges(line: str) -> tuple[str | None, str | None]:
     """The leading and trailing segment of a line when it has more than one."""
     parts = [p for p in _SEGMENT_SPLIT.split(line) if p and p.strip()]
@@ -118,27 +114,63 @@ def _edges(line: str) -> tuple[str | None, str | None]:
 MAX_SEGMENT = 160
 
 
-def segments(text: str) -> dict[int, str]:
+@dataclass(frozen=True, slots=True)
+class Line:
+    text: str  # markup and decoration removed, spacing normalised
+    key: int | None  # segment_key(text)
+    links: tuple[tuple[str, str], ...]  # (label, url) of the line's [label](url) links
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A post split once into what boilerplate counting and cleaning both read: its non-empty lines, and the
+    leading segment of the first line and the trailing segment of the last, with their keys."""
+
+    lines: tuple[Line, ...]
+    lead: tuple[str, int | None] | None
+    tail: tuple[str, int | None] | None
+    orphan_links: tuple[str, ...]  # links of lines that are empty once markup and emoji are gone
+
+
+def parse(text: str) -> Parsed:
+    """Markup and decoration removed line by line, each line's links and key kept with it."""
+    lines: list[Line] = []
+    orphans: list[str] = []
+    for raw in (text or "").splitlines():
+        links: list[tuple[str, str]] = []
+        if "](" in raw:
+
+            def _label(m: re.Match, links: list = links) -> str:
+                links.append((m.group(1), m.group(2)))
+                return m.group(1)
+
+            raw = _MD_LINK.sub(_label, raw)
+        plain = _norm_line(_EMOJI.sub(" ", _MD_MARKS.sub("", raw)))
+        if plain:
+            lines.append(Line(plain, segment_key(plain), tuple(links)))
+        else:
+            orphans.extend(url for _, url in links)
+    lead = tail = None
+    if lines:
+        first, _ = _edges(lines[0].text)
+        _, last = _edges(lines[-1].text)
+        lead = (first, segment_key(first)) if first else None
+        tail = (last, segment_key(last)) if last else None
+    return Parsed(tuple(lines), lead, tail, tuple(orphans))
+
+
+def segments(text: str | Parsed) -> dict[int, str]:
     """What one post contributes to its channel's boilerplate counts: the keys (with their text) of its lines
     and of the leading segment of its first line and the trailing segment of its last line (a signature glued
     to the text)."""
-    plain, _ = strip_markup(text)
-    lines = _lines(plain)
+    parsed = text if isinstance(text, Parsed) else parse(text)
     out: dict[int, str] = {}
-    for line in lines:
-        if len(line) > MAX_SEGMENT:
-            continue
-        k = segment_key(line)
-        if k is not None:
-            out.setdefault(k, line)
-    if lines:
-        lead, _ = _edges(lines[0])
-        _, tail = _edges(lines[-1])
-        for seg in (lead, tail):
-            if seg and len(seg) <= MAX_SEGMENT:
-                k = segment_key(seg)
-                if k is not None:
-                    out.setdefault(k, seg)
+    for line in parsed.lines:
+        if line.key is not None and len(line.text) <= MAX_SEGMENT:
+            out.setdefault(line.key, line.text)
+    for edge in (parsed.lead, parsed.tail):
+        if edge and edge[1] is not None and len(edge[0]) <= MAX_SEGMENT:
+            out.setdefault(edge[1], edge[0])
     return out
 
 
@@ -160,44 +192,45 @@ class Cleaned:
 
 
 def clean(
-    text: str, boiler: Boilerplate = NONE, links: Iterable[str] = (), at: float | None = None
+    text: str | Parsed, boiler: Boilerplate = NONE, links: Iterable[str] = (), at: float | None = None
 ) -> Cleaned:
     """The text grouping and briefs use. `links` are the post's own link entities (kept unless never evidence
     or found inside removed boilerplate); `at` is the post's time (epoch seconds): only boilerplate learned by
-    then is removed (None: all learned so far)."""
-    plain, md_links = strip_markup(text or "")
+    then is removed (None: all learned so far). `text` may come already parsed (`parse`)."""
+    parsed = text if isinstance(text, Parsed) else parse(text)
     dropped: set[str] = set()
+    md_links: list[str] = list(parsed.orphan_links)
     kept: list[str] = []
-    lines = _lines(plain)
     keys = boiler.at(at) if boiler else ()
-    for n, line in enumerate(lines):
-        k = segment_key(line)
-        if k is None:
+    last = len(parsed.lines) - 1
+    for n, ln in enumerate(parsed.lines):
+        line = ln.text
+        if ln.key is None:
             continue
-        if k in keys:
+        if ln.key in keys:
+            # The whole line is boilerplate: its bare and its Markdown links go with it.
             dropped.update(_URL.findall(line))
+            dropped.update(url for _, url in ln.links)
             continue
-        if keys and (n == 0 or n == len(lines) - 1):
-            lead, tail = _edges(line)
-            if n == 0 and lead and segment_key(lead) in keys:
-                dropped.update(_URL.findall(lead))
-                line = line[len(lead) :].lstrip(" |•·—–")
-            if n == len(lines) - 1 and tail and segment_key(tail) in keys and line.endswith(tail):
-                dropped.update(_URL.findall(tail))
-                line = line[: -len(tail)].rstrip(" |•·—–")
-            if segment_key(line) is None:
-                continue
+        gone: list[str] = []
+        if keys and n == 0 and parsed.lead and parsed.lead[1] in keys:
+            gone.append(parsed.lead[0])
+            line = line[len(parsed.lead[0]) :].lstrip(" |•·—–")
+        if keys and n == last and parsed.tail and parsed.tail[1] in keys and line.endswith(parsed.tail[0]):
+            gone.append(parsed.tail[0])
+            line = line[: -len(parsed.tail[0])].rstrip(" |•·—–")
+        for seg in gone:
+            dropped.update(_URL.findall(seg))
+            dropped.update(url for label, url in ln.links if label.strip() and label.strip() in seg)
+        md_links.extend(url for _, url in ln.links)
+        if gone and segment_key(line) is None:
+            continue
         kept.append(line)
     body = "\n".join(kept)
-    # Links of the markdown labels that survived, then the post's own entity links.
+    # Links of the Markdown labels that survived, then the post's own entity links.
     body_urls = set(_URL.findall(body))
     out_links: list[str] = []
-    for url in md_links:
-        if url in dropped or not is_matching_link(url):
-            continue
-        # a markdown link whose label was dropped with its line is gone; keep the others
-        out_links.append(url)
-    for url in links:
+    for url in [*md_links, *links]:
         if url in dropped or url in out_links or not is_matching_link(url):
             continue
         out_links.append(url)

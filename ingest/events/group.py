@@ -23,9 +23,9 @@ import psycopg
 
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
-from ingest.events.clean import Boilerplate
+from ingest.events.clean import Boilerplate, Parsed
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
-from ingest.events.prepare import prepare_all, segments_all
+from ingest.events.prepare import parse_all, prepare_all
 from ingest.events.text import Vector, vectorize
 from ingest.warehouse import event_replay as replay
 from ingest.warehouse import events as store
@@ -89,11 +89,17 @@ def _refs(row: store.PostRow) -> tuple[tuple[str, tuple], ...]:
     return tuple(refs)
 
 
-def _items(rows: Sequence[store.PostRow], boiler: Mapping[tuple[str, int], Boilerplate]) -> list[Item]:
-    """Rows of `store.posts_to_group` -> items: text cleaned of markup and the channel's boilerplate, then
-    vectorised (on every core, see `ingest.events.prepare`)."""
+def _items(
+    rows: Sequence[store.PostRow], parsed: Sequence[Parsed], boiler: Mapping[tuple[str, int], Boilerplate]
+) -> list[Item]:
+    """Rows of `store.posts_to_group` (with their parsed texts) -> items: text cleaned of markup and the
+    channel's boilerplate, then vectorised (on every core, see `ingest.events.prepare`)."""
     prepared = prepare_all(
-        [(r.text or "", r.links or (), _ts(r.posted_at), (r.platform, r.channel_id)) for r in rows], boiler
+        [
+            (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
+            for r, t in zip(rows, parsed, strict=True)
+        ],
+        boiler,
     )
     return [
         Item(
@@ -166,10 +172,11 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     clock.lap("select")
     rows = list(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
     clock.lap("read")
-    learn_boilerplate(conn, rows, segments_all([r.text or "" for r in rows]))
+    parsed, segs = zip(*parse_all([r.text or "" for r in rows]), strict=True) if rows else ((), ())
+    learn_boilerplate(conn, rows, segs)
     boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
     clock.lap("boilerplate")
-    items = _items(rows, boiler)
+    items = _items(rows, parsed, boiler)
     clock.lap("vectorise")
     stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases

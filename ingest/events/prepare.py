@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from ingest.events.clean import NONE, Boilerplate, clean, segments
+from ingest.events.clean import NONE, Boilerplate, Parsed, clean, parse, segments
 from ingest.events.text import Vector, analyse_many, lead_key
 
 ChannelKey = tuple[str, int]
-# (text, links, posted_at as epoch seconds, channel)
-PostText = tuple[str, Sequence[str], float, ChannelKey]
+# (the parsed text, links, posted_at as epoch seconds, channel)
+PostText = tuple[Parsed, Sequence[str], float, ChannelKey]
 Prepared = tuple[Vector, int | None, int | None]  # vector, duplicate key, headline key
 
 CHUNK = 1000
@@ -41,19 +41,24 @@ def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
         return [x for part in pool.map(fn, chunks) for x in part]
 
 
-def _segments_chunk(texts: list[str]) -> list[dict[int, str]]:
-    return [segments(t) if t else {} for t in texts]
+def _parse_chunk(texts: list[str]) -> list[tuple[Parsed, dict[int, str]]]:
+    out = []
+    for t in texts:
+        parsed = parse(t)
+        out.append((parsed, segments(parsed)))
+    return out
 
 
-def segments_all(texts: Sequence[str]) -> list[dict[int, str]]:
-    """`clean.segments` of every text, in order."""
+def parse_all(texts: Sequence[str]) -> list[tuple[Parsed, dict[int, str]]]:
+    """Every text parsed once (`clean.parse`), with its boilerplate segments, in order: counting boilerplate
+    and cleaning both read the parsed form."""
     chunks = [list(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
-    return _map(_segments_chunk, chunks, len(texts))
+    return _map(_parse_chunk, chunks, len(texts))
 
 
 def _prepare_chunk(args: tuple[list[PostText], Mapping[ChannelKey, Boilerplate]]) -> list[Prepared]:
     posts, boiler = args
-    cleaned = [clean(text, boiler.get(ch, NONE), links, at) for text, links, at, ch in posts]
+    cleaned = [clean(parsed, boiler.get(ch, NONE), links, at) for parsed, links, at, ch in posts]
     # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
     analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
     return [(vec, dup, lead_key(c.text)) for c, (vec, dup) in zip(cleaned, analysed, strict=True)]

@@ -58,3 +58,21 @@ def test_copies_with_different_decoration_clean_to_the_same_text():
     b = "❗️Путин подписал закон о запрете пропаганды чайлдфри"
     sig = segment_key("— Подписаться")
     assert clean(a, Boilerplate({sig: 0.0})).text == clean(b).text
+
+
+def test_the_links_of_a_removed_sponsor_line_are_no_evidence_but_the_news_links_are():
+    """A sponsor line's link points to a real site, not to Telegram: only knowing which line it came from keeps
+    it out of the features once the line is boilerplate."""
+    text = (
+        "Суд арестовал блогера по делу о хранении оружия, [сообщает](https://chernovik.net/news/1) издание\n\n"
+        "🛒 [Кухни со скидкой до 70%](https://mrqz.me/6319de6921718a004403d1b1/?utm_source=telegram)"
+    )
+    sponsor = segment_key("Кухни со скидкой до 70%")
+    assert sponsor in segments(text)
+    out = clean(text, Boilerplate({sponsor: 0.0}))
+    assert out.links == ("https://chernovik.net/news/1",)
+    assert "Кухни" not in out.text
+    assert clean(text).links == (
+        "https://chernovik.net/news/1",
+        "https://mrqz.me/6319de6921718a004403d1b1/?utm_source=telegram",
+    )
