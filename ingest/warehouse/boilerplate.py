@@ -122,14 +122,3 @@ def segment_rows(conn: psycopg.Connection, platform: str, channel_id: int, keys:
     return [
         {"segment_key": k, "posts": n, "first_at": f, "last_at": la, "sample": s} for k, n, f, la, s in rows
     ]
-
-
-def forget(conn: psycopg.Connection, channels: Sequence[ChannelKey] | None = None) -> None:
-    """Drop learned counts (all, or of some channels)."""
-    if channels is None:
-        conn.execute("DELETE FROM channel_segments")
-        conn.execute("DELETE FROM channel_segment_progress")
-        return
-    for p, c in channels:
-        conn.execute("DELETE FROM channel_segments WHERE platform = %s AND channel_id = %s", (p, c))
-        conn.execute("DELETE FROM channel_segment_progress WHERE platform = %s AND channel_id = %s", (p, c))
