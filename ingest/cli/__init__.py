@@ -51,6 +51,7 @@ def _register() -> None:
         demo,
         evaluate,
         events,
+        export,
         imports,
         live,
         serve,

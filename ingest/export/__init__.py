@@ -1,0 +1,1 @@
+"""Exports of the warehouse into files for other tools (Parquet for DuckDB, pandas, Spark)."""
