@@ -17,6 +17,7 @@ BENCHES = {
         ["--sizes", "100000,1000000"],
         ["--sizes", "20000", "--repeats", "1", "--peers-max", "20000"],
     ),
+    "import": ("bench.bench_import", [], ["--posts", "5000", "--repeats", "1"]),
     "normalize": ("bench.bench_normalize", [], ["--records", "20000", "--repeats", "1"]),
     "backfill": ("bench.bench_backfill", [], ["--posts", "100000"]),
     "grouping": ("bench.bench_grouping", [], ["--quick"]),

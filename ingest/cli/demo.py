@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.briefs.service import brief_window, event_brief
 from ingest.cli import app, common
 from ingest.run.imports import import_files
 from ingest.warehouse import briefs as store
@@ -85,6 +84,9 @@ def run_demo(conn: psycopg.Connection, console: Console) -> int | None:
 
         g = group_window(conn, None, None)
         console.print(f"[bold]grouped[/] {g.posts} posts into {g.events_created} events")
+    # Briefs and grouping pull in numpy and scipy: imported where used, so other commands start faster.
+    from ingest.briefs.service import brief_window, event_brief
+
     stats = brief_window(conn, None, None)
     console.print(
         f"[bold]briefs[/]: {stats.events} events, {stats.written} written, {stats.unchanged} unchanged "

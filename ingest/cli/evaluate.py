@@ -8,9 +8,6 @@ from pathlib import Path
 import typer
 
 from ingest.cli import app, common
-from ingest.events.cluster import Params
-from ingest.events.evaluate import HALVES, LEAD_CHARS, eval_crisislex, eval_pairs
-from ingest.events.labels import LabelsError, read_labels, score
 
 eval_app = typer.Typer(help="Measure quality and speed.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
@@ -30,7 +27,7 @@ def grouping_cmd(
         False, "--mask-keywords", help="CrisisLex: blank the collection keywords out of the texts."
     ),
     lead: int = typer.Option(
-        LEAD_CHARS, help="Pairs: characters of each article body kept after its title (0: all)."
+        None, help="Pairs: characters of each article body kept after its title (0: all; default 300)."
     ),
     labels: list[Path] = typer.Option(
         None,
@@ -43,6 +40,11 @@ def grouping_cmd(
 ) -> None:
     """Print B-cubed P/R/F1 of storylines and events (CrisisLex), pairwise P/R/F1 (pairs), with throughput, or
     the grouped warehouse's scores against labelled pairs."""
+    # Imported here: grouping pulls in numpy and scipy, which no other command should pay for at start-up.
+    from ingest.events.cluster import Params
+    from ingest.events.evaluate import HALVES, LEAD_CHARS, eval_crisislex, eval_pairs
+
+    lead = LEAD_CHARS if lead is None else lead
     if half not in HALVES:
         typer.echo(f"error: --half must be one of {', '.join(HALVES)}", err=True)
         raise typer.Exit(2)
@@ -90,6 +92,8 @@ def grouping_cmd(
 
 
 def _score_labels(paths: list[Path], errors: bool) -> dict:
+    from ingest.events.labels import LabelsError, read_labels, score
+
     out = {}
     with common.open_db() as conn:
         for path in paths:

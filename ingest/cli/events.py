@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.cli import app, common
-from ingest.events import group_window, list_events
 
 
 def _fmt(dt) -> str:
@@ -30,6 +29,10 @@ def group_cmd(
     Incremental: only posts without a group, or edited since, are grouped, against the open events; the result
     equals a full regroup of the same posts, and ids stay stable across runs.
     """
+    # Imported here, not at the top: grouping pulls in numpy and scipy, and every wirewatch command would pay
+    # for them at start-up.
+    from ingest.events import group_window
+
     with common.open_db() as conn:
         stats = group_window(conn, common.parse_time(since), common.parse_time(until), full=full)
     if as_json:
@@ -54,6 +57,8 @@ def events_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Events, most independent sources first: first seen (UTC), posts, independent sources, title."""
+    from ingest.events import list_events
+
     with common.open_db() as conn:
         rows = list_events(
             conn,

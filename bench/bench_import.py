@@ -1,0 +1,197 @@
+"""End-to-end import benchmark: `wirewatch import` as a user runs it (a subprocess: reading, parsing,
+normalising, loading) against a binary COPY of the very rows it stored, measured in the same run.
+
+Inputs are built from real captures in ../shared/data, re-numbered to the size asked: X API v2 pages (100 posts a
+line, their authors in includes.users, from a real twarc page) and Telethon `to_dict()` JSONL (from a real
+Bloomberg channel record with its web-page media). Cases, each into a fresh scratch database:
+
+- first import of the file;
+- the same file again, nothing changed (what an hourly rescan mostly sees);
+- the file again with 1 % of the posts edited;
+- the baseline: `COPY ... FROM STDIN (FORMAT binary)` of the `posts` and `raw_records` rows the first import
+  stored, into an identical empty schema with all its indexes (and the search index).
+
+Ratios: `copy / first` (the issue's target is >= 0.8), `first / unchanged` (>= 20), `first / edited` (>= 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from bench.common import Report, scratch_db
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+WIREWATCH = Path(sys.executable).with_name("wirewatch")
+START = datetime(2026, 3, 1, tzinfo=UTC)
+TABLES = ("posts", "raw_records")
+
+
+def _text(i: int, edited: bool) -> str:
+    base = (
+        f"Report {i}: officials in region {i % 97} say {i % 13} drones were shot down overnight; "
+        f"damage is being assessed, more at https://example.org/news/{i}"
+    )
+    return base + " (updated)" if edited else base
+
+
+def x_pages(path: Path, n: int, edited_every: int = 0) -> None:
+    """n X posts from 500 accounts, 100 a page line, shaped as the real twarc page `two_tweets.jsonl`."""
+    page = orjson.loads(
+        (SHARED / "x_api_v2" / "twarc_pages" / "two_tweets.jsonl").read_bytes().splitlines()[0]
+    )
+    tweet_t = {k: v for k, v in page["data"][0].items() if k not in ("referenced_tweets", "entities")}
+    user_t = page["includes"]["users"][0]
+    with path.open("wb") as out:
+        for lo in range(0, n, 100):
+            data, users = [], {}
+            for i in range(lo, min(lo + 100, n)):
+                uid = str(10_000 + i % 500)
+                t = dict(tweet_t)
+                t["id"] = str(1_800_000_000_000_000_000 + i)
+                t["edit_history_tweet_ids"] = [t["id"]]
+                t["conversation_id"] = t["id"]
+                t["author_id"] = uid
+                t["lang"] = "en"
+                t["created_at"] = (START + timedelta(seconds=30 * i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                t["text"] = _text(i, bool(edited_every) and i % edited_every == 0)
+                t["public_metrics"] = {
+                    "retweet_count": i % 7,
+                    "reply_count": 0,
+                    "like_count": i % 11,
+                    "quote_count": 0,
+                }
+                data.append(t)
+                if uid not in users:
+                    u = dict(user_t)
+                    u["id"], u["username"], u["name"] = uid, f"account{uid}", f"Account {uid}"
+                    users[uid] = u
+            line = {
+                "data": data,
+                "includes": {"users": list(users.values())},
+                "meta": {"result_count": len(data)},
+            }
+            out.write(orjson.dumps(line) + b"\n")
+
+
+def telethon_jsonl(path: Path, n: int, edited_every: int = 0) -> None:
+    """n Telethon messages over 50 channels, shaped as a real Bloomberg channel record (web-page media)."""
+    tmpl = orjson.loads((SHARED / "telethon" / "bloomberg_1488156064.jsonl").read_bytes().splitlines()[0])
+    with path.open("wb") as out:
+        for i in range(n):
+            m = copy.deepcopy(tmpl)
+            m["id"] = 1 + i // 50
+            m["peer_id"]["channel_id"] = 1_600_000_000 + i % 50
+            m["date"] = (START + timedelta(seconds=30 * i)).strftime("%Y-%m-%d %H:%M:%S.000000")
+            edited = bool(edited_every) and i % edited_every == 0
+            m["message"] = _text(i, edited)
+            if edited:
+                m["edit_date"] = (START + timedelta(seconds=30 * i + 600)).strftime(
+                    "%Y-%m-%d %H:%M:%S.000000"
+                )
+            m["views"] = 1000 + i % 1000
+            out.write(orjson.dumps(m) + b"\n")
+
+
+def cli_import(dsn: str, path: Path) -> tuple[float, list[dict]]:
+    t = time.perf_counter()
+    out = subprocess.run(
+        [str(WIREWATCH), "--dsn", dsn, "import", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t
+    if out.returncode != 0:
+        raise RuntimeError(f"wirewatch import failed ({out.returncode}): {out.stderr[-800:]}")
+    return seconds, orjson.loads(out.stdout)
+
+
+def dump_rows(dsn: str) -> dict[str, bytes]:
+    rows: dict[str, bytes] = {}
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        for table in TABLES:
+            buf = bytearray()
+            with cur.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as cp:
+                for chunk in cp:
+                    buf += chunk
+            rows[table] = bytes(buf)
+    return rows
+
+
+def binary_copy(dsn: str, rows: dict[str, bytes]) -> float:
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        conn.commit()
+        t = time.perf_counter()
+        for table in TABLES:
+            with cur.copy(f"COPY {table} FROM STDIN (FORMAT binary)") as cp:
+                for i in range(0, len(rows[table]), 1 << 20):
+                    cp.write(rows[table][i : i + (1 << 20)])
+        conn.commit()
+        return time.perf_counter() - t
+
+
+def _counts(summary: list[dict]) -> str:
+    keys = ("inserted", "updated", "unchanged", "rejected")
+    return " ".join(f"{k}={sum(int(f.get(k) or 0) for f in summary)}" for k in keys)
+
+
+def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path) -> None:
+    plain, edited = tmp / f"{name}.jsonl", tmp / f"{name}_edited.jsonl"
+    make(plain, n)
+    make(edited, n, edited_every=100)
+    firsts, unchanged, edits = [], [], []
+    rows: dict[str, bytes] = {}
+    for _ in range(repeats):
+        with scratch_db("ww_bench_import") as dsn:
+            s, first = cli_import(dsn, plain)
+            firsts.append(s)
+            if not rows:
+                rows = dump_rows(dsn)  # the rows the first import stored: the baseline's input
+            s, again = cli_import(dsn, plain)
+            unchanged.append(s)
+            s, _ = cli_import(dsn, edited)
+            edits.append(s)
+    with scratch_db("ww_bench_import_copy") as dsn:
+        copies = [binary_copy(dsn, rows) for _ in range(repeats)]
+    f, u, e, c = (statistics.median(v) for v in (firsts, unchanged, edits, copies))
+    mb = sum(len(b) for b in rows.values()) / 1e6
+    report.add(case=f"{name}: first import", n=n, seconds=f, posts_per_s=n / f, runs=firsts)
+    report.add(case=f"{name}: unchanged re-import", n=n, seconds=u, speedup=f / u, runs=unchanged)
+    report.add(case=f"{name}: 1% edited re-import", n=n, seconds=e, speedup=f / e, runs=edits)
+    report.add(case=f"{name}: binary COPY of the stored rows (baseline)", n=n, seconds=c, mb=mb, runs=copies)
+    report.add(case=f"{name}: ratio copy / first import", ratio=c / f, target=0.8)
+    report.add(case=f"{name}: first / unchanged", ratio=f / u, target=20)
+    report.add(case=f"{name}: first / 1% edited", ratio=f / e, target=10)
+    report.add(case=f"{name}: summaries", first=_counts(first), unchanged=_counts(again))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--posts", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--formats", default="x,telethon")
+    a = ap.parse_args(argv)
+    report = Report("import")
+    with tempfile.TemporaryDirectory(prefix="ww-bench-import-") as tmp:
+        for name in a.formats.split(","):
+            make = {"x": x_pages, "telethon": telethon_jsonl}[name]
+            one_format(name, make, a.posts, a.repeats, report, Path(tmp))
+    print(f"  saved {report.save()}")
+
+
+if __name__ == "__main__":
+    main()
