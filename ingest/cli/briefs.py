@@ -74,7 +74,8 @@ def search_cmd(
 
     from ingest.warehouse.analyst import search
 
-    with common.open_db() as conn:
+    # The analysts' DSN when set: searches run on the read replica, not on the server that loads.
+    with common.open_analyst_db() as conn:
         rows = search(conn, query, since=common.parse_time(since), limit=limit)
     if as_json:
         common.echo_json(rows)

@@ -32,15 +32,36 @@ def get_dsn() -> str:
     return resolve_dsn(STATE.dsn)
 
 
-def open_db(*, upgrade: bool = True) -> psycopg.Connection:
-    """Connect (starting the embedded server if no DSN is set) and bring the schema up to date."""
-    dsn = get_dsn()
+ANALYST_DSN_ENV = "WIREWATCH_ANALYST_DSN"
+
+
+def _connect(dsn: str, **kwargs) -> psycopg.Connection:
     try:
-        conn = connect(dsn)
+        return connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
         if faults.classify(exc) == faults.RESOURCE:  # e.g. too many connections: reachable, but refusing
             raise faults.DatabaseFault(faults.describe(exc), faults.sqlstate(exc)) from exc
         raise DatabaseUnreachable(str(exc).splitlines()[0] if str(exc) else "connection failed") from exc
+
+
+def analyst_dsn() -> str | None:
+    """Where analysts' reads go ($WIREWATCH_ANALYST_DSN: a read replica or an analyst login), unless --dsn
+    names a database for this command."""
+    return None if STATE.dsn else (os.environ.get(ANALYST_DSN_ENV) or None)
+
+
+def open_analyst_db() -> psycopg.Connection:
+    """For commands that read only what analysts read (schema analyst): the analysts' DSN when set, read-only
+    and without migrating (a hot-standby replica can do neither); else the warehouse, as `open_db`."""
+    dsn = analyst_dsn()
+    if dsn is None:
+        return open_db()
+    return _connect(dsn, options="-c default_transaction_read_only=on")
+
+
+def open_db(*, upgrade: bool = True) -> psycopg.Connection:
+    """Connect (starting the embedded server if no DSN is set) and bring the schema up to date."""
+    conn = _connect(get_dsn())
     if upgrade:
         from ingest.warehouse.migrate import upgrade as run_upgrade
 

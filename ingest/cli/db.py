@@ -21,6 +21,43 @@ def upgrade() -> None:
             typer.echo(f"  {version:03d} {name}")
 
 
+@db_app.command("replication")
+def replication(as_json: bool = typer.Option(False, "--json")) -> None:
+    """How far the analysts' read replica is behind: the standbys the warehouse streams to (pg_stat_replication)
+    and, when $WIREWATCH_ANALYST_DSN is set, that server's own replay lag."""
+    from ingest.warehouse import replication as wr
+
+    with common.open_db(upgrade=False) as conn:
+        primary = wr.status(conn)
+    analysts = None
+    if common.analyst_dsn():
+        with common.open_analyst_db() as conn:
+            analysts = wr.status(conn)
+    if as_json:
+        common.echo_json({"warehouse": primary.as_dict(), "analysts": analysts and analysts.as_dict()})
+        return
+    role = "a standby" if primary.standby else f"a primary with {len(primary.standbys)} standby(s)"
+    typer.echo(f"warehouse: {role}")
+    for s in primary.standbys:
+        lag = s["replay_lag_seconds"]
+        typer.echo(
+            f"  {s['application_name'] or '?'} at {s['client_addr'] or 'local'}: {s['state']}, "
+            f"replay lag {'0 s (caught up)' if lag is None else f'{lag:.1f} s'}, "
+            f"{int(s['replay_behind_bytes'] or 0)} bytes behind"
+        )
+    if analysts is None:
+        typer.echo(f"analysts: ${common.ANALYST_DSN_ENV} not set (analysts read the warehouse itself)")
+    elif not analysts.standby:
+        typer.echo("analysts: a primary server, not a replica (no lag)")
+    else:
+        typer.echo(
+            f"analysts: a replica, {analysts.replay_lag_seconds:.1f} s behind "
+            f"(last replayed transaction {analysts.last_replayed_at:%Y-%m-%d %H:%M:%S} UTC)"
+            if analysts.replay_lag_seconds is not None and analysts.last_replayed_at
+            else "analysts: a replica that has replayed no transaction yet"
+        )
+
+
 @db_app.command("dsn")
 def show_dsn() -> None:
     """Print the DSN in use (password hidden)."""

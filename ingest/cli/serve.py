@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import typer
@@ -11,7 +10,6 @@ import typer
 from ingest.cli import app, common
 
 TOKEN_ENV = "WIREWATCH_CONSOLE_TOKEN"
-ANALYST_DSN_ENV = "WIREWATCH_ANALYST_DSN"
 
 
 @app.command("serve")
@@ -51,7 +49,7 @@ def serve_cmd(
     if token is not None and len(token) < 16:
         typer.echo("error: the token must be at least 16 characters", err=True)
         sys.exit(2)
-    dsn = common.STATE.dsn or os.environ.get(ANALYST_DSN_ENV) or common.get_dsn()
+    dsn = common.analyst_dsn() or common.get_dsn()
     common.install_redaction()
     if token:
         for h in logging.getLogger().handlers:
