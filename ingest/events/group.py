@@ -28,6 +28,7 @@ from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
 from ingest.events.prepare import parse_all, prepare_all
 from ingest.events.text import Vector, vectorize
 from ingest.warehouse import event_replay as replay
+from ingest.warehouse import event_writes as writes
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
             (fs(sid), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
              c.idx if merged is None else (), c.val if merged is None else (), fs(merged))
         )  # fmt: skip
-    store.write_storylines(conn, story_rows)
+    writes.write_storylines(conn, story_rows)
 
     event_rows = []
     touched_e = (
@@ -342,9 +343,9 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
             (fe(eid), fs(st.resolve(c.storyline)), fs(c.storyline), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
              c.idx if merged is None else (), c.val if merged is None else (), fe(merged))
         )  # fmt: skip
-    store.write_events(conn, event_rows)
+    writes.write_events(conn, event_rows)
 
-    store.write_event_posts(
+    writes.write_event_posts(
         conn,
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
@@ -352,7 +353,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
             for a in res.assignments
         ),
     )  # fmt: skip
-    store.write_redirects(
+    writes.write_redirects(
         conn,
         [(fe(m.from_id), fe(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "event"],
         [(fs(m.from_id), fs(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "storyline"],
@@ -361,7 +362,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
     live_s = sorted({fs(st.resolve(s)) for s in touched_s} | {fs(st.resolve(c.storyline)) for e in touched_e
                     if (c := ev.clusters.get(ev.resolve(e))) is not None})  # fmt: skip
     clock.lap("write")
-    store.refresh_summaries(conn, live_e, live_s)
+    writes.refresh_summaries(conn, live_e, live_s)
     clock.lap("summaries")
 
 
