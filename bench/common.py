@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import secrets
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -15,45 +14,20 @@ from pathlib import Path
 
 import orjson
 import psycopg
-from psycopg import sql
 
-from ingest.warehouse import migrate
+from tests import scratch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def admin_dsn() -> str:
-    env = os.environ.get("WIREWATCH_BENCH_ADMIN_DSN") or os.environ.get("WIREWATCH_TEST_ADMIN_DSN")
-    if env:
-        return env
-    local = "host=127.0.0.1 port=5432 dbname=test connect_timeout=3"
-    try:
-        with psycopg.connect(local):
-            return local
-    except psycopg.OperationalError:
-        from ingest.warehouse.embedded import ensure_embedded
-
-        return ensure_embedded()
+    return scratch.admin_dsn("WIREWATCH_BENCH_ADMIN_DSN", "WIREWATCH_TEST_ADMIN_DSN")
 
 
 @contextmanager
 def scratch_db(prefix: str = "ww_bench") -> Iterator[str]:
-    admin = admin_dsn()
-    name = f"{prefix}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    try:
-        with psycopg.connect(dsn) as conn:
-            migrate.upgrade(conn)
+    with scratch.scratch_db(admin_dsn(), prefix) as dsn:
         yield dsn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def timed(fn: Callable[[], object]) -> float:

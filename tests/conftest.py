@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from ingest.warehouse import migrate  # noqa: E402
+from tests import scratch  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("WIREWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
@@ -35,28 +34,6 @@ _DATA_TABLES = (
     "channels", "channel_aliases", "posts", "post_versions", "post_metrics", "raw_records",
     "rejected_records", "ingest_runs", "cursors",
 )  # fmt: skip
-
-
-def _admin_dsn() -> str:
-    env = os.environ.get("WIREWATCH_TEST_ADMIN_DSN")
-    if env:
-        return env
-    local = "host=127.0.0.1 port=5432 dbname=test connect_timeout=3"
-    try:
-        with psycopg.connect(local):
-            return local
-    except psycopg.OperationalError:
-        from ingest.warehouse.embedded import ensure_embedded
-
-        return ensure_embedded()
-
-
-def _with_db(dsn: str, dbname: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    parts = conninfo_to_dict(dsn)
-    parts["dbname"] = dbname
-    return make_conninfo(**parts)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,7 +109,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def admin_dsn() -> str:
-    return _admin_dsn()
+    return scratch.admin_dsn()
 
 
 @pytest.fixture(scope="session")
@@ -140,20 +117,9 @@ def dsn(admin_dsn: str) -> Iterator[str]:
     """DSN of this session's scratch database, with every migration applied. Under pytest-xdist each worker is a
     session of its own, so each has its own database (the name carries the worker's pid) and no test shares rows
     with a test on another worker."""
-    name = f"ww_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_db(admin_dsn, name)
-    with psycopg.connect(url) as conn:
-        migrate.upgrade(conn)
-    os.environ["WIREWATCH_TEST_DSN"] = url
-    yield url
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    with scratch.scratch_db(admin_dsn, f"ww_test_{os.getpid()}") as url:
+        os.environ["WIREWATCH_TEST_DSN"] = url
+        yield url
 
 
 def truncate_all(dsn: str) -> None:

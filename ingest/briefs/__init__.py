@@ -5,7 +5,8 @@
     event_brief(conn, 7)["markdown"]        # one event's brief (stored one when unchanged)
 
 Modules: `figures` (figures, dates, quotes, language in EN/RU/UK), `model` (inputs and the Brief), `build`
-(the rules), `render` (Markdown, JSON), `service` (against the warehouse).
+(the rules and the assembly, from `sources`, `claims`, `sections` and `text`), `render` (Markdown, JSON),
+`service` (against the warehouse).
 All SQL lives in `ingest.warehouse.briefs`.
 """
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from ingest.briefs.build import LANGUAGE_NAMES, build_brief
+from ingest.briefs.build import build_brief
 from ingest.briefs.model import Brief, EventInput
 from ingest.briefs.render import brief_json, render_markdown
+from ingest.briefs.text import LANGUAGE_NAMES
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.clean import NONE, clean
 from ingest.warehouse import briefs as store

@@ -6,7 +6,8 @@
     for e in list_events(conn, since=...): ...    # current events, most independent sources first
 
 Modules: `text` (features), `cluster` (the streaming grouper), `group` (the warehouse run), `evaluate`
-(CrisisLexT26 and pair scores). All SQL lives in `ingest.warehouse.events`.
+(CrisisLexT26 and pair scores). All SQL lives in `ingest.warehouse`: `events`
+(what a run reads), `event_writes`, `event_replay` and `event_reads`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -26,8 +26,10 @@ from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
 from ingest.events.prepare import parse_all, prepare_all
+from ingest.events.sums import Level
 from ingest.events.text import Vector, vectorize
 from ingest.warehouse import event_replay as replay
+from ingest.warehouse import event_writes as writes
 from ingest.warehouse import events as store
 
 log = logging.getLogger(__name__)
@@ -281,14 +283,61 @@ def _final_ids(
 
 def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, clock: _Clock) -> None:
     ev, st = g.events, g.storylines
+    fe, fs = _stored_ids(conn, g, res, old)
+    touched_s = (
+        res.storylines_changed
+        | res.storylines_created
+        | {m.from_id for m in res.merges if m.level == "storyline"}
+    )
+    writes.write_storylines(
+        conn,
+        [(fs(sid), _dt(c.first_ts), _dt(c.last_ts), *c.first_key, *_centroid(c, merged), fs(merged))
+         for sid, c, merged in _touched(st, touched_s)],
+    )  # fmt: skip
+    touched_e = (
+        res.events_changed | res.events_created | {m.from_id for m in res.merges if m.level == "event"}
+    )
+    writes.write_events(
+        conn,
+        [(fe(eid), fs(st.resolve(c.storyline)), fs(c.storyline), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
+          *_centroid(c, merged), fe(merged))
+         for eid, c, merged in _touched(ev, touched_e)],
+    )  # fmt: skip
+    writes.write_event_posts(
+        conn,
+        (
+            (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
+             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val)
+            for a in res.assignments
+        ),
+    )  # fmt: skip
+    writes.write_redirects(
+        conn,
+        [(fe(m.from_id), fe(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "event"],
+        [(fs(m.from_id), fs(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "storyline"],
+    )
+    live_e = sorted({fe(ev.resolve(e)) for e in touched_e})
+    live_s = sorted({fs(st.resolve(s)) for s in touched_s} | {fs(st.resolve(c.storyline)) for e in touched_e
+                    if (c := ev.clusters.get(ev.resolve(e))) is not None})  # fmt: skip
+    clock.lap("write")
+    writes.refresh_summaries(conn, live_e, live_s)
+    clock.lap("summaries")
+
+
+IdMap = Callable[[int | None], int | None]
+
+
+def _stored_ids(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict) -> tuple[IdMap, IdMap]:
+    """The run's event and storyline ids (temporary negative ones included) -> the ids they are stored under."""
+    ev, st = g.events, g.storylines
     max_event, max_story = store.max_ids(conn)
     created_e = sorted(res.events_created, reverse=True)
     created_s = sorted(res.storylines_created, reverse=True)
     ev_members: dict[int, list] = {}
     st_members: dict[int, list] = {}
     for a in res.assignments:
-        ev_members.setdefault(ev.resolve(a.event), []).append(a.key)
         cur_e = ev.resolve(a.event)
+        ev_members.setdefault(cur_e, []).append(a.key)
         c = ev.clusters.get(cur_e) or ev.retired.get(cur_e)
         st_members.setdefault(st.resolve(c.storyline), []).append(a.key)
     old_ids = [o[0] for o in old.values()]
@@ -312,57 +361,21 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
     def fs(i: int | None) -> int | None:
         return None if i is None else smap.get(i, i)
 
-    story_rows = []
-    touched_s = (
-        res.storylines_changed
-        | res.storylines_created
-        | {m.from_id for m in res.merges if m.level == "storyline"}
-    )
-    for sid in sorted(touched_s, key=lambda x: (x >= 0, abs(x))):
-        c = st.clusters.get(sid) or st.retired.get(sid)
-        if c is None:
-            continue
-        merged = st.merged.get(sid)
-        story_rows.append(
-            (fs(sid), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
-             c.idx if merged is None else (), c.val if merged is None else (), fs(merged))
-        )  # fmt: skip
-    store.write_storylines(conn, story_rows)
+    return fe, fs
 
-    event_rows = []
-    touched_e = (
-        res.events_changed | res.events_created | {m.from_id for m in res.merges if m.level == "event"}
-    )
-    for eid in sorted(touched_e, key=lambda x: (x >= 0, abs(x))):
-        c = ev.clusters.get(eid) or ev.retired.get(eid)
-        if c is None:
-            continue
-        merged = ev.merged.get(eid)
-        event_rows.append(
-            (fe(eid), fs(st.resolve(c.storyline)), fs(c.storyline), _dt(c.first_ts), _dt(c.last_ts), *c.first_key,
-             c.idx if merged is None else (), c.val if merged is None else (), fe(merged))
-        )  # fmt: skip
-    store.write_events(conn, event_rows)
 
-    store.write_event_posts(
-        conn,
-        (
-            (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
-             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val)
-            for a in res.assignments
-        ),
-    )  # fmt: skip
-    store.write_redirects(
-        conn,
-        [(fe(m.from_id), fe(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "event"],
-        [(fs(m.from_id), fs(m.to_id), _dt(m.ts)) for m in res.merges if m.level == "storyline"],
-    )
-    live_e = sorted({fe(ev.resolve(e)) for e in touched_e})
-    live_s = sorted({fs(st.resolve(s)) for s in touched_s} | {fs(st.resolve(c.storyline)) for e in touched_e
-                    if (c := ev.clusters.get(ev.resolve(e))) is not None})  # fmt: skip
-    clock.lap("write")
-    store.refresh_summaries(conn, live_e, live_s)
-    clock.lap("summaries")
+def _touched(level: Level, ids: set[int]) -> Iterator[tuple[int, Cluster, int | None]]:
+    """(id, cluster, id merged into) of the clusters a run touched, those it created first; ids the level no
+    longer knows are passed over."""
+    for cid in sorted(ids, key=lambda x: (x >= 0, abs(x))):
+        c = level.clusters.get(cid) or level.retired.get(cid)
+        if c is not None:
+            yield cid, c, level.merged.get(cid)
+
+
+def _centroid(c: Cluster, merged: int | None) -> tuple:
+    """A cluster's centroid as stored: emptied once it is merged into another."""
+    return (c.idx, c.val) if merged is None else ((), ())
 
 
 def vector_of(text: str) -> Vector:

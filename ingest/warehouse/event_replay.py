@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psycopg
 
-from ingest.warehouse.events import RESOLVE_EVENTS, RESOLVE_STORYLINES
+from ingest.warehouse.event_writes import RESOLVE_EVENTS, RESOLVE_STORYLINES
 
 Key = tuple[str, int, int]
 

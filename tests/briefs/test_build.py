@@ -1,13 +1,14 @@
-"""The brief's rules on hand-made events (ingest/briefs/build.py, render.py): no database."""
+"""The brief's rules on hand-made events (ingest/briefs/build.py and the modules it assembles from, render.py): no database."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 
-from ingest.briefs.build import build_brief, lead_sentence
+from ingest.briefs.build import build_brief
 from ingest.briefs.model import ChannelInfo, EventInput, PostInput, VersionInput
 from ingest.briefs.render import render_json, render_markdown
+from ingest.briefs.text import lead_sentence
 
 T0 = datetime(2026, 6, 26, 2, 47, 10, tzinfo=UTC)
 A = ChannelInfo("telegram", 1, "alpha", "Alpha News")

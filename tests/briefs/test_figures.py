@@ -1,4 +1,4 @@
-"""Figures, dates, quotes and languages in English, Russian and Ukrainian (ingest/briefs/figures.py)."""
+"""Figures, dates, quotes and languages in English, Russian and Ukrainian (ingest/briefs/figures/)."""
 
 from __future__ import annotations
 

@@ -3,27 +3,19 @@ are unique to the test and dropped afterwards."""
 
 from __future__ import annotations
 
-import secrets
-
 import psycopg
 import pytest
-from psycopg import sql
 from typer.testing import CliRunner
 
 import ingest.cli.analyst  # noqa: F401 - registers the commands
 from ingest.cli import app
+from tests import scratch
 
 
 @pytest.fixture
 def names(dsn):
-    tag = secrets.token_hex(4)
-    group, user = f"ww_cli_analyst_{tag}", f"ww_cli_user_{tag}"
-    yield group, user
-    with psycopg.connect(dsn, autocommit=True) as c:
-        for r in (user, group):
-            if c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone():
-                c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(r)))
-                c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(r)))
+    with scratch.analyst_roles(dsn, "ww_cli") as names:
+        yield names
 
 
 def test_create_role_grant_and_revoke(db, names, monkeypatch):

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from ingest.warehouse import migrate
+from tests import scratch
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "seeds" / "demo"
@@ -30,14 +29,6 @@ LEAKED_PASSWORD = "hunter2-Sekret-pw"
 XSS_SCRIPT = "<script>window.__xss = 1; alert('xss')</script> Breaking: drill at the port"
 XSS_IMG = '<img src=x onerror="window.__xss = 2; alert(2)"> photo of the harbour'
 RLO_TEXT = "Invoice attached \u202egnp.exe for the port authority"
-
-
-def _with_db(dsn: str, dbname: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    parts = conninfo_to_dict(dsn)
-    parts["dbname"] = dbname
-    return make_conninfo(**parts)
 
 
 def _msg(mid: int, at: datetime, text, **extra) -> dict:
@@ -113,13 +104,7 @@ def console_dsn(admin_dsn: str, tmp_path_factory) -> Iterator[str]:
     """A warehouse of the console tests' own: the demo day plus the hostile channel, grouped and briefed."""
     from ingest.warehouse import runs
 
-    name = f"ww_console_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_db(admin_dsn, name)
-    try:
-        with psycopg.connect(url) as conn:
-            migrate.upgrade(conn)
+    with scratch.scratch_db(admin_dsn, f"ww_console_{os.getpid()}") as url:
         add_posts_and_group(url, [DEMO, hostile_export(tmp_path_factory.mktemp("hostile"))])
         with psycopg.connect(url) as conn:
             run_id = runs.start_run(conn, "ingest", "telethon", f"telegram:{HOSTILE_HANDLE}")
@@ -134,17 +119,10 @@ def console_dsn(admin_dsn: str, tmp_path_factory) -> Iterator[str]:
             runs.finish_run(conn, run_id, "deferred", error="FloodWait 10800 s", deferred_until=until)
             conn.commit()
         yield url
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
-def analyst_role(console_dsn: str, admin_dsn: str) -> Iterator[str]:
+def analyst_role(console_dsn: str) -> Iterator[str]:
     """A NOLOGIN read-only group role (unique to this session) with SELECT on schema analyst only."""
     from ingest.warehouse.analyst import create_analyst_role
 
@@ -153,10 +131,7 @@ def analyst_role(console_dsn: str, admin_dsn: str) -> Iterator[str]:
         report = create_analyst_role(conn, role)
     assert report.problems == []
     yield role
-    with psycopg.connect(console_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    scratch.drop_roles(console_dsn, role)
 
 
 @pytest.fixture(scope="session")

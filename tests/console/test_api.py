@@ -207,15 +207,13 @@ def test_fallback_without_role_is_read_only(console_dsn):
                 conn.execute("CREATE TABLE scribble (x int)")
 
 
-def test_analyst_login_dsn(console_dsn, analyst_role, admin_dsn):
+def test_analyst_login_dsn(console_dsn, analyst_role):
     """WIREWATCH_ANALYST_DSN's case: a login role made by `wirewatch analyst grant` reads everything it needs."""
     import secrets
 
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     from ingest.console import ConsoleSettings, create_app
     from ingest.warehouse.analyst import grant_user
+    from tests.scratch import drop_roles, dsn_with
 
     user = f"ww_console_user_{secrets.token_hex(4)}"
     with psycopg.connect(console_dsn) as conn:
@@ -223,7 +221,7 @@ def test_analyst_login_dsn(console_dsn, analyst_role, admin_dsn):
     try:
         from fastapi.testclient import TestClient
 
-        dsn = make_conninfo(**{**conninfo_to_dict(console_dsn), "user": user})
+        dsn = dsn_with(console_dsn, user=user)
         with TestClient(create_app(ConsoleSettings(dsn=dsn, role=None, allowed_hosts=["testserver"]))) as c:
             assert c.app.state.warehouse.session.user == user
             for p in (
@@ -236,7 +234,4 @@ def test_analyst_login_dsn(console_dsn, analyst_role, admin_dsn):
                 assert c.get(p).status_code == 200, p
             assert c.get("/api/events?window=all&min_sources=3").json()["events"]
     finally:
-        with psycopg.connect(console_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(user)))
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
+        drop_roles(console_dsn, user)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests import scratch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 QUERIES = REPO_ROOT / "docs" / "analysts" / "queries"
@@ -30,12 +30,6 @@ QUERY_FILES = sorted(QUERIES.glob("*.sql"))
 NO_ROWS_ON_DEMO: frozenset[str] = frozenset()
 
 
-def _with(dsn: str, **parts: str) -> str:
-    d = conninfo_to_dict(dsn)
-    d.update(parts)
-    return make_conninfo(**d)
-
-
 def _wirewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     cmd = [str(Path(sys.executable).parent / "wirewatch"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
@@ -44,12 +38,11 @@ def _wirewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def analyst_dsn(admin_dsn: str) -> Iterator[str]:
     """DSN of a login granted the analyst group role, on a warehouse holding the demo day after `wirewatch demo`."""
-    tag = f"{os.getpid()}_{secrets.token_hex(3)}"
-    name, group, user = f"ww_docs_{tag}", f"ww_docs_analyst_{tag}", f"ww_docs_user_{tag}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    owner = _with(admin_dsn, dbname=name)
-    try:
+    # The roles are dropped after the database: their grants go with it.
+    with (
+        scratch.analyst_roles(admin_dsn, "ww_docs") as (group, user),
+        scratch.scratch_db(admin_dsn, f"ww_docs_{os.getpid()}", migrated=False) as owner,
+    ):
         demo = _wirewatch("--dsn", owner, "demo")
         assert demo.returncode == 0, demo.stdout + demo.stderr
         password = secrets.token_urlsafe(12)
@@ -58,16 +51,7 @@ def analyst_dsn(admin_dsn: str) -> Iterator[str]:
             env={"WW_DOCS_PW": password},
         )  # fmt: skip
         assert grant.returncode == 0, grant.stdout + grant.stderr
-        yield _with(owner, user=user, password=password)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            for role in (user, group):  # their grants went with the database
-                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        yield scratch.login_dsn(owner, user, password)
 
 
 def test_there_are_example_queries():

@@ -18,7 +18,7 @@ from ingest.events.cluster import Params
 from ingest.events.evaluate import read_crisislex
 from ingest.models import Channel, Post
 from ingest.warehouse.event_reads import largest_event_share, storyline_partition
-from ingest.warehouse.events import write_event_posts
+from ingest.warehouse.event_writes import write_event_posts
 from ingest.warehouse.loader import Loader
 from tests.events.posts import (
     AGGREGATOR,

@@ -5,7 +5,6 @@ lock makes `wirewatch group` give up with a clear message after a bounded wait i
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -14,30 +13,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ingest.warehouse import analyst as wa
 from ingest.warehouse.events import GROUP_LOCK
+from tests import scratch
 
 
 @pytest.fixture
 def roles(dsn) -> Iterator[tuple[str, str]]:
-    tag = secrets.token_hex(4)
-    group, user = f"ww_test_analyst_{tag}", f"ww_test_user_{tag}"
-    yield group, user
-    with psycopg.connect(dsn, autocommit=True) as c:
-        for r in (user, group):
-            if c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone():
-                c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(r)))
-                c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(r)))
-
-
-def _as(dsn: str, user: str) -> str:
-    parts = conninfo_to_dict(dsn)
-    parts["user"] = user
-    parts.pop("password", None)
-    return make_conninfo(**parts)
+    with scratch.analyst_roles(dsn, "ww_test") as names:
+        yield names
 
 
 def test_analyst_login_has_limits_and_no_temp(db, conn, roles):
@@ -58,7 +43,7 @@ def test_analyst_login_has_limits_and_no_temp(db, conn, roles):
         "default_transaction_read_only=on", "statement_timeout=2min", "idle_in_transaction_session_timeout=10min",
         "temp_file_limit=1GB",
     }  # fmt: skip
-    with psycopg.connect(_as(db, user)) as a:
+    with psycopg.connect(scratch.login_dsn(db, user)) as a:
         assert a.execute("SHOW statement_timeout").fetchone()[0] == "2min"
         a.rollback()
         a.execute("BEGIN READ WRITE")
@@ -86,7 +71,7 @@ def test_an_analyst_holding_the_grouping_lock_makes_group_give_up_clearly(db, co
     group, user = roles
     wa.grant_user(conn, user, role=group)
     env = {**os.environ, "WIREWATCH_LOCK_WAIT_SECONDS": "2"}
-    with psycopg.connect(_as(db, user), autocommit=True) as a:
+    with psycopg.connect(scratch.login_dsn(db, user), autocommit=True) as a:
         a.execute("SELECT pg_advisory_lock(%s)", (GROUP_LOCK,))
         started = time.monotonic()
         out = subprocess.run(

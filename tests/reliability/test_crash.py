@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -26,11 +25,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from ingest.run.imports import import_files
-from ingest.warehouse import migrate, runs
-from tests.conftest import _with_db, truncate_all
+from ingest.warehouse import runs
+from tests import scratch
+from tests.conftest import truncate_all
 from tests.reliability import crashlab
 from tests.reliability.crash_worker import run_epoch
 from tests.reliability.state import Snapshot, snapshot, stray_tables
@@ -114,14 +113,8 @@ LAB: Lab  # set by the module fixture, read by helpers
 @pytest.fixture(scope="module")
 def lab(admin_dsn: str, tmp_path_factory, repo_root: Path):
     global LAB
-    name = f"ww_crash_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = _with_db(admin_dsn, name)
-    try:
+    with scratch.scratch_db(admin_dsn, f"ww_crash_{os.getpid()}") as dsn:
         with psycopg.connect(dsn) as conn:
-            migrate.upgrade(conn)
-            conn.autocommit = False
             tables = {
                 r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             }
@@ -160,13 +153,6 @@ def lab(admin_dsn: str, tmp_path_factory, repo_root: Path):
             crashlab.disarm(conn)
             LAB.clean_live = snapshot(conn)
         yield LAB
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def _start(lab: Lab, phase: str, repo_root: Path, log: Path) -> subprocess.Popen:

@@ -26,7 +26,7 @@ from ingest.run import reconnecting as service
 from ingest.run.channel import run_channel
 from ingest.run.imports import import_files
 from ingest.warehouse import queries
-from tests.conftest import _with_db
+from tests import scratch
 from tests.reliability.schedules import FULL
 from tests.reliability.streams import FakeLiveSource, Faults, SimClock, generate_stream, spec_for, write_jsonl
 
@@ -61,19 +61,15 @@ def secret_env(admin_dsn, monkeypatch, tmp_path):
         admin.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(role))
         )
-    base = _with_db(admin_dsn, dbname)
+    base = scratch.dsn_with(admin_dsn, dbname=dbname)
     dsn = f"{base} user={role} password={password}"
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("WIREWATCH_DSN", dsn)
     hidden = [values["TELEGRAM_API_HASH"], values["TELEGRAM_SESSION"], values["X_BEARER_TOKEN"], password]
     yield {"dsn": dsn, "password": password, "values": values, "secrets": hidden}
+    scratch.drop_db(admin_dsn, dbname)
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (dbname,),
-        )
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
@@ -286,16 +282,10 @@ def test_hostile_names_on_the_command_line_are_inert(db, tmp_path, monkeypatch):
 def analyst_login(db):
     from ingest.warehouse import analyst as wa
 
-    tag = secrets.token_hex(4)
-    group, user = f"ww_rel_analyst_{tag}", f"ww_rel_user_{tag}"
-    with psycopg.connect(db) as conn:
-        report = wa.grant_user(conn, user, password="pw-" + tag, role=group)
-    yield user, report
-    with psycopg.connect(db, autocommit=True) as c:
-        for r in (user, group):
-            if c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone():
-                c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(r)))
-                c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(r)))
+    with scratch.analyst_roles(db, "ww_rel") as (group, user):
+        with psycopg.connect(db) as conn:
+            report = wa.grant_user(conn, user, password="pw-" + secrets.token_hex(4), role=group)
+        yield user, report
 
 
 RAW_TABLES = ("posts", "post_versions", "post_metrics", "raw_records", "rejected_records", "cursors", "ingest_runs",

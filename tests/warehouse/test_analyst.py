@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ingest.models import Channel, Metrics, Post
 from ingest.warehouse import analyst as wa
 from ingest.warehouse.loader import Loader
+from tests import scratch
 
 T0 = datetime(2026, 6, 26, 3, 0, tzinfo=UTC)
 CH = Channel("telegram", 1001, "alpha", "Alpha")
@@ -177,24 +177,11 @@ def test_search_uses_the_index(searchable):
 # ------------------------------------------------------------------------------------------------ roles
 
 
-def _as(dsn: str, user: str) -> str:
-    parts = conninfo_to_dict(dsn)
-    parts["user"] = user
-    parts.pop("password", None)
-    return make_conninfo(**parts)
-
-
 @pytest.fixture(scope="module")
 def roles(dsn) -> Iterator[tuple[str, str]]:
     """A group role and a login role unique to this session; dropped afterwards."""
-    tag = secrets.token_hex(4)
-    group, user = f"ww_test_analyst_{tag}", f"ww_test_user_{tag}"
-    yield group, user
-    with psycopg.connect(dsn, autocommit=True) as c:
-        for r in (user, group):
-            if c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (r,)).fetchone():
-                c.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(r)))
-                c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(r)))
+    with scratch.analyst_roles(dsn, "ww_test") as names:
+        yield names
 
 
 @pytest.fixture
@@ -211,7 +198,7 @@ def analyst_conn(conn, db, roles) -> Iterator[psycopg.Connection]:
     )
     conn.commit()
     wa.grant_user(conn, user, role=group)
-    with psycopg.connect(_as(db, user)) as c:
+    with psycopg.connect(scratch.login_dsn(db, user)) as c:
         yield c
 
 
@@ -322,7 +309,7 @@ def test_views_added_later_are_readable_without_a_new_grant(conn, db, roles):
     conn.execute("CREATE VIEW analyst.test_later AS SELECT 1 AS one")
     conn.commit()
     try:
-        with psycopg.connect(_as(db, user)) as c:
+        with psycopg.connect(scratch.login_dsn(db, user)) as c:
             assert c.execute("SELECT one FROM analyst.test_later").fetchone() == (1,)
     finally:
         conn.execute("DROP VIEW analyst.test_later")

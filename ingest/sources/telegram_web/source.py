@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -70,6 +71,62 @@ def _advances(page: PageResult, fetched_before: int | None) -> bool:
             page.before is None
         )  # an empty page ends the walk; an empty page that points on does not advance
     return ids[0] < fetched_before and (page.before is None or page.before < fetched_before)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What one fetch reads: which widgets are new, when the walk back through older pages may stop, and whether
+    the cursor may advance."""
+
+    since: datetime | None
+    until: datetime | None
+    rescan_since: datetime | None
+    last_id: int | None  # the cursor's post id (incremental runs only)
+    advance: bool
+
+    @classmethod
+    def of(
+        cls,
+        cursor: Cursor | None,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        rescan_since: datetime | None,
+    ) -> _Walk:
+        windowed = since is not None or until is not None
+        last_id = cursor.last_post_id if cursor is not None and not windowed else None
+        if windowed:
+            # A window advances the cursor only when it reaches the present and starts at or before the cursor:
+            # otherwise posts between the cursor and the window would be skipped for good.
+            known = cursor.last_posted_at if cursor is not None else None
+            advance = until is None and (
+                cursor is None or since is None or (known is not None and since <= known)
+            )
+        else:
+            advance = True
+        return cls(since, until, rescan_since, last_id, advance)
+
+    @property
+    def windowed(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def keep(self, rec: RawRecord) -> bool:
+        pid, at = widget_post_id(rec.payload), widget_posted_at(rec.payload)
+        if pid is None or at is None:
+            return True  # malformed: let the normaliser reject it with the reason
+        if self.windowed:
+            return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
+        return self.last_id is None or pid > self.last_id
+
+    def done(self, page: PageResult) -> bool:
+        if not page.records or page.before is None:
+            return True  # the channel's first post
+        times, ids = page.times, page.post_ids
+        if self.windowed:
+            return self.since is not None and bool(times) and times[0] < self.since
+        if self.last_id is not None:
+            return bool(ids) and ids[0] <= self.last_id
+        return self.rescan_since is None or (bool(times) and times[0] < self.rescan_since)
 
 
 class TelegramWebSource:
@@ -287,74 +344,64 @@ class TelegramWebSource:
         `rescan_since` (first run: at least the newest page). Yield new posts oldest first, one batch per page,
         each with the cursor it reaches; then the pages back to `rescan_since` as complete listings."""
         handle = spec.handle.lstrip("@")
-        windowed = since is not None or until is not None
-        last_id = cursor.last_post_id if cursor is not None and not windowed else None
-        if windowed:
-            # A window advances the cursor only when it reaches the present and starts at or before the cursor:
-            # otherwise posts between the cursor and the window would be skipped for good.
-            known = cursor.last_posted_at if cursor is not None else None
-            advance = until is None and (
-                cursor is None or since is None or (known is not None and since <= known)
-            )
-        else:
-            advance = True
-
-        def keep(rec: RawRecord) -> bool:
-            pid, at = widget_post_id(rec.payload), widget_posted_at(rec.payload)
-            if pid is None or at is None:
-                return True  # malformed: let the normaliser reject it with the reason
-            if windowed:
-                return (since is None or at >= since) and (until is None or at < until)
-            return last_id is None or pid > last_id
-
-        def done(page: PageResult) -> bool:
-            if not page.records or page.before is None:
-                return True  # the channel's first post
-            times, ids = page.times, page.post_ids
-            if windowed:
-                return since is not None and bool(times) and times[0] < since
-            if last_id is not None:
-                return bool(ids) and ids[0] <= last_id
-            return rescan_since is None or (bool(times) and times[0] < rescan_since)
-
+        walk = _Walk.of(cursor, since=since, until=until, rescan_since=rescan_since)
         pages: list[tuple[PageResult, int | None]] = []  # (page, the ?before= it was fetched with)
         notes: dict[str, Any] = {}
-        before: int | None = None
         try:
-            while True:
-                page = self.fetch_page(handle, before, channel_id)
-                pages.append((page, before))
-                if not _advances(page, before):
-                    # A server (or a proxy) that answers ?before=B with posts no older than B would be walked
-                    # until max_pages: the request pattern that gets a client blocked. Its page repeats what was
-                    # read, so it is dropped.
-                    pages.pop()
-                    notes["no_progress"] = (
-                        f"t.me/s/{handle}: the page before id {before} lists no older post; the walk stopped there"
-                    )
-                    break
-                if done(page):
-                    break
-                if len(pages) >= self.max_pages:
-                    oldest = page.post_ids[0] if page.post_ids else page.before
-                    notes["backfill_incomplete"] = (
-                        f"t.me/s/{handle}: stopped after {len(pages)} pages (WIREWATCH_WEB_MAX_PAGES); posts "
-                        f"older than id {oldest}"
-                        + (f" and newer than id {last_id}" if last_id else "")
-                        + " were not read: run a backfill window over them"
-                    )
-                    break
-                before = page.before
+            self._walk_back(handle, channel_id, walk, pages, notes)
         except (Deferred, SourceError):
             # Keep what was read before the failure, without moving the cursor: the next run reads it again.
-            yield from self._new_post_batches(pages, keep, advance=False, notes={})
+            yield from self._new_post_batches(pages, walk.keep, advance=False, notes={})
             raise
+        yield from self._new_post_batches(pages, walk.keep, advance=walk.advance, notes=notes)
+        if rescan_since is not None:
+            yield from self._rescan_batches(handle, channel_id, pages, rescan_since)
 
-        yield from self._new_post_batches(pages, keep, advance=advance, notes=notes)
+    def _walk_back(
+        self,
+        handle: str,
+        channel_id: int,
+        walk: _Walk,
+        pages: list[tuple[PageResult, int | None]],
+        notes: dict[str, Any],
+    ) -> None:
+        """Fetch pages newest -> older into `pages` until `walk` is done, a page makes no progress or `max_pages`
+        is reached (both said in `notes`). Pages read before a failure stay in `pages`."""
+        before: int | None = None
+        while True:
+            page = self.fetch_page(handle, before, channel_id)
+            pages.append((page, before))
+            if not _advances(page, before):
+                # A server (or a proxy) that answers ?before=B with posts no older than B would be walked
+                # until max_pages: the request pattern that gets a client blocked. Its page repeats what was
+                # read, so it is dropped.
+                pages.pop()
+                notes["no_progress"] = (
+                    f"t.me/s/{handle}: the page before id {before} lists no older post; the walk stopped there"
+                )
+                return
+            if walk.done(page):
+                return
+            if len(pages) >= self.max_pages:
+                oldest = page.post_ids[0] if page.post_ids else page.before
+                notes["backfill_incomplete"] = (
+                    f"t.me/s/{handle}: stopped after {len(pages)} pages (WIREWATCH_WEB_MAX_PAGES); posts "
+                    f"older than id {oldest}"
+                    + (f" and newer than id {walk.last_id}" if walk.last_id else "")
+                    + " were not read: run a backfill window over them"
+                )
+                return
+            before = page.before
 
-        if rescan_since is None:
-            return
-        # Extend the walk back to rescan_since if the incremental walk stopped short of it.
+    def _rescan_batches(
+        self,
+        handle: str,
+        channel_id: int,
+        pages: list[tuple[PageResult, int | None]],
+        rescan_since: datetime,
+    ) -> Iterator[Batch]:
+        """The pages back to `rescan_since`, oldest first, each a complete listing of its id range (unless a
+        widget on it is unreadable); the walk is extended back if it stopped short."""
         while (
             pages
             and pages[-1][0].records

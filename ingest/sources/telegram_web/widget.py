@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -216,101 +217,140 @@ def _member(href: str | None) -> tuple[str | None, int | None]:
     return clean, link[1]
 
 
+def _photo(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    photo_id = next((int(c) for c in cls if c.isdigit() and int(c) <= INT64_MAX), None)
+    img = node.css_first("img")
+    src = _bg_url(node) or (img.attributes.get("src") if img is not None else None)
+    return {"type": "photo", "id": photo_id, "url": url, "src": src}
+
+
+def _video(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    video = node.css_first("video")
+    return {
+        "type": "video_note" if "tgme_widget_message_roundvideo_player" in cls else "video",
+        "url": url,
+        "src": video.attributes.get("src") if video is not None else None,
+        "thumb": _bg_url(
+            node.css_first(".tgme_widget_message_video_thumb, .tgme_widget_message_roundvideo_thumb")
+        ),
+        "duration": _duration(
+            node.css_first(".message_video_duration, .tgme_widget_message_roundvideo_duration")
+        ),
+    }
+
+
+def _document(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    audio = node.css_first(".audio") is not None
+    return {
+        "type": "audio" if audio else "document",
+        "url": url,
+        "file_name": _text_of(node.css_first(".tgme_widget_message_document_title")),
+        "size": _text_of(node.css_first(".tgme_widget_message_document_extra")),
+    }
+
+
+def _voice(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    audio_el = node.css_first("audio")
+    return {
+        "type": "voice",
+        "url": url,
+        "src": audio_el.attributes.get("src") if audio_el is not None else None,
+        "duration": _duration(node.css_first(".tgme_widget_message_voice_duration")),
+    }
+
+
+def _sticker(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    sticker = node.css_first("[data-webp], img, video")
+    src = (sticker.attributes.get("data-webp") or sticker.attributes.get("src")) if sticker else None
+    return {"type": "sticker", "url": url, "src": src}
+
+
+def _poll(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    return {
+        "type": "poll",
+        "question": _text_of(node.css_first(".tgme_widget_message_poll_question")),
+        "answers": [_text_of(o) for o in node.css(".tgme_widget_message_poll_option_text")],
+    }
+
+
+def _geo(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    return {
+        "type": "geo",
+        "url": node.attributes.get("href"),
+        "src": _bg_url(node.css_first(".tgme_widget_message_location")),
+    }
+
+
+def _contact(node: LexborNode, cls: list[str], url: str | None) -> dict[str, Any]:
+    return {
+        "type": "contact",
+        "name": _text_of(node.css_first(".tgme_widget_message_contact_name")),
+        "phone": _text_of(node.css_first(".tgme_widget_message_contact_phone")),
+    }
+
+
+# A media node's classes -> its reader, the first class that matches wins; the rows also make the selector.
+_MEDIA_READERS: tuple[
+    tuple[tuple[str, ...], Callable[[LexborNode, list[str], str | None], dict[str, Any]]], ...
+] = (
+    (("tgme_widget_message_photo_wrap", "tgme_widget_message_service_photo"), _photo),
+    (("tgme_widget_message_video_player", "tgme_widget_message_roundvideo_player"), _video),
+    (("tgme_widget_message_document_wrap",), _document),
+    (("tgme_widget_message_voice_player",), _voice),
+    (("tgme_widget_message_sticker_wrap",), _sticker),
+    (("tgme_widget_message_poll",), _poll),
+    (("tgme_widget_message_location_wrap",), _geo),
+    (("tgme_widget_message_contact_wrap",), _contact),
+)
+_MEDIA_SELECTOR = ", ".join(f".{c}" for classes, _ in _MEDIA_READERS for c in classes)
+
+
 def extract_media(bubble: LexborNode) -> list[dict[str, Any]]:
     """Media in display order. CDN addresses (which t.me re-signs over time) go under `src`/`thumb`, outside
     the content hash; `url` is the stable t.me permalink and `id` the photo id t.me puts in the class list."""
     media: list[dict[str, Any]] = []
     grouped = bubble.css_first(".tgme_widget_message_grouped_wrap") is not None
-    for node in bubble.css(
-        ".tgme_widget_message_photo_wrap, .tgme_widget_message_video_player, .tgme_widget_message_roundvideo_player,"
-        " .tgme_widget_message_service_photo, .tgme_widget_message_document_wrap, .tgme_widget_message_voice_player,"
-        " .tgme_widget_message_sticker_wrap, .tgme_widget_message_poll, .tgme_widget_message_location_wrap,"
-        " .tgme_widget_message_contact_wrap"
-    ):
+    for node in bubble.css(_MEDIA_SELECTOR):
         if _inside(node, ("tgme_widget_message_reply", "tgme_widget_message_link_preview"), stop=bubble):
             continue
         cls = (node.attributes.get("class") or "").split()
         url, msg_id = _member(node.attributes.get("href"))
-        item: dict[str, Any]
-        if "tgme_widget_message_photo_wrap" in cls or "tgme_widget_message_service_photo" in cls:
-            photo_id = next((int(c) for c in cls if c.isdigit() and int(c) <= INT64_MAX), None)
-            img = node.css_first("img")
-            src = _bg_url(node) or (img.attributes.get("src") if img is not None else None)
-            item = {"type": "photo", "id": photo_id, "url": url, "src": src}
-        elif "tgme_widget_message_video_player" in cls or "tgme_widget_message_roundvideo_player" in cls:
-            video = node.css_first("video")
-            item = {
-                "type": "video_note" if "tgme_widget_message_roundvideo_player" in cls else "video",
-                "url": url,
-                "src": video.attributes.get("src") if video is not None else None,
-                "thumb": _bg_url(
-                    node.css_first(".tgme_widget_message_video_thumb, .tgme_widget_message_roundvideo_thumb")
-                ),
-                "duration": _duration(
-                    node.css_first(".message_video_duration, .tgme_widget_message_roundvideo_duration")
-                ),
-            }
-        elif "tgme_widget_message_document_wrap" in cls:
-            audio = node.css_first(".audio") is not None
-            item = {
-                "type": "audio" if audio else "document",
-                "url": url,
-                "file_name": _text_of(node.css_first(".tgme_widget_message_document_title")),
-                "size": _text_of(node.css_first(".tgme_widget_message_document_extra")),
-            }
-        elif "tgme_widget_message_voice_player" in cls:
-            audio_el = node.css_first("audio")
-            item = {
-                "type": "voice",
-                "url": url,
-                "src": audio_el.attributes.get("src") if audio_el is not None else None,
-                "duration": _duration(node.css_first(".tgme_widget_message_voice_duration")),
-            }
-        elif "tgme_widget_message_sticker_wrap" in cls:
-            sticker = node.css_first("[data-webp], img, video")
-            src = (sticker.attributes.get("data-webp") or sticker.attributes.get("src")) if sticker else None
-            item = {"type": "sticker", "url": url, "src": src}
-        elif "tgme_widget_message_poll" in cls:
-            item = {
-                "type": "poll",
-                "question": _text_of(node.css_first(".tgme_widget_message_poll_question")),
-                "answers": [_text_of(o) for o in node.css(".tgme_widget_message_poll_option_text")],
-            }
-        elif "tgme_widget_message_location_wrap" in cls:
-            item = {
-                "type": "geo",
-                "url": node.attributes.get("href"),
-                "src": _bg_url(node.css_first(".tgme_widget_message_location")),
-            }
-        else:
-            item = {
-                "type": "contact",
-                "name": _text_of(node.css_first(".tgme_widget_message_contact_name")),
-                "phone": _text_of(node.css_first(".tgme_widget_message_contact_phone")),
-            }
+        read = next((r for classes, r in _MEDIA_READERS if any(c in cls for c in classes)), _contact)
+        item = read(node, cls, url)
         if grouped and msg_id is not None:
             item["msg_id"] = msg_id  # album member: the pipeline counts it as seen in rescans
         media.append({k: v for k, v in item.items() if v is not None and v != []})
-    preview = bubble.css_first("a.tgme_widget_message_link_preview")
+    preview = _link_preview(bubble)
     if preview is not None:
-        item = {
-            "type": "webpage",
-            "url": preview.attributes.get("href"),
-            "site_name": _text_of(preview.css_first(".link_preview_site_name")),
-            "title": _text_of(preview.css_first(".link_preview_title")),
-            "description": _text_of(preview.css_first(".link_preview_description")),
-            "image": _bg_url(preview.css_first(".link_preview_image, .link_preview_right_image")),
-        }
-        media.append({k: v for k, v in item.items() if v is not None})
+        media.append(preview)
     if not media:
-        # A post t.me cannot render at all (some polls, paid media): the visible "not supported" notice is
-        # a direct child of the bubble; the hidden fallback blocks sit inside media containers.
-        for node in bubble.css(".message_media_not_supported_wrap"):
-            if node.parent is not None and node.parent.mem_id == bubble.mem_id:
-                label = _text_of(node.css_first(".message_media_not_supported_label"))
-                media.append({"type": "unsupported", "label": label} if label else {"type": "unsupported"})
-                break
+        media.extend(_unsupported(bubble))
     return media
+
+
+def _link_preview(bubble: LexborNode) -> dict[str, Any] | None:
+    preview = bubble.css_first("a.tgme_widget_message_link_preview")
+    if preview is None:
+        return None
+    item = {
+        "type": "webpage",
+        "url": preview.attributes.get("href"),
+        "site_name": _text_of(preview.css_first(".link_preview_site_name")),
+        "title": _text_of(preview.css_first(".link_preview_title")),
+        "description": _text_of(preview.css_first(".link_preview_description")),
+        "image": _bg_url(preview.css_first(".link_preview_image, .link_preview_right_image")),
+    }
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def _unsupported(bubble: LexborNode) -> list[dict[str, Any]]:
+    """A post t.me cannot render at all (some polls, paid media): the visible "not supported" notice is a direct
+    child of the bubble; the hidden fallback blocks sit inside media containers."""
+    for node in bubble.css(".message_media_not_supported_wrap"):
+        if node.parent is not None and node.parent.mem_id == bubble.mem_id:
+            label = _text_of(node.css_first(".message_media_not_supported_label"))
+            return [{"type": "unsupported", "label": label} if label else {"type": "unsupported"}]
+    return []
 
 
 def extract_reactions(w: LexborNode) -> list[dict[str, Any]]:
