@@ -25,11 +25,16 @@ def import_cmd(
     batch_size: int = typer.Option(5000, help="Records per transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     strict: bool = typer.Option(False, help="Exit 1 when any record was rejected."),
+    force: bool = typer.Option(
+        False, "--force", help="Read every file, even one imported before with the same bytes."
+    ),
 ) -> None:
     """Import Telegram Desktop exports, Telethon JSONL, X API v2 pages or saved t.me/s pages.
 
-    Idempotent: importing the same file again changes nothing. Bad records land in rejected_records and the
-    rest loads. Exit code 0, or 1 when a file could not be read (or, with --strict, anything was rejected).
+    Idempotent: importing the same file again changes nothing. A file imported whole before with the same bytes
+    (size and content hash, in the import ledger) is skipped without parsing; --force reads it anyway. Bad
+    records land in rejected_records and the rest loads. Exit code 0, or 1 when a file could not be read (or,
+    with --strict, anything was rejected).
     """
     if fmt != "auto" and fmt not in FORMATS:
         typer.echo(f"error: unknown format {fmt!r}. {FORMAT_HELP}", err=True)
@@ -48,6 +53,7 @@ def import_cmd(
             fmt,
             batch_size=batch_size,
             on_progress=lambda n: progress.advance(task, n),
+            skip_unchanged=not force,
         )
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
@@ -58,7 +64,7 @@ def import_cmd(
         for s in summaries:
             d = s.stats
             table.add_row(
-                s.path, s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
+                s.path + (" (unchanged file, skipped)" if s.skipped else ""), s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
                 str(d.rejected), str(d.versions), str(d.metrics),
             )  # fmt: skip
         Console().print(table)

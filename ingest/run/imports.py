@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.models import RawRecord, Rejected
+from ingest.run import file_ledger
 from ingest.run.records import normalize_records
 from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.warehouse import faults, runs
@@ -29,10 +30,11 @@ class ImportSummary:
     records: int = 0
     error: str | None = None
     attempts: int = 1  # more than one when the database went away or a deadlock rolled a batch back
+    skipped: bool = False  # the file was imported whole before with these very bytes: not read again
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
-                "error": self.error}  # fmt: skip
+                "error": self.error, "skipped": self.skipped}  # fmt: skip
 
 
 def _album_safe_batches(items: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
@@ -80,10 +82,15 @@ def import_files(
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
     into: list[ImportSummary] | None = None,
+    skip_unchanged: bool = False,
 ) -> list[ImportSummary]:
     """Import files (or directories of them). Each batch commits with its run counters; a bad record lands
     in rejected_records, an unreadable file is reported and the other files still load. `into` collects the
-    summaries as they are made, so a caller sees what committed even when a database fault ends the import."""
+    summaries as they are made, so a caller sees what committed even when a database fault ends the import.
+
+    Every file imported to its end is remembered in the import ledger (size and content hash); with
+    `skip_unchanged` (what `wirewatch import` does unless --force) a file whose bytes match its ledger row is
+    not read again: its summary says skipped and counts its posts as unchanged."""
     summaries: list[ImportSummary] = into if into is not None else []
     for path in _expand(paths):
         try:
@@ -93,7 +100,24 @@ def import_files(
             continue
         summary = ImportSummary(str(path), file_format.name)
         summaries.append(summary)
+        fp = file_ledger.fingerprint(path) if path.is_file() else None
+        if fp is not None and skip_unchanged:
+            done = file_ledger.already_imported(conn, fp, file_format.name)
+            conn.commit()
+            if done is not None:
+                summary.skipped, summary.records = True, done.records
+                # As a re-read would count them: its posts unchanged, its bad records refused again.
+                summary.stats.unchanged, summary.stats.rejected = done.posts, done.rejected
+                if on_progress:
+                    on_progress(done.records)
+                continue
         import_file(conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary)
+        if fp is not None and summary.error is None:
+            s = summary.stats
+            file_ledger.remember(
+                conn, fp, file_format.name, summary.records, s.inserted + s.updated + s.unchanged, s.rejected
+            )
+            conn.commit()
     return summaries
 
 

@@ -61,7 +61,13 @@ def ingest_channel(
 
 
 def import_paths(
-    dsn: str, paths: Sequence[Path], fmt: str = "auto", *, batch_size: int = IMPORT_BATCH, on_progress=None
+    dsn: str,
+    paths: Sequence[Path],
+    fmt: str = "auto",
+    *,
+    batch_size: int = IMPORT_BATCH,
+    on_progress=None,
+    skip_unchanged: bool = False,
 ) -> list[ImportSummary]:
     """`import_files` on its own connection, started again on a new one if the database goes away (a restart,
     a failover) or a deadlock with another writer rolls a batch back. Safe because an import is idempotent: what
@@ -71,8 +77,9 @@ def import_paths(
     def attempt(conn: psycopg.Connection) -> list[ImportSummary]:
         attempts.append([])
         return import_files(
-            conn, paths, fmt, batch_size=batch_size, on_progress=on_progress, into=attempts[-1]
-        )
+            conn, paths, fmt, batch_size=batch_size, on_progress=on_progress, into=attempts[-1],
+            skip_unchanged=skip_unchanged,
+        )  # fmt: skip
 
     final = _with_reconnect(dsn, attempt)
     return _merge_attempts(attempts[:-1], final)

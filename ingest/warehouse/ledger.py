@@ -1,0 +1,41 @@
+"""All SQL for the import ledger: which files were imported whole, so an unchanged file is not read again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    path: str
+    format: str
+    size_bytes: int
+    mtime_ns: int
+    content_hash: bytes
+    records: int
+    posts: int
+    rejected: int
+    imported_at: datetime | None = None
+
+
+def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
+    row = conn.execute(
+        """SELECT path, format, size_bytes, mtime_ns, content_hash, records, posts, rejected, imported_at
+           FROM import_ledger WHERE path = %s""",
+        (path,),
+    ).fetchone()
+    return LedgerEntry(row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:]) if row else None
+
+
+def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
+    conn.execute(
+        """INSERT INTO import_ledger (path, format, size_bytes, mtime_ns, content_hash, records, posts, rejected)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (path) DO UPDATE SET format = excluded.format, size_bytes = excluded.size_bytes,
+               mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, records = excluded.records,
+               posts = excluded.posts, rejected = excluded.rejected, imported_at = now()""",
+        (e.path, e.format, e.size_bytes, e.mtime_ns, e.content_hash, e.records, e.posts, e.rejected),
+    )
