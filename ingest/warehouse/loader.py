@@ -113,6 +113,17 @@ _UPDATE_SET = ",\n    ".join(
     ]
 )
 
+_UNDELETES = "EXCLUDED.metrics_observed_at > posts.deleted_at"
+
+
+def _differs(cols: tuple[str, ...]) -> str:
+    return f"({', '.join(f'posts.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in cols)})"
+
+
+# A row is written only when a value would change: a record older than the stored state (an X page holding an
+# edit's original, a capture re-imported after a newer one) or an identical one leaves the row, last_seen_at
+# included, as it was, and counts as unchanged. Comparing the row hash alone is not enough: it differs for an
+# older record that changes nothing.
 _UPSERT_POSTS = f"""
 INSERT INTO posts ({", ".join(_POST_COLS)}, first_seen_at, last_seen_at)
 SELECT {", ".join(_POST_COLS)}, now(), now() FROM stage_posts
@@ -120,8 +131,10 @@ ORDER BY platform, channel_id, post_id
 ON CONFLICT (platform, channel_id, post_id) DO UPDATE SET
     {_UPDATE_SET},
     last_seen_at = now(),
-    deleted_at = CASE WHEN EXCLUDED.metrics_observed_at > posts.deleted_at THEN NULL ELSE posts.deleted_at END
-WHERE posts.row_hash IS DISTINCT FROM EXCLUDED.row_hash OR posts.deleted_at IS NOT NULL
+    deleted_at = CASE WHEN {_UNDELETES} THEN NULL ELSE posts.deleted_at END
+WHERE ({_NEWER_CONTENT} AND {_differs(_CONTENT_COLS)})
+   OR ({_NEWER_METRICS} AND {_differs(_METRIC_COLS)})
+   OR {_UNDELETES}
 RETURNING (xmax = 0) AS inserted
 """  # noqa: S608 - column names are constants
 
@@ -639,14 +652,19 @@ def record_channel(
             (platform, channel_id, handle, title, watched, source, access_hash, resolved),
         )
     else:
+        # Only a real change (or a resolution) touches the row: re-importing a file leaves updated_at alone.
         conn.execute(
-            """UPDATE channels SET handle = coalesce(%s, handle), title = coalesce(%s, title),
-                      watched = coalesce(%s, watched), source = coalesce(%s, source),
-                      access_hash = coalesce(%s, access_hash),
-                      resolved_at = CASE WHEN %s THEN now() ELSE resolved_at END, updated_at = now()
-               WHERE platform = %s AND channel_id = %s""",
-            (handle, title, watched, source, access_hash, resolved, platform, channel_id),
-        )
+            """UPDATE channels SET handle = coalesce(%(handle)s, handle), title = coalesce(%(title)s, title),
+                      watched = coalesce(%(watched)s, watched), source = coalesce(%(source)s, source),
+                      access_hash = coalesce(%(access_hash)s, access_hash),
+                      resolved_at = CASE WHEN %(resolved)s THEN now() ELSE resolved_at END, updated_at = now()
+               WHERE platform = %(platform)s AND channel_id = %(channel_id)s
+                 AND (%(resolved)s OR (handle, title, watched, source, access_hash) IS DISTINCT FROM
+                      (coalesce(%(handle)s, handle), coalesce(%(title)s, title), coalesce(%(watched)s, watched),
+                       coalesce(%(source)s, source), coalesce(%(access_hash)s, access_hash)))""",
+            {"handle": handle, "title": title, "watched": watched, "source": source, "access_hash": access_hash,
+             "resolved": resolved, "platform": platform, "channel_id": channel_id},
+        )  # fmt: skip
     if handle:
         current = conn.execute(
             """SELECT handle FROM channel_aliases WHERE platform = %s AND channel_id = %s AND valid_to IS NULL""",
