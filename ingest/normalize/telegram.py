@@ -30,6 +30,7 @@ from ingest.models import (
     RawRecord,
     Rejected,
     check_id,
+    id_problem,
     utc_from_unix,
 )
 from ingest.times import NaiveTime, iso_to_utc
@@ -130,6 +131,7 @@ def _post(record: RawRecord, msg: dict[str, Any], channel_id: int, post_id: int)
         observed_at=record.fetched_at,
         source=record.source,
         raw=msg,
+        origin=record.origin,
     )
 
 
@@ -169,10 +171,16 @@ def _message_id(value: Any) -> int:
         raise _Bad("id missing: the message has no id")
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Bad(f"id has type {type(value).__name__} ({str(value)[:40]!r}), expected an integer")
-    post_id = _int(value, "id")
-    if post_id <= 0:
-        raise _Bad(f"id {post_id} is not a positive message id")
-    return post_id
+    return _positive(value, "id")
+
+
+def _positive(value: Any, what: str) -> int:
+    """A message or channel id: the rule every platform shares (`models.id_problem`)."""
+    n = _int(value, what)
+    problem = id_problem(n, what)
+    if problem:
+        raise _Bad(problem)
+    return n
 
 
 def _int(value: Any, what: str) -> int:
@@ -182,10 +190,6 @@ def _int(value: Any, what: str) -> int:
         return check_id(value, what)
     except ValueError as exc:
         raise _Bad(str(exc)) from None
-
-
-def _opt_int(value: Any, what: str) -> int | None:
-    return None if value is None else _int(value, what)
 
 
 def _time(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
@@ -227,10 +231,7 @@ def _channel_of(peer: Any, what: str, *, required: bool) -> int | None:
         cid = peer.get("channel_id")
         if cid is None:
             raise _Bad(f"{what}.channel_id missing")
-        cid = _int(cid, f"{what}.channel_id")
-        if cid <= 0:
-            raise _Bad(f"{what}.channel_id {cid} is not a positive channel id")
-        return cid
+        return _positive(cid, f"{what}.channel_id")
     if kind == "PeerChat":
         raise _Bad(f"{what} is a PeerChat (basic group {peer.get('chat_id')}): only channels and supergroups "
                    "are ingested (basic groups have no public id space or links)")  # fmt: skip
@@ -255,7 +256,7 @@ def _reply_to(header: Any, channel_id: int) -> PostRef | None:
     msg_id = header.get("reply_to_msg_id")
     if msg_id is None:
         return None
-    msg_id = _int(msg_id, "reply_to.reply_to_msg_id")
+    msg_id = _positive(msg_id, "reply_to.reply_to_msg_id")
     peer = header.get("reply_to_peer_id")
     if peer is None:
         return PostRef(PLATFORM, channel_id, msg_id)
@@ -268,7 +269,8 @@ def _forwarded_from(header: Any, *, naive_ok: bool) -> PostRef | None:
     if not isinstance(header, dict):
         raise _Bad(f"fwd_from has type {type(header).__name__}, expected a MessageFwdHeader object")
     origin_channel = _peer_channel_or_none(header.get("from_id"), "fwd_from.from_id")
-    post_id = _opt_int(header.get("channel_post"), "fwd_from.channel_post") if origin_channel else None
+    post = header.get("channel_post")
+    post_id = _positive(post, "fwd_from.channel_post") if origin_channel and post is not None else None
     name = header.get("from_name")
     return PostRef(
         PLATFORM,

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "x"
@@ -150,7 +150,7 @@ def _int_or_none(value: Any) -> int | None:
 
 def _id_or_none(value: Any) -> int | None:
     try:
-        return check_id(value, "id")
+        return positive_id(value, "id")
     except ValueError:
         return None
 
@@ -232,13 +232,13 @@ class _Page:
             )  # fmt: skip
 
     def _tweet(self, t: dict, where: str) -> Post:
-        tid = check_id(t.get("id"), "id")
+        tid = positive_id(t.get("id"), "id")
         author = t.get("author_id")
         if author is None and where.startswith("data"):
             author = self.default_author
         if author is None:
             raise ValueError("author_id missing (request the author_id field)")
-        channel_id = check_id(author, "author_id")
+        channel_id = positive_id(author, "author_id")
         history = self._history(t, tid)
         first = history[0]
         version_at = self._created(t, tid)
@@ -308,6 +308,7 @@ class _Page:
             observed_at=self.observed_at,
             source=self.record.source,
             raw=raw,
+            origin=self.record.origin,
         )  # fmt: skip
 
     def _history(self, t: dict, tid: int) -> list[int]:
@@ -316,7 +317,7 @@ class _Page:
             return [tid]
         if not isinstance(history, list):
             raise ValueError(f"edit_history_tweet_ids is a {type(history).__name__}, expected a list")
-        ids = [check_id(h, f"edit_history_tweet_ids[{i}]") for i, h in enumerate(history)]
+        ids = [positive_id(h, f"edit_history_tweet_ids[{i}]") for i, h in enumerate(history)]
         if tid not in ids:
             raise ValueError(f"edit_history_tweet_ids {ids[:5]} does not contain the tweet's own id")
         return ids
@@ -348,7 +349,7 @@ class _Page:
         for i, r in enumerate(refs):
             if not isinstance(r, dict) or not isinstance(r.get("type"), str):
                 raise ValueError(f"referenced_tweets[{i}] has no type")
-            out.setdefault(r["type"], check_id(r.get("id"), f"referenced_tweets[{i}].id"))
+            out.setdefault(r["type"], positive_id(r.get("id"), f"referenced_tweets[{i}].id"))
         return out
 
     def _ref(self, rid: int | None, *, fallback_channel: Any = None, mention: dict | None = None) -> PostRef:
@@ -531,7 +532,7 @@ def _compliance(record: RawRecord, payload: dict, event: str, body: dict) -> lis
     if not isinstance(tweet, dict):
         return [_reject(record, f"compliance {event}: tweet is a {type(tweet).__name__}", payload)]
     try:
-        post_id = check_id(tweet.get("id_str") or tweet.get("id"), f"{event}.tweet.id")
+        post_id = positive_id(tweet.get("id_str") or tweet.get("id"), f"{event}.tweet.id")
     except ValueError as exc:
         return [_reject(record, f"compliance {event}: {exc}", payload)]
     channel_id = _id_or_none(tweet.get("author_id") or tweet.get("user_id_str") or tweet.get("user_id"))
@@ -557,7 +558,7 @@ def _batch_result(record: RawRecord, body: dict) -> Rejected | Deletion:
     lower bound (a fetched_at, when the source gives one, is a better bound: the post was gone by then)."""
     action, reason = body.get("action"), body.get("reason")
     try:
-        post_id = check_id(body.get("id"), "id")
+        post_id = positive_id(body.get("id"), "id")
     except ValueError as exc:
         return _reject(record, f"compliance result: {exc}", body)
     if action != "delete" or reason == "scrub_geo":

@@ -30,6 +30,6 @@ def normalize_records(
             )
             continue
         for item in items:
-            out.append(check_post(item, now) if isinstance(item, Post) else item)
+            out.append(check_post(item, now, rec.origin) if isinstance(item, Post) else item)
     posts = merge_albums(i for i in out if isinstance(i, Post))
     return [*posts, *(i for i in out if not isinstance(i, Post))]

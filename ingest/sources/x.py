@@ -33,7 +33,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import ChannelSpec, Cursor, RawRecord, check_id
+from ingest.models import ChannelSpec, Cursor, RawRecord, positive_id
 from ingest.normalize.x import snowflake_time
 from ingest.sources.base import Batch, Deferred, SourceError
 from ingest.times import iso_to_utc
@@ -183,7 +183,7 @@ def _data_ids(page: Any) -> list[int]:
     for t in data or ():
         if isinstance(t, dict):
             try:
-                out.append(check_id(t.get("id"), "id"))
+                out.append(positive_id(t.get("id"), "id"))
             except ValueError:
                 continue
     return out
@@ -352,7 +352,7 @@ class XSource:
             )
             raise SourceError(f"X account @{spec.handle} not found: {detail or 'no data in the response'}")
         try:
-            user_id = check_id(data["id"], "user id")
+            user_id = positive_id(data["id"], "user id")
         except ValueError as exc:
             raise SourceError(f"X account @{spec.handle}: {exc}") from None
         return user_id, data.get("username"), data.get("name")

@@ -408,7 +408,7 @@ class Loader:
                     rejects.append(
                         Rejected(
                             source=p.source, platform=p.platform, channel_id=p.channel_id, post_id=p.post_id,
-                            origin=f"{p.platform}:{p.channel_id}:{p.post_id}",
+                            origin=p.origin or f"{p.source}:{p.platform}/{p.channel_id}/{p.post_id}",
                             reason=f"payload cannot be stored as JSON provenance: {exc}",
                         )
                     )  # fmt: skip
