@@ -16,6 +16,10 @@ def normalize_records(
     out: list[Post | Rejected | Deletion] = []
     now = datetime.now(UTC)
     for rec in records:
+        refused = rec.context.get("refused")
+        if refused:  # the reader would not decode it (a line over the record size limit)
+            out.append(Rejected(source=rec.source, reason=refused, origin=rec.origin, raw_text=rec.raw_text))
+            continue
         try:
             items = list(normalizer(rec))
         except Exception as exc:  # noqa: BLE001 - one bad record must not sink the batch

@@ -36,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from ingest.models import ChannelSpec, Cursor, RawRecord, positive_id
 from ingest.normalize.x import snowflake_time
 from ingest.sources.base import Batch, Deferred, SourceError
+from ingest.sources.lines import max_record_bytes, oversize_record, read_lines
 from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,22 @@ def read_pages(path: Path) -> Iterator[RawRecord]:
     """Stream a JSONL file of X API v2 pages. Blank lines are skipped; a line that is not JSON becomes a record
     with no payload (the normaliser rejects it with the decoder's error) and the rest of the file still loads."""
     path = Path(path)
+    limit = max_record_bytes()
     with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
+        for numbered in read_lines(fh, limit):
+            origin = f"{path}:{numbered.number}"
+            line = numbered.data
+            if line is None:
+                yield oversize_record(FILE_SOURCE, origin, numbered, limit)
+                continue
             if not line.strip():
                 continue
-            origin = f"{path}:{lineno}"
             try:
                 payload = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 yield RawRecord(
                     source=FILE_SOURCE, payload=None, origin=origin,
-                    raw_text=line.decode("utf-8", "replace").rstrip("\r\n"), context={"json_error": str(exc)},
+                    raw_text=line.decode("utf-8", "replace"), context={"json_error": str(exc)},
                 )  # fmt: skip
                 continue
             yield RawRecord(source=FILE_SOURCE, payload=payload, origin=origin)
