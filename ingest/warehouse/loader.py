@@ -18,6 +18,7 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb, set_json_dumps
 
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
+from ingest.warehouse.locks import lock_channels
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +387,13 @@ class Loader:
         posts = [i for i in items if isinstance(i, Post)]
         rejects = [i for i in items if isinstance(i, Rejected)]
         deletions = [i for i in items if isinstance(i, Deletion)]
+        # Before the savepoint: a lock taken inside one would go when it rolls back.
+        lock_channels(
+            self.conn,
+            [(p.platform, p.channel_id) for p in posts]
+            + [(r.platform, r.channel_id) for r in rejects if r.platform and r.channel_id is not None]
+            + [(d.platform, d.channel_id) for d in deletions if d.channel_id is not None],
+        )
         # A savepoint, not conn.transaction(): on an idle connection that would commit on its own, before the
         # caller's cursor and run counters.
         self.conn.execute("SAVEPOINT wirewatch_load")
@@ -575,6 +583,8 @@ class Loader:
                     self.run_id,
                 )  # fmt: skip
             )
+        # In key order, like posts: two imports refusing the same records in opposite orders do not deadlock.
+        rows.sort(key=lambda r: (r[0], r[7], r[1]))
         with self.conn.cursor() as cur:
             cur.executemany(
                 """INSERT INTO rejected_records
