@@ -33,6 +33,7 @@ from ingest.models import (
     id_problem,
     utc_from_unix,
 )
+from ingest.normalize.common import telegram_post_url
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "telegram"
@@ -118,7 +119,7 @@ def _post(record: RawRecord, msg: dict[str, Any], channel_id: int, post_id: int)
         # edit_date also moves when reactions change; the loader compares content hashes to find real edits.
         version_at=edited_at or posted_at,
         lang=None,
-        url=f"https://t.me/{handle}/{post_id}" if handle else f"https://t.me/c/{channel_id}/{post_id}",
+        url=telegram_post_url(handle, channel_id, post_id),
         reply_to=_reply_to(msg.get("reply_to"), channel_id),
         forwarded_from=_forwarded_from(msg.get("fwd_from"), naive_ok=naive_ok),
         grouped_id=grouped_id,

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import Channel, Post, PostRef, RawRecord, Rejected, positive_id, utc_from_unix
+from ingest.normalize.common import telegram_post_url
 
 PLATFORM = "telegram"
 SOURCE = "telegram_export"
@@ -94,7 +95,7 @@ def _post(record: RawRecord, msg: dict[str, Any], ctx: dict[str, Any], channel_i
         edited_at=edited_at,
         version_at=edited_at or posted_at,
         source_post_id=post_id,
-        url=f"https://t.me/{handle}/{post_id}" if handle else f"https://t.me/c/{channel_id}/{post_id}",
+        url=telegram_post_url(handle, channel_id, post_id),
         reply_to=_reply_to(msg, channel_id) if kind == "post" else None,
         forwarded_from=_forwarded_from(msg),
         kind=kind,

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.normalize.common import telegram_post_url
 from ingest.times import NaiveTime, iso_to_utc
 
 SOURCE = "telegram_web"
@@ -197,7 +198,7 @@ def _widget_post(record: RawRecord) -> Post:
         # the marker lives in the payload (payload["edited"]). Edits are still caught by content hash.
         edited_at=None,
         source_post_id=post_id,
-        url=f"https://t.me/{handle}/{post_id}",
+        url=telegram_post_url(handle, channel_id, post_id),
         reply_to=_reply_ref(payload.get("reply_to"), handle, channel_id),
         forwarded_from=_forward_ref(payload.get("forwarded_from")),
         kind="service" if payload.get("service") else "post",

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.textsafe import url_segment
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "x"
@@ -268,7 +269,11 @@ class _Page:
         title = user.get("name") if user and isinstance(user.get("name"), str) else None
         if username is None and str(author) == str(self.default_author):
             username = self.record.context.get("handle")
-        url = f"https://x.com/{username}/status/{tid}" if username else f"https://x.com/i/web/status/{tid}"
+        url = (
+            f"https://x.com/{url_segment(username)}/status/{tid}"
+            if username
+            else f"https://x.com/i/web/status/{tid}"
+        )
 
         reply_to = None
         if "replied_to" in refs or t.get("in_reply_to_user_id") is not None:
