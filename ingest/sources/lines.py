@@ -33,7 +33,8 @@ def max_record_bytes() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One line: `data` (without the line end), or for an oversize line None with its `size` and `head`."""
+    """One line: `data` (with its line end, as iterating over a file gives it), or for an oversize line None with
+    its `size` and `head`. `size` leaves the line end out."""
 
     number: int
     data: bytes | None
@@ -62,11 +63,8 @@ def read_lines(fh: BinaryIO, limit: int | None = None) -> Iterator[Line]:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         complete = raw.endswith(b"\n") or len(raw) < limit + 2
         if complete:
-            data = raw.rstrip(b"\r\n")
-            if len(data) <= limit:
-                yield Line(number, data, len(data))
-                continue
-            yield Line(number, None, len(data), raw[:_HEAD_BYTES])
+            size = len(raw.rstrip(b"\r\n"))
+            yield Line(number, raw, size) if size <= limit else Line(number, None, size, raw[:_HEAD_BYTES])
             continue
         head, size, tail = raw[:_HEAD_BYTES], len(raw), raw[-2:]
         del raw  # the rest of the line is read and dropped a chunk at a time

@@ -92,7 +92,7 @@ def read_pages(path: Path) -> Iterator[RawRecord]:
             except orjson.JSONDecodeError as exc:
                 yield RawRecord(
                     source=FILE_SOURCE, payload=None, origin=origin,
-                    raw_text=line.decode("utf-8", "replace"), context={"json_error": str(exc)},
+                    raw_text=line.decode("utf-8", "replace").rstrip("\r\n"), context={"json_error": str(exc)},
                 )  # fmt: skip
                 continue
             yield RawRecord(source=FILE_SOURCE, payload=payload, origin=origin)
