@@ -20,7 +20,9 @@ from psycopg.copy import QueuedLibpqWriter
 
 from bench.common import Report, dsn_url, median_of, scratch_db, timed
 from ingest.models import Channel, Metrics, Post
-from ingest.warehouse.loader import _POST_COLS, _RAW_COLS, SOURCE_VERSION, Loader, _prepare, _stage_row
+from ingest.warehouse.loader import SOURCE_VERSION, Loader
+from ingest.warehouse.post_rows import prepare, stage_row
+from ingest.warehouse.post_sql import POST_COLS, RAW_COLS
 
 BATCH = 5000
 T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -95,10 +97,10 @@ def wirewatch_load(dsn: str, posts: list[Post]) -> None:
 
 def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
     now = datetime.now(timezone.utc)
-    n = len(_POST_COLS)
+    n = len(POST_COLS)
     post_rows, raw_rows = [], []
-    for pr in _prepare(posts)[0]:
-        r = _stage_row(pr, now)
+    for pr in prepare(posts)[0]:
+        r = stage_row(pr, now)
         post_rows.append(r[:n])
         raw_rows.append(
             (
@@ -109,7 +111,7 @@ def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
                 "bench",
                 SOURCE_VERSION,
                 None,
-                r[_POST_COLS.index("metrics_observed_at")],
+                r[POST_COLS.index("metrics_observed_at")],
                 r[n + 1],
             )
         )
@@ -119,10 +121,10 @@ def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
 def raw_copy(dsn: str, post_rows: list[tuple], raw_rows: list[tuple], queued: bool = False) -> None:
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         writer = (lambda: QueuedLibpqWriter(cur)) if queued else (lambda: None)
-        with cur.copy(f"COPY copy_posts ({', '.join(_POST_COLS)}) FROM STDIN", writer=writer()) as copy:
+        with cur.copy(f"COPY copy_posts ({', '.join(POST_COLS)}) FROM STDIN", writer=writer()) as copy:
             for r in post_rows:
                 copy.write_row(r)
-        with cur.copy(f"COPY copy_raw ({', '.join(_RAW_COLS)}) FROM STDIN", writer=writer()) as copy:
+        with cur.copy(f"COPY copy_raw ({', '.join(RAW_COLS)}) FROM STDIN", writer=writer()) as copy:
             for r in raw_rows:
                 copy.write_row(r)
         conn.commit()

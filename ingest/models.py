@@ -115,6 +115,8 @@ class Post:
     deleted: bool = False
     source: str = ""
     raw: Any = None  # the payload this post came from, kept in raw_records
+    #: Where in the input the post was found (file:line, URL), for a reject the loader makes later.
+    origin: str = field(default="", compare=False)
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -201,11 +203,14 @@ def utc_from_unix(seconds: float | int | str) -> datetime:
 
 
 def check_id(value: Any, what: str) -> int:
-    """Coerce an id to a bigint-safe int or raise ValueError naming the field."""
+    """Coerce a number that is stored as bigint (an album id, a count) to an int or raise ValueError naming the
+    field. Post, channel and reference ids take `positive_id`."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{what} missing")
     if isinstance(value, str):
-        if not value.strip().lstrip("-").isdigit():
+        # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
+        digits = value.strip().removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             raise ValueError(f"{what} not numeric: {value[:40]!r}")
         value = int(value)
     if not isinstance(value, int):
@@ -213,3 +218,25 @@ def check_id(value: Any, what: str) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(f"{what} out of 64-bit range: {value}")
     return value
+
+
+def id_problem(value: Any, what: str) -> str | None:
+    """Why `value` is not a valid post, channel or reference id, or None. One rule for every platform: a
+    positive integer that fits PostgreSQL's bigint (Telegram and X number from 1; 0 or a negative id is a
+    parse error or a forged record)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{what} has type {type(value).__name__}, expected a positive integer id"
+    if value <= 0:
+        return f"{what} {value} is not a positive id"
+    if value > INT64_MAX:
+        return f"{what} {value} is out of the 64-bit id range"
+    return None
+
+
+def positive_id(value: Any, what: str) -> int:
+    """An id given as an integer or a decimal string, checked by `id_problem`; ValueError naming the field."""
+    n = check_id(value, what)
+    problem = id_problem(n, what)
+    if problem:
+        raise ValueError(problem)
+    return n

@@ -1,7 +1,7 @@
 """The synthetic demo day in seeds/demo imports cleanly and matches its ground truth (seeds/demo/ground_truth.toml).
 
 Runs the real file formats through `ingest.run.imports.import_files` into the real PostgreSQL: Telegram Desktop
-exports (ingest/sources/telegram_export.py) and X API v2 twarc pages (ingest/sources/x.py, ingest/normalize/x.py).
+exports (ingest/sources/telegram_export.py) and X API v2 twarc pages (ingest/sources/x/, ingest/normalize/x/).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from ingest.briefs.model import PLATFORM_NAMES, Brief, Claim, PostLink
+from ingest.textsafe import inert
 
 _WHAT = {"first report": "**first report**", "forward": "forward", "repost": "repost", "edit": "edit",
          "follow-up": "follow-up", "copy": "verbatim copy", "quote": "quote", "report": "report"}  # fmt: skip
@@ -46,7 +47,9 @@ def _claim_line(c: Claim) -> str:
 def render_markdown(b: Brief) -> str:
     sections = (_header, _timeline, _corroboration, _quotes_and_figures, _single_source, _disagreements, _caveats,
                 _provenance)  # fmt: skip
-    return "\n".join(line for section in sections for line in section(b)) + "\n"
+    # Every name and text in it comes from the platforms: direction overrides and invisible controls are made
+    # visible, so that a channel named with U+202E cannot pass for another (line breaks and tabs stay).
+    return inert("\n".join(line for section in sections for line in section(b)) + "\n")
 
 
 def _header(b: Brief) -> list[str]:

@@ -93,7 +93,10 @@ def backfill_cmd(
             f"{outcome.stats.get('updated', 0)} updated, {outcome.stats.get('rejected', 0)} rejected"
         )
         for f in outcome.failed[:20]:
-            console.print(f"  [red]failed[/] {f['channel']} [{f['since']}, {f['until']}): {f['error']}")
+            window = common.plain(f"[{f['since']}, {f['until']})")
+            console.print(
+                f"  [red]failed[/] {common.plain(f['channel'])} {window}: {common.plain(f['error'])}"
+            )
         for name, when in outcome.deferred.items():
             console.print(f"  [yellow]deferred[/] {name} until {when}: run the command again after that")
     if outcome.failed:

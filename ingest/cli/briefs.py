@@ -86,7 +86,7 @@ def search_cmd(
     table = Table("posted (UTC)", "channel", "lang", "rank", "snippet", "link")
     for r in rows:
         table.add_row(
-            r["posted_at"].strftime("%Y-%m-%d %H:%M"), f"{r['platform']}:{r['channel'] or '?'}", r["lang"] or "",
-            f"{r['rank']:.3f}", r["snippet"].replace("\n", " "), r["url"] or "",
+            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(f"{r['platform']}:{r['channel'] or '?'}"),
+            r["lang"] or "", f"{r['rank']:.3f}", common.cell(r["snippet"].replace("\n", " ")), common.cell(r["url"] or ""),
         )  # fmt: skip
     Console(width=200).print(table)

@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import typer
+from rich.markup import escape
+from rich.text import Text
 
+from ingest.textsafe import inert
 from ingest.times import iso_to_utc
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
@@ -189,3 +192,14 @@ def echo_json(obj) -> None:
     import orjson
 
     typer.echo(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode())
+
+
+def cell(value: object) -> Text:
+    """A table cell holding data (a name, a text, a path, an error): invisible and direction controls made
+    visible, and never read as Rich markup (a post saying "[/bold]" is shown as written, not parsed)."""
+    return Text(inert(value))
+
+
+def plain(value: object) -> str:
+    """Data to put inside a Rich markup string: controls made visible and brackets escaped."""
+    return escape(inert(value))

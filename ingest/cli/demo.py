@@ -39,7 +39,8 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
             console.print(
                 f"  {Path(s.path).relative_to(path) if s.path.startswith(str(path)) else s.path}: "
                 f"{s.records} records, {d.inserted} new, {d.updated} updated, {d.unchanged} unchanged, "
-                f"{d.rejected} rejected, {d.versions} versions" + (f"  [red]{s.error}[/]" if s.error else "")
+                f"{d.rejected} rejected, {d.versions} versions"
+                + (f"  [red]{common.plain(s.error)}[/]" if s.error else "")
             )
         s = queries.post_summary(conn)
         console.print(
@@ -61,8 +62,9 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
         for e in list_events(conn, min_posts=2, limit=20):
             table.add_row(
                 str(e["event_id"]), f"{e['first_post_at']:%Y-%m-%d %H:%M}", str(e["post_count"]),
-                str(e["source_count"]), f"{e['origin_platform']}:{e['origin_handle'] or e['origin_channel_id']}",
-                (e["title"] or "")[:70],
+                str(e["source_count"]),
+                common.cell(f"{e['origin_platform']}:{e['origin_handle'] or e['origin_channel_id']}"),
+                common.cell((e["title"] or "")[:70]),
             )  # fmt: skip
         console.print(table)
         run_demo(conn, console)

@@ -75,6 +75,6 @@ def events_cmd(
         who = f"{r['origin_platform']}:{r['origin_handle'] or r['origin_channel_id']}"
         table.add_row(
             str(r["event_id"]), str(r["storyline_id"]), _fmt(r["first_post_at"]), str(r["post_count"]),
-            str(r["source_count"]), who, (r["title"] or "")[:90],
+            str(r["source_count"]), common.cell(who), common.cell((r["title"] or "")[:90]),
         )  # fmt: skip
     Console(width=200).print(table)

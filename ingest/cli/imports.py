@@ -13,6 +13,7 @@ from rich.table import Table
 from ingest.cli import app, common
 from ingest.run import reconnecting
 from ingest.sources.formats import FORMATS
+from ingest.textsafe import inert
 from ingest.warehouse import queries, runs
 
 FORMAT_HELP = "auto, or one of: " + ", ".join(f"{f.name} ({f.help})" for f in FORMATS.values())
@@ -64,7 +65,7 @@ def import_cmd(
         for s in summaries:
             d = s.stats
             table.add_row(
-                s.path + (" (unchanged file, skipped)" if s.skipped else ""), s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
+                common.cell(s.path + (" (unchanged file, skipped)" if s.skipped else "")), s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
                 str(d.rejected), str(d.versions), str(d.metrics),
             )  # fmt: skip
         Console().print(table)
@@ -75,7 +76,7 @@ def import_cmd(
         typer.echo("total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
         for s in summaries:
             if s.error:
-                typer.echo(f"error: {s.path}: {s.error}", err=True)
+                typer.echo(f"error: {inert(s.path)}: {inert(s.error)}", err=True)
     failed = any(s.error for s in summaries)
     rejected = any(s.stats.rejected for s in summaries)
     if failed or (strict and rejected):
@@ -102,9 +103,9 @@ def posts_cmd(
     for r in rows:
         text = (r["text"] or "").replace("\n", " ")
         table.add_row(
-            r["posted_at"].strftime("%Y-%m-%d %H:%M"), f"{r['platform']}:{r['handle'] or r['channel_id']}",
-            str(r["post_id"]), text[:70] + ("…" if len(text) > 70 else ""), str(r["views"] or ""),
-            str(r["versions"]), r["url"] or "",
+            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(f"{r['platform']}:{r['handle'] or r['channel_id']}"),
+            str(r["post_id"]), common.cell(text[:70] + ("…" if len(text) > 70 else "")), str(r["views"] or ""),
+            str(r["versions"]), common.cell(r["url"] or ""),
         )  # fmt: skip
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
 
@@ -124,8 +125,8 @@ def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, 
     )
     for r in rows:
         table.add_row(
-            str(r["run_id"]), r["kind"], r["source"], (r["target"] or "")[-40:], r["status"], str(r["inserted"]),
-            str(r["updated"]), str(r["unchanged"]), str(r["rejected"]), r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            (r["error"] or "")[:60],
+            str(r["run_id"]), r["kind"], r["source"], common.cell((r["target"] or "")[-40:]), r["status"],
+            str(r["inserted"]), str(r["updated"]), str(r["unchanged"]), str(r["rejected"]),
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), common.cell((r["error"] or "")[:60]),
         )  # fmt: skip
     Console(width=220 if not sys.stdout.isatty() else None).print(table)

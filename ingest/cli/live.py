@@ -67,8 +67,8 @@ def ingest_cmd(
                 f"deferred until {s.deferred_until:%Y-%m-%d %H:%M}Z" if s.deferred_until else ""
             )
             table.add_row(
-                f"{s.platform}:{s.handle}", s.source, s.status, str(d.inserted), str(d.updated), str(d.unchanged),
-                str(d.rejected), str(d.deleted), str(s.api_reads), note[:80],
+                common.cell(f"{s.platform}:{s.handle}"), s.source, s.status, str(d.inserted), str(d.updated),
+                str(d.unchanged), str(d.rejected), str(d.deleted), str(s.api_reads), common.cell(note[:80]),
             )  # fmt: skip
         Console().print(table)
     if any(s.status == "failed" for s in summaries):

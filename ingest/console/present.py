@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-# Bidirectional controls (LRE..RLO, LRI..PDI), the Arabic letter mark and other invisible format characters
-# that reorder or hide text: shown as a visible [U+XXXX] so that a handle or a text cannot pass for another.
-_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\u200b-\u200d\u2060\ufeff]")
-_CTRL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from ingest.textsafe import BIDI as _BIDI
+from ingest.textsafe import CTRL as _CTRL
+from ingest.textsafe import inert
 
 
 def safe_url(url: Any) -> str | None:
@@ -34,15 +33,6 @@ def safe_url(url: Any) -> str | None:
     if parts.username or parts.password:
         return None
     return url
-
-
-def inert(text: Any) -> str:
-    """Text with direction overrides and other invisible controls made visible; the template still escapes it."""
-    if text is None:
-        return ""
-    s = str(text)
-    s = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", s)
-    return _CTRL.sub("\ufffd", s)
 
 
 def parse_dt(value: Any) -> datetime | None:

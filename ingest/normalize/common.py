@@ -6,7 +6,8 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from ingest.models import Post, Rejected
+from ingest.models import Post, Rejected, id_problem
+from ingest.textsafe import url_segment
 
 #: Posts claiming to be from further in the future than this are refused (clock or parse errors).
 MAX_FUTURE = timedelta(days=1)
@@ -15,18 +16,47 @@ MIN_TIME = datetime(2006, 1, 1, tzinfo=UTC)
 MAX_TEXT = 1_000_000
 
 
-def check_post(post: Post, now: datetime | None = None) -> Post | Rejected:
-    """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason."""
+def telegram_post_url(handle: str | None, channel_id: int, post_id: int) -> str:
+    """A post's t.me link: by handle (percent-encoded: a handle from a file can hold anything), else the
+    channel's private link."""
+    if handle:
+        return f"https://t.me/{url_segment(handle)}/{post_id}"
+    return f"https://t.me/c/{channel_id}/{post_id}"
+
+
+def check_post(post: Post, now: datetime | None = None, origin: str = "") -> Post | Rejected:
+    """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason and the record's origin
+    (`origin`, else the post's own)."""
     reason = _problem(post, now or datetime.now(UTC))
     if reason is None:
         return post
+    ids_ok = _ids_problem(post) is None
     return Rejected(
-        source=post.source, reason=reason, payload=post.raw, platform=post.platform,
-        channel_id=post.channel_id, post_id=post.post_id,
+        source=post.source, reason=reason, payload=post.raw, origin=origin or post.origin, platform=post.platform,
+        channel_id=post.channel_id if ids_ok else None, post_id=post.post_id if ids_ok else None,
     )  # fmt: skip
 
 
+def _ids_problem(post: Post) -> str | None:
+    """The same id rule for every platform, whatever its normaliser checked: keys and references are positive
+    bigints."""
+    problem = id_problem(post.channel_id, "channel id") or id_problem(post.post_id, "post id")
+    if problem is None and post.source_post_id is not None:
+        problem = id_problem(post.source_post_id, "source post id")
+    for name in ("reply_to", "forwarded_from", "quoted", "reposted"):
+        ref = getattr(post, name)
+        if problem is None and ref is not None:
+            for attr in ("channel_id", "post_id"):
+                value = getattr(ref, attr)
+                if value is not None:
+                    problem = problem or id_problem(value, f"{name}.{attr}")
+    return problem
+
+
 def _problem(post: Post, now: datetime) -> str | None:
+    reason = _ids_problem(post)
+    if reason:
+        return reason
     for name in ("posted_at", "edited_at", "version_at"):
         value = getattr(post, name)
         if value is None:

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ingest.models import Channel, Post, PostRef, RawRecord, Rejected, check_id, utc_from_unix
+from ingest.models import Channel, Post, PostRef, RawRecord, Rejected, positive_id, utc_from_unix
+from ingest.normalize.common import telegram_post_url
 
 PLATFORM = "telegram"
 SOURCE = "telegram_export"
@@ -54,13 +55,11 @@ def normalize_export_message(record: RawRecord) -> list[Post | Rejected]:
     if not isinstance(msg, dict):
         return [_reject(record, f"message is a JSON {type(msg).__name__}, expected an object")]
     try:
-        channel_id = check_id(ctx.get("channel_id"), "export channel id (top-level 'id')")
+        channel_id = positive_id(ctx.get("channel_id"), "export channel id (top-level 'id')")
     except ValueError as exc:
         return [_reject(record, str(exc))]
     try:
-        post_id = check_id(msg.get("id"), "message 'id'")
-        if post_id <= 0:
-            raise ValueError(f"message 'id' {post_id} is not a positive message id")
+        post_id = positive_id(msg.get("id"), "message 'id'")
     except ValueError as exc:
         return [_reject(record, str(exc), channel_id=channel_id)]
     try:
@@ -96,7 +95,7 @@ def _post(record: RawRecord, msg: dict[str, Any], ctx: dict[str, Any], channel_i
         edited_at=edited_at,
         version_at=edited_at or posted_at,
         source_post_id=post_id,
-        url=f"https://t.me/{handle}/{post_id}" if handle else f"https://t.me/c/{channel_id}/{post_id}",
+        url=telegram_post_url(handle, channel_id, post_id),
         reply_to=_reply_to(msg, channel_id) if kind == "post" else None,
         forwarded_from=_forwarded_from(msg),
         kind=kind,
@@ -108,6 +107,7 @@ def _post(record: RawRecord, msg: dict[str, Any], ctx: dict[str, Any], channel_i
         observed_at=record.fetched_at,
         source=SOURCE,
         raw=msg,
+        origin=record.origin,
     )
 
 
@@ -256,7 +256,7 @@ def _peer(value: Any, what: str) -> tuple[str, int] | None:
     for prefix in _PEER_PREFIXES:
         if value.startswith(prefix):
             try:
-                return prefix, check_id(value[len(prefix) :], what)
+                return prefix, positive_id(value[len(prefix) :], what)
             except ValueError as exc:
                 raise _Bad(str(exc)) from None
     raise _Bad(f"{what} {value[:40]!r} is not 'channel<id>', 'chat<id>' or 'user<id>'")
@@ -278,7 +278,7 @@ def _reply_to(msg: dict[str, Any], channel_id: int) -> PostRef | None:
     if msg.get("reply_to_message_id") is None:
         return None
     try:
-        reply_id = check_id(msg.get("reply_to_message_id"), "reply_to_message_id")
+        reply_id = positive_id(msg.get("reply_to_message_id"), "reply_to_message_id")
     except ValueError as exc:
         raise _Bad(str(exc)) from None
     peer = _peer(msg.get("reply_to_peer_id"), "reply_to_peer_id")

@@ -21,7 +21,8 @@ from typing import Any
 
 import orjson
 
-from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, check_id
+from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.normalize.common import telegram_post_url
 from ingest.times import NaiveTime, iso_to_utc
 
 SOURCE = "telegram_web"
@@ -77,7 +78,7 @@ def channel_id_from_view(data_view: str) -> int:
         raise ValueError(f"data-view has no numeric channel id 'c': {c!r}")
     if c >= 0:
         raise ValueError(f"data-view channel id 'c' is {c}, expected a negative channel peer id")
-    return check_id(-c, "data-view channel id")
+    return positive_id(-c, "data-view channel id")
 
 
 def parse_data_post(value: Any) -> tuple[str, int]:
@@ -87,7 +88,7 @@ def parse_data_post(value: Any) -> tuple[str, int]:
     m = _DATA_POST_RE.match(value.strip())
     if not m:
         raise ValueError(f"data-post is not <handle>/<id>: {value[:60]!r}")
-    return m.group(1), check_id(m.group(2), "data-post id")
+    return m.group(1), positive_id(m.group(2), "data-post id")
 
 
 def parse_posted_at(value: Any) -> datetime:
@@ -197,7 +198,7 @@ def _widget_post(record: RawRecord) -> Post:
         # the marker lives in the payload (payload["edited"]). Edits are still caught by content hash.
         edited_at=None,
         source_post_id=post_id,
-        url=f"https://t.me/{handle}/{post_id}",
+        url=telegram_post_url(handle, channel_id, post_id),
         reply_to=_reply_ref(payload.get("reply_to"), handle, channel_id),
         forwarded_from=_forward_ref(payload.get("forwarded_from")),
         kind="service" if payload.get("service") else "post",
@@ -209,6 +210,7 @@ def _widget_post(record: RawRecord) -> Post:
         observed_at=record.fetched_at,
         source=SOURCE,
         raw=payload,
+        origin=record.origin,
     )
 
 
@@ -225,7 +227,7 @@ def _widget_channel_id(record: RawRecord, handle: str, post_id: int) -> int:
         ctx_id = record.context.get("channel_id")
         if ctx_id is not None:
             try:
-                channel_id = check_id(ctx_id, "context channel_id")
+                channel_id = positive_id(ctx_id, "context channel_id")
             except ValueError as exc:
                 raise _Refused(str(exc), post_id) from None
     if channel_id is None:

@@ -17,7 +17,8 @@ from ingest.normalize.common import album_member_ids
 from ingest.run.records import normalize_records
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
 from ingest.warehouse import faults, runs
-from ingest.warehouse.loader import Loader, LoadStats, record_channel
+from ingest.warehouse.channels import record_channel
+from ingest.warehouse.loader import Loader, LoadStats
 from ingest.warehouse.queries import find_channel
 from ingest.warehouse.runs import finish_after_error
 

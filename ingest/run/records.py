@@ -16,6 +16,10 @@ def normalize_records(
     out: list[Post | Rejected | Deletion] = []
     now = datetime.now(UTC)
     for rec in records:
+        refused = rec.context.get("refused")
+        if refused:  # the reader would not decode it (a line over the record size limit)
+            out.append(Rejected(source=rec.source, reason=refused, origin=rec.origin, raw_text=rec.raw_text))
+            continue
         try:
             items = list(normalizer(rec))
         except Exception as exc:  # noqa: BLE001 - one bad record must not sink the batch
@@ -30,6 +34,6 @@ def normalize_records(
             )
             continue
         for item in items:
-            out.append(check_post(item, now) if isinstance(item, Post) else item)
+            out.append(check_post(item, now, rec.origin) if isinstance(item, Post) else item)
     posts = merge_albums(i for i in out if isinstance(i, Post))
     return [*posts, *(i for i in out if not isinstance(i, Post))]

@@ -32,6 +32,7 @@ import orjson
 
 from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
 from ingest.sources.base import Batch, Listed, SourceError
+from ingest.sources.lines import max_record_bytes, read_lines
 from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
@@ -110,14 +111,20 @@ def load_capture(path: Path, fmt: str = "auto") -> _Capture:
     latest: dict[tuple[int, int], _Item] = {}
     channels: dict[int, tuple[str | None, str | None]] = {}
     unreadable = 0
+    limit = max_record_bytes()
     for file in _files(path):
         with file.open("rb") as fh:
-            for lineno, line in enumerate(fh, 1):
+            for numbered in read_lines(fh, limit):
+                origin = f"{file}:{numbered.number}"
+                line = numbered.data
+                if line is None:
+                    unreadable += 1
+                    log.warning("replay: record at %s skipped: %s", origin, numbered.refusal(limit))
+                    continue
                 if not line.strip():
                     continue
                 if fmt == "auto":
                     fmt = _sniff(line)
-                origin = f"{file}:{lineno}"
                 try:
                     obj = orjson.loads(line)
                     if fmt == TELETHON:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from ingest.textsafe import url_segment
+
 PLATFORM_NAMES = {"telegram": "Telegram", "x": "X"}
 _URL_HANDLE = re.compile(r"^https?://(?:t\.me|x\.com|twitter\.com)/(?:s/)?([A-Za-z0-9_]+)/", re.I)
 
@@ -57,7 +59,11 @@ class ChannelInfo:
         h = self.display_handle
         if not h:
             return None
-        return f"https://t.me/{h}" if self.platform == "telegram" else f"https://x.com/{h}"
+        return (
+            f"https://t.me/{url_segment(h)}"
+            if self.platform == "telegram"
+            else f"https://x.com/{url_segment(h)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

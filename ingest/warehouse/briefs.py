@@ -12,6 +12,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Json
 
+from ingest.textsafe import url_segment
 from ingest.warehouse.brief_inputs import ChannelInfo, EventInput, PostInput, VersionInput
 
 # Bump when the brief's content or format changes: every stored brief then counts as stale and is rewritten.
@@ -149,7 +150,7 @@ def event_inputs(conn: psycopg.Connection, event_ids: Sequence[int]) -> dict[int
 
 
 def _telegram_url(handle: str | None, post_id: int | None) -> str | None:
-    return f"https://t.me/{handle}/{post_id}" if handle and post_id else None
+    return f"https://t.me/{url_segment(handle)}/{post_id}" if handle and post_id else None
 
 
 def events_in_window(

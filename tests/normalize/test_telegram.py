@@ -286,7 +286,7 @@ def base(records) -> dict:
         (lambda p: p.pop("id"), "id missing"),
         (lambda p: p.update(id="3148"), "id has type str"),
         (lambda p: p.update(id=True), "id has type bool"),
-        (lambda p: p.update(id=-4), "not a positive message id"),
+        (lambda p: p.update(id=-4), "id -4 is not a positive id"),
         (lambda p: p.update(id=2**70), "out of 64-bit range"),
         (lambda p: p.pop("date"), "date missing"),
         (lambda p: p.update(date="yesterday"), "date is not a time: 'yesterday'"),

@@ -1,6 +1,7 @@
 """An analyst cannot hurt the pipeline (issue 16): the login role carries timeouts, a temp file limit and a
-connection limit, cannot create temp tables even in a read-write transaction, and holding wirewatch's advisory
-lock makes `wirewatch group` give up with a clear message after a bounded wait instead of hanging."""
+connection limit, cannot create temp tables even in a read-write transaction, and holding one of wirewatch's
+advisory locks (grouping, migrations, a channel's write lock) makes `wirewatch group`, `db upgrade` or `import`
+give up with a clear message after a bounded wait instead of hanging."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import psycopg
 import pytest
 
 from ingest.warehouse import analyst as wa
+from ingest.warehouse import migrate
 from ingest.warehouse.events import GROUP_LOCK
+from ingest.warehouse.locks import channel_lock_key
 from tests import scratch
+from tests.reliability.streams import generate_stream, write_jsonl
 
 
 @pytest.fixture
@@ -82,4 +86,44 @@ def test_an_analyst_holding_the_grouping_lock_makes_group_give_up_clearly(db, co
     assert out.returncode == 5, (out.returncode, out.stderr)
     assert "grouping lock" in out.stderr and "gave up after 2 s" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+    assert elapsed < 60
+
+
+def _capture(tmp_path: Path) -> tuple[Path, int]:
+    stream = generate_stream(18, messages=30, epochs=1, channel_id=1_700_000_018)
+    path = tmp_path / "capsynth_1700000018.jsonl"
+    write_jsonl(stream, 0, path)
+    return path, channel_lock_key("telegram", 1_700_000_018)
+
+
+@pytest.mark.parametrize(
+    ("what", "key", "command"),
+    [
+        ("migration", migrate._LOCK_KEY, ["db", "upgrade"]),
+        ("channel write", None, ["import", "--format", "telethon-jsonl"]),
+    ],
+)
+def test_an_analyst_holding_the_other_locks_makes_wirewatch_give_up_clearly(
+    db, conn, roles, repo_root, tmp_path, what, key, command
+):
+    """The migration lock (`wirewatch db upgrade`) and a channel's write lock (`wirewatch import`), held by an
+    analyst's session: wirewatch waits at most the bound, then exits 5 naming the lock."""
+    group, user = roles
+    wa.grant_user(conn, user, role=group)
+    conn.commit()
+    if key is None:
+        path, key = _capture(tmp_path)
+        command = [*command, str(path)]
+    env = {**os.environ, "WIREWATCH_LOCK_WAIT_SECONDS": "2"}
+    with psycopg.connect(scratch.login_dsn(db, user), autocommit=True) as a:
+        a.execute("SELECT pg_advisory_lock(%s)", (key,))
+        started = time.monotonic()
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "wirewatch"), "--dsn", db, *command],
+            cwd=repo_root, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert out.returncode == 5, (out.returncode, out.stderr)
+    assert f"gave up after 2 s waiting for the {what} lock" in out.stderr, out.stderr
+    assert "pg_terminate_backend" in out.stderr and "Traceback" not in out.stderr
     assert elapsed < 60

@@ -168,13 +168,14 @@ def test_fast_path_falls_back_when_a_concurrent_writer_inserted_a_key(conn, db):
     import psycopg
 
     from ingest.warehouse import loader as loader_mod
+    from ingest.warehouse import post_rows
 
     # Another session inserts post 2 after this batch decided all its keys were new.
     with psycopg.connect(db) as other:
         Loader(other).load([post(2, "from the other writer")])
         other.commit()
     ldr = Loader(conn)
-    [prepared] = loader_mod._prepare([post(1), post(2, "mine")])
+    [prepared] = post_rows.prepare([post(1), post(2, "mine")])
     stats = loader_mod.LoadStats()
     now = datetime.now(timezone.utc)  # observed after the other writer's row: mine is the newer observation
     assert ldr._copy_new(prepared, now, stats) is False

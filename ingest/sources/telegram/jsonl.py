@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from ingest.models import RawRecord
+from ingest.sources.lines import max_record_bytes, oversize_record, read_lines
 
 SOURCE_JSONL = "telethon_jsonl"
 
@@ -34,14 +35,16 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
     path = Path(path)
     handle, handle_channel_id = handle_from_filename(path)
     context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
+    limit = max_record_bytes()
     with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            stripped = line.strip()
+        for line in read_lines(fh, limit):
+            origin = f"{path}:{line.number}"
+            if line.data is None:
+                yield oversize_record(SOURCE_JSONL, origin, line, limit, context)
+                continue
+            stripped = line.data.strip()
             if not stripped:
                 continue
-            origin = f"{path}:{lineno}"
             try:
                 payload = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:

@@ -1,46 +1,36 @@
-"""X (API v2): twarc-style JSONL page files, and the live source over `tweepy.Client`.
-
-`read_pages` streams a file of response pages (one JSON page a line) as raw records. `XSource` reads one account's
-timeline (GET /2/users/:id/tweets) with a bearer token and hands pages to the pipeline; `ingest.normalize.x`
-turns them into posts.
-
-How the cursor stays behind committed data. The timeline pages newest first, but a cursor may only advance past
-rows that are stored. So a walk (all pages from `since_id` up to now) is collected first, then yielded oldest
-page first, each batch carrying `last_post_id` = the newest id it holds: whatever crashes later, every post up to
-the committed cursor is stored. A walk is at most 3,200 posts (32 pages), so holding it is cheap. If the walk is
-cut short (rate limit beyond the wait threshold, an API error, the `max_pages` budget), the pages already read
-(already paid for) are committed without moving `last_post_id`; `cursor.state["x_walk"]` records the range still
-missing (`since_id`, `until_id` = oldest id read) and the newest id seen, and the next run finishes that range
-first, then advances `last_post_id` to that newest id.
-"""
+"""`XSource`: one X account's timeline through `tweepy.Client` (see `ingest.sources.x` for how the cursor stays
+behind committed data)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-import orjson
 import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import ChannelSpec, Cursor, RawRecord, check_id
+from ingest.models import ChannelSpec, Cursor, RawRecord, positive_id
 from ingest.normalize.x import snowflake_time
 from ingest.sources.base import Batch, Deferred, SourceError
-from ingest.times import iso_to_utc
+from ingest.sources.x.credentials import REDACT, bearer_token_from_env
+from ingest.sources.x.timeline import (
+    Walk,
+    author_tweet_count,
+    billed_reads,
+    data_ids,
+    end_time,
+    iso,
+    max_none,
+    parse_iso,
+)
 
 log = logging.getLogger(__name__)
 
-FILE_SOURCE = "x_v2_jsonl"
 LIVE_SOURCE = "x_api"
 
 #: X user timelines return only the 3,200 most recent posts, whatever since_id/start_time asks for.
@@ -69,81 +59,6 @@ MEDIA_FIELDS = ["type", "url", "preview_image_url", "alt_text", "width", "height
 USER_FIELDS = ["username", "name", "public_metrics", "withheld"]
 
 
-# ---------------------------------------------------------------------------------------------- JSONL files
-
-
-def read_pages(path: Path) -> Iterator[RawRecord]:
-    """Stream a JSONL file of X API v2 pages. Blank lines are skipped; a line that is not JSON becomes a record
-    with no payload (the normaliser rejects it with the decoder's error) and the rest of the file still loads."""
-    path = Path(path)
-    with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            origin = f"{path}:{lineno}"
-            try:
-                payload = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield RawRecord(
-                    source=FILE_SOURCE, payload=None, origin=origin,
-                    raw_text=line.decode("utf-8", "replace").rstrip("\r\n"), context={"json_error": str(exc)},
-                )  # fmt: skip
-                continue
-            yield RawRecord(source=FILE_SOURCE, payload=payload, origin=origin)
-
-
-# -------------------------------------------------------------------------------------------- credentials
-
-
-def bearer_token_from_env(account: str = "default", environ: dict[str, str] | None = None) -> str | None:
-    """The bearer token of an X account: X_BEARER_TOKEN (account "default") or X_<ACCOUNT>_BEARER_TOKEN, else
-    the password of the Airflow connection AIRFLOW_CONN_X_<ACCOUNT> (JSON or URI form)."""
-    env = os.environ if environ is None else environ
-    suffix = re.sub(r"[^A-Za-z0-9]", "_", account).upper()
-    name = "X_BEARER_TOKEN" if account == "default" else f"X_{suffix}_BEARER_TOKEN"
-    if env.get(name):
-        return env[name].strip()
-    conn = env.get(f"AIRFLOW_CONN_X_{suffix}")
-    if not conn:
-        return None
-    conn = conn.strip()
-    if conn.startswith("{"):
-        try:
-            data = json.loads(conn)
-        except ValueError:
-            raise SourceError(f"AIRFLOW_CONN_X_{suffix} is not valid JSON") from None
-        extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
-        token = data.get("password") or extra.get("bearer_token")
-        return str(token).strip() if token else None
-    password = urlsplit(conn).password
-    return unquote(password) if password else None
-
-
-class _RedactTokens(logging.Filter):
-    """tweepy logs request headers (the bearer token among them) at DEBUG: scrub them from its records."""
-
-    _bearer = re.compile(r"Bearer [A-Za-z0-9%._~+/=-]+")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tokens: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        clean = self._bearer.sub("Bearer ***", msg)
-        for token in self.tokens:
-            clean = clean.replace(token, "***")
-        if clean != msg:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_REDACT = _RedactTokens()
-logging.getLogger("tweepy.client").addFilter(_REDACT)
-
-
 class _TimeoutAdapter(HTTPAdapter):
     """tweepy sends requests without a timeout; a hung connection must not hang the run."""
 
@@ -155,83 +70,6 @@ class _TimeoutAdapter(HTTPAdapter):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
-
-
-# ------------------------------------------------------------------------------------------------ live
-
-
-@dataclass
-class _Walk:
-    """The pages of one newest-first walk, and whether it reached the end."""
-
-    pages: list[RawRecord] = field(default_factory=list)
-    complete: bool = False
-    error: Exception | None = None
-
-    def ids(self) -> list[int]:
-        return [i for p in self.pages for i in _data_ids(p.payload)]
-
-    def reads(self) -> int:
-        return sum(_reads(p.payload) for p in self.pages)
-
-
-def _data_ids(page: Any) -> list[int]:
-    data = page.get("data") if isinstance(page, dict) else None
-    if isinstance(data, dict):
-        data = [data]
-    out = []
-    for t in data or ():
-        if isinstance(t, dict):
-            try:
-                out.append(check_id(t.get("id"), "id"))
-            except ValueError:
-                continue
-    return out
-
-
-def _reads(page: Any) -> int:
-    """Posts X bills for in one page: the tweets in data and in includes.tweets."""
-    if not isinstance(page, dict):
-        return 0
-    data = page.get("data")
-    n = 1 if isinstance(data, dict) else len(data) if isinstance(data, list) else 0
-    includes = page.get("includes")
-    tweets = includes.get("tweets") if isinstance(includes, dict) else None
-    return n + (len(tweets) if isinstance(tweets, list) else 0)
-
-
-def _author_tweet_count(pages: list[RawRecord], user_id: int) -> int | None:
-    for p in pages:
-        includes = p.payload.get("includes") if isinstance(p.payload, dict) else None
-        for u in (includes or {}).get("users") or ():
-            if isinstance(u, dict) and str(u.get("id")) == str(user_id):
-                pm = u.get("public_metrics")
-                if isinstance(pm, dict) and isinstance(pm.get("tweet_count"), int):
-                    return pm["tweet_count"]
-    return None
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
-
-
-def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return iso_to_utc(value)
-    except ValueError:
-        return None
-
-
-def _end_time(until: datetime) -> datetime:
-    """The API's end_time is inclusive at second granularity: the last whole second before `until`."""
-    return (until - timedelta(microseconds=1)).replace(microsecond=0)
-
-
-def _max_none(*values: int | None) -> int | None:
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
 
 
 class XSource:
@@ -261,7 +99,7 @@ class XSource:
     ):
         if not bearer_token:
             raise SourceError("X bearer token is empty")
-        _REDACT.tokens.add(bearer_token)
+        REDACT.tokens.add(bearer_token)
         self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
         adapter = _TimeoutAdapter(timeout)
         self.client.session.mount("https://", adapter)
@@ -352,7 +190,7 @@ class XSource:
             )
             raise SourceError(f"X account @{spec.handle} not found: {detail or 'no data in the response'}")
         try:
-            user_id = check_id(data["id"], "user id")
+            user_id = positive_id(data["id"], "user id")
         except ValueError as exc:
             raise SourceError(f"X account @{spec.handle}: {exc}") from None
         return user_id, data.get("username"), data.get("name")
@@ -386,9 +224,9 @@ class XSource:
 
     # ---------------------------------------------------------------------------------------- walking
 
-    def _walk(self, user_id: int, ctx: dict, max_pages: int | None, **params: Any) -> _Walk:
+    def _walk(self, user_id: int, ctx: dict, max_pages: int | None, **params: Any) -> Walk:
         """All pages of one timeline query, newest first; stops (incomplete) on an error or the page budget."""
-        walk = _Walk()
+        walk = Walk()
         token: str | None = None
         while True:
             if max_pages is not None and len(walk.pages) >= max_pages:
@@ -407,19 +245,22 @@ class XSource:
                 return walk
 
     def _oldest_first(
-        self, walk: _Walk, final: Cursor | None, notes: dict | None = None, *, advance: bool = True
+        self, walk: Walk, final: Cursor | None, notes: dict | None = None, *, advance: bool = True
     ) -> Iterator[Batch]:
         """A complete walk as batches, oldest page first, each advancing the cursor (unless `advance` is off) to
         the newest id it holds."""
         pages = list(reversed(walk.pages))
         for i, page in enumerate(pages):
-            ids = _data_ids(page.payload) if advance else []
+            ids = data_ids(page.payload) if advance else []
             cursor = Cursor(last_post_id=max(ids), last_posted_at=snowflake_time(max(ids))) if ids else None
             last = i == len(pages) - 1
             if last and final is not None:
                 cursor = final
             yield Batch(
-                [page], cursor=cursor, api_reads=_reads(page.payload), notes=(notes or {}) if last else {}
+                [page],
+                cursor=cursor,
+                api_reads=billed_reads(page.payload),
+                notes=(notes or {}) if last else {},
             )
 
     def _incremental(
@@ -439,8 +280,8 @@ class XSource:
         pending = state.get(WALK_KEY)
         while True:
             if pending:
-                since_id = _max_none(pending.get("since_id"), committed)
-                start_time = _parse_iso(pending.get("start_time"))
+                since_id = max_none(pending.get("since_id"), committed)
+                start_time = parse_iso(pending.get("start_time"))
                 until_id, newest = pending.get("until_id"), pending.get("newest_id")
             else:
                 since_id, until_id, newest, start_time = committed, None, None, None
@@ -452,7 +293,7 @@ class XSource:
             )
             ids = walk.ids()
             read_ids.extend(ids)
-            newest_all = _max_none(newest, *ids)
+            newest_all = max_none(newest, *ids)
             if not walk.complete:
                 yield from self._interrupted(walk, ids, pending, since_id, start_time, newest_all, max_pages)
                 return False, None
@@ -477,7 +318,7 @@ class XSource:
 
     def _interrupted(
         self,
-        walk: _Walk,
+        walk: Walk,
         ids: list[int],
         pending: dict | None,
         since_id: int | None,
@@ -489,7 +330,7 @@ class XSource:
         if walk.pages:
             resume = pending
             if ids:
-                resume = {"since_id": since_id, "start_time": _iso(start_time), "until_id": min(ids),
+                resume = {"since_id": since_id, "start_time": iso(start_time), "until_id": min(ids),
                           "newest_id": newest_all}  # fmt: skip
             why = (
                 f"{type(walk.error).__name__}: {walk.error}"
@@ -515,7 +356,7 @@ class XSource:
         """The posts published in [since, until). A window never moves the cursor: a backfill of an older or
         later range must not let the incremental cursor skip what lies between."""
         start = max(since, MIN_START_TIME) if since else None
-        end = _end_time(until) if until else None
+        end = end_time(until) if until else None
         walk = self._walk(user_id, ctx, max_pages, start_time=start, end_time=end)
         ids = walk.ids()
         read_ids.extend(ids)
@@ -538,30 +379,30 @@ class XSource:
         return True
 
     def _reach_check(
-        self, user_id: int, since: datetime, until: datetime | None, walk: _Walk, ids: list[int]
+        self, user_id: int, since: datetime, until: datetime | None, walk: Walk, ids: list[int]
     ) -> tuple[dict, int]:
         """Does the timeline reach back to `since`? It serves only the 3,200 most recent posts, silently. When
         the account may have more than that and nothing older than the window's oldest post came back, one
         5-post probe just before that post answers it: posts there mean the window is complete."""
-        tweet_count = _author_tweet_count(walk.pages, user_id)
+        tweet_count = author_tweet_count(walk.pages, user_id)
         if tweet_count is not None and tweet_count <= TIMELINE_CAP:
             return {}, 0
         oldest = snowflake_time(min(ids)) if ids else None
         edge = oldest or until
         if edge is None or edge <= since:
             return {}, 0
-        probe = self._timeline(user_id, max_results=5, end_time=_end_time(edge))
-        if _data_ids(probe):
-            return {}, _reads(probe)
+        probe = self._timeline(user_id, max_results=5, end_time=end_time(edge))
+        if data_ids(probe):
+            return {}, billed_reads(probe)
         return {
             "backfill_incomplete": {
                 "reason": f"X user timelines return only the {TIMELINE_CAP} most recent posts; "
                           "nothing older than the oldest post returned is reachable",
                 "window_start": since.isoformat(),
-                "oldest_reached": _iso(oldest),
+                "oldest_reached": iso(oldest),
                 "tweet_count": tweet_count,
             }
-        }, _reads(probe)  # fmt: skip
+        }, billed_reads(probe)  # fmt: skip
 
     def _rescan(
         self,
@@ -583,14 +424,14 @@ class XSource:
         if interval <= 0:
             return
         now = self.now()
-        last = _parse_iso(state.get(RESCAN_KEY))
+        last = parse_iso(state.get(RESCAN_KEY))
         if last is not None and now - last < timedelta(hours=interval):
             return
         params: dict[str, Any] = {"start_time": max(rescan_since, MIN_START_TIME)}
         if covered_from is not None:
             if covered_from - rescan_since < timedelta(minutes=1):
                 return  # this run already read the whole rescan range
-            params["end_time"] = _end_time(covered_from)
+            params["end_time"] = end_time(covered_from)
         if read_ids:
             params["until_id"] = min(read_ids)
         walk = self._walk(user_id, ctx, opts.get("max_pages", self.max_pages), **params)
@@ -602,7 +443,7 @@ class XSource:
                 notes["rescan_incomplete"] = (f"{type(walk.error).__name__}: {walk.error}" if walk.error
                                               else "max_pages reached")[:300]  # fmt: skip
             yield Batch(
-                [page], cursor=done if last_page and walk.complete else None, api_reads=_reads(page.payload),
+                [page], cursor=done if last_page and walk.complete else None, api_reads=billed_reads(page.payload),
                 rescan=True, notes=notes,
             )  # fmt: skip
         if walk.error is not None:

@@ -1,0 +1,124 @@
+"""X API v2 fields: Snowflake times, ISO times, text unescaping, language codes, and the small readers every
+part of a page uses (lists, ids, includes by id, rejects)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.models import RawRecord, Rejected, positive_id
+from ingest.times import NaiveTime, iso_to_utc
+
+PLATFORM = "x"
+#: Snowflake ids carry their creation time: ms = (id >> 22) + this epoch (2010-11-04T01:42:54.657Z).
+TWITTER_EPOCH_MS = 1288834974657
+#: Ids below this predate Snowflake (Nov 2010): they were sequential and carry no time.
+SNOWFLAKE_MIN_ID = 30_000_000_000
+#: X language codes that mean "no language" (undetermined, short text, mentions/cashtags/hashtags/media only).
+NO_LANGUAGE = frozenset({"und", "qst", "zxx", "qam", "qct", "qht", "qme"})
+LEGACY_LANGS = {"in": "id", "iw": "he", "ji": "yi"}
+#: The media key prefix tells the type even when includes.media did not expand the key.
+MEDIA_KEY_TYPES = {"3": "photo", "7": "video", "13": "video", "16": "animated_gif"}
+#: Compliance stream event names (v2 `data.<event>` and v1.1 top-level) that remove a post from view.
+DELETE_EVENTS = frozenset({"delete", "tweet_delete", "drop", "tweet_drop", "status_delete"})
+OTHER_COMPLIANCE_EVENTS = frozenset(
+    {"tweet_edit", "withheld", "tweet_withheld", "status_withheld", "undrop", "tweet_undrop", "scrub_geo",
+     "user_delete", "user_undelete", "user_protect", "user_unprotect", "user_suspend", "user_unsuspend",
+     "user_withheld", "user_profile_modification"}
+)  # fmt: skip
+PAGE_KEYS = frozenset({"data", "includes", "errors", "meta"})
+
+
+def snowflake_time(tweet_id: int) -> datetime | None:
+    """Creation time encoded in a Snowflake id, in whole seconds (X's created_at has second precision and
+    equals this truncation), or None for pre-Snowflake ids."""
+    if tweet_id < SNOWFLAKE_MIN_ID:
+        return None
+    ms = (tweet_id >> 22) + TWITTER_EPOCH_MS
+    return datetime.fromtimestamp(ms // 1000, tz=UTC)
+
+
+def parse_time(value: Any, what: str) -> datetime:
+    """X v2 times are ISO 8601 with Z (and milliseconds); refuse anything without a zone."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} has type {type(value).__name__}, expected an ISO 8601 string")
+    try:
+        return iso_to_utc(value, naive_is_utc=False)
+    except NaiveTime:
+        raise ValueError(f"{what} has no time zone: {value[:40]!r}") from None
+    except ValueError:
+        raise ValueError(f"{what} is not ISO 8601: {value[:40]!r}") from None
+
+
+def unescape(text: str) -> str:
+    """X escapes exactly &, < and > in text; undo that (and only that)."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def normalize_lang(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    code = value.strip().lower()
+    if not code or code in NO_LANGUAGE:
+        return None
+    return LEGACY_LANGS.get(code, code)
+
+
+def reject(record: RawRecord, reason: str, payload: Any, **ids: Any) -> Rejected:
+    return Rejected(
+        source=record.source, reason=reason, payload=payload, origin=record.origin, raw_text=record.raw_text,
+        platform=PLATFORM, **ids,
+    )  # fmt: skip
+
+
+def as_list(value: Any) -> list:
+    """A list field, or nothing when the page holds something else there."""
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def id_or_none(value: Any) -> int | None:
+    try:
+        return positive_id(value, "id")
+    except ValueError:
+        return None
+
+
+def index_by(items: Any, key: str, what: str) -> dict[str, dict]:
+    """includes.<what> as {id: object}; ids are compared as strings (v2 sends strings, some tools ints)."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise ValueError(f"includes.{what} is a {type(items).__name__}, expected a list")
+    out: dict[str, dict] = {}
+    for item in items:
+        if isinstance(item, dict) and item.get(key) is not None:
+            out.setdefault(str(item[key]), item)
+    return out
+
+
+def best_variant(variants: Any) -> str | None:
+    """The highest-bitrate MP4 of a video or GIF."""
+    if not isinstance(variants, list):
+        return None
+    mp4 = [
+        v for v in variants if isinstance(v, dict) and v.get("content_type") == "video/mp4" and v.get("url")
+    ]
+    if not mp4:
+        return None
+    return max(mp4, key=lambda v: int_or_none(v.get("bit_rate")) or 0)["url"]

@@ -1,0 +1,377 @@
+"""One X API v2 response page (or compliance line) to posts, rejects and deletions: the package's entry point
+(see `ingest.normalize.x`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.normalize.x.compliance import compliance_event, compliance_records
+from ingest.normalize.x.fields import (
+    MEDIA_KEY_TYPES,
+    PAGE_KEYS,
+    PLATFORM,
+    as_dict,
+    as_list,
+    best_variant,
+    id_or_none,
+    index_by,
+    int_or_none,
+    normalize_lang,
+    parse_time,
+    reject,
+    snowflake_time,
+    unescape,
+)
+from ingest.textsafe import url_segment
+
+
+def normalize_page(record: RawRecord) -> list[Post | Rejected | Deletion]:
+    """Normalise one X API v2 response page (or one compliance event line)."""
+    payload = record.payload
+    if payload is None:
+        error = record.context.get("json_error") or "no payload"
+        return [reject(record, f"line is not valid JSON: {error}", None)]
+    if not isinstance(payload, dict):
+        return [reject(record, f"page is a JSON {type(payload).__name__}, expected an object with "
+                                "data/includes/errors/meta", payload)]  # fmt: skip
+    compliance = compliance_event(payload)
+    if compliance is not None:
+        return compliance_records(record, payload, *compliance)
+    if not payload.keys() & PAGE_KEYS:
+        keys = ", ".join(sorted(str(k) for k in payload)[:8])
+        return [reject(record, f"not an X API v2 page: no data/includes/errors/meta (keys: {keys})", payload)]
+    try:
+        page = _Page(record, payload)
+    except ValueError as exc:
+        return [reject(record, f"corrupt page: {exc}", payload)]
+    out: list[Post | Rejected | Deletion] = []
+    for where, tweet in page.tweets_to_normalise():
+        out.append(page.tweet(tweet, where))
+    for i, err in enumerate(page.errors):
+        out.append(page.error(err, i))
+    return out
+
+
+class _Page:
+    """One page's includes joined by id, and the per-tweet normalisation that needs them."""
+
+    def __init__(self, record: RawRecord, payload: dict):
+        self.record = record
+        data = payload.get("data")
+        if data is None:
+            self.data: list = []
+        elif isinstance(data, dict):  # single-tweet lookups and stream lines
+            self.data = [data]
+        elif isinstance(data, list):
+            self.data = data
+        else:
+            raise ValueError(f"data is a {type(data).__name__}, expected an object or a list")
+        includes = payload.get("includes") or {}
+        if not isinstance(includes, dict):
+            raise ValueError(f"includes is a {type(includes).__name__}, expected an object")
+        self.users = index_by(includes.get("users"), "id", "users")
+        self.included = index_by(includes.get("tweets"), "id", "tweets")
+        self.media = index_by(includes.get("media"), "media_key", "media")
+        self.polls = index_by(includes.get("polls"), "id", "polls")
+        errors = payload.get("errors") or []
+        self.errors: list = errors if isinstance(errors, list) else [errors]
+        self.data_ids = {str(t.get("id")) for t in self.data if isinstance(t, dict)}
+        self.tweets = {
+            **self.included,
+            **{str(t["id"]): t for t in self.data if isinstance(t, dict) and "id" in t},
+        }
+        twarc = payload.get("__twarc")
+        self.twarc = twarc if isinstance(twarc, dict) else None
+        self.observed_at = record.fetched_at or self._retrieved_at()
+        # Timeline pages from the live source may omit author_id (default fields): the source says whose
+        # timeline it is. Only data tweets can default to it; referenced tweets belong to anyone.
+        self.default_author = record.context.get("author_id")
+
+    def _retrieved_at(self) -> datetime | None:
+        if self.twarc is None:
+            return None
+        try:
+            return parse_time(self.twarc.get("retrieved_at"), "__twarc.retrieved_at")
+        except ValueError:
+            return None
+
+    def tweets_to_normalise(self) -> Iterable[tuple[str, Any]]:
+        for i, t in enumerate(self.data):
+            yield f"data[{i}]", t
+        for i, (tid, t) in enumerate(self.included.items()):
+            if tid not in self.data_ids:  # the same tweet in data and includes: data wins
+                yield f"includes.tweets[{i}]", t
+
+    # ------------------------------------------------------------------------------------------- tweets
+
+    def tweet(self, t: Any, where: str) -> Post | Rejected:
+        if not isinstance(t, dict):
+            return reject(self.record, f"{where} is a {type(t).__name__}, expected a tweet object", t)
+        try:
+            return self._tweet(t, where)
+        except ValueError as exc:
+            return reject(
+                self.record, f"tweet {str(t.get('id'))[:30]} ({where}): {exc}", t,
+                post_id=id_or_none(t.get("id")), channel_id=id_or_none(t.get("author_id")),
+            )  # fmt: skip
+
+    def _tweet(self, t: dict, where: str) -> Post:
+        tid = positive_id(t.get("id"), "id")
+        author = t.get("author_id")
+        if author is None and where.startswith("data"):
+            author = self.default_author
+        if author is None:
+            raise ValueError("author_id missing (request the author_id field)")
+        channel_id = positive_id(author, "author_id")
+        history = self._history(t, tid)
+        first = history[0]
+        version_at = self._created(t, tid)
+        posted_at = version_at if first == tid else self._first_created(first)
+        latest = tid == history[-1]
+
+        refs = self._refs(t)
+        reposted_id = refs.get("retweeted")
+        original = self.tweets.get(str(reposted_id)) if reposted_id is not None else None
+        content = original if original is not None else t  # whose text, entities and media this post shows
+        text = self._text(content)
+        flags = _flags(t, original, reposted_id)
+        entities = self._entities(content)
+        media, media_used, polls_used = self._media(content)
+        user = self.users.get(str(author))
+        username = user.get("username") if user and isinstance(user.get("username"), str) else None
+        title = user.get("name") if user and isinstance(user.get("name"), str) else None
+        if username is None and str(author) == str(self.default_author):
+            username = self.record.context.get("handle")
+        url = (
+            f"https://x.com/{url_segment(username)}/status/{tid}"
+            if username
+            else f"https://x.com/i/web/status/{tid}"
+        )
+
+        reply_to = None
+        if "replied_to" in refs or t.get("in_reply_to_user_id") is not None:
+            reply_to = self._ref(refs.get("replied_to"), fallback_channel=t.get("in_reply_to_user_id"))
+        metrics = None
+        if latest and reposted_id is None:
+            metrics = self._metrics(t.get("public_metrics"))
+
+        used = [self.tweets[str(r)] for r in refs.values() if str(r) in self.tweets]
+        raw: dict[str, Any] = {"tweet": t, "author": user, "referenced_tweets": used, "media": media_used}
+        if polls_used:
+            raw["polls"] = polls_used
+        if self.twarc is not None:
+            raw["__twarc"] = self.twarc
+        return Post(
+            platform=PLATFORM,
+            channel_id=channel_id,
+            post_id=first,
+            posted_at=posted_at,
+            text=text,
+            channel=Channel(PLATFORM, channel_id, username, title),
+            edited_at=version_at if tid != first else None,
+            version_at=version_at,
+            source_post_id=tid,
+            lang=normalize_lang(content.get("lang")),
+            url=url,
+            reply_to=reply_to,
+            quoted=self._ref(refs["quoted"]) if "quoted" in refs else None,
+            reposted=self._ref(reposted_id, mention=t) if reposted_id is not None else None,
+            media=tuple(media + flags),
+            links=tuple(self._links(content, entities)),
+            hashtags=tuple(dict.fromkeys(h["tag"] for h in as_list(entities.get("hashtags"))
+                                         if isinstance(h, dict) and isinstance(h.get("tag"), str))),
+            mentions=tuple(dict.fromkeys(m["username"] for m in as_list(entities.get("mentions"))
+                                         if isinstance(m, dict) and isinstance(m.get("username"), str))),
+            metrics=metrics,
+            observed_at=self.observed_at,
+            source=self.record.source,
+            raw=raw,
+            origin=self.record.origin,
+        )  # fmt: skip
+
+    def _history(self, t: dict, tid: int) -> list[int]:
+        history = t.get("edit_history_tweet_ids")
+        if history is None or history == []:
+            return [tid]
+        if not isinstance(history, list):
+            raise ValueError(f"edit_history_tweet_ids is a {type(history).__name__}, expected a list")
+        ids = [positive_id(h, f"edit_history_tweet_ids[{i}]") for i, h in enumerate(history)]
+        if tid not in ids:
+            raise ValueError(f"edit_history_tweet_ids {ids[:5]} does not contain the tweet's own id")
+        return ids
+
+    def _created(self, t: dict, tid: int) -> datetime:
+        if t.get("created_at") is not None:
+            return parse_time(t["created_at"], "created_at")
+        derived = snowflake_time(tid)
+        if derived is None:
+            raise ValueError("created_at missing and the id predates Snowflake (no time in it)")
+        return derived
+
+    def _first_created(self, first: int) -> datetime:
+        """posted_at of an edited post: the first version's created_at when present, else its Snowflake time
+        (the two agree to the second, so every version of the post reports the same posted_at)."""
+        ft = self.tweets.get(str(first))
+        if ft is not None and ft.get("created_at") is not None:
+            return parse_time(ft["created_at"], f"created_at of first version {first}")
+        derived = snowflake_time(first)
+        if derived is None:
+            raise ValueError(f"first version id {first} predates Snowflake and is not in the page")
+        return derived
+
+    def _refs(self, t: dict) -> dict[str, int]:
+        refs = t.get("referenced_tweets") or []
+        if not isinstance(refs, list):
+            raise ValueError(f"referenced_tweets is a {type(refs).__name__}, expected a list")
+        out: dict[str, int] = {}
+        for i, r in enumerate(refs):
+            if not isinstance(r, dict) or not isinstance(r.get("type"), str):
+                raise ValueError(f"referenced_tweets[{i}] has no type")
+            out.setdefault(r["type"], positive_id(r.get("id"), f"referenced_tweets[{i}].id"))
+        return out
+
+    def _ref(self, rid: int | None, *, fallback_channel: Any = None, mention: dict | None = None) -> PostRef:
+        """A reference keyed like the referenced post itself: its first edit id, its author."""
+        if rid is None:  # a reply whose tweet id the page does not give (only in_reply_to_user_id)
+            return PostRef(PLATFORM, id_or_none(fallback_channel), None)
+        ref = self.tweets.get(str(rid))
+        if ref is None:
+            channel = id_or_none(fallback_channel)
+            if channel is None and mention is not None:
+                channel = self._rt_author(mention)
+            return PostRef(PLATFORM, channel, rid, snowflake_time(rid))
+        first = rid
+        history = ref.get("edit_history_tweet_ids")
+        if isinstance(history, list) and history:
+            first = id_or_none(history[0]) or rid
+        posted = snowflake_time(first)
+        if first == rid and ref.get("created_at") is not None:
+            try:
+                posted = parse_time(ref["created_at"], "created_at")
+            except ValueError:
+                pass
+        channel = id_or_none(ref.get("author_id"))
+        if channel is None:
+            channel = id_or_none(fallback_channel)
+        return PostRef(PLATFORM, channel, first, posted)
+
+    def _rt_author(self, t: dict) -> int | None:
+        """The reposted author's id from the "RT @user:" mention, when the original is missing."""
+        for m in as_list(as_dict(t.get("entities")).get("mentions")):
+            if isinstance(m, dict) and m.get("start") == 3:
+                if m.get("id") is not None:
+                    return id_or_none(m["id"])
+                for uid, u in self.users.items():
+                    if u.get("username") == m.get("username"):
+                        return id_or_none(uid)
+        return None
+
+    def _text(self, t: dict) -> str:
+        note = t.get("note_tweet")
+        if isinstance(note, dict) and isinstance(note.get("text"), str):
+            return unescape(note["text"])
+        text = t.get("text", "")
+        if not isinstance(text, str):
+            raise ValueError(f"text is a {type(text).__name__}, expected a string")
+        return unescape(text)
+
+    def _entities(self, t: dict) -> dict:
+        note = t.get("note_tweet")
+        if isinstance(note, dict) and isinstance(note.get("entities"), dict):
+            return note["entities"]
+        entities = t.get("entities")
+        return entities if isinstance(entities, dict) else {}
+
+    def _links(self, t: dict, entities: dict) -> list[str]:
+        own = str(t.get("id"))
+        out: list[str] = []
+        for u in as_list(entities.get("urls")):
+            if not isinstance(u, dict) or u.get("media_key"):  # pic.twitter.com links are the media
+                continue
+            href = u.get("unwound_url") or u.get("expanded_url") or u.get("url")
+            if not isinstance(href, str):
+                continue
+            # The "show more" link of a long post points at the post itself.
+            if href.rstrip("/").endswith(f"/status/{own}") and "/i/web/" in href:
+                continue
+            if href not in out:
+                out.append(href)
+        return out
+
+    def _media(self, t: dict) -> tuple[list[dict], list[dict], list[dict]]:
+        attachments = as_dict(t.get("attachments"))
+        items: list[dict] = []
+        used: list[dict] = []
+        polls: list[dict] = []
+        for key in as_list(attachments.get("media_keys")):
+            key = str(key)
+            m = self.media.get(key)
+            item: dict[str, Any] = {"type": MEDIA_KEY_TYPES.get(key.split("_", 1)[0])
+                                    or (m or {}).get("type") or "unknown", "id": key}  # fmt: skip
+            if m is not None:
+                used.append(m)
+                best = best_variant(m.get("variants"))
+                for src, dst in (("url", "media_url"), ("preview_image_url", "preview_image_url"),
+                                 ("alt_text", "alt_text"), ("width", "width"), ("height", "height"),
+                                 ("duration_ms", "duration_ms")):  # fmt: skip
+                    if m.get(src) is not None:
+                        item[dst] = m[src]
+                if best:
+                    item["variant_url"] = best
+            items.append(item)
+        for pid in as_list(attachments.get("poll_ids")):
+            p = self.polls.get(str(pid))
+            item = {"type": "poll", "id": str(pid)}
+            if p is not None:
+                polls.append(p)
+                item.update({k: p[k] for k in ("options", "voting_status", "end_datetime") if k in p})
+            items.append(item)
+        return items, used, polls
+
+    def _metrics(self, pm: Any) -> Metrics | None:
+        if not isinstance(pm, dict):
+            return None
+        m = Metrics(
+            views=int_or_none(pm.get("impression_count")),
+            reposts=int_or_none(pm.get("retweet_count")),
+            replies=int_or_none(pm.get("reply_count")),
+            likes=int_or_none(pm.get("like_count")),
+            quotes=int_or_none(pm.get("quote_count")),
+        )
+        return None if m.is_empty() else m
+
+    # ------------------------------------------------------------------------------------------- errors
+
+    def error(self, err: Any, i: int) -> Rejected:
+        if not isinstance(err, dict):
+            return reject(self.record, f"errors[{i}]: {str(err)[:300]}", err)
+        title = err.get("title") or "error"
+        detail = err.get("detail") or err.get("message") or ""
+        parts = [
+            f"{k}={err[k]}" for k in ("resource_type", "resource_id", "parameter") if err.get(k) is not None
+        ]
+        reason = f"X API error {title}: {detail}" + (f" ({', '.join(parts)})" if parts else "")
+        rtype = err.get("resource_type")
+        rid = id_or_none(err.get("resource_id"))
+        return reject(
+            self.record, reason, err,
+            post_id=rid if rtype == "tweet" else None, channel_id=rid if rtype == "user" else None,
+        )  # fmt: skip
+
+
+def _flags(t: dict, original: dict | None, reposted_id: int | None) -> list[dict[str, Any]]:
+    """The media flags of a post: a repost whose original is missing (its text is cut), a withheld post."""
+    flags: list[dict[str, Any]] = []
+    if reposted_id is not None and original is None:
+        flags.append({"type": "flag", "id": "truncated_repost",
+                      "reason": "original post not in includes.tweets: v2 repost text is cut"})  # fmt: skip
+    withheld = t.get("withheld") if isinstance(t.get("withheld"), dict) else None
+    if withheld is None and original is not None and isinstance(original.get("withheld"), dict):
+        withheld = original["withheld"]
+    if withheld is not None:
+        flags.append({"type": "flag", "id": "withheld", **{k: withheld.get(k) for k in
+                      ("country_codes", "copyright", "scope") if k in withheld}})  # fmt: skip
+    return flags

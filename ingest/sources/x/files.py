@@ -1,0 +1,38 @@
+"""X API v2 page files (twarc2 output, one JSON page a line), read as raw records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from ingest.models import RawRecord
+from ingest.sources.lines import max_record_bytes, oversize_record, read_lines
+
+FILE_SOURCE = "x_v2_jsonl"
+
+
+def read_pages(path: Path) -> Iterator[RawRecord]:
+    """Stream a JSONL file of X API v2 pages. Blank lines are skipped; a line that is not JSON becomes a record
+    with no payload (the normaliser rejects it with the decoder's error) and the rest of the file still loads."""
+    path = Path(path)
+    limit = max_record_bytes()
+    with path.open("rb") as fh:
+        for numbered in read_lines(fh, limit):
+            origin = f"{path}:{numbered.number}"
+            line = numbered.data
+            if line is None:
+                yield oversize_record(FILE_SOURCE, origin, numbered, limit)
+                continue
+            if not line.strip():
+                continue
+            try:
+                payload = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield RawRecord(
+                    source=FILE_SOURCE, payload=None, origin=origin,
+                    raw_text=line.decode("utf-8", "replace").rstrip("\r\n"), context={"json_error": str(exc)},
+                )  # fmt: skip
+                continue
+            yield RawRecord(source=FILE_SOURCE, payload=payload, origin=origin)

@@ -1,0 +1,33 @@
+"""Text and links that are safe to show: one place for what every renderer (the console, briefs, CLI tables) does
+to names and texts that come from the platforms, and for URLs built from handles.
+
+Names and texts are stored as published; only their rendering changes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+# Bidirectional controls (LRE..RLO, LRI..PDI), the Arabic letter mark and other invisible format characters
+# that reorder or hide text: shown as a visible [U+XXXX] so that a handle or a text cannot pass for another.
+BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c\u200b-\u200d\u2060\ufeff]")
+#: C0 controls (tab, line feed and carriage return excepted) and DEL: they move a terminal's cursor or ring it.
+CTRL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def inert(text: Any) -> str:
+    """Text with direction overrides and other invisible controls made visible; a template or table still
+    escapes it."""
+    if text is None:
+        return ""
+    s = str(text)
+    s = BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", s)
+    return CTRL.sub("\ufffd", s)
+
+
+def url_segment(value: Any) -> str:
+    """A handle (or any name) as one URL path segment: percent-encoded, so that `a/../b?x` or a space cannot
+    change which page a post link opens."""
+    return quote(str(value), safe="")

@@ -1,0 +1,144 @@
+"""Posts as rows to load: the row hash that decides whether a row crosses the wire at all, the rounds a batch is
+split into when it holds several states of one post, and the staging row of each (used by
+`ingest.warehouse.loader`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import orjson
+from psycopg.types.json import Jsonb
+
+from ingest.models import Post, stable_hash
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _ref(ref, attr: str):
+    return getattr(ref, attr) if ref is not None else None
+
+
+def _metrics_tuple(p: Post) -> tuple:
+    m = p.metrics
+    if m is None:
+        return (None,) * 7
+    return (m.views, m.forwards, m.replies, m.reposts, m.quotes, m.likes, m.reactions)
+
+
+class Prepared:
+    """One row to load. The row hash (one pass over every field) decides whether the row is sent at all; the
+    content and metrics hashes are computed only for rows that are."""
+
+    __slots__ = ("post", "row_hash", "_content_hash", "_metrics_hash")
+
+    def __init__(self, post: Post, row_hash: int):
+        self.post = post
+        self.row_hash = row_hash
+        self._content_hash: int | None = None
+        self._metrics_hash: int | None = None
+
+    @property
+    def content_hash(self) -> int:
+        if self._content_hash is None:
+            self._content_hash = self.post.content_hash()
+        return self._content_hash
+
+    @property
+    def metrics_hash(self) -> int:
+        if self._metrics_hash is None:
+            self._metrics_hash = stable_hash(_metrics_tuple(self.post))
+        return self._metrics_hash
+
+
+def row_hash(p: Post) -> int:
+    return stable_hash(p.text, p.media, _metrics_tuple(p), _row_identity(p))
+
+
+def prepare(posts: Iterable[Post]) -> list[list[Prepared]]:
+    """Split a batch into rounds with one row per key each.
+
+    Almost always there is one round. When a batch holds several records of one post (an X edit and its
+    original on one page, a collector's duplicate with newer counts), they are ordered by version time and
+    observation time, identical neighbours collapse, and each distinct state goes in its own round: loading the
+    rounds in order records every version and every count observation, exactly as separate batches would.
+    """
+    groups: dict[tuple[str, int, int], Post | list[Post]] = {}
+    for p in posts:
+        k = p.key
+        prev = groups.get(k)
+        if prev is None:
+            groups[k] = p
+        elif isinstance(prev, list):
+            prev.append(p)
+        else:
+            groups[k] = [prev, p]
+    rounds: list[list[Prepared]] = [[]]
+    for group in groups.values():
+        if not isinstance(group, list):
+            rounds[0].append(Prepared(group, row_hash(group)))
+            continue
+        # Stable sort: among equal times the later record (a re-fetch) comes last and wins.
+        group.sort(key=lambda p: (p.effective_version_at, p.observed_at or _NO_TIME))
+        states: list[Prepared] = []
+        for p in group:
+            h = row_hash(p)
+            if states and (states[-1].row_hash == h or _same_content_untimed(states[-1].post, p)):
+                # The same state seen again, or counts that cannot be placed in time: keep the later record.
+                states[-1] = Prepared(p, h)
+            else:
+                states.append(Prepared(p, h))
+        for i, pr in enumerate(states):
+            if i == len(rounds):
+                rounds.append([])
+            rounds[i].append(pr)
+    return rounds
+
+
+def _same_content_untimed(a: Post, b: Post) -> bool:
+    """Two records of one text whose counts differ but lack an observation time (a Telethon dump's duplicate
+    lines): without times the counts form no series, so only the last record counts."""
+    return (a.observed_at is None or b.observed_at is None) and a.content_hash() == b.content_hash()
+
+
+def _row_identity(p: Post) -> tuple:
+    # orjson serialises datetimes itself: no isoformat() calls on this hot path.
+    fwd = p.forwarded_from
+    return (
+        p.posted_at, p.edited_at, p.effective_version_at, p.kind, p.lang, p.url, p.source_post_id,
+        _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
+        None if fwd is None else (fwd.platform, fwd.channel_id, fwd.post_id, fwd.posted_at, fwd.name, fwd.handle),
+        _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
+        p.links, p.hashtags, p.mentions,
+    )  # fmt: skip
+
+
+def _array(values: tuple[str, ...]) -> list[str] | str:
+    return list(values) if values else "{}"
+
+
+def stage_row(pr: Prepared, now: datetime) -> tuple:
+    p = pr.post
+    fwd = p.forwarded_from
+    has_metrics = p.metrics is not None and not p.metrics.is_empty()
+    return (
+        p.platform, p.channel_id, p.post_id, p.posted_at, p.edited_at, p.effective_version_at, p.kind,
+        p.text, p.lang, p.url,
+        _ref(p.reply_to, "channel_id"), _ref(p.reply_to, "post_id"),
+        _ref(fwd, "platform"), _ref(fwd, "channel_id"), _ref(fwd, "post_id"), _ref(fwd, "posted_at"),
+        _ref(fwd, "name"), _ref(fwd, "handle"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
+        _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
+        Jsonb(list(p.media)) if p.media else "[]", _array(p.links), _array(p.hashtags), _array(p.mentions),
+        *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
+        # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
+        # keeps whatever counts the row holds.
+        (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
+        has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+        p.observed_at or now,
+    )  # fmt: skip
+
+
+def _metrics_tuple_db(p: Post) -> tuple:
+    t = _metrics_tuple(p)
+    return (*t[:6], Jsonb(t[6]) if t[6] is not None else None)

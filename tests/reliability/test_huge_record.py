@@ -1,0 +1,120 @@
+"""Bounded memory on hostile input (issue 16): one huge line in a Telethon JSONL or X pages file is refused with its
+origin and reason without being read whole (a 200 MB line took ~1.5 GB to decode), and the rest of the file loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.run.imports import import_files
+from tests.reliability.test_bad_inputs import BAD
+
+_TELETHON_GOOD = json.loads((BAD / "telethon" / "bool_id.jsonl").read_bytes().splitlines()[0])
+
+
+def _telethon_line(post_id: int, text: str) -> bytes:
+    return json.dumps(_TELETHON_GOOD | {"id": post_id, "message": text}).encode()
+
+
+def _x_line(tweet_id: int, text: str) -> bytes:
+    page = {
+        "data": [{"id": str(tweet_id), "text": text, "author_id": "2244994945",
+                  "created_at": "2022-12-06T10:00:00.000Z", "edit_history_tweet_ids": [str(tweet_id)]}],
+        "includes": {"users": [{"id": "2244994945", "username": "bigx", "name": "Big X"}]},
+    }  # fmt: skip
+    return json.dumps(page).encode()
+
+
+FORMATS = {
+    "telethon-jsonl": (_telethon_line, (100, 101, 102)),
+    "x-v2-jsonl": (_x_line, (1600000000000000001, 1600000000000000002, 1600000000000000003)),
+}
+
+
+def _write(path: Path, fmt: str, huge_bytes: int) -> tuple[int, int]:
+    """Good line, a line of about `huge_bytes` (streamed to disk, never built in memory), good line."""
+    make, (first, huge, last) = FORMATS[fmt]
+    prefix, suffix = make(huge, "HUGE").split(b"HUGE")
+    chunk = b"x" * (1 << 20)
+    with path.open("wb") as fh:
+        fh.write(make(first, "before the huge line") + b"\n")
+        fh.write(prefix)
+        for _ in range(huge_bytes // len(chunk)):
+            fh.write(chunk)
+        fh.write(b"x" * (huge_bytes % len(chunk)) + suffix + b"\n")
+        fh.write(make(last, "after the huge line") + b"\n")
+    return first, last
+
+
+def _check(db: str, path: Path, stored: tuple[int, int], limit: int) -> None:
+    with psycopg.connect(db) as conn:
+        posts = sorted(r[0] for r in conn.execute("SELECT post_id FROM posts"))
+        rejects = conn.execute("SELECT reason, origin, length(payload) FROM rejected_records").fetchall()
+    assert posts == sorted(stored)
+    ((reason, origin, payload_len),) = rejects
+    assert origin == f"{path}:2", origin
+    assert f"over the {limit:,}-byte record limit (WIREWATCH_MAX_RECORD_BYTES)" in reason, reason
+    assert 0 < payload_len <= 4096  # the line's first bytes, to recognise it by
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_line_over_the_record_limit_is_refused_and_the_rest_loads(db, tmp_path, monkeypatch, fmt):
+    monkeypatch.setenv("WIREWATCH_MAX_RECORD_BYTES", "4000")
+    path = tmp_path / "capture.jsonl"
+    stored = _write(path, fmt, 10_000)
+    with psycopg.connect(db) as conn:
+        (summary,) = import_files(conn, [path], fmt)
+    assert summary.error is None and summary.records == 3 and summary.stats.rejected == 1, summary.as_dict()
+    _check(db, path, stored, 4000)
+
+
+#: The address-space limit the importing process runs under: decoding the 200 MB line would take ~1.5 GB.
+MEMORY_LIMIT = 1 << 30
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_200_mb_line_is_refused_under_a_1_gb_memory_limit(db, tmp_path, repo_root, fmt):
+    path = tmp_path / "hostile.jsonl"
+    stored = _write(path, fmt, 200 * 1024 * 1024)
+    env = {k: v for k, v in os.environ.items() if k != "WIREWATCH_MAX_RECORD_BYTES"}
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "wirewatch"), "--dsn", db, "import", "--json", "--format", fmt,
+             str(path)],
+            cwd=repo_root, env=env, stdout=o, stderr=e, preexec_fn=_limit_memory,  # noqa: PLW1509
+        )  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    peak_mb = usage.ru_maxrss / 1024
+    print(
+        f"{fmt}: 200 MB line, peak RSS {peak_mb:.0f} MB under a {MEMORY_LIMIT >> 20} MB address-space limit"
+    )
+    assert proc.returncode == 0, (proc.returncode, err.read_text()[-3000:])
+    (summary,) = json.loads(out.read_text())
+    assert summary["rejected"] == 1 and summary["inserted"] == 2, summary
+    _check(db, path, stored, 16 * 1024 * 1024)
+    assert peak_mb < 300, peak_mb
+
+
+def test_the_replay_source_skips_a_line_over_the_record_limit(tmp_path, monkeypatch):
+    from ingest.sources.replay import load_capture
+
+    monkeypatch.setenv("WIREWATCH_MAX_RECORD_BYTES", "4000")
+    path = tmp_path / "capture.jsonl"
+    _write(path, "telethon-jsonl", 10_000)
+    capture = load_capture(path)
+    assert [i.post_id for i in capture.items] == [100, 102] and capture.unreadable == 1
