@@ -1,7 +1,9 @@
-"""Skipping unchanged input files: a file's size and content hash against the import ledger.
+"""Skipping unchanged input files, and reading grown ones on: a file's size and content hash against the ledger.
 
 A file is the same input when its bytes are: the hash covers every byte (an edit that keeps the size and the
-modification time is still seen), and a file copied or touched without changing is still skipped."""
+modification time is still seen), and a file copied or touched without changing is still skipped. A JSONL file
+whose first bytes are exactly what was imported last time, ending on a line end, has only grown (a collector
+appending): it is read on from there."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.sources.lines import Resume
 from ingest.warehouse import ledger
 from ingest.warehouse.ledger import LedgerEntry
 
@@ -23,34 +26,67 @@ class FileFingerprint:
     size_bytes: int
     mtime_ns: int
     content_hash: bytes
+    lines: int
+    # The same for the file's first `prefix_at` bytes, when asked (a grown file's imported part).
+    prefix_hash: bytes | None = None
+    prefix_lines: int = 0
+    prefix_ends_line: bool = False
 
 
-def fingerprint(path: Path) -> FileFingerprint:
+def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
     resolved = path.resolve()
     st = resolved.stat()
     h = hashlib.blake2b(digest_size=32)
+    lines = read = 0
+    last = b""
+    prefix: tuple[bytes, int, bool] | None = None
     with resolved.open("rb") as f:
         while block := f.read(BLOCK):
-            h.update(block)
-    return FileFingerprint(str(resolved), st.st_size, st.st_mtime_ns, h.digest())
+            if prefix_at is not None and prefix is None and read + len(block) >= prefix_at:
+                head = block[: prefix_at - read]
+                h.update(head)
+                prefix = (h.copy().digest(), lines + head.count(b"\n"), (last + head).endswith(b"\n"))
+                h.update(block[len(head) :])
+            else:
+                h.update(block)
+            lines += block.count(b"\n")
+            read += len(block)
+            last = block[-1:]
+    ph, pl, pe = prefix if prefix else (None, 0, False)
+    return FileFingerprint(str(resolved), st.st_size, st.st_mtime_ns, h.digest(), lines, ph, pl, pe)
 
 
-def already_imported(conn: psycopg.Connection, fp: FileFingerprint, fmt: str) -> LedgerEntry | None:
-    """The ledger row of this very file, when it was imported whole in this format with these exact bytes."""
-    entry = ledger.get(conn, fp.path)
-    if (
-        entry
-        and entry.format == fmt
-        and entry.size_bytes == fp.size_bytes
-        and entry.content_hash == fp.content_hash
-    ):
-        return entry
-    return None
+@dataclass(frozen=True)
+class Plan:
+    """What to do with a file: skip it (`done`), read it on from `resume` (after `before`), or read it whole."""
+
+    fingerprint: FileFingerprint
+    done: LedgerEntry | None = None
+    resume: Resume | None = None
+    before: LedgerEntry | None = None
+
+
+def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, skip_unchanged: bool) -> Plan:
+    entry = ledger.get(conn, str(path.resolve())) if skip_unchanged else None
+    if entry is not None and entry.format != fmt:
+        entry = None
+    grown = entry is not None and appendable and 0 < entry.size_bytes < path.stat().st_size
+    fp = fingerprint(path, entry.size_bytes if grown else None)
+    if entry is None:
+        return Plan(fp)
+    if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
+        return Plan(fp, done=entry)
+    if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:
+        return Plan(fp, resume=Resume(entry.size_bytes, fp.prefix_lines), before=entry)
+    return Plan(fp)
 
 
 def remember(
     conn: psycopg.Connection, fp: FileFingerprint, fmt: str, records: int, posts: int, rejected: int
 ) -> None:
     ledger.record(
-        conn, LedgerEntry(fp.path, fmt, fp.size_bytes, fp.mtime_ns, fp.content_hash, records, posts, rejected)
+        conn,
+        LedgerEntry(
+            fp.path, fmt, fp.size_bytes, fp.mtime_ns, fp.content_hash, fp.lines, records, posts, rejected
+        ),
     )

@@ -15,6 +15,7 @@ from ingest.models import RawRecord, Rejected
 from ingest.run import file_ledger
 from ingest.run.records import normalize_records
 from ingest.sources.formats import FileFormat, detect_format, get_format
+from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
 from ingest.warehouse.loader import Loader, LoadStats
 from ingest.warehouse.runs import finish_after_error
@@ -31,10 +32,11 @@ class ImportSummary:
     error: str | None = None
     attempts: int = 1  # more than one when the database went away or a deadlock rolled a batch back
     skipped: bool = False  # the file was imported whole before with these very bytes: not read again
+    resumed_at: int | None = None  # a JSONL file that only grew: read on from this byte of it
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
-                "error": self.error, "skipped": self.skipped}  # fmt: skip
+                "error": self.error, "skipped": self.skipped, "resumed_at": self.resumed_at}  # fmt: skip
 
 
 def _album_safe_batches(items: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
@@ -90,7 +92,8 @@ def import_files(
 
     Every file imported to its end is remembered in the import ledger (size and content hash); with
     `skip_unchanged` (what `wirewatch import` does unless --force) a file whose bytes match its ledger row is
-    not read again: its summary says skipped and counts its posts as unchanged."""
+    not read again (its summary says skipped and counts its posts as unchanged), and a JSONL file whose ledger
+    row is a prefix of it is read on from there (its summary counts the prefix's posts as unchanged)."""
     summaries: list[ImportSummary] = into if into is not None else []
     for path in _expand(paths):
         try:
@@ -100,23 +103,37 @@ def import_files(
             continue
         summary = ImportSummary(str(path), file_format.name)
         summaries.append(summary)
-        fp = file_ledger.fingerprint(path) if path.is_file() else None
-        if fp is not None and skip_unchanged:
-            done = file_ledger.already_imported(conn, fp, file_format.name)
-            conn.commit()
-            if done is not None:
-                summary.skipped, summary.records = True, done.records
-                # As a re-read would count them: its posts unchanged, its bad records refused again.
-                summary.stats.unchanged, summary.stats.rejected = done.posts, done.rejected
-                if on_progress:
-                    on_progress(done.records)
-                continue
-        import_file(conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary)
-        if fp is not None and summary.error is None:
-            s = summary.stats
-            file_ledger.remember(
-                conn, fp, file_format.name, summary.records, s.inserted + s.updated + s.unchanged, s.rejected
+        if not path.is_file():
+            import_file(
+                conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary
             )
+            continue
+        plan = file_ledger.plan(
+            conn, path, file_format.name, appendable=file_format.appendable, skip_unchanged=skip_unchanged
+        )
+        conn.commit()
+        prior = plan.done or plan.before
+        if prior is not None:
+            # Counted as a re-read would count them: the posts unchanged, the bad records refused again.
+            summary.records, summary.stats.unchanged, summary.stats.rejected = (
+                prior.records,
+                prior.posts,
+                prior.rejected,
+            )
+            if on_progress:
+                on_progress(prior.records)
+        if plan.done is not None:
+            summary.skipped = True
+            continue
+        summary.resumed_at = plan.resume.offset if plan.resume else None
+        import_file(
+            conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
+            resume=plan.resume,
+        )  # fmt: skip
+        if summary.error is None:
+            s = summary.stats
+            posts = s.inserted + s.updated + s.unchanged
+            file_ledger.remember(conn, plan.fingerprint, file_format.name, summary.records, posts, s.rejected)
             conn.commit()
     return summaries
 
@@ -161,6 +178,7 @@ def import_file(
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
     summary: ImportSummary | None = None,
+    resume: Resume | None = None,
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
@@ -170,7 +188,8 @@ def import_file(
     loader = Loader(conn, run_id=run_id, observed_at=observed)
     try:
         size = min(batch_size, file_format.records_per_batch or batch_size)
-        for chunk in _album_safe_batches(iter(file_format.read(path)), size):
+        records = file_format.read(path, resume=resume) if resume else file_format.read(path)
+        for chunk in _album_safe_batches(iter(records), size):
             items = normalize_records(chunk, file_format.normalize)
             stats = loader.load(items)
             runs.add_counts(conn, run_id, stats.as_dict())

@@ -48,11 +48,24 @@ class Line:
         )
 
 
-def read_lines(fh: BinaryIO, limit: int | None = None) -> Iterator[Line]:
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where to go on reading a file that has grown since it was imported: after its first `offset` bytes, which
+    held `lines` whole lines (so origins keep their line numbers)."""
+
+    offset: int
+    lines: int
+
+
+def read_lines(fh: BinaryIO, limit: int | None = None, resume: Resume | None = None) -> Iterator[Line]:
     """Lines of a binary file, numbered from 1, a UTF-8 byte-order mark on the first one removed. Blank lines are
-    yielded too (their numbers count)."""
+    yielded too (their numbers count). With `resume`, reading starts after its prefix and numbering after its
+    lines."""
     limit = max_record_bytes() if limit is None else limit
     number = 0
+    if resume is not None:
+        fh.seek(resume.offset)
+        number = resume.lines
     while True:
         # limit + 2 leaves room for a line of exactly `limit` bytes and its CR LF.
         raw = fh.readline(limit + 2)

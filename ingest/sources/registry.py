@@ -41,6 +41,9 @@ class FileFormat:
     help: str
     #: Records per transaction; an X page holds up to 500 posts with their includes, so pages batch smaller.
     records_per_batch: int | None = None
+    #: One record a line, so a file that only grew is read on from where its last import ended (the reader
+    #: takes `resume=ingest.sources.lines.Resume`).
+    appendable: bool = False
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -109,6 +112,7 @@ PLATFORMS: dict[str, Platform] = {
                     "ingest.sources.telegram:read_jsonl",
                     "ingest.normalize.telegram:normalize_message",
                     "Telethon Message.to_dict() records, one JSON object a line",
+                    appendable=True,
                 ),
                 FileFormat(
                     "telegram-web",
@@ -132,6 +136,7 @@ PLATFORMS: dict[str, Platform] = {
                     "ingest.normalize.x:normalize_page",
                     "X API v2 response pages, one JSON page a line (twarc2 output)",
                     records_per_batch=50,
+                    appendable=True,
                 ),
             ),
             auto_source=lambda account: "x_api",

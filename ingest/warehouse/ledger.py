@@ -15,6 +15,7 @@ class LedgerEntry:
     size_bytes: int
     mtime_ns: int
     content_hash: bytes
+    lines: int
     records: int
     posts: int
     rejected: int
@@ -23,7 +24,7 @@ class LedgerEntry:
 
 def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
     row = conn.execute(
-        """SELECT path, format, size_bytes, mtime_ns, content_hash, records, posts, rejected, imported_at
+        """SELECT path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, imported_at
            FROM import_ledger WHERE path = %s""",
         (path,),
     ).fetchone()
@@ -32,10 +33,12 @@ def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
 
 def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
     conn.execute(
-        """INSERT INTO import_ledger (path, format, size_bytes, mtime_ns, content_hash, records, posts, rejected)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO import_ledger
+               (path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (path) DO UPDATE SET format = excluded.format, size_bytes = excluded.size_bytes,
-               mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, records = excluded.records,
-               posts = excluded.posts, rejected = excluded.rejected, imported_at = now()""",
-        (e.path, e.format, e.size_bytes, e.mtime_ns, e.content_hash, e.records, e.posts, e.rejected),
+               mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, lines = excluded.lines,
+               records = excluded.records, posts = excluded.posts, rejected = excluded.rejected,
+               imported_at = now()""",
+        (e.path, e.format, e.size_bytes, e.mtime_ns, e.content_hash, e.lines, e.records, e.posts, e.rejected),
     )

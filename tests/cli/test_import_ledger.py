@@ -94,3 +94,35 @@ def test_the_python_api_reads_every_file_unless_asked(conn, demo_copy):
     conn.commit()
     assert not any(s.skipped for s in import_files(conn, [demo_copy]))
     assert all(s.skipped for s in import_files(conn, [demo_copy], skip_unchanged=True))
+
+
+def test_a_grown_jsonl_file_is_read_on_from_its_imported_prefix(db, conn, tmp_path, shared_data):
+    """A collector appending to a real Telethon capture: the second import reads only the appended lines (their
+    origins keep their line numbers), the warehouse ends as if the whole file had been imported at once."""
+    src = (shared_data / "telethon" / "bloomberg_1488156064.jsonl").read_bytes().splitlines(keepends=True)
+    half = len(src) // 2
+    grown = tmp_path / "bloomberg_1488156064.jsonl"
+    grown.write_bytes(b"".join(src[:half]))
+    first = cli_import(db, str(grown))[0]
+    grown.write_bytes(b"".join(src[:half]) + b"".join(src[half:]) + b"not json at all\n")
+    second = cli_import(db, str(grown))[0]
+    assert second["resumed_at"] == len(b"".join(src[:half])) and not second["skipped"]
+    # Only the appended part was read: the prefix's posts count as unchanged, as a whole re-read would count them.
+    assert second["unchanged"] >= first["inserted"] and second["inserted"] > 0
+    origins = [r[0] for r in conn.execute("SELECT origin FROM rejected_records WHERE reason LIKE 'undecodable%'")]
+    assert origins == [f"{grown}:{len(src) + 1}"], origins
+    got = conn.execute("SELECT count(*), sum(row_hash) FROM posts").fetchone()
+    conn.commit()
+
+    # The same file imported whole into an empty warehouse stores the same posts.
+    conn.execute(
+        "TRUNCATE posts, raw_records, post_versions, post_metrics, rejected_records, import_ledger CASCADE"
+    )
+    conn.commit()
+    cli_import(db, str(grown))
+    assert conn.execute("SELECT count(*), sum(row_hash) FROM posts").fetchone() == got
+
+    # A file rewritten (its first bytes changed) is read whole again, not resumed.
+    grown.write_bytes(b" " + grown.read_bytes())
+    again = cli_import(db, str(grown))[0]
+    assert again["resumed_at"] is None and not again["skipped"]

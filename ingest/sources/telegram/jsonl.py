@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from ingest.models import RawRecord
-from ingest.sources.lines import max_record_bytes, oversize_record, read_lines
+from ingest.sources.lines import Resume, max_record_bytes, oversize_record, read_lines
 
 SOURCE_JSONL = "telethon_jsonl"
 
@@ -29,15 +29,16 @@ def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
     return m.group(1), int(m.group(2))
 
 
-def read_jsonl(path: Path) -> Iterator[RawRecord]:
+def read_jsonl(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
     """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
-    becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects."""
+    becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects.
+    `resume`: only what was appended after an imported prefix."""
     path = Path(path)
     handle, handle_channel_id = handle_from_filename(path)
     context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
     limit = max_record_bytes()
     with path.open("rb") as fh:
-        for line in read_lines(fh, limit):
+        for line in read_lines(fh, limit, resume):
             origin = f"{path}:{line.number}"
             if line.data is None:
                 yield oversize_record(SOURCE_JSONL, origin, line, limit, context)

@@ -8,18 +8,19 @@ from pathlib import Path
 import orjson
 
 from ingest.models import RawRecord
-from ingest.sources.lines import max_record_bytes, oversize_record, read_lines
+from ingest.sources.lines import Resume, max_record_bytes, oversize_record, read_lines
 
 FILE_SOURCE = "x_v2_jsonl"
 
 
-def read_pages(path: Path) -> Iterator[RawRecord]:
+def read_pages(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
     """Stream a JSONL file of X API v2 pages. Blank lines are skipped; a line that is not JSON becomes a record
-    with no payload (the normaliser rejects it with the decoder's error) and the rest of the file still loads."""
+    with no payload (the normaliser rejects it with the decoder's error) and the rest of the file still loads.
+    `resume`: only what was appended after an imported prefix."""
     path = Path(path)
     limit = max_record_bytes()
     with path.open("rb") as fh:
-        for numbered in read_lines(fh, limit):
+        for numbered in read_lines(fh, limit, resume):
             origin = f"{path}:{numbered.number}"
             line = numbered.data
             if line is None:
