@@ -329,6 +329,7 @@ class Loader:
         self, platform: str, channel_id: int, low: int, high: int, seen: set[int], when: datetime
     ) -> int:
         """Posts with ids in [low, high] that a complete listing did not return are deleted."""
+        lock_channels(self.conn, [(platform, channel_id)])  # it writes the channel's rows, like a load
         return self.conn.execute(
             """UPDATE posts SET deleted_at = %s
                WHERE platform = %s AND channel_id = %s AND post_id BETWEEN %s AND %s
@@ -339,6 +340,7 @@ class Loader:
     def touch_seen(self, platform: str, channel_id: int, ids: set[int], when: datetime) -> None:
         """A live rescan confirmed these posts exist."""
         if ids:
+            lock_channels(self.conn, [(platform, channel_id)])
             self.conn.execute(
                 """UPDATE posts SET last_seen_at = %s
                    WHERE platform = %s AND channel_id = %s AND post_id = ANY(%s::bigint[])""",

@@ -13,8 +13,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ingest.models import ChannelSpec, Cursor, RawRecord
-from ingest.sources.base import Batch, Deferred, Listed, SourceError
+from ingest.models import ChannelSpec, Cursor
+from ingest.sources.base import Batch, Deferred, SourceError
 from ingest.sources.telegram.budget import ResolveBudget, process_budget
 from ingest.sources.telegram.client import (
     ClientFactory,
@@ -24,21 +24,16 @@ from ingest.sources.telegram.client import (
     quiet_disconnect,
 )
 from ingest.sources.telegram.credentials import TelegramCredentials, credentials_from_env, env_prefix
-from ingest.sources.telegram.jsonl import json_safe
+from ingest.sources.telegram.history import SOURCE_LIVE, History
 from ingest.sources.telegram.peers import ChannelAccessError, Entity, PeerCache, username_of
 from ingest.sources.telegram.session import DEFAULT_LOCK_WAIT, SessionLock, default_lock_dir, session_digest
 
 log = logging.getLogger(__name__)
 
-SOURCE_LIVE = "telethon"
 PAGE_SIZE = 100  # Telegram's maximum for messages.getHistory
 DEFAULT_FLOOD_THRESHOLD = 60.0
 #: When the resolution budget is spent, a channel that needs one is retried after this long.
 RESOLVE_RETRY = timedelta(hours=1)
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
 class TelethonSource:
@@ -198,124 +193,13 @@ class TelethonSource:
 
     # -------------------------------------------------------------------------------------- paging
 
-    def _scan(
-        self,
-        ent: Entity,
-        *,
-        start_id: int | None = None,
-        start_date: datetime | None = None,
-        stop_id: int | None = None,
-        stop_date: datetime | None = None,
-        rescan: bool = False,
-        cursor_mode: str = "never",
-        cursor_floor: int | None = None,
-    ) -> Iterator[Batch]:
-        """Enumerate every message from `start_id` (or the first at/after `start_date`) up to `stop_id`
-        (or before `stop_date`) in batches that each claim the id range they list completely."""
-        low: int | None = None
-        held: list[Any] = []
-        emit_cursor = cursor_mode == "always"
-        for index, (page, before_id) in enumerate(self._pages(ent, start_id=start_id, start_date=start_date)):
-            if index == 0:
-                if before_id is not None:
-                    low = before_id + 1
-                elif start_id is not None:
-                    low = start_id
-                elif page:
-                    low = page[0].id  # nothing older came back: claim no more than what was seen
-                if cursor_mode == "contiguous":
-                    emit_cursor = before_id is None or (
-                        cursor_floor is not None and before_id <= cursor_floor
-                    )
-            keep: list[Any] = []
-            stop_high: int | None = None
-            for m in page:
-                if stop_id is not None and m.id > stop_id:
-                    stop_high = stop_id
-                    break
-                if stop_date is not None and _aware(m.date) >= stop_date:
-                    stop_high = m.id - 1
-                    break
-                keep.append(m)
-            msgs = held + keep
-            held = []
-            if stop_high is None:
-                held = _trailing_album(msgs)  # its other members may be on the next page
-                msgs = msgs[: len(msgs) - len(held)]
-            if msgs or (stop_high is not None and low is not None and low <= stop_high):
-                high = stop_high if stop_high is not None else msgs[-1].id
-                yield self._batch(ent, msgs, low, high, rescan=rescan, cursor=emit_cursor)
-                low = high + 1
-            if stop_high is not None:
-                return
-        # History exhausted: every message up to stop_id (if given) has been listed.
-        high = stop_id if stop_id is not None else (held[-1].id if held else None)
-        if held or (high is not None and low is not None and low <= high):
-            yield self._batch(ent, held, low, high, rescan=rescan, cursor=emit_cursor)
-
-    def _pages(
-        self, ent: Entity, *, start_id: int | None, start_date: datetime | None
-    ) -> Iterator[tuple[list[Any], int | None]]:
-        """Pages of messages in ascending id order. The first page of a date start also reports the id of
-        the newest message before that date (asked for with one slot of the page), which bounds the listing.
-        Stops on an empty page only: some channels return short pages mid-history."""
-        from telethon.tl import types
-        from telethon.tl.functions.messages import GetHistoryRequest
-
-        limit = self.page_size
-        peer = types.InputPeerChannel(ent.channel_id, ent.access_hash)
-        if start_date is not None:
-            # offset_date returns messages older than it; add_offset -(limit-1) shifts the slice to the
-            # limit-1 messages at/after it plus the newest one before it.
-            args: dict[str, Any] = {"offset_id": 0, "offset_date": start_date, "add_offset": -(limit - 1)}
-        else:
-            args = {"offset_id": max(1, start_id or 1), "offset_date": None, "add_offset": -limit}
-        last_id = 0
-        first = True
-        while True:
-            request = GetHistoryRequest(peer=peer, limit=limit, max_id=0, min_id=0, hash=0, **args)
-            response = self._request(request)
-            self._note_chats(getattr(response, "chats", None) or [])
-            msgs = sorted(
-                (m for m in response.messages if isinstance(m, (types.Message, types.MessageService))),
-                key=lambda m: m.id,
-            )
-            before_id = None
-            if first and start_date is not None:
-                older = [m for m in msgs if _aware(m.date) < start_date]
-                before_id = older[-1].id if older else None
-                msgs = [m for m in msgs if _aware(m.date) >= start_date]
-            msgs = [m for m in msgs if m.id > last_id]
-            if first or msgs:
-                yield msgs, before_id
-            if not msgs:
-                return
-            first = False
-            last_id = msgs[-1].id
-            args = {"offset_id": last_id + 1, "offset_date": None, "add_offset": -limit}
-            if self.page_delay > 0:
-                self._sleep(self.page_delay)
-
-    def _batch(
-        self, ent: Entity, msgs: list[Any], low: int | None, high: int | None, *, rescan: bool, cursor: bool
-    ) -> Batch:
-        fetched_at = self._now()
-        context = {"handle": ent.username, "handle_channel_id": ent.channel_id, "title": ent.title}
-        records = [
-            RawRecord(
-                SOURCE_LIVE,
-                json_safe(m.to_dict()),
-                origin=f"https://t.me/c/{ent.channel_id}/{m.id}",
-                fetched_at=fetched_at,
-                context=context,
-            )  # fmt: skip
-            for m in msgs
-        ]
-        batch_cursor = None
-        if cursor and not rescan and msgs:
-            batch_cursor = Cursor(last_post_id=msgs[-1].id, last_posted_at=_aware(msgs[-1].date))
-        listed = Listed(low, high) if low is not None and high is not None and low <= high else None
-        return Batch(records, cursor=batch_cursor, listed=listed, rescan=rescan)
+    def _scan(self, ent: Entity, **kwargs: Any) -> Iterator[Batch]:
+        """Batches of one channel's history (see `History.scan`), read with this source's requests."""
+        history = History(
+            self._request, self._note_chats, page_size=self.page_size, page_delay=self.page_delay,
+            sleep=self._sleep, now=self._now,
+        )  # fmt: skip
+        return history.scan(ent, **kwargs)
 
     # ----------------------------------------------------------------------------------- entities
 
@@ -535,14 +419,3 @@ async def _call(client: Any, request: Any) -> Any:
     if callable(is_connected) and not is_connected():
         await maybe_await(client.connect())
     return await client(request)
-
-
-def _trailing_album(msgs: list[Any]) -> list[Any]:
-    """The run of messages at the end sharing the last message's album id (empty if it has none)."""
-    if not msgs or getattr(msgs[-1], "grouped_id", None) is None:
-        return []
-    gid = msgs[-1].grouped_id
-    n = 0
-    while n < len(msgs) and getattr(msgs[-1 - n], "grouped_id", None) == gid:
-        n += 1
-    return msgs[-n:]
