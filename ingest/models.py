@@ -173,6 +173,17 @@ class Cursor:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchWindow:
+    """What one pass asks of a live source: the posts of [since, until) (a backfill or a scheduled hour; both None:
+    whatever is newer than the cursor), then a rescan of the posts published since `rescan_since` (edits,
+    deletions, counts; None: no rescan)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    rescan_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelSpec:
     """A watched channel as configured in seeds/channels.toml, before or after resolution to a numeric id."""
 

@@ -137,7 +137,7 @@ class _Source:
     def resolve(self, spec):
         return 777, spec.handle, None
 
-    def fetch(self, spec, channel_id, cursor, *, since, until, rescan_since):
+    def fetch(self, spec, channel_id, cursor, window):
         raise self.error
         yield  # pragma: no cover
 

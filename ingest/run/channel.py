@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from ingest.config import DEFAULT_RESCAN_HOURS
-from ingest.models import ChannelSpec, Normalizer, Post, Rejected
+from ingest.models import ChannelSpec, FetchWindow, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
 from ingest.run.records import normalize_records
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
@@ -120,9 +120,7 @@ def run_channel(
     summary.run_id = run_id
     loader = Loader(conn, run_id=run_id)
     try:
-        for batch in source.fetch(
-            spec, channel_id, cursor, since=since, until=until, rescan_since=rescan_since
-        ):
+        for batch in source.fetch(spec, channel_id, cursor, FetchWindow(since, until, rescan_since)):
             _load_batch(
                 conn,
                 loader,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.models import ChannelSpec, Cursor, FetchWindow, RawRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,10 @@ class Batch:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+#: What a live source's `fetch` yields.
+Batches = Iterator[Batch]
+
+
 class Deferred(Exception):
     """The platform rate-limited us beyond what is worth sleeping: stop this channel, keep the cursor."""
 
@@ -63,14 +67,7 @@ class LiveSource(Protocol):
         """Return (numeric channel id, current handle, title) for a configured channel."""
 
     def fetch(
-        self,
-        spec: ChannelSpec,
-        channel_id: int,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
-        """Yield batches of posts newer than `cursor` (or in [since, until) for a backfill), oldest first, then
-        a rescan of posts since `rescan_since` (edits, deletions, counts)."""
+        self, spec: ChannelSpec, channel_id: int, cursor: Cursor | None, window: FetchWindow
+    ) -> Batches:
+        """Yield batches of posts newer than `cursor` (or in the window's [since, until)), oldest first, then a
+        rescan of the posts published since the window's `rescan_since` (edits, deletions, counts)."""

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
-from ingest.models import ChannelSpec, Cursor, Normalized, Post, RawRecord
-from ingest.sources.base import Batch, Listed, SourceError
+from ingest.models import ChannelSpec, Cursor, FetchWindow, Normalized, Post, RawRecord
+from ingest.sources.base import Batch, Batches, Listed, SourceError
 from ingest.sources.lines import max_record_bytes, read_lines
 from ingest.times import iso_to_utc
 
@@ -212,15 +212,9 @@ class ReplaySource:
         )
 
     def fetch(
-        self,
-        spec: ChannelSpec,
-        channel_id: int,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
+        self, spec: ChannelSpec, channel_id: int, cursor: Cursor | None, window: FetchWindow
+    ) -> Batches:
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         cap = self._capture(spec)
         mine = [i for i in cap.items if i.channel_id == channel_id]
         size = max(1, int(spec.options.get("replay_batch", DEFAULT_BATCH)))

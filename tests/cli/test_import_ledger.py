@@ -109,7 +109,9 @@ def test_a_grown_jsonl_file_is_read_on_from_its_imported_prefix(db, conn, tmp_pa
     assert second["resumed_at"] == len(b"".join(src[:half])) and not second["skipped"]
     # Only the appended part was read: the prefix's posts count as unchanged, as a whole re-read would count them.
     assert second["unchanged"] >= first["inserted"] and second["inserted"] > 0
-    origins = [r[0] for r in conn.execute("SELECT origin FROM rejected_records WHERE reason LIKE 'undecodable%'")]
+    origins = [
+        r[0] for r in conn.execute("SELECT origin FROM rejected_records WHERE reason LIKE 'undecodable%'")
+    ]
     assert origins == [f"{grown}:{len(src) + 1}"], origins
     got = conn.execute("SELECT count(*), sum(row_hash) FROM posts").fetchone()
     conn.commit()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.models import ChannelSpec, Cursor, FetchWindow, RawRecord
 from ingest.sources.base import Batch, Deferred, Listed
 
 UTC = timezone.utc
@@ -378,11 +378,9 @@ class FakeLiveSource:
         spec: ChannelSpec,
         channel_id: int,
         cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
+        window: FetchWindow,
     ) -> Iterator[Batch]:
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         self._fired_this_call = False
         k = self.stream.epoch_at(self.clock())
         last = cursor.last_post_id if cursor is not None and cursor.last_post_id else None

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.models import ChannelSpec, Cursor, Post
+from ingest.models import ChannelSpec, Cursor, FetchWindow, Post
 from ingest.sources.base import SourceError
 from ingest.sources.replay import ReplaySource, load_capture, normalize_replay
 from ingest.warehouse.queries import table_checksums
@@ -31,9 +31,8 @@ def spec(platform: str, handle: str, path: Path, channel_id: int | None = None, 
     )
 
 
-def drain(source, s, channel_id, cursor=None, **kw):
-    kw = {"since": None, "until": None, "rescan_since": None, **kw}
-    return list(source.fetch(s, channel_id, cursor, **kw))
+def drain(source, s, channel_id, cursor=None, **window):
+    return list(source.fetch(s, channel_id, cursor, FetchWindow(**window)))
 
 
 def test_window_serves_only_its_posts_oldest_first_in_batches(capture):
@@ -152,7 +151,7 @@ def test_normalised_posts_keep_utc_times_and_say_replay(capture):
     dest, times = capture
     s = spec("telegram", "bloomberg", dest / "telegram_bloomberg.jsonl", BLOOMBERG)
     now = datetime(2026, 11, 29, tzinfo=UTC)
-    records = [r for b in ReplaySource(now=now).fetch(s, BLOOMBERG, None, since=None, until=None, rescan_since=None)
+    records = [r for b in ReplaySource(now=now).fetch(s, BLOOMBERG, None, FetchWindow(since=None, until=None, rescan_since=None))
                for r in b.records]  # fmt: skip
     posts = [p for r in records for p in normalize_replay(r)]
     assert all(isinstance(p, Post) for p in posts) and len(posts) == 40

@@ -18,7 +18,7 @@ from telethon.tl import types
 from telethon.tl.functions.contacts import ResolveUsernameRequest
 from telethon.tl.functions.messages import GetHistoryRequest
 
-from ingest.models import ChannelSpec, Cursor, Post
+from ingest.models import ChannelSpec, Cursor, FetchWindow, Post
 from ingest.run.channel import run_channel
 from ingest.run.imports import import_files
 from ingest.sources.base import Batch, Deferred, SourceError
@@ -325,7 +325,7 @@ def test_album_is_never_split_across_batches(server, make_source):
     src = make_source(page_size=2)
     ch = spec("onepiecespoilhere")
     cid, _, _ = src.resolve(ch)
-    batches = list(src.fetch(ch, cid, None, since=None, until=None, rescan_since=None))
+    batches = list(src.fetch(ch, cid, None, FetchWindow(since=None, until=None, rescan_since=None)))
     where = [
         i
         for i, b in enumerate(batches)
@@ -637,7 +637,9 @@ def test_fetch_batches_are_plain_json(server, make_source):
     ch = spec("britishnewspatriot")
     cid, handle, title = src.resolve(ch)
     assert (cid, handle, title) == (BRITISH, "britishnewspatriot", "British News")
-    (batch, *_rest) = list(src.fetch(ch, cid, Cursor(2470), since=None, until=None, rescan_since=None))
+    (batch, *_rest) = list(
+        src.fetch(ch, cid, Cursor(2470), FetchWindow(since=None, until=None, rescan_since=None))
+    )
     assert isinstance(batch, Batch) and not batch.rescan and batch.listed.low == 2471
     for rec in batch.records:
         orjson.dumps(rec.payload)  # JSON-safe: no datetimes, no bytes
@@ -803,7 +805,7 @@ def test_normalised_post_objects_from_live_batches(server, make_source):
     src = make_source()
     ch = spec("bloomberg")
     cid, _, _ = src.resolve(ch)
-    batches = list(src.fetch(ch, cid, Cursor(3180), since=None, until=None, rescan_since=None))
+    batches = list(src.fetch(ch, cid, Cursor(3180), FetchWindow(since=None, until=None, rescan_since=None)))
     posts = [p for b in batches for r in b.records for p in normalize_message(r)]
     assert [p.post_id for p in posts] == [3181, 3182, 3183, 3184, 3185]
     assert all(isinstance(p, Post) and p.source == "telethon" and p.observed_at is not None for p in posts)

@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from ingest.models import ChannelSpec, Cursor, RawRecord
+from ingest.models import ChannelSpec, Cursor, FetchWindow, RawRecord
 from ingest.run.channel import run_channel
 from ingest.run.imports import import_files
 from ingest.sources.base import Batch, Deferred, Listed, SourceError
@@ -309,15 +309,18 @@ def test_polite_delay_between_page_requests(durov_html: str) -> None:
     clock = FakeClock()
     site = split_site(durov_html)
     src = make_source(site, clock, delay=3.0)
-    list(src.fetch(SPEC, DUROV_ID, Cursor(last_post_id=520), since=None, until=None, rescan_since=None))
+    list(
+        src.fetch(
+            SPEC, DUROV_ID, Cursor(last_post_id=520), FetchWindow(since=None, until=None, rescan_since=None)
+        )
+    )
     assert site.requests == ["/s/durov", "/s/durov?before=529"]
     assert clock.sleeps == [3.0]
 
 
 def test_incremental_walk_stops_at_the_cursor_and_yields_oldest_first(durov_html: str) -> None:
     site = split_site(durov_html)
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=524), since=None, until=None,
-                                           rescan_since=None))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=524), FetchWindow(since=None, until=None, rescan_since=None)))  # fmt: skip
     assert site.requests == ["/s/durov", "/s/durov?before=529"]  # page 519..528 reaches the cursor: stop
     assert [ids_of(b) for b in batches] == [
         [525, 526, 527, 528],
@@ -332,8 +335,7 @@ def test_incremental_walk_stops_at_the_cursor_and_yields_oldest_first(durov_html
 
 def test_nothing_new_yields_nothing(durov_html: str) -> None:
     site = split_site(durov_html)
-    got = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), since=None, until=None,
-                                       rescan_since=None))  # fmt: skip
+    got = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), FetchWindow(since=None, until=None, rescan_since=None)))  # fmt: skip
     assert got == [] and site.requests == ["/s/durov"]
 
 
@@ -341,8 +343,7 @@ def test_window_mode_keeps_posts_in_the_window(durov_html: str) -> None:
     site = split_site(durov_html)
     since = datetime(2026, 6, 1, tzinfo=timezone.utc)
     until = datetime(2026, 6, 15, 16, 0, tzinfo=timezone.utc)
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), since=since, until=until,
-                                           rescan_since=None))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), FetchWindow(since=since, until=until, rescan_since=None)))  # fmt: skip
     assert [i for b in batches for i in ids_of(b)] == [521, 522, 523, 524, 525, 526, 527]
     assert all(b.cursor is None for b in batches)  # a window in the past must not move the cursor
     assert site.requests == ["/s/durov", "/s/durov?before=529"]  # 519 (May 20) is older than since: stop
@@ -350,8 +351,7 @@ def test_window_mode_keeps_posts_in_the_window(durov_html: str) -> None:
 
 def test_first_run_reads_back_to_rescan_since_then_rescans(durov_html: str) -> None:
     site = split_site(durov_html)
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, None, since=None, until=None,
-                                           rescan_since=datetime(2026, 7, 20, tzinfo=timezone.utc)))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, None, FetchWindow(since=None, until=None, rescan_since=datetime(2026, 7, 20, tzinfo=timezone.utc))))  # fmt: skip
     assert site.requests == ["/s/durov"]  # the newest page already reaches back past July 20
     new, rescans = [b for b in batches if not b.rescan], [b for b in batches if b.rescan]
     assert [ids_of(b) for b in new] == [[529, 531, 532, 533, 534, 535, 536, 537, 538, 539]]
@@ -361,8 +361,7 @@ def test_first_run_reads_back_to_rescan_since_then_rescans(durov_html: str) -> N
 
 def test_rescan_pages_list_their_whole_id_range(durov_html: str) -> None:
     site = split_site(durov_html)
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), since=None, until=None,
-                                           rescan_since=datetime(2026, 1, 1, tzinfo=timezone.utc)))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), FetchWindow(since=None, until=None, rescan_since=datetime(2026, 1, 1, tzinfo=timezone.utc))))  # fmt: skip
     assert all(b.rescan for b in batches)
     # The older page was fetched with ?before=529: it lists every post with id in [519, 528].
     assert [b.listed for b in batches] == [Listed(519, 528), Listed(529, 539)]
@@ -372,13 +371,12 @@ def test_rescan_pages_list_their_whole_id_range(durov_html: str) -> None:
 def test_handle_that_changed_hands_is_refused(durov_html: str) -> None:
     site = Site({("/s/durov", None): durov_html})
     with pytest.raises(SourceError, match="changed hands"):
-        list(make_source(site).fetch(SPEC, 42, None, since=None, until=None, rescan_since=None))
+        list(make_source(site).fetch(SPEC, 42, None, FetchWindow(since=None, until=None, rescan_since=None)))
 
 
 def test_max_pages_notes_the_unread_part(durov_html: str) -> None:
     site = split_site(durov_html)
-    batches = list(make_source(site, max_pages=1).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), since=None,
-                                                        until=None, rescan_since=None))  # fmt: skip
+    batches = list(make_source(site, max_pages=1).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), FetchWindow(since=None, until=None, rescan_since=None)))  # fmt: skip
     assert [ids_of(b)[0] for b in batches] == [529]
     assert "stopped after 1 pages" in batches[0].notes["backfill_incomplete"]
 
@@ -386,8 +384,7 @@ def test_max_pages_notes_the_unread_part(durov_html: str) -> None:
 def test_deferral_mid_walk_keeps_what_was_read_without_moving_the_cursor(durov_html: str) -> None:
     site = split_site(durov_html, **{})
     site.routes[("/s/durov", 529)] = httpx.Response(429, headers={"Retry-After": "3600"})
-    gen = make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), since=None, until=None,
-                                  rescan_since=None)  # fmt: skip
+    gen = make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), FetchWindow(since=None, until=None, rescan_since=None))  # fmt: skip
     first = next(gen)
     assert ids_of(first)[0] == 529 and first.cursor is None
     with pytest.raises(Deferred):
@@ -578,8 +575,7 @@ def test_a_page_with_an_unreadable_widget_claims_no_complete_listing(
     assert durov_html.count(">4.1M<") == 1  # the views of post 535
     broken = variant(durov_html, lambda i: i != 533, edit=lambda body: body.replace(">4.1M<", ">lots<"))
     site = Site({("/s/durov", None): broken, ("/s/durov", 519): empty})
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), since=None, until=None,
-                                           rescan_since=NOW - timedelta(days=400)))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=539), FetchWindow(since=None, until=None, rescan_since=NOW - timedelta(days=400))))  # fmt: skip
     [rescan] = batches
     assert rescan.listed is None and "1 widget(s) unreadable" in rescan.notes["rescan_unlisted"]
     summary = run_channel(conn, SPEC, make_source(site), now=NOW, rescan_hours=24 * 400)
@@ -593,8 +589,7 @@ def test_a_server_that_does_not_advance_is_walked_once_not_max_pages(durov_html:
     """?before=529 answered with the newest page again (posts 529..539, cursor 529): the walk stops at once."""
     site = split_site(durov_html)
     site.routes[("/s/durov", 529)] = variant(durov_html, lambda i: i >= 529, before=529)
-    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), since=None, until=None,
-                                           rescan_since=None))  # fmt: skip
+    batches = list(make_source(site).fetch(SPEC, DUROV_ID, Cursor(last_post_id=500), FetchWindow(since=None, until=None, rescan_since=None)))  # fmt: skip
     assert len(site.requests) == 2
     assert any("lists no older post" in b.notes.get("no_progress", "") for b in batches)
     ids = [i for b in batches for i in ids_of(b)]

@@ -13,8 +13,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ingest.models import ChannelSpec, Cursor
-from ingest.sources.base import Batch, Deferred, SourceError
+from ingest.models import ChannelSpec, Cursor, FetchWindow
+from ingest.sources.base import Batch, Batches, Deferred, SourceError
 from ingest.sources.telegram.budget import ResolveBudget, process_budget
 from ingest.sources.telegram.client import (
     ClientFactory,
@@ -123,17 +123,11 @@ class TelethonSource:
         return ent.channel_id, (ent.username.lower() if ent.username else None), ent.title
 
     def fetch(
-        self,
-        spec: ChannelSpec,
-        channel_id: int,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
+        self, spec: ChannelSpec, channel_id: int, cursor: Cursor | None, window: FetchWindow
+    ) -> Batches:
         """New posts after the cursor (or the posts in [since, until)), oldest first, then a rescan of the
         posts since `rescan_since` that were stored before this run (edits, deletions, counts)."""
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         ent = self._entity_for(spec, channel_id)
         batches = self._fetch(ent, cursor, since=since, until=until, rescan_since=rescan_since)
         try:

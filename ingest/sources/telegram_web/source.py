@@ -15,13 +15,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from ingest.models import ChannelSpec, Cursor, Post, RawRecord
+from ingest.models import ChannelSpec, Cursor, FetchWindow, Post, RawRecord
 from ingest.normalize.telegram_web import (
     normalize_widget,
     widget_post_id,
     widget_posted_at,
 )
-from ingest.sources.base import Batch, Deferred, Listed, SourceError
+from ingest.sources.base import Batch, Batches, Deferred, Listed, SourceError
 from ingest.sources.telegram_web.page import SOURCE, PageResult, parse_page
 
 log = logging.getLogger(__name__)
@@ -331,18 +331,12 @@ class TelegramWebSource:
         return page.channel_id, (page.handle or spec.handle).lower(), page.title
 
     def fetch(
-        self,
-        spec: ChannelSpec,
-        channel_id: int,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
+        self, spec: ChannelSpec, channel_id: int, cursor: Cursor | None, window: FetchWindow
+    ) -> Batches:
         """Walk newest -> older pages until the cursor (incremental), past `since` (window), or back to
         `rescan_since` (first run: at least the newest page). Yield new posts oldest first, one batch per page,
         each with the cursor it reaches; then the pages back to `rescan_since` as complete listings."""
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         handle = spec.handle.lstrip("@")
         walk = _Walk.of(cursor, since=since, until=until, rescan_since=rescan_since)
         pages: list[tuple[PageResult, int | None]] = []  # (page, the ?before= it was fetched with)

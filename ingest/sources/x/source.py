@@ -14,9 +14,9 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from ingest.models import ChannelSpec, Cursor, RawRecord, positive_id
+from ingest.models import ChannelSpec, Cursor, FetchWindow, RawRecord, positive_id
 from ingest.normalize.x import snowflake_time
-from ingest.sources.base import Batch, Deferred, SourceError
+from ingest.sources.base import Batch, Batches, Deferred, SourceError
 from ingest.sources.x.credentials import REDACT, bearer_token_from_env
 from ingest.sources.x.timeline import (
     Walk,
@@ -196,16 +196,10 @@ class XSource:
         return user_id, data.get("username"), data.get("name")
 
     def fetch(
-        self,
-        spec: ChannelSpec,
-        channel_id: int,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
+        self, spec: ChannelSpec, channel_id: int, cursor: Cursor | None, window: FetchWindow
+    ) -> Batches:
         """New posts since the cursor (or the window [since, until)), oldest page first, then a rescan."""
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         opts = spec.options or {}
         max_pages = opts.get("max_pages", self.max_pages)
         ctx = {"author_id": str(channel_id), "handle": spec.handle}
