@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 import ingest.cli.briefs  # noqa: F401 - registers the commands
 from ingest.cli import app
 from ingest.cli.demo import rutte_event_id
-from ingest.events import group_window
-from ingest.run.imports import import_files
-
-
-@pytest.fixture
-def demo_db(conn, db, repo_root) -> str:
-    import_files(conn, [repo_root / "seeds" / "demo"])
-    conn.commit()
-    group_window(conn, None, None)
-    return db
 
 
 def run(db: str, *args: str):

@@ -9,24 +9,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 import ingest.cli.export  # noqa: F401 - registers the command
 from ingest.cli import app
 from ingest.cli.demo import rutte_event_id
-from ingest.events import group_window
-from ingest.run.imports import import_files
 
 TABLES = ("channels", "posts", "post_versions", "post_metrics", "storylines", "events", "event_posts")
-
-
-@pytest.fixture
-def demo_db(conn, db, repo_root) -> str:
-    import_files(conn, [repo_root / "seeds" / "demo"])
-    conn.commit()
-    group_window(conn, None, None)
-    return db
 
 
 def export(db: str, out: Path, *args: str) -> dict:

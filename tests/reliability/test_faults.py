@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import psycopg
@@ -17,6 +16,7 @@ import pytest
 from ingest.run import reconnecting
 from ingest.warehouse import faults
 from tests.conftest import truncate_all
+from tests.reliability import racing
 from tests.reliability.streams import generate_stream, write_jsonl
 
 CHANNEL = 1_700_000_016
@@ -76,41 +76,13 @@ def test_a_deadlock_is_retried_as_a_deadlock(monkeypatch, dsn, caplog):
     assert "deadlock; retry 1 of 3" in caplog.text and "connection lost" not in caplog.text
 
 
-def _reversed_copy(src: Path, dst: Path) -> None:
-    lines = src.read_text().splitlines(keepends=True)
-    dst.write_text("".join(reversed(lines)))
-
-
 def test_two_imports_racing_in_opposite_orders_end_clean(db, tmp_path, caplog):
-    stream = generate_stream(16, messages=3000, epochs=1, channel_id=CHANNEL)
-    forward = tmp_path / "a" / f"capsynth_{CHANNEL}.jsonl"
-    backward = tmp_path / "b" / f"capsynth_{CHANNEL}.jsonl"
-    forward.parent.mkdir()
-    backward.parent.mkdir()
-    write_jsonl(stream, 0, forward)
-    _reversed_copy(forward, backward)
+    forward, backward = racing.opposite_captures(tmp_path, 16, 3000, CHANNEL)
     with psycopg.connect(db) as conn:
         expected_posts = None
         for _round in range(3):
             truncate_all(db)
-            results: dict[str, object] = {}
-            barrier = threading.Barrier(2)
-
-            def run(name: str, path: Path, results=results, barrier=barrier) -> None:
-                barrier.wait()
-                try:
-                    results[name] = reconnecting.import_paths(db, [path], "telethon-jsonl", batch_size=300)
-                except BaseException as exc:  # noqa: BLE001 - reported below
-                    results[name] = exc
-
-            threads = [
-                threading.Thread(target=run, args=("forward", forward)),
-                threading.Thread(target=run, args=("backward", backward)),
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=300)
+            results, _ = racing.race(db, forward, backward, batch_size=300, timeout=300)
             for name, res in results.items():
                 assert isinstance(res, list), f"{name}: {res!r}"
                 assert all(s.error is None for s in res), [s.as_dict() for s in res]

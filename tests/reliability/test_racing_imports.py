@@ -10,60 +10,30 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from ingest.run import reconnecting
 from ingest.warehouse.locks import channel_lock_key
 from tests.conftest import truncate_all
+from tests.reliability import racing
 from tests.reliability.streams import generate_stream, write_jsonl
 
 CHANNEL = 1_700_000_116
 
 
-def _reversed_copy(src: Path, dst: Path) -> None:
-    lines = src.read_text().splitlines(keepends=True)
-    dst.write_text("".join(reversed(lines)))
-
-
 @pytest.mark.slow
 def test_racing_imports_of_20k_posts_in_opposite_orders_need_no_deadlock_retry(db, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    stream = generate_stream(116, messages=26_000, epochs=1, channel_id=CHANNEL)
-    forward = tmp_path / "a" / f"capsynth_{CHANNEL}.jsonl"
-    backward = tmp_path / "b" / f"capsynth_{CHANNEL}.jsonl"
-    forward.parent.mkdir()
-    backward.parent.mkdir()
-    write_jsonl(stream, 0, forward)
-    _reversed_copy(forward, backward)
+    forward, backward = racing.opposite_captures(tmp_path, 116, 26_000, CHANNEL)
     seconds = []
     with psycopg.connect(db) as conn:
         expected_posts = None
         for _round in range(5):
             truncate_all(db)
-            results: dict[str, object] = {}
-            barrier = threading.Barrier(2)
-
-            def run(name: str, path: Path, results=results, barrier=barrier) -> None:
-                barrier.wait()
-                try:
-                    results[name] = reconnecting.import_paths(db, [path], "telethon-jsonl", batch_size=1000)
-                except BaseException as exc:  # noqa: BLE001 - reported below
-                    results[name] = exc
-
-            threads = [
-                threading.Thread(target=run, args=("forward", forward)),
-                threading.Thread(target=run, args=("backward", backward)),
-            ]
-            started = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=600)
-            seconds.append(time.monotonic() - started)
+            results, took = racing.race(db, forward, backward, batch_size=1000, timeout=600)
+            seconds.append(took)
             for name, res in results.items():
                 assert isinstance(res, list), f"{name}: {res!r}"
                 assert [(s.error, s.attempts) for s in res] == [(None, 1)], [s.as_dict() for s in res]
