@@ -37,7 +37,8 @@ def admin_dsn() -> str:
 
 
 @contextmanager
-def scratch_db(prefix: str = "ww_bench") -> Iterator[str]:
+def scratch_db(prefix: str = "ww_bench", *, keep: bool = False) -> Iterator[str]:
+    """A fresh database with every migration applied, dropped afterwards (`keep`: left in place, for re-use)."""
     admin = admin_dsn()
     name = f"{prefix}_{secrets.token_hex(3)}"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -48,12 +49,16 @@ def scratch_db(prefix: str = "ww_bench") -> Iterator[str]:
             migrate.upgrade(conn)
         yield dsn
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        if keep:
+            print(f"  kept database {name}: {dsn}")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def timed(fn: Callable[[], object]) -> float:
