@@ -362,7 +362,7 @@ def measure(dsn: str, a: argparse.Namespace, report: Report) -> None:
 
 def _matches(conn: psycopg.Connection, word: str) -> int:
     return conn.execute(
-        "SELECT count(*) FROM posts WHERE analyst.search_document(text) @@ analyst.search_query(%s)", (word,)
+        "SELECT count(*) FROM posts WHERE search_vector @@ analyst.search_query(%s)", (word,)
     ).fetchone()[0]
 
 

@@ -362,14 +362,18 @@ def page_channel(request: Request, platform: str, ident: str, limit: Limit = 20,
 
 
 def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, until: str | None,
-                platform: str | None, channel: str | None, limit: int, offset: int) -> dict[str, Any]:  # fmt: skip
+                platform: str | None, channel: str | None, limit: int, offset: int,
+                sort: str | None = None) -> dict[str, Any]:  # fmt: skip
     q = (q or "").strip()
+    sort = sort or "newest"
+    if sort not in wc.SEARCH_SORTS:
+        raise HTTPException(422, "sort: newest or rank")
     results: list[dict[str, Any]] = []
     more = False
     if q:
         results = wc.search(
             conn, q, since=_time(since, "since"), until=_time(until, "until"), platform=_platform(platform),
-            channel=_handle(channel), limit=limit + 1, offset=offset,
+            channel=_handle(channel), sort=sort, limit=limit + 1, offset=offset,
         )  # fmt: skip
         more = len(results) > limit
         results = results[:limit]
@@ -377,7 +381,13 @@ def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, u
             r["parts"] = present.snippet_parts(r["snippet"])
     return {
         "q": q,
-        "filters": {"since": since, "until": until, "platform": platform, "channel": _handle(channel)},
+        "filters": {
+            "since": since,
+            "until": until,
+            "platform": platform,
+            "channel": _handle(channel),
+            "sort": sort,
+        },
         "results": results,
         "page": {
             "limit": limit,
@@ -390,10 +400,10 @@ def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, u
 
 @router.get("/api/search")
 def api_search(request: Request, q: Text = None, since: Short = None, until: Short = None, platform: Short = None,
-               channel: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
+               channel: Short = None, sort: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
     with _conn(request) as conn:
         data = search_data(conn, q=q, since=since, until=until, platform=platform, channel=channel, limit=limit,
-                           offset=offset)  # fmt: skip
+                           offset=offset, sort=sort)  # fmt: skip
     for r in data["results"]:
         r.pop("parts")
     return _json(data)
@@ -401,10 +411,10 @@ def api_search(request: Request, q: Text = None, since: Short = None, until: Sho
 
 @router.get("/search", response_class=HTMLResponse)
 def page_search(request: Request, q: Text = None, since: Short = None, until: Short = None, platform: Short = None,
-                channel: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
+                channel: Short = None, sort: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
     with _conn(request) as conn:
         data = search_data(conn, q=q, since=since, until=until, platform=platform, channel=channel, limit=limit,
-                           offset=offset)  # fmt: skip
+                           offset=offset, sort=sort)  # fmt: skip
     return _render(request, "search.html", data)
 
 

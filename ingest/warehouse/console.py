@@ -398,6 +398,9 @@ def channel_rejects(conn: psycopg.Connection, platform: str, channel_id: int) ->
 # ------------------------------------------------------------------------------------------------ search
 
 
+SEARCH_SORTS = ("newest", "rank")
+
+
 def search(
     conn: psycopg.Connection,
     query: str,
@@ -406,21 +409,32 @@ def search(
     until: datetime | None = None,
     platform: str | None = None,
     channel: str | None = None,
+    sort: str = "newest",
     limit: int = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """analyst.search(): posts matching `query` (websearch syntax, any language), best first, with the
-    snippet (hits marked with **) and the channel id for links."""
+    """analyst.search(): posts matching `query` (websearch syntax, any language), newest first, or best first
+    with sort="rank" (which ranks every match: slower for common words), with the snippet (hits marked with **)
+    and the channel id for links.
+
+    No ORDER BY here: the rows keep analyst.search()'s order (one scan of the inlined function, filtered), and an
+    ORDER BY or a join at this level would make the planner plan the function for all its rows, sorting every
+    match, instead of passing the LIMIT down so that a newest-first page stops at its last row. `ranked` is a
+    constant in the SQL, not a parameter, so that it folds even in a prepared statement's generic plan."""
+    if sort not in SEARCH_SORTS:
+        raise ValueError(f"sort: one of {', '.join(SEARCH_SORTS)}")
+    ranked = sql.SQL("true" if sort == "rank" else "false")
     return _rows(
         conn.execute(
-            """SELECT s.platform, s.channel, p.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
-               FROM analyst.search(%(q)s, %(since)s) s
-               LEFT JOIN analyst.channels p ON p.platform = s.platform AND p.channel = s.channel
-               WHERE (%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
-                 AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
-                 AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))
-               ORDER BY s.rank DESC, s.posted_at DESC, s.post_id
-               LIMIT %(limit)s OFFSET %(offset)s""",
+            sql.SQL(
+                """SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank,
+                          s.snippet
+                   FROM analyst.search(%(q)s, %(since)s, ranked => {ranked}) s
+                   WHERE (%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
+                     AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
+                     AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))
+                   LIMIT %(limit)s OFFSET %(offset)s"""
+            ).format(ranked=ranked),
             {
                 "q": query,
                 "since": since,
