@@ -338,6 +338,9 @@ def measure(dsn: str, a: argparse.Namespace, report: Report) -> None:
             search_page("search_rare_channel", RARE_WORD, channel=channel),
             search_page("search_since_24h", SEARCH_WORD, since=day_ago),
             search_page("search_page_5", SEARCH_WORD, offset="80"),
+            search_page("search_rank", SEARCH_WORD, sort="rank"),
+            search_page("search_rank_since_24h", SEARCH_WORD, sort="rank", since=day_ago),
+            search_page("search_rank_rare", RARE_WORD, sort="rank"),
         ]
     )
     chosen = a.pages.split(",") if a.pages else list(pages)
