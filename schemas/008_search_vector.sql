@@ -60,6 +60,13 @@ LEFT JOIN LATERAL (SELECT count(*) AS n FROM post_versions pv
        ON true;
 COMMENT ON COLUMN analyst.posts.search_vector IS 'The text search document of the post (analyst.search_document(text), stored and GIN-indexed): WHERE search_vector @@ analyst.search_query(''drone OR беспилотник'') finds posts fast; ts_rank(search_vector, ...) ranks them.';
 
+-- The snippet analyst.search() returns, for any text: hits marked with **, at most two fragments.
+CREATE FUNCTION analyst.search_snippet(body text, query text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ts_headline('analyst.multilingual'::regconfig, body, analyst.search_query(query),
+                       'MaxFragments=2, MaxWords=18, MinWords=6, StartSel=**, StopSel=**');
+COMMENT ON FUNCTION analyst.search_snippet(text, text) IS 'The words of a text around the hits of a web-search style query, hits marked with ** (at most two fragments), as analyst.search() returns them.';
+
 -- A new signature (a third, optional argument; channel_id appended to the result): the old one is dropped so
 -- that analyst.search('...') and analyst.search('...', since) keep meaning one function.
 DROP FUNCTION analyst.search(text, timestamptz);
@@ -76,8 +83,7 @@ CREATE FUNCTION analyst.search(query text, since timestamptz DEFAULT NULL, ranke
 BEGIN ATOMIC
     SELECT p.platform, p.channel, p.post_id, p.posted_at, p.lang, p.url,
            ts_rank(p.search_vector, analyst.search_query(query)) AS rank,
-           ts_headline('analyst.multilingual'::regconfig, p.text, analyst.search_query(query),
-                       'MaxFragments=2, MaxWords=18, MinWords=6, StartSel=**, StopSel=**') AS snippet,
+           analyst.search_snippet(p.text, query) AS snippet,
            p.text, p.channel_id
     FROM analyst.posts p
     WHERE p.search_vector @@ analyst.search_query(query)

@@ -387,6 +387,7 @@ def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, u
             "sort": sort,
         },
         "results": results,
+        "rank_window": wc.RANK_WINDOW,
         "page": _page(limit, offset, more=more),
     }
 

@@ -399,6 +399,38 @@ def channel_rejects(conn: psycopg.Connection, platform: str, channel_id: int) ->
 
 
 SEARCH_SORTS = ("newest", "rank")
+# sort="rank" orders the newest this-many matches by rank: bounded work (tens of milliseconds) whatever the word;
+# a rare word has fewer matches than this and is ranked whole. analyst.search(..., ranked => true) ranks them all.
+RANK_WINDOW = 2000
+
+_SEARCH_FILTERS = """(%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
+                     AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
+                     AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))"""
+
+# No ORDER BY at the level of analyst.search(): the rows keep its order (newest first; one scan of the inlined
+# function, filtered), and an ORDER BY or a join there would make the planner plan the function for all its
+# rows, sorting every match, instead of passing the LIMIT down so that the scan stops at the page's last row.
+_SEARCH_NEWEST = f"""
+SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
+FROM analyst.search(%(q)s, %(since)s) s
+WHERE {_SEARCH_FILTERS}
+LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608 - constant clauses
+
+# The newest RANK_WINDOW matches (their keys and ranks only: the snippet is not computed for them), the page of
+# the best of them, then the snippets of that page.
+_SEARCH_RANKED = f"""
+WITH best AS (
+    SELECT w.* FROM (SELECT s.platform, s.channel_id, s.post_id, s.posted_at, s.rank
+                     FROM analyst.search(%(q)s, %(since)s) s
+                     WHERE {_SEARCH_FILTERS}
+                     LIMIT {RANK_WINDOW}) w
+    ORDER BY w.rank DESC, w.posted_at DESC, w.platform, w.channel_id, w.post_id
+    LIMIT %(limit)s OFFSET %(offset)s)
+SELECT b.platform, p.channel, b.channel_id, b.post_id, b.posted_at, p.lang, p.url, b.rank,
+       analyst.search_snippet(p.text, %(q)s) AS snippet
+FROM best b
+JOIN analyst.posts p ON p.platform = b.platform AND p.channel_id = b.channel_id AND p.post_id = b.post_id
+ORDER BY b.rank DESC, b.posted_at DESC, b.platform, b.channel_id, b.post_id"""  # noqa: S608 - constant clauses
 
 
 def search(
@@ -413,28 +445,14 @@ def search(
     limit: int = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """analyst.search(): posts matching `query` (websearch syntax, any language), newest first, or best first
-    with sort="rank" (which ranks every match: slower for common words), with the snippet (hits marked with **)
-    and the channel id for links.
-
-    No ORDER BY here: the rows keep analyst.search()'s order (one scan of the inlined function, filtered), and an
-    ORDER BY or a join at this level would make the planner plan the function for all its rows, sorting every
-    match, instead of passing the LIMIT down so that a newest-first page stops at its last row. `ranked` is a
-    constant in the SQL, not a parameter, so that it folds even in a prepared statement's generic plan."""
+    """analyst.search(): posts matching `query` (websearch syntax, any language), newest first, or with
+    sort="rank" the best of the newest RANK_WINDOW matches first; with the snippet (hits marked with **) and the
+    channel id for links."""
     if sort not in SEARCH_SORTS:
         raise ValueError(f"sort: one of {', '.join(SEARCH_SORTS)}")
-    ranked = sql.SQL("true" if sort == "rank" else "false")
     return _rows(
         conn.execute(
-            sql.SQL(
-                """SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank,
-                          s.snippet
-                   FROM analyst.search(%(q)s, %(since)s, ranked => {ranked}) s
-                   WHERE (%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
-                     AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
-                     AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))
-                   LIMIT %(limit)s OFFSET %(offset)s"""
-            ).format(ranked=ranked),
+            _SEARCH_RANKED if sort == "rank" else _SEARCH_NEWEST,
             {
                 "q": query,
                 "since": since,
