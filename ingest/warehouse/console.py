@@ -407,9 +407,9 @@ _SEARCH_FILTERS = """(%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
                      AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
                      AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))"""
 
-# No ORDER BY at the level of analyst.search(): the rows keep its order (newest first; one scan of the inlined
-# function, filtered), and an ORDER BY or a join there would make the planner plan the function for all its
-# rows, sorting every match, instead of passing the LIMIT down so that the scan stops at the page's last row.
+# No ORDER BY or join at the level of analyst.search(): the rows keep its order (newest first; one scan of the
+# inlined function, filtered), and the LIMIT reaches the function, so that the scan stops at the page's last row.
+# An ORDER BY on another key (the old rank order) makes the planner read and sort every match first.
 _SEARCH_NEWEST = f"""
 SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
 FROM analyst.search(%(q)s, %(since)s) s
