@@ -16,8 +16,13 @@ validation, the pool, SQL, templates), 2 warm-ups then `--requests` timed reques
 target. The baseline, in the same run: the SQL behind the page, i.e. the `ingest.warehouse.console` functions the
 page calls, run directly on a psycopg connection set up like the console's (read-only, UTC).
 
+Search is timed for a common word (first page, the target; a 5th page; with a channel filter; in a 24 h window;
+ranked) and a rare one. `--keep` leaves the generated warehouse in place (its DSN is printed); `--dsn DSN`
+measures such a warehouse without building it, after applying any migration it lacks (timed): the same warehouse
+measured before and after a migration.
+
     python -m bench console [--quick]
-    .venv/bin/python -m bench.bench_console [--events 100000] [--requests 20]
+    .venv/bin/python -m bench.bench_console [--events 100000] [--requests 20] [--keep | --dsn DSN] [--pages a,b]
 """
 
 from __future__ import annotations
