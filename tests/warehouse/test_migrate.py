@@ -101,7 +101,7 @@ def test_upgrade_to_stored_search_vectors_keeps_search_current(admin_dsn, tmp_pa
                 [post(1, "Российская армия получила новые контракты."), post(2, "Allies sign contracts.")]
             )
             conn.commit()
-            assert migrate.upgrade(conn) == ["008_search_vector"]
+            assert migrate.upgrade(conn)[0] == "008_search_vector"  # and any later migration
             Loader(conn).load(
                 [post(3, "Ещё три контракта подписаны.")]
             )  # its stage table predates the upgrade
