@@ -16,8 +16,13 @@ validation, the pool, SQL, templates), 2 warm-ups then `--requests` timed reques
 target. The baseline, in the same run: the SQL behind the page, i.e. the `ingest.warehouse.console` functions the
 page calls, run directly on a psycopg connection set up like the console's (read-only, UTC).
 
+Search is timed for a common word (first page, the target; a 5th page; with a channel filter; in a 24 h window;
+ranked) and a rare one. `--keep` leaves the generated warehouse in place (its DSN is printed); `--dsn DSN`
+measures such a warehouse without building it, after applying any migration it lacks (timed): the same warehouse
+measured before and after a migration.
+
     python -m bench console [--quick]
-    .venv/bin/python -m bench.bench_console [--events 100000] [--requests 20]
+    .venv/bin/python -m bench.bench_console [--events 100000] [--requests 20] [--keep | --dsn DSN] [--pages a,b]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import psycopg
 
 from bench.common import Report, scratch_db
 from ingest.warehouse import console as wc
+from ingest.warehouse import migrate
 
 POSTS_PER_EVENT = 10
 EVENTS_PER_STORYLINE = 20
@@ -258,9 +264,40 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=100_000, help=f"events ({POSTS_PER_EVENT} posts each)")
     ap.add_argument("--requests", type=int, default=20, help="timed requests per page (after 2 warm-ups)")
     ap.add_argument("--quick", action="store_true", help="10k events / 100k posts")
+    ap.add_argument(
+        "--keep", action="store_true", help="leave the generated warehouse in place (prints its DSN)"
+    )
+    ap.add_argument(
+        "--dsn", help="measure a warehouse a previous --keep run left: upgrade it (timed), no build"
+    )
+    ap.add_argument("--pages", help="comma-separated subset of the pages to time (default all)")
     a = ap.parse_args(argv)
     if a.quick:
         a.events = 10_000
+    print(f"console benchmark: {a.requests} requests per page after 2 warm-ups; load average at start "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+    report = Report("console")
+    if a.dsn:
+        with psycopg.connect(a.dsn) as conn:
+            t = time.perf_counter()
+            applied = migrate.upgrade(conn)
+            upgrade_s = time.perf_counter() - t
+        print(f"  upgraded in {upgrade_s:.1f} s: {applied or 'nothing to apply'}")
+        report.add(phase="upgrade", applied=",".join(applied), seconds=round(upgrade_s, 1))
+        measure(a.dsn, a, report)
+    else:
+        with scratch_db("ww_bench_console", keep=a.keep) as dsn:
+            with psycopg.connect(dsn) as conn:
+                t = time.perf_counter()
+                phases = build(conn, a.events)
+                build_s = time.perf_counter() - t
+            print(f"  built in {build_s:.0f} s: {phases}")
+            report.add(phase="build", seconds=round(build_s, 1), **{f"{k}_s": v for k, v in phases.items()})
+            measure(dsn, a, report)
+    print(f"  saved {report.save()}")
+
+
+def measure(dsn: str, a: argparse.Namespace, report: Report) -> None:
     from fastapi.testclient import TestClient
 
     from ingest.console import ConsoleSettings, create_app
@@ -268,67 +305,83 @@ def main(argv: list[str] | None = None) -> None:
     from ingest.console.routes import event_data, events_data, search_data
 
     logging.getLogger("ingest.console.access").setLevel(logging.WARNING)
-    posts = a.events * POSTS_PER_EVENT
-    print(f"console benchmark: {posts:,} posts in {a.events:,} events; {a.requests} requests per page after 2 "
-          f"warm-ups; load average at start {os.getloadavg()[0]:.1f}")  # fmt: skip
-    report = Report("console")
-    with scratch_db("ww_bench_console") as dsn:
-        with psycopg.connect(dsn) as conn:
-            t = time.perf_counter()
-            phases = build(conn, a.events)
-            build_s = time.perf_counter() - t
-            size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
-            counts = conn.execute(
-                """SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM events),
-                          (SELECT count(*) FROM events WHERE last_post_at >= now() - interval '24 hours'),
-                          (SELECT count(*) FROM posts
-                           WHERE analyst.search_document(text) @@ analyst.search_query(%s)),
-                          (SELECT count(*) FROM posts
-                           WHERE analyst.search_document(text) @@ analyst.search_query(%s))""",
-                (SEARCH_WORD, RARE_WORD),
-            ).fetchone()
-            # An event of the last day whose 10 posts include an edited one (post_id % 50 = 7).
-            eid = ((a.events - 10) // 5) * 5 + 1
-        print(f"  built in {build_s:.0f} s ({size}): {phases}")
-        print(f"  {counts[0]:,} posts, {counts[1]:,} events ({counts[2]:,} active in the last 24 h); "
-              f"'{SEARCH_WORD}' in {counts[3]:,} posts, '{RARE_WORD}' in {counts[4]:,}")  # fmt: skip
-        report.add(phase="build", posts=counts[0], events=counts[1], seconds=round(build_s, 1), size=size,
-                   **{f"{k}_s": v for k, v in phases.items()})  # fmt: skip
+    with psycopg.connect(dsn) as conn:
+        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
+        posts, events, active, last_event = conn.execute(
+            """SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM events),
+                      (SELECT count(*) FROM events WHERE last_post_at >= now() - interval '24 hours'),
+                      (SELECT max(event_id) FROM events)"""
+        ).fetchone()
+        matches = {w: _matches(conn, w) for w in (SEARCH_WORD, RARE_WORD)}
+        # The channel of the newest post: a channel filter on a channel of ~1/1000 of the posts.
+        channel = conn.execute(
+            "SELECT c.handle FROM posts p JOIN channels c USING (platform, channel_id) ORDER BY p.posted_at DESC LIMIT 1"
+        ).fetchone()[0]
+    # An event of the last day whose 10 posts include an edited one (post_id % 50 = 7).
+    eid = ((last_event - 10) // 5) * 5 + 1
+    print(f"  {posts:,} posts, {events:,} events ({active:,} active in the last 24 h), {size}; "
+          f"'{SEARCH_WORD}' in {matches[SEARCH_WORD]:,} posts, '{RARE_WORD}' in {matches[RARE_WORD]:,}")  # fmt: skip
+    report.add(phase="warehouse", posts=posts, events=events, active_24h=active, size=size,
+               common_matches=matches[SEARCH_WORD], rare_matches=matches[RARE_WORD])  # fmt: skip
 
-        settings = ConsoleSettings(dsn=dsn, role=None, allowed_hosts=[*LOOPBACK_HOSTS, "testserver"])
-        pages = {
-            "events": ("/events", lambda c: (events_data(c, **_EVENT_ARGS), wc.event_filter_choices(c))),
-            "api_events": ("/api/events", lambda c: events_data(c, **_EVENT_ARGS)),
-            "event": (f"/events/{eid}", lambda c: event_data(c, wc.resolve_event(c, eid))),
-            "api_event": (f"/api/events/{eid}", lambda c: event_data(c, wc.resolve_event(c, eid))),
-            "search": (f"/search?q={SEARCH_WORD}", lambda c: _search(c, search_data, SEARCH_WORD)),
-            "search_rare": (f"/search?q={RARE_WORD}", lambda c: _search(c, search_data, RARE_WORD)),
-        }
-        with TestClient(create_app(settings)) as client, psycopg.connect(dsn, autocommit=True) as direct:
-            wc.configure_session(direct, None)
-            for name, (path, behind) in pages.items():
-                status = client.get(path).status_code  # 503 when the statement timeout (15 s) cut it short
-                page_ms, page_runs = median_ms(lambda p=path: client.get(p), a.requests)
-                try:
-                    sql_ms = median_ms(lambda b=behind: b(direct), a.requests)[0]
-                except psycopg.errors.QueryCanceled:
-                    sql_ms = float("nan")
-                target = TARGETS_MS.get(name)
-                report.add(
-                    page=name, path=path, status=status, median_ms=round(page_ms, 1), min_ms=round(min(page_runs), 1),
-                    max_ms=round(max(page_runs), 1), sql_ms=round(sql_ms, 1), overhead_ms=round(page_ms - sql_ms, 1),
-                    target_ms=target, ratio_to_target=round(page_ms / target, 2) if target else None,
-                    met=(status == 200 and page_ms <= target) if target else None,
-                )  # fmt: skip
-    print(f"  saved {report.save()}")
+    settings = ConsoleSettings(dsn=dsn, role=None, allowed_hosts=[*LOOPBACK_HOSTS, "testserver"])
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%MZ")
+
+    def search_page(name: str, q: str, **filters: str) -> tuple[str, tuple[str, Callable]]:
+        query = "&".join(f"{k}={v}" for k, v in {"q": q, **filters}.items())
+        return name, (f"/search?{query}", lambda c: _search(c, search_data, q, **filters))
+
+    pages = dict(
+        [
+            ("events", ("/events", lambda c: (events_data(c, **_EVENT_ARGS), wc.event_filter_choices(c)))),
+            ("api_events", ("/api/events", lambda c: events_data(c, **_EVENT_ARGS))),
+            ("event", (f"/events/{eid}", lambda c: event_data(c, wc.resolve_event(c, eid)))),
+            ("api_event", (f"/api/events/{eid}", lambda c: event_data(c, wc.resolve_event(c, eid)))),
+            search_page("search", SEARCH_WORD),
+            search_page("search_rare", RARE_WORD),
+            search_page("search_channel", SEARCH_WORD, channel=channel),
+            search_page("search_rare_channel", RARE_WORD, channel=channel),
+            search_page("search_since_24h", SEARCH_WORD, since=day_ago),
+            search_page("search_page_5", SEARCH_WORD, offset="80"),
+            search_page("search_rank", SEARCH_WORD, sort="rank"),
+            search_page("search_rank_since_24h", SEARCH_WORD, sort="rank", since=day_ago),
+            search_page("search_rank_rare", RARE_WORD, sort="rank"),
+        ]
+    )
+    chosen = a.pages.split(",") if a.pages else list(pages)
+    with TestClient(create_app(settings)) as client, psycopg.connect(dsn, autocommit=True) as direct:
+        wc.configure_session(direct, None)
+        for name in chosen:
+            path, behind = pages[name]
+            status = client.get(path).status_code  # 503 when the statement timeout (15 s) cut it short
+            page_ms, page_runs = median_ms(lambda p=path: client.get(p), a.requests)
+            try:
+                sql_ms = median_ms(lambda b=behind: b(direct), a.requests)[0]
+            except psycopg.errors.QueryCanceled:
+                sql_ms = float("nan")
+            target = TARGETS_MS.get(name)
+            report.add(
+                page=name, path=path, status=status, median_ms=round(page_ms, 1), min_ms=round(min(page_runs), 1),
+                max_ms=round(max(page_runs), 1), sql_ms=round(sql_ms, 1), overhead_ms=round(page_ms - sql_ms, 1),
+                target_ms=target, ratio_to_target=round(page_ms / target, 2) if target else None,
+                met=(status == 200 and page_ms <= target) if target else None,
+            )  # fmt: skip
+
+
+def _matches(conn: psycopg.Connection, word: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM posts WHERE search_vector @@ analyst.search_query(%s)", (word,)
+    ).fetchone()[0]
 
 
 _EVENT_ARGS = {"window": None, "until": None, "min_sources": 1, "platform": None, "lang": None, "channel": None,
                "storyline": None, "sort": "newest", "limit": 50, "offset": 0}  # fmt: skip
 
 
-def _search(conn: psycopg.Connection, search_data, q: str):
-    return search_data(conn, q=q, since=None, until=None, platform=None, channel=None, limit=20, offset=0)
+def _search(conn: psycopg.Connection, search_data, q: str, **filters: str):
+    args = {"since": None, "until": None, "platform": None, "channel": None, "offset": 0, **filters}
+    args["offset"] = int(args["offset"])
+    return search_data(conn, q=q, limit=20, **args)
 
 
 if __name__ == "__main__":

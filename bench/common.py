@@ -25,8 +25,9 @@ def admin_dsn() -> str:
 
 
 @contextmanager
-def scratch_db(prefix: str = "ww_bench") -> Iterator[str]:
-    with scratch.scratch_db(admin_dsn(), prefix) as dsn:
+def scratch_db(prefix: str = "ww_bench", *, keep: bool = False) -> Iterator[str]:
+    """A fresh database with every migration applied, dropped afterwards (`keep`: left in place, for re-use)."""
+    with scratch.scratch_db(admin_dsn(), prefix, keep=keep) as dsn:
         yield dsn
 
 

@@ -53,9 +53,9 @@ def login_dsn(dsn: str, user: str, password: str | None = None) -> str:
 
 
 @contextmanager
-def scratch_db(admin: str, prefix: str, *, migrated: bool = True) -> Iterator[str]:
+def scratch_db(admin: str, prefix: str, *, migrated: bool = True, keep: bool = False) -> Iterator[str]:
     """A database of its own (`prefix` and a random tag), with every migration applied unless `migrated` is
-    false; its DSN, and the database dropped afterwards (its open connections ended first)."""
+    false; its DSN, and the database dropped afterwards (its open connections ended first) unless `keep`."""
     name = f"{prefix}_{secrets.token_hex(3)}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -66,7 +66,10 @@ def scratch_db(admin: str, prefix: str, *, migrated: bool = True) -> Iterator[st
                 migrate.upgrade(conn)
         yield dsn
     finally:
-        drop_db(admin, name)
+        if keep:
+            print(f"  kept database {name}: {dsn}")
+        else:
+            drop_db(admin, name)
 
 
 def drop_db(admin: str, name: str) -> None:

@@ -65,10 +65,15 @@ def search_cmd(
     query: str = typer.Argument(..., help='Words (all must match), "a phrase", OR, -word; any language.'),
     since: str = typer.Option(None, help="Only posts published since (ISO, or relative like 24h)."),
     limit: int = typer.Option(20, help="At most this many posts."),
+    ranked: bool = typer.Option(
+        False,
+        "--ranked",
+        help="Best matches first (ranks every match: slower for common words; narrow with --since).",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Full-text search of post texts (analyst.search): Russian and English words match their inflected forms,
-    other languages word for word. Best matches first."""
+    other languages word for word. Newest first; --ranked: best matches first."""
     from rich.console import Console
     from rich.table import Table
 
@@ -76,7 +81,7 @@ def search_cmd(
 
     # The analysts' DSN when set: searches run on the read replica, not on the server that loads.
     with common.open_analyst_db() as conn:
-        rows = search(conn, query, since=common.parse_time(since), limit=limit)
+        rows = search(conn, query, since=common.parse_time(since), ranked=ranked, limit=limit)
     if as_json:
         common.echo_json(rows)
         return

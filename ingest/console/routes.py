@@ -70,6 +70,17 @@ def _handle(value: str | None) -> str | None:
     return value or None
 
 
+def _page(limit: int, offset: int, *, more: bool) -> dict[str, int | None]:
+    """Where a paged list is and where its neighbours start; `more`: the list was read with limit + 1 rows and
+    the extra row came back."""
+    return {
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if more else None,
+        "prev_offset": max(offset - limit, 0) if offset else None,
+    }
+
+
 # ------------------------------------------------------------------------------------------------ events
 
 
@@ -123,12 +134,7 @@ def events_data(
         },  # fmt: skip
         "filters": filters,
         "events": rows[:limit],
-        "page": {
-            "limit": limit,
-            "offset": offset,
-            "next_offset": offset + limit if more else None,
-            "prev_offset": max(offset - limit, 0) if offset else None,
-        },  # fmt: skip
+        "page": _page(limit, offset, more=more),
     }
 
 
@@ -265,34 +271,35 @@ def storyline_data(conn: psycopg.Connection, storyline_id: int) -> dict[str, Any
     return {"storyline": story, "events": events, "chart": present.span_chart(events)}
 
 
-@router.get("/api/storylines/{storyline_id}")
-def api_storyline(request: Request, storyline_id: int):
+def _storyline(request: Request, storyline_id: int) -> dict[str, Any]:
+    """The storyline page's data (for the page and its JSON), or 404."""
     with _conn(request) as conn:
         data = storyline_data(conn, storyline_id) if 1 <= storyline_id <= 2**62 else None
     if data is None:
         raise HTTPException(404, "no such storyline")
+    return data
+
+
+@router.get("/api/storylines/{storyline_id}")
+def api_storyline(request: Request, storyline_id: int):
+    data = _storyline(request, storyline_id)
     data.pop("chart")
     return _json(data)
 
 
 @router.get("/storylines/{storyline_id}", response_class=HTMLResponse)
 def page_storyline(request: Request, storyline_id: int):
-    with _conn(request) as conn:
-        data = storyline_data(conn, storyline_id) if 1 <= storyline_id <= 2**62 else None
-    if data is None:
-        raise HTTPException(404, "no such storyline")
-    return _render(request, "storyline.html", data)
+    return _render(request, "storyline.html", _storyline(request, storyline_id))
 
 
 # ---------------------------------------------------------------------------------------------- channels
 
 
-def channel_data(
-    conn: psycopg.Connection, platform: str, channel_id: int, limit: int, offset: int
-) -> dict | None:
+def channel_data(conn: psycopg.Connection, platform: str, channel_id: int, limit: int, offset: int) -> dict:
+    """The channel page's data (for the page and its JSON), or 404."""
     channel = wc.get_channel(conn, platform, channel_id)
     if channel is None:
-        return None
+        raise HTTPException(404, "no such channel")
     activity = wc.channel_activity(conn, platform, channel_id)
     posts = wc.channel_posts(conn, platform, channel_id, limit=limit + 1, offset=offset)
     more = len(posts) > limit
@@ -302,12 +309,7 @@ def channel_data(
         "activity": activity,
         "activity_chart": present.bar_chart([(a["hour"], a["posts"]) for a in activity]),
         "posts": posts[:limit],
-        "page": {
-            "limit": limit,
-            "offset": offset,
-            "next_offset": offset + limit if more else None,
-            "prev_offset": max(offset - limit, 0) if offset else None,
-        },  # fmt: skip
+        "page": _page(limit, offset, more=more),
         "runs": _redacted(wc.channel_runs(conn, platform, channel_id), "error", "target"),
         "cursors": wc.channel_cursors(conn, platform, channel_id),
         "rejects": _redacted(wc.channel_rejects(conn, platform, channel_id), "reason"),
@@ -340,8 +342,6 @@ def page_channels(request: Request):
 def api_channel(request: Request, platform: str, ident: str, limit: Limit = 20, offset: Offset = 0):
     with _conn(request) as conn:
         data = channel_data(conn, platform, _channel_id(conn, platform, ident), limit, offset)
-    if data is None:
-        raise HTTPException(404, "no such channel")
     data.pop("activity_chart")
     return _json(data)
 
@@ -353,8 +353,6 @@ def page_channel(request: Request, platform: str, ident: str, limit: Limit = 20,
         if str(cid) != ident:
             return RedirectResponse(f"/channels/{platform}/{cid}", 302)
         data = channel_data(conn, platform, cid, limit, offset)
-    if data is None:
-        raise HTTPException(404, "no such channel")
     return _render(request, "channel.html", data)
 
 
@@ -362,14 +360,18 @@ def page_channel(request: Request, platform: str, ident: str, limit: Limit = 20,
 
 
 def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, until: str | None,
-                platform: str | None, channel: str | None, limit: int, offset: int) -> dict[str, Any]:  # fmt: skip
+                platform: str | None, channel: str | None, limit: int, offset: int,
+                sort: str | None = None) -> dict[str, Any]:  # fmt: skip
     q = (q or "").strip()
+    sort = sort or "newest"
+    if sort not in wc.SEARCH_SORTS:
+        raise HTTPException(422, "sort: newest or rank")
     results: list[dict[str, Any]] = []
     more = False
     if q:
         results = wc.search(
             conn, q, since=_time(since, "since"), until=_time(until, "until"), platform=_platform(platform),
-            channel=_handle(channel), limit=limit + 1, offset=offset,
+            channel=_handle(channel), sort=sort, limit=limit + 1, offset=offset,
         )  # fmt: skip
         more = len(results) > limit
         results = results[:limit]
@@ -377,23 +379,25 @@ def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, u
             r["parts"] = present.snippet_parts(r["snippet"])
     return {
         "q": q,
-        "filters": {"since": since, "until": until, "platform": platform, "channel": _handle(channel)},
+        "filters": {
+            "since": since,
+            "until": until,
+            "platform": platform,
+            "channel": _handle(channel),
+            "sort": sort,
+        },
         "results": results,
-        "page": {
-            "limit": limit,
-            "offset": offset,
-            "next_offset": offset + limit if more else None,
-            "prev_offset": max(offset - limit, 0) if offset else None,
-        },  # fmt: skip
+        "rank_window": wc.RANK_WINDOW,
+        "page": _page(limit, offset, more=more),
     }
 
 
 @router.get("/api/search")
 def api_search(request: Request, q: Text = None, since: Short = None, until: Short = None, platform: Short = None,
-               channel: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
+               channel: Short = None, sort: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
     with _conn(request) as conn:
         data = search_data(conn, q=q, since=since, until=until, platform=platform, channel=channel, limit=limit,
-                           offset=offset)  # fmt: skip
+                           offset=offset, sort=sort)  # fmt: skip
     for r in data["results"]:
         r.pop("parts")
     return _json(data)
@@ -401,10 +405,10 @@ def api_search(request: Request, q: Text = None, since: Short = None, until: Sho
 
 @router.get("/search", response_class=HTMLResponse)
 def page_search(request: Request, q: Text = None, since: Short = None, until: Short = None, platform: Short = None,
-                channel: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
+                channel: Short = None, sort: Short = None, limit: Limit = 20, offset: Offset = 0):  # fmt: skip
     with _conn(request) as conn:
         data = search_data(conn, q=q, since=since, until=until, platform=platform, channel=channel, limit=limit,
-                           offset=offset)  # fmt: skip
+                           offset=offset, sort=sort)  # fmt: skip
     return _render(request, "search.html", data)
 
 

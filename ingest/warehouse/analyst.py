@@ -249,13 +249,19 @@ def audit_role(conn: psycopg.Connection, role: str, *, group: str = ANALYST_ROLE
 
 
 def search(
-    conn: psycopg.Connection, query: str, *, since: datetime | None = None, limit: int = 20
+    conn: psycopg.Connection,
+    query: str,
+    *,
+    since: datetime | None = None,
+    ranked: bool = False,
+    limit: int = 20,
 ) -> list[dict[str, Any]]:
-    """analyst.search(): posts matching `query` in any language, best first."""
+    """analyst.search(): posts matching `query` in any language, newest first (ranked: best first, which ranks
+    every match and so takes longer for common words)."""
     cur = conn.execute(
-        """SELECT platform, channel, post_id, posted_at, lang, url, rank, snippet, text
-           FROM analyst.search(%s, %s) LIMIT %s""",
-        (query, since, limit),
+        """SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
+           FROM analyst.search(%s, %s, %s) LIMIT %s""",
+        (query, since, ranked, limit),
     )
     cols = [d.name for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur]

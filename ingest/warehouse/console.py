@@ -398,6 +398,41 @@ def channel_rejects(conn: psycopg.Connection, platform: str, channel_id: int) ->
 # ------------------------------------------------------------------------------------------------ search
 
 
+SEARCH_SORTS = ("newest", "rank")
+# sort="rank" orders the newest this-many matches by rank: bounded work (tens of milliseconds) whatever the word;
+# a rare word has fewer matches than this and is ranked whole. analyst.search(..., ranked => true) ranks them all.
+RANK_WINDOW = 2000
+
+_SEARCH_FILTERS = """(%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
+                     AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
+                     AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))"""
+
+# No ORDER BY or join at the level of analyst.search(): the rows keep its order (newest first; one scan of the
+# inlined function, filtered), and the LIMIT reaches the function, so that the scan stops at the page's last row.
+# An ORDER BY on another key (the old rank order) makes the planner read and sort every match first.
+_SEARCH_NEWEST = f"""
+SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
+FROM analyst.search(%(q)s, %(since)s) s
+WHERE {_SEARCH_FILTERS}
+LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608 - constant clauses
+
+# The newest RANK_WINDOW matches (their keys and ranks only: the snippet is not computed for them), the page of
+# the best of them, then the snippets of that page.
+_SEARCH_RANKED = f"""
+WITH best AS (
+    SELECT w.* FROM (SELECT s.platform, s.channel_id, s.post_id, s.posted_at, s.rank
+                     FROM analyst.search(%(q)s, %(since)s) s
+                     WHERE {_SEARCH_FILTERS}
+                     LIMIT {RANK_WINDOW}) w
+    ORDER BY w.rank DESC, w.posted_at DESC, w.platform, w.channel_id, w.post_id
+    LIMIT %(limit)s OFFSET %(offset)s)
+SELECT b.platform, p.channel, b.channel_id, b.post_id, b.posted_at, p.lang, p.url, b.rank,
+       analyst.search_snippet(p.text, %(q)s) AS snippet
+FROM best b
+JOIN analyst.posts p ON p.platform = b.platform AND p.channel_id = b.channel_id AND p.post_id = b.post_id
+ORDER BY b.rank DESC, b.posted_at DESC, b.platform, b.channel_id, b.post_id"""  # noqa: S608 - constant clauses
+
+
 def search(
     conn: psycopg.Connection,
     query: str,
@@ -406,21 +441,18 @@ def search(
     until: datetime | None = None,
     platform: str | None = None,
     channel: str | None = None,
+    sort: str = "newest",
     limit: int = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """analyst.search(): posts matching `query` (websearch syntax, any language), best first, with the
-    snippet (hits marked with **) and the channel id for links."""
+    """analyst.search(): posts matching `query` (websearch syntax, any language), newest first, or with
+    sort="rank" the best of the newest RANK_WINDOW matches first; with the snippet (hits marked with **) and the
+    channel id for links."""
+    if sort not in SEARCH_SORTS:
+        raise ValueError(f"sort: one of {', '.join(SEARCH_SORTS)}")
     return _rows(
         conn.execute(
-            """SELECT s.platform, s.channel, p.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
-               FROM analyst.search(%(q)s, %(since)s) s
-               LEFT JOIN analyst.channels p ON p.platform = s.platform AND p.channel = s.channel
-               WHERE (%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
-                 AND (%(platform)s::text IS NULL OR s.platform = %(platform)s)
-                 AND (%(channel)s::text IS NULL OR s.channel = lower(%(channel)s))
-               ORDER BY s.rank DESC, s.posted_at DESC, s.post_id
-               LIMIT %(limit)s OFFSET %(offset)s""",
+            _SEARCH_RANKED if sort == "rank" else _SEARCH_NEWEST,
             {
                 "q": query,
                 "since": since,

@@ -26,7 +26,8 @@ class Table:
 
 
 # What analysts get: the posts, their history, their counts over time and the groups. Grouping state
-# (hashed feature vectors and centroids) is internal and stays out; so do raw payloads and rejects.
+# (hashed feature vectors and centroids) and the search index column are internal and stay out; so do raw
+# payloads and rejects.
 TABLES: tuple[Table, ...] = (
     Table("channels", None, ("platform", "channel_id")),
     Table("posts", "posted_at", ("posted_at", "platform", "channel_id", "post_id")),
@@ -36,7 +37,7 @@ TABLES: tuple[Table, ...] = (
     Table("events", "first_post_at", ("first_post_at", "event_id")),
     Table("event_posts", "posted_at", ("posted_at", "platform", "channel_id", "post_id")),
 )
-INTERNAL_COLUMNS = frozenset({"centroid_idx", "centroid_val", "vec_idx", "vec_val"})
+INTERNAL_COLUMNS = frozenset({"centroid_idx", "centroid_val", "vec_idx", "vec_val", "search_vector"})
 
 
 @dataclass(frozen=True)

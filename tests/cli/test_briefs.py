@@ -50,3 +50,10 @@ def test_search_cli(demo_db):
     assert "https://x.com/KyivPost/status/2070351036412939305" in urls
     assert "https://t.me/intelslava/71840" not in urls  # before --since
     assert "no posts found" in run(demo_db, "search", "zzzqqq").output
+    newest = json.loads(run(demo_db, "search", "Rutte", "--json").output)
+    assert len(newest) > 2 and [h["posted_at"] for h in newest] == sorted(
+        (h["posted_at"] for h in newest), reverse=True
+    )
+    ranked = json.loads(run(demo_db, "search", "Rutte", "--ranked", "--json").output)
+    assert [h["rank"] for h in ranked] == sorted((h["rank"] for h in ranked), reverse=True)
+    assert {h["url"] for h in ranked} == {h["url"] for h in newest}

@@ -149,6 +149,18 @@ def test_search(client):
     assert late and all(r["posted_at"] >= "2026-06-26T03:20" for r in late)
     page = client.get("/api/search", params={"q": "Rutte", "limit": 2}).json()
     assert len(page["results"]) == 2 and page["page"]["next_offset"] == 2
+    newest = client.get("/api/search", params={"q": "Rutte"}).json()["results"]
+    times = [r["posted_at"] for r in newest]
+    assert len(times) > 2 and times == sorted(times, reverse=True)
+    assert page["results"] == newest[:2]
+    second = client.get("/api/search", params={"q": "Rutte", "limit": 2, "offset": 2}).json()["results"]
+    assert second == newest[2:4]
+    ranked = client.get("/api/search", params={"q": "Rutte", "sort": "rank"}).json()
+    ranks = [r["rank"] for r in ranked["results"]]
+    assert ranked["filters"]["sort"] == "rank" and ranks == sorted(ranks, reverse=True)
+    assert sorted(r["url"] for r in ranked["results"]) == sorted(r["url"] for r in newest)
+    assert 'value="rank" selected' in client.get("/search", params={"q": "Rutte", "sort": "rank"}).text
+    assert client.get("/api/search", params={"q": "Rutte", "sort": "bogus"}).status_code == 422
     assert client.get("/api/search", params={"q": "x" * 201}).status_code == 422
     assert client.get("/api/search", params={"q": "Rutte", "limit": 500}).status_code == 422
     # Search syntax errors are not errors: websearch_to_tsquery takes anything.

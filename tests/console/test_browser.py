@@ -128,6 +128,7 @@ def test_event_page_renders_the_brief(browser, base_url, rutte_id):
 
 def test_other_pages(browser, base_url, rutte_id):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{base_url}/events/{rutte_id}")
     browser.find_element(By.CSS_SELECTOR, ".crumbs a[href^='/storylines/']").click()
@@ -141,6 +142,12 @@ def test_other_pages(browser, base_url, rutte_id):
     browser.get(f"{base_url}/events")
     box = browser.find_element(By.CSS_SELECTOR, "header form.quick input[name=q]")
     box.send_keys("контрактов\n")
+    # Enter submits the form: wait for the search page (on a busy machine the events page can still be the
+    # document when send_keys returns), then look for the highlighted hits.
+    wait = WebDriverWait(browser, 20, poll_frequency=0.25)
+    wait.until(
+        lambda b: "/search" in b.current_url and b.find_elements(By.CSS_SELECTOR, "ol.results, p.notice")
+    )
     marks = browser.find_elements(By.CSS_SELECTOR, "ol.results mark")
     assert marks and "контракт" in marks[0].text.lower()
     _shot(browser, "search")

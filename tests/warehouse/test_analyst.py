@@ -167,6 +167,47 @@ def test_search_since_and_snippet(searchable):
     assert hit["url"] == "https://t.me/alpha/1" and hit["channel"] == "alpha"
 
 
+def test_search_is_newest_first_unless_ranked(searchable):
+    load(
+        searchable,
+        _post(6, "Contracts, contracts, contracts: the contract of the year.", minutes=0.5, lang="en"),
+    )
+    newest = wa.search(searchable, "contracts OR контракты")
+    assert [r["post_id"] for r in newest] == [2, 1, 6]  # posted at minute 2, 1 and 0.5
+    ranked = wa.search(searchable, "contracts OR контракты", ranked=True)
+    assert ranked[0]["post_id"] == 6 and ranked[0]["rank"] > max(r["rank"] for r in ranked[1:])
+    assert sorted(r["post_id"] for r in ranked) == [1, 2, 6]
+    assert all(r["channel_id"] == CH.channel_id for r in newest)
+
+
+def test_search_stays_current_through_edits_and_deletes(searchable):
+    assert _found(searchable, "нефтебаза") == []
+    edit = T0 + timedelta(minutes=30)
+    load(searchable, _post(5, "Пожар на нефтебазе в Тихорецке.", minutes=5, version_at=edit, observed=edit))
+    assert _found(searchable, "нефтебаза") == [5] and _found(searchable, "погода") == []
+    stored = rows(searchable, "SELECT search_vector = analyst.search_document(text) FROM posts")
+    assert stored and all(same for (same,) in stored)
+    searchable.execute("UPDATE posts SET deleted_at = now() WHERE post_id = 5")
+    searchable.commit()
+    assert _found(searchable, "нефтебаза") == []
+
+
+def _sort_keys(conn: psycopg.Connection, query: str) -> list[str]:
+    conn.execute("SET enable_seqscan = off")
+    plan = [r[0] for r in conn.execute(f"EXPLAIN {query}")]
+    conn.rollback()
+    return [line for line in plan if "Sort Key" in line]
+
+
+def test_search_first_page_ranks_nothing_unless_asked(searchable):
+    # Newest first, the CASE over ts_rank folds away when the function inlines: no ranking of every match.
+    assert not any(
+        "ts_rank" in k for k in _sort_keys(searchable, "SELECT * FROM analyst.search('contracts') LIMIT 20")
+    )
+    ranked = _sort_keys(searchable, "SELECT * FROM analyst.search('contracts', ranked => true) LIMIT 20")
+    assert any("ts_rank" in k for k in ranked)
+
+
 def test_search_uses_the_index(searchable):
     searchable.execute("SET enable_seqscan = off")
     plan = "\n".join(r[0] for r in searchable.execute("EXPLAIN SELECT * FROM analyst.search('контрактов')"))

@@ -1,5 +1,7 @@
 """Migrations: applied in order, recorded, safe to run twice, every analyst-facing table commented."""
 
+import os
+
 import psycopg
 
 from ingest.warehouse import migrate
@@ -64,3 +66,60 @@ def test_failed_migration_rolls_back(dsn, tmp_path):
         conn.execute("DROP SCHEMA migprobe CASCADE")
     assert "mig_probe_ok" in tables and "mig_probe_bad" not in tables
     assert versions == {1}
+
+
+def test_upgrade_to_stored_search_vectors_keeps_search_current(admin_dsn, tmp_path):
+    """A warehouse made before 008 (posts searched through an expression index) upgrades in place: every stored
+    post gets its vector, and posts loaded afterwards, by a session that began before the upgrade or after it,
+    are found."""
+    from datetime import UTC, datetime
+
+    from ingest.models import Channel, Post
+    from ingest.warehouse.analyst import search
+    from ingest.warehouse.loader import Loader
+
+    for mig in migrate.discover():
+        if mig.version < 8:
+            (tmp_path / mig.path.name).write_bytes(mig.path.read_bytes())
+    ch = Channel("telegram", 1001, "alpha", "Alpha")
+
+    def post(pid: int, text: str) -> Post:
+        at = datetime(2026, 6, 26, 3, pid, tzinfo=UTC)
+        return Post(
+            "telegram", 1001, pid, at, text, channel=ch, source="test", raw={"id": pid}, observed_at=at
+        )
+
+    name = f"ww_test_migrate_008_{os.getpid()}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        url = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
+        with psycopg.connect(url) as conn:
+            assert migrate.upgrade(conn, tmp_path)[-1] == "007_analyst_health"
+            Loader(conn).load(
+                [post(1, "Российская армия получила новые контракты."), post(2, "Allies sign contracts.")]
+            )
+            conn.commit()
+            assert migrate.upgrade(conn)[0] == "008_search_vector"  # and any later migration
+            Loader(conn).load(
+                [post(3, "Ещё три контракта подписаны.")]
+            )  # its stage table predates the upgrade
+            conn.commit()
+            with psycopg.connect(url) as fresh:
+                Loader(fresh).load([post(4, "No contract yet, officials say.")])
+                fresh.commit()
+            assert [r["post_id"] for r in search(conn, "контрактов OR contract")] == [4, 3, 2, 1]
+            assert (
+                conn.execute(
+                    "SELECT count(*) FROM posts WHERE search_vector IS DISTINCT FROM analyst.search_document(text)"
+                ).fetchone()[0]
+                == 0
+            )
+            index = conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'posts_search_idx'"
+            ).fetchone()
+            assert index and "(search_vector)" in index[0]
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
