@@ -31,17 +31,25 @@ class ReplicaStatus:
         return asdict(self)
 
 
+def standby_status(conn: psycopg.Connection) -> ReplicaStatus | None:
+    """How far behind this server is when it is a standby; None on a primary."""
+    if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+        return None
+    row = conn.execute(
+        """SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+                       ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())) END,
+                  pg_last_xact_replay_timestamp(), pg_last_wal_receive_lsn()::text,
+                  pg_last_wal_replay_lsn()::text"""
+    ).fetchone()
+    lag = None if row[0] is None else float(row[0])
+    return ReplicaStatus(True, lag, row[1], row[2], row[3])
+
+
 def status(conn: psycopg.Connection) -> ReplicaStatus:
-    standby = bool(conn.execute("SELECT pg_is_in_recovery()").fetchone()[0])
-    if standby:
-        row = conn.execute(
-            """SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-                           ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())) END,
-                      pg_last_xact_replay_timestamp(), pg_last_wal_receive_lsn()::text,
-                      pg_last_wal_replay_lsn()::text"""
-        ).fetchone()
-        lag = None if row[0] is None else float(row[0])
-        return ReplicaStatus(True, lag, row[1], row[2], row[3])
+    """A standby's lag, or a primary's standbys."""
+    standby = standby_status(conn)
+    if standby is not None:
+        return standby
     cur = conn.execute(
         """SELECT application_name, client_addr::text AS client_addr, state, sync_state,
                   sent_lsn::text AS sent_lsn, replay_lsn::text AS replay_lsn,

@@ -121,6 +121,22 @@ def test_analysts_read_the_replica(servers, repo_root, monkeypatch):
     text = run.invoke(app, ["db", "replication"])
     assert "analysts: a replica" in text.output and "streaming" in text.output
 
+    # The console on the replica says it reads one, and how far behind it is; on the primary it says nothing.
+    from fastapi.testclient import TestClient
+
+    from ingest.console import ConsoleSettings, create_app
+
+    for dsn, on_replica in ((replica_dsn, True), (primary_dsn, False)):
+        settings = ConsoleSettings(dsn=dsn, role=None, allowed_hosts=["testserver"])
+        with TestClient(create_app(settings)) as client:
+            health = client.get("/api/health").json()
+            page = client.get("/health").text
+        if on_replica:
+            assert health["replica"]["standby"] is True and 0 <= health["replica"]["replay_lag_seconds"] < 60
+            assert "Reading a streaming replica" in page
+        else:
+            assert health["replica"] is None and "Reading a streaming replica" not in page
+
     # With the replica stopped, the analysts' search fails as unreachable (exit 3); the primary is untouched.
     replica.stop()
     down = run.invoke(app, ["search", "миллиардов", "--json"])
