@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from ingest.console import present
 from ingest.warehouse import console as wc
+from ingest.warehouse import console_health as wh
 from ingest.warehouse import replication
 
 router = APIRouter()
@@ -426,9 +427,9 @@ def _redacted(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
 
 def health_data(conn: psycopg.Connection) -> dict[str, Any]:
     return {
-        "runs": _redacted(wc.last_runs(conn), "error", "target"),
-        "deferred": wc.deferred_channels(conn),
-        "rejects": _redacted(wc.rejects_by_reason(conn), "reason"),
+        "runs": _redacted(wh.last_runs(conn), "error", "target"),
+        "deferred": wh.deferred_channels(conn),
+        "rejects": _redacted(wh.rejects_by_reason(conn), "reason"),
         # Read from a streaming replica, the console is as current as its replay: say how far behind.
         "replica": standby.as_dict() if (standby := replication.standby_status(conn)) else None,
         "now": datetime.now(UTC),
