@@ -58,12 +58,16 @@ def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to do with a file: skip it (`done`), read it on from `resume` (after `before`), or read it whole."""
+    """What to do with a file: read it whole (no `prior`), skip it (`prior` and no `resume`: the same bytes were
+    imported), or read it on from `resume` (`prior` is the import of its first bytes)."""
 
     fingerprint: FileFingerprint
-    done: LedgerEntry | None = None
+    prior: LedgerEntry | None = None
     resume: Resume | None = None
-    before: LedgerEntry | None = None
+
+    @property
+    def skip(self) -> bool:
+        return self.prior is not None and self.resume is None
 
 
 def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, skip_unchanged: bool) -> Plan:
@@ -75,9 +79,9 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
     if entry is None:
         return Plan(fp)
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
-        return Plan(fp, done=entry)
+        return Plan(fp, prior=entry)
     if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:
-        return Plan(fp, resume=Resume(entry.size_bytes, fp.prefix_lines), before=entry)
+        return Plan(fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines))
     return Plan(fp)
 
 

@@ -112,7 +112,7 @@ def import_files(
             conn, path, file_format.name, appendable=file_format.appendable, skip_unchanged=skip_unchanged
         )
         conn.commit()
-        prior = plan.done or plan.before
+        prior = plan.prior
         if prior is not None:
             # Counted as a re-read would count them: the posts unchanged, the bad records refused again.
             summary.records, summary.stats.unchanged, summary.stats.rejected = (
@@ -122,7 +122,7 @@ def import_files(
             )
             if on_progress:
                 on_progress(prior.records)
-        if plan.done is not None:
+        if plan.skip:
             summary.skipped = True
             continue
         summary.resumed_at = plan.resume.offset if plan.resume else None
