@@ -23,9 +23,9 @@ def demo_copy(tmp_path, repo_root) -> Path:
     return dest
 
 
-def cli_import(db: str, *args: str) -> list[dict]:
+def cli_import(db: str, *args: str, exit_code: int = 0) -> list[dict]:
     r = CliRunner().invoke(app, ["--dsn", db, "import", "--json", *args])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == exit_code, r.output
     return json.loads(r.output)
 
 
@@ -76,17 +76,15 @@ def test_unchanged_files_are_skipped_changed_ones_read(db, conn, demo_copy):
 
 
 def test_a_file_that_failed_is_read_again(db, tmp_path, repo_root):
-    src = next((repo_root / "seeds" / "demo").rglob("*.jsonl"))
-    broken = tmp_path / src.name
-    lines = src.read_bytes().splitlines(keepends=True)
-    broken.write_bytes(b"".join(lines[:2]) + lines[2][: len(lines[2]) // 2])  # cut mid-record, no newline
-    first = cli_import(db, "--format", "telethon-jsonl", str(broken))
-    assert first[0]["error"] or first[0]["rejected"], first
-    again = cli_import(db, "--format", "telethon-jsonl", str(broken))
-    if first[0]["error"]:
-        assert again[0]["skipped"] is False  # an import that did not reach the end is not remembered
-    else:
-        assert again[0]["skipped"] is True and again[0]["rejected"] == first[0]["rejected"]
+    """A Telegram Desktop export cut off mid-JSON fails midway (what loaded stays loaded): it is not remembered,
+    so the next import reads it again instead of skipping it."""
+    src = (repo_root / "seeds" / "demo" / "telegram" / "intelslava" / "result.json").read_bytes()
+    broken = tmp_path / "result.json"
+    broken.write_bytes(src[: len(src) * 2 // 3])
+    first = cli_import(db, "--format", "telegram-export", str(broken), exit_code=1)[0]
+    assert first["error"] and not first["skipped"], first
+    again = cli_import(db, "--format", "telegram-export", str(broken), exit_code=1)[0]
+    assert again["error"] and again["skipped"] is False, again
 
 
 def test_the_python_api_reads_every_file_unless_asked(conn, demo_copy):
