@@ -1,10 +1,9 @@
 """Migrations: applied in order, recorded, safe to run twice, every analyst-facing table commented."""
 
-import os
-
 import psycopg
 
 from ingest.warehouse import migrate
+from tests import scratch
 
 
 def test_upgrade_twice_is_a_no_op(dsn):
@@ -18,19 +17,11 @@ def test_upgrade_twice_is_a_no_op(dsn):
 
 
 def test_fresh_database_gets_every_migration(admin_dsn, tmp_path):
-    name = "ww_test_migrate_fresh"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        url = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
+    with scratch.scratch_db(admin_dsn, "ww_test_migrate_fresh", migrated=False) as url:
         with psycopg.connect(url) as conn:
             applied = migrate.upgrade(conn)
             assert applied == [m.name for m in migrate.discover()]
             assert migrate.upgrade(conn) == []
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def test_every_table_is_commented(dsn):
@@ -89,12 +80,7 @@ def test_upgrade_to_stored_search_vectors_keeps_search_current(admin_dsn, tmp_pa
             "telegram", 1001, pid, at, text, channel=ch, source="test", raw={"id": pid}, observed_at=at
         )
 
-    name = f"ww_test_migrate_008_{os.getpid()}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        url = psycopg.conninfo.make_conninfo(admin_dsn, dbname=name)
+    with scratch.scratch_db(admin_dsn, "ww_test_migrate_008", migrated=False) as url:
         with psycopg.connect(url) as conn:
             assert migrate.upgrade(conn, tmp_path)[-1] == "007_analyst_health"
             Loader(conn).load(
@@ -120,6 +106,8 @@ def test_upgrade_to_stored_search_vectors_keeps_search_current(admin_dsn, tmp_pa
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'posts_search_idx'"
             ).fetchone()
             assert index and "(search_vector)" in index[0]
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            # The vector is a stored generated column (what keeps it equal to the text above, on every write).
+            kind = conn.execute(
+                "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'posts'::regclass AND attname = 'search_vector'"
+            ).fetchone()
+            assert kind == ("s",)
