@@ -367,7 +367,7 @@ def search_data(conn: psycopg.Connection, *, q: str | None, since: str | None, u
     q = (q or "").strip()
     sort = sort or "newest"
     if sort not in wc.SEARCH_SORTS:
-        raise HTTPException(422, "sort: newest or rank")
+        raise HTTPException(422, f"sort: {' or '.join(wc.SEARCH_SORTS)}")
     results: list[dict[str, Any]] = []
     more = False
     if q:

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 ANALYST_ROLE = "wirewatch_analyst"
 SCHEMA = "analyst"
@@ -258,13 +259,12 @@ def search(
 ) -> list[dict[str, Any]]:
     """analyst.search(): posts matching `query` in any language, newest first (ranked: best first, which ranks
     every match and so takes longer for common words)."""
-    cur = conn.execute(
+    cur = conn.cursor(row_factory=dict_row).execute(
         """SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
            FROM analyst.search(%s, %s, %s) LIMIT %s""",
         (query, since, ranked, limit),
     )
-    cols = [d.name for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur]
+    return cur.fetchall()
 
 
 def psql_command(conn: psycopg.Connection, user: str) -> str:
