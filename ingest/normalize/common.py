@@ -27,10 +27,11 @@ def telegram_post_url(handle: str | None, channel_id: int, post_id: int) -> str:
 def check_post(post: Post, now: datetime | None = None, origin: str = "") -> Post | Rejected:
     """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason and the record's origin
     (`origin`, else the post's own)."""
-    reason = _problem(post, now or datetime.now(UTC))
+    ids = _ids_problem(post)
+    reason = ids or _problem(post, now or datetime.now(UTC))
     if reason is None:
         return post
-    ids_ok = _ids_problem(post) is None
+    ids_ok = ids is None
     return Rejected(
         source=post.source, reason=reason, payload=post.raw, origin=origin or post.origin, platform=post.platform,
         channel_id=post.channel_id if ids_ok else None, post_id=post.post_id if ids_ok else None,
@@ -54,9 +55,7 @@ def _ids_problem(post: Post) -> str | None:
 
 
 def _problem(post: Post, now: datetime) -> str | None:
-    reason = _ids_problem(post)
-    if reason:
-        return reason
+    """Why a post with valid ids cannot be stored (`_ids_problem` is checked first)."""
     for name in ("posted_at", "edited_at", "version_at"):
         value = getattr(post, name)
         if value is None:

@@ -20,7 +20,7 @@ from psycopg.types.json import set_json_dumps
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.locks import lock_channels
-from ingest.warehouse.post_rows import Prepared, prepare, row_hash, stage_row
+from ingest.warehouse.post_rows import Prepared, prepare, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
     I_FETCHED,
@@ -40,7 +40,7 @@ from ingest.warehouse.post_sql import (
     UPSERT_POSTS,
 )
 
-__all__ = ["SOURCE_VERSION", "LoadStats", "Loader", "record_channel", "row_hash"]
+__all__ = ["SOURCE_VERSION", "LoadStats", "Loader"]
 
 log = logging.getLogger(__name__)
 

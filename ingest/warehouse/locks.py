@@ -49,7 +49,7 @@ def advisory_lock(conn: psycopg.Connection, key: int, what: str, *, xact: bool) 
 def lock_channels(conn: psycopg.Connection, channels: Iterable[tuple[str, int]]) -> None:
     """Take the write locks of these channels for the current transaction, in key order (two writers of the same
     channels then never hold one each), each wait bounded by `wait_seconds()`."""
-    keys = sorted({channel_lock_key(platform, channel_id) for platform, channel_id in channels})
+    keys = sorted({channel_lock_key(platform, channel_id) for platform, channel_id in set(channels)})
     if keys:
         _bounded(conn, keys, "channel write", xact=True)
 

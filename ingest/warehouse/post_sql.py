@@ -22,7 +22,7 @@ CONTENT_COLS = tuple(
     c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "source", "version_at")
 )
 STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at")
-I_HAS_METRICS, I_PAYLOAD, I_ORIGIN, I_FETCHED = (len(POST_COLS) + i for i in range(4))
+_, I_PAYLOAD, I_ORIGIN, I_FETCHED = (len(POST_COLS) + i for i in range(4))  # after has_metrics
 STAGE_COLS = POST_COLS + STAGE_EXTRA
 VERSION_COLS = (
     "platform",

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from ingest.models import Deletion, Post, RawRecord, Rejected, positive_id
 from ingest.normalize.x.fields import (
+    COMPLIANCE_EVENTS,
     DELETE_EVENTS,
-    OTHER_COMPLIANCE_EVENTS,
     PAGE_KEYS,
     PLATFORM,
     id_or_none,
@@ -30,11 +30,11 @@ def compliance_event(p: dict) -> tuple[str, dict] | None:
     data = p.get("data")
     if isinstance(data, dict) and len(data) == 1:
         ((name, body),) = data.items()
-        if name in DELETE_EVENTS | OTHER_COMPLIANCE_EVENTS and isinstance(body, dict):
+        if name in COMPLIANCE_EVENTS and isinstance(body, dict):
             return name, body
     if len(p) == 1:
         ((name, body),) = p.items()
-        if name in DELETE_EVENTS | OTHER_COMPLIANCE_EVENTS and isinstance(body, dict):
+        if name in COMPLIANCE_EVENTS and isinstance(body, dict):
             return name, body
     return None
 

@@ -27,6 +27,7 @@ OTHER_COMPLIANCE_EVENTS = frozenset(
      "user_withheld", "user_profile_modification"}
 )  # fmt: skip
 PAGE_KEYS = frozenset({"data", "includes", "errors", "meta"})
+COMPLIANCE_EVENTS = DELETE_EVENTS | OTHER_COMPLIANCE_EVENTS
 
 
 def snowflake_time(tweet_id: int) -> datetime | None:
