@@ -182,6 +182,11 @@ class FetchWindow:
     until: datetime | None = None
     rescan_since: datetime | None = None
 
+    @property
+    def windowed(self) -> bool:
+        """A window was asked for (a backfill or a scheduled hour), not just what is newer than the cursor."""
+        return self.since is not None or self.until is not None
+
 
 @dataclass(frozen=True, slots=True)
 class ChannelSpec:

@@ -109,10 +109,10 @@ def run_channel(
         summary.status, summary.deferred_until = "deferred", deferred_until
         summary.error = "rate-limited earlier; skipped until the deferral passes"
         return summary
-    windowed = since is not None or until is not None
     rescan_since = None
     if rescan_hours and rescan_hours > 0:
         rescan_since = (until or now) - timedelta(hours=rescan_hours)
+    window = FetchWindow(since, until, rescan_since)
     run_id = runs.start_run(
         conn, kind, spec.source, run_target(spec), (since, until),
         notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
@@ -120,7 +120,7 @@ def run_channel(
     summary.run_id = run_id
     loader = Loader(conn, run_id=run_id)
     try:
-        for batch in source.fetch(spec, channel_id, cursor, FetchWindow(since, until, rescan_since)):
+        for batch in source.fetch(spec, channel_id, cursor, window):
             _load_batch(
                 conn,
                 loader,
@@ -129,7 +129,7 @@ def run_channel(
                 batch,
                 run_id,
                 summary,
-                only_existing=windowed and batch.rescan,
+                only_existing=window.windowed and batch.rescan,
             )
     except Deferred as exc:
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,

@@ -220,7 +220,7 @@ class ReplaySource:
         size = max(1, int(spec.options.get("replay_batch", DEFAULT_BATCH)))
         delay = float(spec.options.get("replay_delay", 0.0))
         notes = {"replay_unreadable_records": cap.unreadable} if cap.unreadable else {}
-        if since is not None or until is not None:
+        if window.windowed:
             # A window re-reads its own posts whatever the cursor says (backfills and hourly runs).
             new = [
                 i

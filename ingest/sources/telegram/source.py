@@ -127,9 +127,8 @@ class TelethonSource:
     ) -> Batches:
         """New posts after the cursor (or the posts in [since, until)), oldest first, then a rescan of the
         posts since `rescan_since` that were stored before this run (edits, deletions, counts)."""
-        since, until, rescan_since = window.since, window.until, window.rescan_since
         ent = self._entity_for(spec, channel_id)
-        batches = self._fetch(ent, cursor, since=since, until=until, rescan_since=rescan_since)
+        batches = self._fetch(ent, cursor, window)
         try:
             first = next(batches, None)
         except ChannelAccessError:
@@ -141,24 +140,17 @@ class TelethonSource:
             )
             self._forget(channel_id)
             ent = self._entity_for(spec, channel_id, fresh=True)
-            batches = self._fetch(ent, cursor, since=since, until=until, rescan_since=rescan_since)
+            batches = self._fetch(ent, cursor, window)
             first = next(batches, None)
         if first is None:
             return
         yield first
         yield from batches
 
-    def _fetch(
-        self,
-        ent: Entity,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> Iterator[Batch]:
+    def _fetch(self, ent: Entity, cursor: Cursor | None, window: FetchWindow) -> Iterator[Batch]:
+        since, until, rescan_since = window.since, window.until, window.rescan_since
         last = cursor.last_post_id if cursor is not None and cursor.last_post_id else None
-        if since is not None or until is not None:
+        if window.windowed:
             # A window only moves the cursor when nothing between the cursor and the window is skipped.
             if since is None or (last is None and until is None):
                 mode = "always"

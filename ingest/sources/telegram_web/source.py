@@ -78,24 +78,15 @@ class _Walk:
     """What one fetch reads: which widgets are new, when the walk back through older pages may stop, and whether
     the cursor may advance."""
 
-    since: datetime | None
-    until: datetime | None
-    rescan_since: datetime | None
+    window: FetchWindow
     last_id: int | None  # the cursor's post id (incremental runs only)
     advance: bool
 
     @classmethod
-    def of(
-        cls,
-        cursor: Cursor | None,
-        *,
-        since: datetime | None,
-        until: datetime | None,
-        rescan_since: datetime | None,
-    ) -> _Walk:
-        windowed = since is not None or until is not None
-        last_id = cursor.last_post_id if cursor is not None and not windowed else None
-        if windowed:
+    def of(cls, cursor: Cursor | None, window: FetchWindow) -> _Walk:
+        since, until = window.since, window.until
+        last_id = cursor.last_post_id if cursor is not None and not window.windowed else None
+        if window.windowed:
             # A window advances the cursor only when it reaches the present and starts at or before the cursor:
             # otherwise posts between the cursor and the window would be skipped for good.
             known = cursor.last_posted_at if cursor is not None else None
@@ -104,11 +95,23 @@ class _Walk:
             )
         else:
             advance = True
-        return cls(since, until, rescan_since, last_id, advance)
+        return cls(window, last_id, advance)
+
+    @property
+    def since(self) -> datetime | None:
+        return self.window.since
+
+    @property
+    def until(self) -> datetime | None:
+        return self.window.until
+
+    @property
+    def rescan_since(self) -> datetime | None:
+        return self.window.rescan_since
 
     @property
     def windowed(self) -> bool:
-        return self.since is not None or self.until is not None
+        return self.window.windowed
 
     def keep(self, rec: RawRecord) -> bool:
         pid, at = widget_post_id(rec.payload), widget_posted_at(rec.payload)
@@ -336,9 +339,9 @@ class TelegramWebSource:
         """Walk newest -> older pages until the cursor (incremental), past `since` (window), or back to
         `rescan_since` (first run: at least the newest page). Yield new posts oldest first, one batch per page,
         each with the cursor it reaches; then the pages back to `rescan_since` as complete listings."""
-        since, until, rescan_since = window.since, window.until, window.rescan_since
         handle = spec.handle.lstrip("@")
-        walk = _Walk.of(cursor, since=since, until=until, rescan_since=rescan_since)
+        walk = _Walk.of(cursor, window)
+        rescan_since = window.rescan_since
         pages: list[tuple[PageResult, int | None]] = []  # (page, the ?before= it was fetched with)
         notes: dict[str, Any] = {}
         try:
