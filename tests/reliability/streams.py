@@ -443,8 +443,9 @@ class FakeLiveSource:
         emit_cursor = cursor_mode == "always" or (
             cursor_mode == "contiguous" and (not before or (floor is not None and before[-1].msg_id <= floor))
         )
-        if emit_cursor and not rescan and chosen and self.cursor_floor is None and floor is None:
-            self.cursor_floor = low
+        # The floor is where the first cursor that was actually committed started promising; a scan the
+        # source deferred before its first batch promised nothing (a later first run may start higher).
+        scan_low = low
         chunks = list(_album_safe(chosen, self.batch_size)) or ([[]] if low <= final_high else [])
         for i, chunk in enumerate(chunks):
             self._request()
@@ -473,6 +474,8 @@ class FakeLiveSource:
             batch_cursor = None
             if emit_cursor and not rescan and chunk:
                 batch_cursor = Cursor(last_post_id=chunk[-1].msg_id, last_posted_at=chunk[-1].posted_at)
+                if self.cursor_floor is None and floor is None:
+                    self.cursor_floor = scan_low
             listed = Listed(low, high) if low <= high else None
             batch = Batch(records, cursor=batch_cursor, listed=listed, rescan=rescan)
             self.yielded.append(batch)
