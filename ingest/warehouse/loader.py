@@ -33,10 +33,12 @@ from ingest.warehouse.post_sql import (
     INSERT_VERSIONS,
     POST_COLS,
     RAW_COLS,
+    REFRESH_RAW_HASH,
     SEED_METRICS,
     SEED_VERSIONS,
     STAGE_COLS,
     STAGE_DDL,
+    UNCHANGED_RAW,
     UPSERT_POSTS,
 )
 
@@ -256,11 +258,51 @@ class Loader:
         for platform, rows in by_platform.items():
             params = (
                 [pr.post.channel_id for pr in rows], [pr.post.post_id for pr in rows], [pr.row_hash for pr in rows],
-                [pr.post.observed_at if pr.post.metrics is not None else None for pr in rows], platform,
+                [pr.post.observed_at if pr.post.metrics is not None else None for pr in rows],
+                [pr.post.raw_hash for pr in rows], platform,
             )  # fmt: skip
             cur.execute(CHANGED_KEYS, params, binary=True)
-            out.extend((rows[i - 1], exists) for i, exists in cur.fetchall())
+            settled: list[Prepared] = []
+            for i, exists, load in cur.fetchall():
+                if load:
+                    out.append((rows[i - 1], exists))
+                else:
+                    settled.append(rows[i - 1])
+            if settled:
+                cur.execute(
+                    REFRESH_RAW_HASH,
+                    (
+                        [pr.post.channel_id for pr in settled],
+                        [pr.post.post_id for pr in settled],
+                        [pr.row_hash for pr in settled],
+                        [pr.post.raw_hash for pr in settled],
+                        platform,
+                    ),  # fmt: skip
+                )
         return out
+
+    def unchanged_raw(
+        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
+    ) -> list[int]:
+        """Which of these (channel_id, post_id, raw_hash, observed) need not be normalised: positions in `keys` of
+        posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
+        observed no later than `observed` (None: now, or the loader's observation time)."""
+        if not keys:
+            return []
+        default = self.observed_at or datetime.now(UTC)
+        cur = self.conn.cursor(binary=True)
+        cur.execute(
+            UNCHANGED_RAW,
+            (
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
+                [k[3] or default for k in keys],
+                platform,
+            ),  # fmt: skip
+            binary=True,
+        )
+        return [i - 1 for (i,) in cur.fetchall()]
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""
