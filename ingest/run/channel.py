@@ -207,7 +207,8 @@ def _load_batch(
 ) -> None:
     planned = plan_batch(batch.records, fingerprinter, loader, skip=skip)
     items = normalize_records(planned.records, _normalizer_for(spec.source))
-    stats = loader.load(items, only_existing=only_existing)
+    # A batch held whole as it is (the usual rescan) costs no load at all.
+    stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
     stats.unchanged += planned.unchanged
     when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]

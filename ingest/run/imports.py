@@ -197,7 +197,7 @@ def import_file(
         for chunk in _album_safe_batches(iter(records), size):
             planned = plan_batch(chunk, fingerprinter, loader, skip=skip_records)
             items = normalize_records(planned.records, file_format.normalize)
-            stats = loader.load(items)
+            stats = loader.load(items) if items else LoadStats()
             stats.unchanged += planned.unchanged
             runs.add_counts(conn, run_id, stats.as_dict())
             conn.commit()

@@ -205,7 +205,7 @@ WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
 # history, and is loaded as before). See ingest.run.records.
 UNCHANGED_RAW = """
 SELECT k.i
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::timestamptz[])
      WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed, i)
 JOIN LATERAL (
     SELECT p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p

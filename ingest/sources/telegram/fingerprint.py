@@ -53,7 +53,8 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
         if gid is None:
             if key is not None:
                 h = raw_hash(SALT, rec.source, rec.context, rec.payload)
-                out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
+                if h is not None:
+                    out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
         elif gid is _UNSURE or key is None:
             albums_safe = False  # a member whose post might merge with others under a key we cannot tell
         else:
@@ -69,7 +70,10 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
         ids = tuple(keys[m][1] for m in members)  # type: ignore[index]
         h = raw_hash(SALT, first.source, first.context, [records[m].payload for m in members])
         observed = [records[m].fetched_at for m in members]
-        if any(o != observed[0] for o in observed):
+        if h is None or any(
+            o != observed[0] or records[m].source != first.source
+            for m, o in zip(members, observed, strict=True)
+        ):
             continue
         out.append(
             Unit(PLATFORM, channel_id, min(ids), h, tuple(members), tuple(sorted(set(ids))), observed[0])

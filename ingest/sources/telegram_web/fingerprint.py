@@ -37,7 +37,8 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
             continue
         facts = (ctx.get("handle"), ctx.get("title"), ctx.get("channel_id"))
         h = raw_hash(SALT, rec.source, facts, payload)
-        out.append(Unit(PLATFORM, channel_id, post_id, h, (i,), (post_id,), rec.fetched_at))
+        if h is not None:
+            out.append(Unit(PLATFORM, channel_id, post_id, h, (i,), (post_id,), rec.fetched_at))
     return out
 
 

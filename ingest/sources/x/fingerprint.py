@@ -139,7 +139,8 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
                 [_attachments(t, page), *(_attachments(d, page) for d in deps)],
                 page.includes.get("users") if missing_original else None,
             )  # fmt: skip
-            out.append(Unit(PLATFORM, channel_id, first, h, (i,), (first,), observed, part=tid))
+            if h is not None:
+                out.append(Unit(PLATFORM, channel_id, first, h, (i,), (first,), observed, part=tid))
     return out
 
 
