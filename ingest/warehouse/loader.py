@@ -8,12 +8,16 @@ commit together (see `ingest.run.channel`).
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 import orjson
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import set_json_dumps
 
@@ -290,14 +294,23 @@ class Loader:
         if not keys:
             return []
         default = self.observed_at or datetime.now(UTC)
+        micros: dict[datetime, int] = {}  # a batch shares one or two fetch times: convert each once
+        observed = []
+        for k in keys:
+            at = k[3] or default
+            us = micros.get(at)
+            if us is None:
+                us = micros[at] = (at - _EPOCH) // _MICROSECOND
+            observed.append(us)
         cur = self.conn.cursor(binary=True)
+        cur.adapters.register_dumper(_Int8s, _Int8sDumper)
         cur.execute(
             UNCHANGED_RAW,
             (
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [k[2] for k in keys],
-                [k[3] or default for k in keys],
+                _Int8s(k[0] for k in keys),
+                _Int8s(k[1] for k in keys),
+                _Int8s(k[2] for k in keys),
+                _Int8s(observed),
                 platform,
             ),  # fmt: skip
             binary=True,
@@ -388,6 +401,28 @@ class Loader:
                    WHERE platform = %s AND channel_id = %s AND post_id = ANY(%s::bigint[])""",
                 (when, platform, channel_id, sorted(ids)),
             )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class _Int8s(tuple):
+    """A bigint[] parameter of non-null ints."""
+
+
+class _Int8sDumper(Dumper):
+    """bigint[] in PostgreSQL's binary array format in one struct.pack: psycopg's list dumper formats each element
+    in Python, which cost more than the key probe it feeds (a rescan probes every post it is handed)."""
+
+    format = pq.Format.BINARY
+    oid = 1016  # int8[]
+
+    def dump(self, obj: tuple) -> bytes:
+        n = len(obj)
+        if not n:
+            return struct.pack(">iiI", 0, 0, 20)
+        return struct.pack(f">iiIii{'iq' * n}", 1, 0, 20, n, 1, *chain.from_iterable((8, v) for v in obj))
 
 
 def _clean_text(s: str) -> str:

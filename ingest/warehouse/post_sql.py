@@ -200,17 +200,19 @@ WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
   AND p.row_hash = k.row_hash AND p.deleted_at IS NULL AND p.raw_hash IS DISTINCT FROM k.raw_hash
 """
 
+# Observation times come as microseconds since the epoch (bigint[]: one binary array, no per-element formatting).
 # The records a batch need not normalise: their post is stored, not deleted, last loaded from a record with these
 # very bytes, and holds counts observed no later than this record's (else the record may belong in the metrics
 # history, and is loaded as before). See ingest.run.records.
 UNCHANGED_RAW = """
 SELECT k.i
-FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::timestamptz[])
-     WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed, i)
+FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[])
+     WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed_us, i)
 JOIN LATERAL (
     SELECT p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p
     WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
 ) p ON true
 WHERE p.raw_hash = k.raw_hash AND p.deleted_at IS NULL
-  AND (p.metrics_observed_at IS NULL OR k.observed >= p.metrics_observed_at)
+  AND (p.metrics_observed_at IS NULL
+       OR k.observed_us >= (extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint)
 """

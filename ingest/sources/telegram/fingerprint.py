@@ -18,15 +18,21 @@ _MESSAGE_TYPES = ("Message", "MessageService")
 
 def _key(payload: Any) -> tuple[int, int] | None:
     """(channel id, message id) of a message the normaliser would key the same way, else None."""
-    if not isinstance(payload, dict) or payload.get("_") not in _MESSAGE_TYPES:
+    if type(payload) is not dict or payload.get("_") not in _MESSAGE_TYPES:
         return None
     peer = payload.get("peer_id")
-    if not isinstance(peer, dict) or peer.get("_") != "PeerChannel":
+    if type(peer) is not dict or peer.get("_") != "PeerChannel":
         return None
-    channel_id, post_id = int_id(peer.get("channel_id")), int_id(payload.get("id"))
+    channel_id, post_id = peer.get("channel_id"), payload.get("id")
+    if type(channel_id) is int and type(post_id) is int and 0 < channel_id < _MAX and 0 < post_id < _MAX:
+        return channel_id, post_id  # the usual case, without a call a field
+    channel_id, post_id = int_id(channel_id), int_id(post_id)
     if channel_id is None or post_id is None:
         return None
     return channel_id, post_id
+
+
+_MAX = 2**63
 
 
 def _album(payload: Any) -> object | None:
