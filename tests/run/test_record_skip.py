@@ -205,3 +205,33 @@ def test_a_live_rescan_normalises_only_what_changed_and_still_sees_the_rest(db, 
         clock.set(stream.t(k) + timedelta(minutes=minute))
         _live(conn, stream, clock, force=True)
     assert snapshot(conn).diff(got) == []
+
+
+def test_a_resaved_tme_page_normalises_only_the_changed_widget(db, conn, tmp_path, repo_root, monkeypatch):
+    import ingest.normalize.telegram_web as web_normalize
+
+    calls = Counting(web_normalize.normalize_widget)
+    monkeypatch.setattr(web_normalize, "normalize_widget", calls)
+    html = (repo_root / "tests" / "data" / "telegram_web" / "synthetic_wwsynth_features.html").read_text()
+    old = "Eyewitness: water up to the second floor."
+    assert html.count(old) == 1
+    path = tmp_path / "page.html"
+    path.write_text(html)
+    first = _import(conn, path, "telegram-web", skip=True)
+    widgets = calls.calls
+    assert widgets > 3 and first.stats.inserted > 3
+
+    path.write_text(html.replace(old, "Eyewitness: water up to the third floor."))
+    calls.calls = 0
+    again = _import(conn, path, "telegram-web", skip=True)
+    assert calls.calls == 1
+    got = snapshot(conn)
+
+    truncate_all(db)
+    path.write_text(html)
+    _import(conn, path, "telegram-web", skip=False)
+    path.write_text(html.replace(old, "Eyewitness: water up to the third floor."))
+    forced = _import(conn, path, "telegram-web", skip=False)
+    assert calls.calls == 1 + 2 * widgets
+    assert snapshot(conn).diff(got) == []
+    assert again.stats == forced.stats and again.stats.updated == 1
