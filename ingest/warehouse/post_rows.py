@@ -134,7 +134,7 @@ def stage_row(pr: Prepared, now: datetime) -> tuple:
         # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
         # keeps whatever counts the row holds.
         (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
-        has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+        p.raw_hash, has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
         p.observed_at or now,
     )  # fmt: skip
 

@@ -13,13 +13,14 @@ POST_COLS = (
     "fwd_name", "fwd_handle", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
     "media", "links", "hashtags", "mentions", "views", "forwards", "replies", "reposts", "quotes", "likes",
     "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
+    "raw_hash",
 )  # fmt: skip
 KEY = ("platform", "channel_id", "post_id")
 I_ROW_HASH, I_SOURCE = (POST_COLS.index(c) for c in ("row_hash", "source"))
 METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip
 CONTENT_COLS = tuple(
-    c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "source", "version_at")
+    c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "raw_hash", "source", "version_at")
 )
 STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at")
 _, I_PAYLOAD, I_ORIGIN, I_FETCHED = (len(POST_COLS) + i for i in range(4))  # after has_metrics
@@ -46,10 +47,12 @@ RAW_COLS = (
     "payload",
 )
 
+# The ALTER: a session whose stage table was made before 012 (it lives as long as the connection) still loads.
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
     LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text, observed_at timestamptz
 ) ON COMMIT DELETE ROWS;
+ALTER TABLE stage_posts ADD COLUMN IF NOT EXISTS raw_hash bigint;
 """
 
 # An older record arriving late (an old export imported after live data) must not roll back newer content or
@@ -68,6 +71,9 @@ _UPDATE_SET = ",\n    ".join(
         # A mixed row (older content, newer counts) matches no incoming record: 0 forces a full compare next time.
         f"row_hash = CASE WHEN {_NEWER_CONTENT} AND ({_NEWER_METRICS} OR (EXCLUDED.metrics_observed_at IS NULL"
         " AND posts.metrics_observed_at IS NULL)) THEN EXCLUDED.row_hash ELSE 0 END",
+        # The raw hash vouches for the row only when the row is wholly the incoming record's (see row_hash).
+        f"raw_hash = CASE WHEN {_NEWER_CONTENT} AND ({_NEWER_METRICS} OR (EXCLUDED.metrics_observed_at IS NULL"
+        " AND posts.metrics_observed_at IS NULL)) THEN EXCLUDED.raw_hash END",
         f"source = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.source ELSE posts.source END",
         f"version_at = CASE WHEN NOT ({_NEWER_CONTENT}) OR posts.content_hash = EXCLUDED.content_hash"
         " THEN posts.version_at ELSE EXCLUDED.version_at END",
@@ -167,16 +173,46 @@ ON CONFLICT DO NOTHING
 """  # noqa: S608
 
 # The server compares: only keys that are new, deleted, changed, or observed before the stored counts come back,
-# so an unchanged re-run moves almost nothing over the wire.
+# so an unchanged re-run moves almost nothing over the wire. Also back, flagged `load` false: unchanged rows whose
+# raw hash is not the incoming record's (rows stored before raw hashes existed, or a record whose bytes changed
+# where the row does not), so that REFRESH_RAW_HASH lets the next read of that record skip it before normalising.
 CHANGED_KEYS = """
-SELECT k.i, p.row_hash IS NOT NULL
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
-     WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, i)
+SELECT k.i, p.row_hash IS NOT NULL, l.load
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::bigint[])
+     WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, raw_hash, i)
 LEFT JOIN LATERAL (
     -- LIMIT 1 keeps this a per-key primary-key probe: as a plain join the planner hashes the whole table.
-    SELECT p.row_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    SELECT p.row_hash, p.deleted_at, p.metrics_observed_at, p.raw_hash FROM posts p
     WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
 ) p ON true
-WHERE p.row_hash IS NULL OR p.deleted_at IS NOT NULL OR p.row_hash <> k.row_hash
-   OR k.observed < p.metrics_observed_at
+CROSS JOIN LATERAL (
+    SELECT p.row_hash IS NULL OR p.deleted_at IS NOT NULL OR p.row_hash <> k.row_hash
+           OR coalesce(k.observed < p.metrics_observed_at, false) AS load
+) l
+WHERE l.load OR (k.raw_hash IS NOT NULL AND p.raw_hash IS DISTINCT FROM k.raw_hash)
+"""
+
+# Records the raw hash of rows that are exactly what the incoming record makes of them (same row hash, not deleted).
+REFRESH_RAW_HASH = """
+UPDATE posts p SET raw_hash = k.raw_hash
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS k(channel_id, post_id, row_hash, raw_hash)
+WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
+  AND p.row_hash = k.row_hash AND p.deleted_at IS NULL AND p.raw_hash IS DISTINCT FROM k.raw_hash
+"""
+
+# Observation times come as microseconds since the epoch (bigint[]: one binary array, no per-element formatting).
+# The records a batch need not normalise: their post is stored, not deleted, last loaded from a record with these
+# very bytes, and holds counts observed no later than this record's (else the record may belong in the metrics
+# history, and is loaded as before). See ingest.run.records.
+UNCHANGED_RAW = """
+SELECT k.i
+FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[])
+     WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed_us, i)
+JOIN LATERAL (
+    SELECT p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
+) p ON true
+WHERE p.raw_hash = k.raw_hash AND p.deleted_at IS NULL
+  AND (p.metrics_observed_at IS NULL
+       OR k.observed_us >= (extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint)
 """
