@@ -151,6 +151,19 @@ def test_migration_011_deduplicates_a_warehouse_built_before_it(admin_dsn, tmp_p
             assert sorted(delta.total_seconds() for _, delta in kept) == [0] * 40 + [2 * 3600]
             assert _one(conn, "SELECT count(*) FROM raw_records WHERE payload LIKE '%%(updated)%%'") == 1
             assert _one(conn, "SELECT count(DISTINCT post_id) FROM raw_records") == 40
+            # 013 then made both tables partitioned by month, the rows in their month's partition.
+            assert (
+                _one(
+                    conn,
+                    "SELECT count(*) FROM pg_class WHERE relkind = 'p' AND relname IN "
+                    "('raw_records', 'post_metrics') AND relnamespace = 'public'::regnamespace",
+                )
+                == 2
+            )
+            assert _one(conn, "SELECT count(*) FROM partitions.raw_records_p2025_08") == 41
+            assert _one(conn, "SELECT count(*) FROM analyst.post_metrics") >= _one(
+                conn, "SELECT count(*) FROM post_metrics"
+            )
             # Nothing else moved; the count history gained its sources.
             assert table_checksums(conn, ("posts", "post_versions", "channels")) == before
             metrics_after = list(
