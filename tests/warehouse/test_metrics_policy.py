@@ -89,3 +89,19 @@ def test_policy_from_the_environment():
         MetricsPolicy.from_env({"WIREWATCH_METRICS_MIN_CHANGE": "five percent"})
     with pytest.raises(ValueError, match="young_hours"):
         MetricsPolicy(young_hours=-1)
+
+
+def test_past_youth_and_without_a_gap_floor_the_series_depends_only_on_the_states_seen(conn):
+    """Material changes are judged against the last stored row, not the clock: two schedules that saw the same
+    states (one of them some twice, at other moments) store the same series."""
+    policy = MetricsPolicy(young_hours=0, min_change=0.05, max_gap_hours=None)
+    states = [1000, 1010, 1030, 1060, 1061, 1200, 1210, 1300]
+    hourly = _observe(conn, policy, states, start=30 * H)
+    conn.execute("TRUNCATE posts, post_metrics, raw_records, channels, channel_aliases CASCADE")
+    conn.commit()
+    for i, v in enumerate([1000, 1000, 1010, 1030, 1030, 1060, 1061, 1200, 1210, 1210, 1300]):
+        at = T0 + 50 * H + i * timedelta(minutes=17)
+        Loader(conn, metrics_policy=policy).load([post(1, metrics=Metrics(views=v), observed_at=at)])
+        conn.commit()
+    irregular = [r[0] for r in conn.execute("SELECT views FROM post_metrics ORDER BY observed_at")]
+    assert hourly == irregular == [1000, 1060, 1200, 1300]
