@@ -53,6 +53,8 @@ BEGIN
     RETURN part;
 END
 $$;
+-- Maintenance is the warehouse owner's: no other role needs to call it.
+REVOKE ALL ON FUNCTION wirewatch_month_partition(regclass, date) FROM PUBLIC;
 COMMENT ON FUNCTION wirewatch_month_partition(regclass, date) IS 'Creates the monthly partition of a partitioned wirewatch table for the month of the given date (UTC) when missing, moving the rows its DEFAULT partition holds for that month. Used by migration 013 and wirewatch db maintain.';
 
 -- Turns `tbl` into a table partitioned by month on `col`, with primary key `pk` + `col`.
