@@ -24,6 +24,7 @@ from psycopg.types.json import set_json_dumps
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.locks import lock_channels
+from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, prepare, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
@@ -32,6 +33,7 @@ from ingest.warehouse.post_sql import (
     I_PAYLOAD,
     I_ROW_HASH,
     I_SOURCE,
+    I_STATE,
     INSERT_METRICS,
     INSERT_RAW,
     INSERT_VERSIONS,
@@ -85,6 +87,7 @@ class Loader:
         run_id: int | None = None,
         skip_unchanged: bool = True,
         observed_at: datetime | None = None,
+        metrics_policy: MetricsPolicy | None = None,
     ):
         # When a record carries no observation time: the time the input was captured (a file's mtime), else now.
         self.observed_at = observed_at
@@ -96,6 +99,9 @@ class Loader:
         self.conn = conn
         self.run_id = run_id
         self.skip_unchanged = skip_unchanged
+        # Read once: every batch of this loader keeps count observations by the same rule.
+        self.metrics_policy = metrics_policy or MetricsPolicy.from_env()
+        self._metrics_params = {"run_id": run_id, **self.metrics_policy.sql_params()}
         self._staged = False
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
@@ -214,8 +220,8 @@ class Loader:
                         copy.write_row(r[:n])
                         if r[I_PAYLOAD] is not None:
                             raw_rows.append(
-                                (r[0], r[1], r[2], r[I_ROW_HASH], r[I_SOURCE], SOURCE_VERSION, r[I_ORIGIN],
-                                 r[I_FETCHED], r[I_PAYLOAD])
+                                (r[0], r[1], r[2], r[I_STATE], r[I_ROW_HASH], r[I_SOURCE], SOURCE_VERSION,
+                                 r[I_ORIGIN], r[I_FETCHED], r[I_PAYLOAD], self.run_id)
                             )  # fmt: skip
                 with cur.copy(
                     f"COPY raw_records ({', '.join(RAW_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
@@ -240,8 +246,8 @@ class Loader:
         stats.versions += cur.execute(SEED_VERSIONS).rowcount
         stats.versions += cur.execute(INSERT_VERSIONS).rowcount
         stats.metrics += cur.execute(SEED_METRICS).rowcount
-        stats.metrics += cur.execute(INSERT_METRICS).rowcount
-        cur.execute(INSERT_RAW, (SOURCE_VERSION,))
+        stats.metrics += cur.execute(INSERT_METRICS, self._metrics_params).rowcount
+        cur.execute(INSERT_RAW, {"source_version": SOURCE_VERSION, "run_id": self.run_id})
         cur.execute(UPSERT_POSTS)
         flags = [r[0] for r in cur.fetchall()]
         ins = sum(1 for f in flags if f)
