@@ -839,7 +839,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--requests", type=int, default=10, help="timed runs of each query (after 2 warm-ups)")
     ap.add_argument("--load-hours", type=int, default=3, help="hours timed on top of the history (and empty)")
     ap.add_argument(
-        "--warmup-hours", type=int, default=6, help="hours loaded before those (for them to rescan)"
+        "--warmup-hours", type=int, default=12, help="hours loaded before those (for them to rescan)"
     )
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--keep", action="store_true", help="keep the simulation's warehouse (prints its DSN)")
