@@ -334,11 +334,12 @@ def sizes_by_month(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
         total = sum(whole[table])
         if is_partitioned(conn, table):
             rows = conn.execute(
-                """SELECT pg_get_expr(c.relpartbound, c.oid), pg_table_size(c.oid) + pg_indexes_size(c.oid)
+                """SELECT pg_get_expr(c.relpartbound, c.oid), pg_table_size(c.oid) + pg_indexes_size(c.oid),
+                          c.reltuples > 0
                    FROM pg_partition_tree(%s::regclass) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf""",
                 (table,),
             ).fetchall()
-            out[table] = {bound: int(b) for bound, b in rows if b}
+            out[table] = {bound: int(b) for bound, b, filled in sorted(rows) if filled}
             continue
         rows = conn.execute(
             f"SELECT to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM'), sum(pg_column_size(t.*)) FROM {table} t GROUP BY 1"
@@ -366,6 +367,7 @@ def count_only(report: Report, n_posts: int, rescans: int = RESCAN_HOURS) -> dic
         world = World(rates, list(range(8)), seed=15)
         t0 = START
         with psycopg.connect(dsn) as conn:
+            maintain_partitions(conn, t0)
             world.advance(t0 - timedelta(hours=1))
             for ch in world.channels:
                 for p in ch.posts:
@@ -429,10 +431,12 @@ def simulate(report: Report, a: argparse.Namespace, rates: list[float], first_bp
         folder = Path(tmp)
         world = World(rates, indexes, seed=a.seed)
         with psycopg.connect(dsn) as conn:
+            maintain_partitions(conn, START)
             for h in range(1, hours + 1):
                 now = START + timedelta(hours=h)
                 results.append(run_hour(conn, world, folder, now))
                 if now.hour == 0:
+                    maintain_partitions(conn, now)  # as the hourly DAG's maintenance task, untimed
                     posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
                     midnights.append((now, sizes(conn), posts))
                     day = results[-24:]
@@ -707,6 +711,8 @@ def one_year(report: Report, a: argparse.Namespace, rates: list[float]) -> None:
         with psycopg.connect(dsn) as conn:
             # Templates: a few hours of the real pass over 20 channels (rows exactly as the loader writes them).
             tpl_world = World(rates, sample_indexes(len(rates), 20), seed=a.seed + 7)
+            maintain_partitions(conn, START - timedelta(days=400))
+            maintain_partitions(conn, START)
             for h in range(1, 4):
                 run_hour(conn, tpl_world, folder, START - timedelta(days=400) + timedelta(hours=h))
             next_id = 10_000_000
@@ -734,8 +740,6 @@ def one_year(report: Report, a: argparse.Namespace, rates: list[float]) -> None:
                 target = TARGETS[name.replace("busiest_", "")]
                 report.add(phase="queries_target", query=name, rows=q[name.replace("_ms", "_rows")],
                            median_ms=round(q[name], 1), target_ms=target, met=q[name] <= target)  # fmt: skip
-            if a.drop:
-                drop_month(conn, report)
         # Hours of the sampled channels through the real pass, on top of the history and into an empty
         # warehouse, alternately (the same posts in both: same seed), so that the box's load drifts over both.
         sample = sample_indexes(len(rates), a.channels)
@@ -748,6 +752,8 @@ def one_year(report: Report, a: argparse.Namespace, rates: list[float]) -> None:
             worlds = {k: World(rates, sample, seed=a.seed + 99) for k in sides}
             conns = {k: psycopg.connect(d) for k, (d, _) in sides.items()}
             try:
+                for c in conns.values():
+                    maintain_partitions(c, at)
                 for k, w in worlds.items():
                     for ch in w.channels:
                         ch.next_id = 50_000_000  # above the synthesised history's ids
@@ -765,6 +771,10 @@ def one_year(report: Report, a: argparse.Namespace, rates: list[float]) -> None:
             finally:
                 for c in conns.values():
                     c.close()
+        if a.drop:
+            # Two months after the history: a 1-month retention drops every month up to the history's last.
+            with psycopg.connect(dsn) as conn:
+                drop_month(conn, report, hist_end + timedelta(days=62))
     empty = statistics.median(rates_by["empty"])
     loaded = statistics.median(rates_by["history"])
     ratio = loaded / empty
@@ -776,45 +786,63 @@ def one_year(report: Report, a: argparse.Namespace, rates: list[float]) -> None:
 # ------------------------------------------------------------------------------------------ phase 4: drop
 
 
-def drop_month(conn: psycopg.Connection, report: Report) -> None:
-    """Detach and drop the oldest month of raw payloads (the oldest partition of raw_records holding rows),
-    timed, and check that no other table changed (row counts and sizes). Only when raw_records is partitioned."""
+def maintain_partitions(conn: psycopg.Connection, now: datetime, retention_months: int | None = None) -> Any:
+    """What the hourly DAG's maintenance task does where the warehouse has monthly partitions (issue 15): months
+    created ahead of the simulated clock, and with `retention_months` old raw payload months dropped. None where
+    the code has no partitions."""
+    try:
+        from ingest.warehouse.partitions import maintain
+    except ImportError:
+        return None
+    return maintain(conn, now=now, retention_months=retention_months)
+
+
+def drop_month(conn: psycopg.Connection, report: Report, now: datetime) -> None:
+    """Retention with a 1-month horizon at `now` (the product's own `maintain`, else a plain DETACH and DROP of the
+    oldest partition holding rows), timed; every other table's rows and bytes compared before and after. Only when
+    raw_records is partitioned."""
     if not is_partitioned(conn, "raw_records"):
         report.add(phase="drop_month", result="n/a (not partitioned)")
         return
-    leaves = conn.execute(
-        """SELECT c.oid::regclass::text, pg_get_expr(c.relpartbound, c.oid)
-           FROM pg_partition_tree('raw_records'::regclass) t JOIN pg_class c ON c.oid = t.relid
-           WHERE t.isleaf AND t.parentrelid = 'raw_records'::regclass
-             AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
-           ORDER BY 2"""
-    ).fetchall()
-    leaf = next(
-        (name for name, _ in leaves if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()[0]),
-        None,
-    )
-    if leaf is None:
-        report.add(phase="drop_month", result="no partition of raw_records holds rows")
-        return
-    rows = conn.execute(f"SELECT count(*) FROM {leaf}").fetchone()[0]
-    size = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (leaf,)).fetchone()[0]
     others = [t for t in sizes(conn) if t != "raw_records"]
 
-    def state() -> dict[str, tuple[int, int]]:
-        return {t: (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0],
-                    conn.execute("SELECT pg_total_relation_size(%s::regclass)", (t,)).fetchone()[0]) for t in others}  # fmt: skip
+    def state() -> dict[str, tuple[int, tuple[int, int]]]:
+        now_sizes = sizes(conn)
+        return {t: (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0], now_sizes[t]) for t in others}
 
     before = state()
+    raw_before = conn.execute("SELECT count(*) FROM raw_records").fetchone()[0]
     conn.commit()
     t = time.perf_counter()
-    conn.execute(f"ALTER TABLE raw_records DETACH PARTITION {leaf}")
-    conn.execute(f"DROP TABLE {leaf}")
-    conn.commit()
+    done = maintain_partitions(conn, now, retention_months=1)
+    if done is not None:
+        dropped, dropped_bytes = done.dropped, done.dropped_bytes
+    else:
+        dropped, dropped_bytes = _drop_oldest(conn)
     seconds = time.perf_counter() - t
     after = state()
+    raw_after = conn.execute("SELECT count(*) FROM raw_records").fetchone()[0]
     changed = [k for k in others if before[k] != after[k]]
-    report.add(phase="drop_month", partition=leaf, rows=rows, mb=_mb(size), seconds=round(seconds, 2),
+    report.add(phase="drop_month", dropped=",".join(dropped) or None, mb=_mb(dropped_bytes),
+               raw_rows_before=raw_before, raw_rows_after=raw_after, seconds=round(seconds, 2),
                others_untouched=not changed, changed=",".join(changed) or None)  # fmt: skip
+
+
+def _drop_oldest(conn: psycopg.Connection) -> tuple[list[str], int]:
+    leaves = conn.execute(
+        """SELECT c.oid::regclass::text FROM pg_partition_tree('raw_records'::regclass) t
+           JOIN pg_class c ON c.oid = t.relid
+           WHERE t.isleaf AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+           ORDER BY pg_get_expr(c.relpartbound, c.oid)"""
+    ).fetchall()
+    for (leaf,) in leaves:
+        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {leaf})").fetchone()[0]:
+            size = conn.execute("SELECT pg_total_relation_size(%s::regclass)", (leaf,)).fetchone()[0]
+            conn.execute(f"ALTER TABLE raw_records DETACH PARTITION {leaf}")
+            conn.execute(f"DROP TABLE {leaf}")
+            conn.commit()
+            return [leaf], size
+    return [], 0
 
 
 # ------------------------------------------------------------------------------------------------- main
