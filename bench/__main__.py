@@ -24,6 +24,7 @@ BENCHES = {
     "grouping_real": ("bench.bench_grouping", ["--stream", "real"], ["--stream", "real", "--runs", "1"]),
     "hourly": ("bench.bench_hourly", [], ["--repeats", "1"]),
     "console": ("bench.bench_console", [], ["--quick"]),
+    "year": ("bench.bench_year", [], ["--quick"]),
 }
 
 
