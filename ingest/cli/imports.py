@@ -6,15 +6,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ingest.cli import app, common
-from ingest.run import reconnecting
 from ingest.sources.formats import FORMATS
 from ingest.textsafe import inert
-from ingest.warehouse import queries, runs
 
 FORMAT_HELP = "auto, or one of: " + ", ".join(f"{f.name} ({f.help})" for f in FORMATS.values())
 
@@ -40,6 +35,13 @@ def import_cmd(
     if fmt != "auto" and fmt not in FORMATS:
         typer.echo(f"error: unknown format {fmt!r}. {FORMAT_HELP}", err=True)
         raise typer.Exit(2)
+    # Imported here, not at the top: `wirewatch import` of an unchanged file is mostly start-up.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ingest.run import reconnecting
+
     console = Console(stderr=True)
     with common.open_db():
         pass  # migrations applied before the import's own (reconnecting) connection opens
@@ -92,6 +94,11 @@ def posts_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A quick look at stored posts, newest first (times in UTC)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.warehouse import queries
+
     with common.open_db() as conn:
         rows = queries.list_posts(
             conn, channel=channel, since=common.parse_time(since), until=common.parse_time(until), limit=limit
@@ -113,6 +120,11 @@ def posts_cmd(
 @app.command("runs")
 def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, "--json")) -> None:
     """Recent import/ingest/backfill runs; runs whose process died are marked failed first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.warehouse import runs
+
     with common.open_db() as conn:
         runs.reap_dead_runs(conn)
         conn.commit()
