@@ -7,7 +7,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
 from typing import TYPE_CHECKING
 
 import psycopg

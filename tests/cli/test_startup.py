@@ -53,10 +53,22 @@ def test_import_loads_no_other_command_and_no_heavy_stack():
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('MODULES', ' '.join(sorted(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("MODULES "))
     loaded = set(line.split()[1:])
     commands = {m for m in loaded if m.startswith("ingest.cli.") and m != "ingest.cli.common"}
     assert commands == {"ingest.cli.imports"}
-    for heavy in ("fastapi", "uvicorn", "telethon", "tweepy", "numpy", "scipy", "sklearn", "pyarrow", "httpx"):
+    for heavy in (
+        "fastapi",
+        "uvicorn",
+        "telethon",
+        "tweepy",
+        "numpy",
+        "scipy",
+        "sklearn",
+        "pyarrow",
+        "httpx",
+    ):
         assert heavy not in loaded, heavy

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.normalize.common import handle_segment
 from ingest.normalize.x.compliance import compliance_event, compliance_records
 from ingest.normalize.x.fields import (
     MEDIA_KEY_TYPES,
@@ -27,7 +28,6 @@ from ingest.normalize.x.fields import (
     tweet_id,
     unescape,
 )
-from ingest.textsafe import url_segment
 
 
 def normalize_page(record: RawRecord) -> list[Post | Rejected | Deletion]:
@@ -149,7 +149,7 @@ class _Page:
         if username is None and str(author) == str(self.default_author):
             username = self.record.context.get("handle")
         url = (
-            f"https://x.com/{url_segment(username)}/status/{tid}"
+            f"https://x.com/{handle_segment(username)}/status/{tid}"
             if username
             else f"https://x.com/i/web/status/{tid}"
         )
