@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -37,7 +39,6 @@ def import_cmd(
         raise typer.Exit(2)
     # Imported here, not at the top: `wirewatch import` of an unchanged file is mostly start-up.
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from ingest.run import reconnecting
@@ -45,17 +46,13 @@ def import_cmd(
     console = Console(stderr=True)
     with common.open_db():
         pass  # migrations applied before the import's own (reconnecting) connection opens
-    with Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("import", total=None)
+    with _progress(console) as advance:
         summaries = reconnecting.import_paths(
             common.get_dsn(),
             paths,
             fmt,
             batch_size=batch_size,
-            on_progress=lambda n: progress.advance(task, n),
+            on_progress=advance,
             skip_unchanged=not force,
         )
     if as_json:
@@ -83,6 +80,22 @@ def import_cmd(
     rejected = any(s.stats.rejected for s in summaries)
     if failed or (strict and rejected):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(console) -> Iterator[Callable[[int], object]]:
+    """A progress bar on a terminal (records read so far); elsewhere nothing, and rich.progress not imported."""
+    if not console.is_terminal:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("import", total=None)
+        yield lambda n: progress.advance(task, n)
 
 
 @app.command("posts")
