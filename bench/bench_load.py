@@ -117,12 +117,14 @@ def copy_rows(posts: list[Post]) -> tuple[list[tuple], list[tuple]]:
                 r[0],
                 r[1],
                 r[2],
+                pr.state_hash,
                 pr.row_hash,
                 "bench",
                 SOURCE_VERSION,
                 None,
                 r[POST_COLS.index("metrics_observed_at")],
                 r[n + 1],
+                None,
             )
         )
     return post_rows, raw_rows

@@ -76,6 +76,11 @@ def wirewatch_hourly():
         """Events, then briefs, for the run's window (what `wirewatch group` and `wirewatch briefs` do)."""
         return orch.group_and_brief(orch.warehouse_dsn(), orch.window_from_context(get_current_context()))
 
+    @task
+    def maintain_warehouse() -> dict:
+        """Monthly partitions ahead and the raw payload retention (what `wirewatch db maintain` does)."""
+        return orch.maintain_warehouse(orch.warehouse_dsn())
+
     fetched = [
         ingest_channel.override(task_id=f"ingest_{pool}", pool=pool).expand(
             channel=watched_channels.override(task_id=f"channels_{pool}")(pool)
@@ -83,6 +88,7 @@ def wirewatch_hourly():
         for pool in POOLS
     ]
     fetched >> group_and_brief()
+    maintain_warehouse()  # independent of the channels: a failed fetch does not hold it back
 
 
 wirewatch_hourly()

@@ -73,3 +73,42 @@ def stop() -> None:
 
     stop_embedded()
     typer.echo("embedded server stopped")
+
+
+@db_app.command("maintain")
+def maintain(
+    months_ahead: int = typer.Option(3, "--months-ahead", min=0, help="Months of partitions made ahead."),
+    retention_months: int | None = typer.Option(
+        None,
+        "--retention-months",
+        min=1,
+        help="Drop raw payloads (raw_records) of months that ended more than N months ago; default "
+        "$WIREWATCH_RAW_RETENTION_MONTHS, unset: keep them. Posts, versions and counts are never dropped.",
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Monthly partitions: create the coming months', move rows of months that had none into theirs, and apply
+    the raw payload retention (what the hourly DAG runs)."""
+    from ingest.warehouse import partitions
+
+    if retention_months is None:
+        retention_months = partitions.retention_from_env()
+    with common.open_db() as conn:
+        report = partitions.maintain(conn, months_ahead=months_ahead, retention_months=retention_months)
+    if as_json:
+        common.echo_json(report.as_dict())
+        return
+    typer.echo(
+        f"created {len(report.created)} partition(s)"
+        + (": " + ", ".join(report.created) if report.created else "")
+    )
+    for table, n in report.moved_from_default.items():
+        typer.echo(f"  {n} row(s) of {table} moved from its default partition into their month")
+    if retention_months is None:
+        typer.echo("retention: off (raw payloads are kept)")
+    else:
+        typer.echo(
+            f"retention {retention_months} month(s): dropped {len(report.dropped)} partition(s) "
+            f"({report.dropped_bytes / 1e6:.1f} MB) and {report.deleted_from_default} old row(s) of the default "
+            f"partition in {report.drop_seconds:.2f} s"
+        )

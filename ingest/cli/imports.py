@@ -24,13 +24,16 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     strict: bool = typer.Option(False, help="Exit 1 when any record was rejected."),
     force: bool = typer.Option(
-        False, "--force", help="Read every file, even one imported before with the same bytes."
+        False,
+        "--force",
+        help="Read every file and normalise every record, even those imported before as they are.",
     ),
 ) -> None:
     """Import Telegram Desktop exports, Telethon JSONL, X API v2 pages or saved t.me/s pages.
 
     Idempotent: importing the same file again changes nothing. A file imported whole before with the same bytes
-    (size and content hash, in the import ledger) is skipped without parsing; --force reads it anyway. Bad
+    (size and content hash, in the import ledger) is skipped without parsing, and in a file that is read a record
+    whose post is stored from the very same bytes is not normalised again; --force reads everything. Bad
     records land in rejected_records and the rest loads. Exit code 0, or 1 when a file could not be read (or,
     with --strict, anything was rejected).
     """

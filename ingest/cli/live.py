@@ -22,9 +22,14 @@ def ingest_cmd(
         None, help="Re-read this many hours for edits/deletions/counts (default 48)."
     ),
     as_json: bool = typer.Option(False, "--json"),
+    force: bool = typer.Option(
+        False, "--force", help="Normalise every fetched record, even one stored from the very same bytes."
+    ),
 ) -> None:
     """Fetch new posts of watched channels, then rescan recent ones. Exit 0 ok, 1 a channel failed,
-    4 a channel was deferred by a rate limit (its cursor is intact; the next run resumes)."""
+    4 a channel was deferred by a rate limit (its cursor is intact; the next run resumes). A fetched record
+    whose post is stored from the very same bytes is counted unchanged without normalising it; --force
+    normalises it anyway."""
     if not channel and not all_:
         typer.echo("error: name channels with --channel or pass --all", err=True)
         raise typer.Exit(2)
@@ -43,6 +48,7 @@ def ingest_cmd(
             since=common.parse_time(since),
             until=common.parse_time(until),
             rescan_hours=rescan_hours,
+            force=force,
         )
         for spec in specs
     ]

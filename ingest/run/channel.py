@@ -14,8 +14,9 @@ import psycopg
 from ingest.config import DEFAULT_RESCAN_HOURS
 from ingest.models import ChannelSpec, FetchWindow, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
-from ingest.run.records import normalize_records
+from ingest.run.records import normalize_records, plan_batch
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
+from ingest.sources.fingerprint import Fingerprinter
 from ingest.warehouse import faults, runs
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.loader import Loader, LoadStats
@@ -81,12 +82,14 @@ def run_channel(
     kind: str = "ingest",
     now: datetime | None = None,
     ignore_deferral: bool = False,
+    force: bool = False,
 ) -> ChannelSummary:
     """One pass over one channel.
 
     Without a window: everything newer than the committed cursor, then a rescan of the last `rescan_hours`.
     With a window [since, until): the posts published in it, then a rescan that refreshes (edits, deletions,
     counts) posts already stored from the `rescan_hours` before `until`. Every batch commits with its cursor.
+    Records whose post is stored from the very same bytes are not normalised again (`force`: they are).
     """
     now = now or datetime.now(UTC)
     summary = ChannelSummary(spec.platform, spec.handle, spec.source)
@@ -119,6 +122,7 @@ def run_channel(
     )  # fmt: skip
     summary.run_id = run_id
     loader = Loader(conn, run_id=run_id)
+    fingerprinter = _fingerprinter_for(spec.source)
     try:
         for batch in source.fetch(spec, channel_id, cursor, window):
             _load_batch(
@@ -130,6 +134,8 @@ def run_channel(
                 run_id,
                 summary,
                 only_existing=window.windowed and batch.rescan,
+                fingerprinter=fingerprinter,
+                skip=not force,
             )
     except Deferred as exc:
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
@@ -196,12 +202,24 @@ def _load_batch(
     summary: ChannelSummary,
     *,
     only_existing: bool,
+    fingerprinter: Fingerprinter | None = None,
+    skip: bool = True,
 ) -> None:
-    items = normalize_records(batch.records, _normalizer_for(spec.source))
-    stats = loader.load(items, only_existing=only_existing)
+    planned = plan_batch(batch.records, fingerprinter, loader, skip=skip)
+    items = normalize_records(planned.records, _normalizer_for(spec.source))
+    # A batch held whole as it is (the usual rescan) costs no load at all.
+    stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
+    stats.unchanged += planned.unchanged
     when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}
+    # Posts skipped as stored unchanged were returned by the platform all the same: they exist.
+    seen.update(
+        pid
+        for u in planned.skipped
+        if u.platform == spec.platform and u.channel_id == channel_id
+        for pid in u.seen
+    )
     # A post whose newer copy was rejected still exists: never mark it deleted for that.
     seen |= {
         r.post_id
@@ -220,6 +238,12 @@ def _load_batch(
     conn.commit()
     summary.stats.add(stats)
     summary.api_reads += batch.api_reads
+
+
+def _fingerprinter_for(source_name: str) -> Fingerprinter | None:
+    from ingest.sources.registry import fingerprinter_for
+
+    return fingerprinter_for(source_name)
 
 
 def _normalizer_for(source_name: str) -> Normalizer:

@@ -293,6 +293,17 @@ def group_and_brief(dsn: str, window: Window) -> dict[str, Any]:
     return out
 
 
+def maintain_warehouse(dsn: str) -> dict[str, Any]:
+    """Monthly partitions made ahead and the raw payload retention ($WIREWATCH_RAW_RETENTION_MONTHS), as
+    `wirewatch db maintain` does."""
+    from ingest.warehouse import partitions
+    from ingest.warehouse.db import connect
+
+    with connect(dsn) as conn:
+        report = partitions.maintain(conn, retention_months=partitions.retention_from_env())
+    return jsonable(report)
+
+
 def jsonable(value: Any) -> Any:
     """A value XCom can store: dataclasses and objects with as_dict() become dicts, times ISO strings."""
     if value is None or isinstance(value, str | int | float | bool):

@@ -13,7 +13,7 @@ import psycopg
 
 from ingest.models import RawRecord, Rejected
 from ingest.run import file_ledger
-from ingest.run.records import normalize_records
+from ingest.run.records import normalize_records, plan_batch
 from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
@@ -92,8 +92,10 @@ def import_files(
 
     Every file imported to its end is remembered in the import ledger (size and content hash); with
     `skip_unchanged` (what `wirewatch import` does unless --force) a file whose bytes match its ledger row is
-    not read again (its summary says skipped and counts its posts as unchanged), and a JSONL file whose ledger
-    row is a prefix of it is read on from there (its summary counts the prefix's posts as unchanged)."""
+    not read again (its summary says skipped and counts its posts as unchanged), a JSONL file whose ledger
+    row is a prefix of it is read on from there (its summary counts the prefix's posts as unchanged), and in a
+    file that is read, records whose post is stored from the very same bytes are not normalised (counted as
+    unchanged: `ingest.run.records.plan_batch`)."""
     summaries: list[ImportSummary] = into if into is not None else []
     for path in _expand(paths):
         try:
@@ -105,8 +107,9 @@ def import_files(
         summaries.append(summary)
         if not path.is_file():
             import_file(
-                conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary
-            )
+                conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
+                skip_records=skip_unchanged,
+            )  # fmt: skip
             continue
         plan = file_ledger.plan(
             conn, path, file_format.name, appendable=file_format.appendable, skip_unchanged=skip_unchanged
@@ -128,7 +131,7 @@ def import_files(
         summary.resumed_at = plan.resume.offset if plan.resume else None
         import_file(
             conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
-            resume=plan.resume,
+            resume=plan.resume, skip_records=skip_unchanged,
         )  # fmt: skip
         if summary.error is None:
             s = summary.stats
@@ -179,6 +182,7 @@ def import_file(
     on_progress: Callable[[int], None] | None = None,
     summary: ImportSummary | None = None,
     resume: Resume | None = None,
+    skip_records: bool = False,
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
@@ -186,12 +190,15 @@ def import_file(
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
     loader = Loader(conn, run_id=run_id, observed_at=observed)
+    fingerprinter = file_format.fingerprinter
     try:
         size = min(batch_size, file_format.records_per_batch or batch_size)
         records = file_format.read(path, resume=resume) if resume else file_format.read(path)
         for chunk in _album_safe_batches(iter(records), size):
-            items = normalize_records(chunk, file_format.normalize)
-            stats = loader.load(items)
+            planned = plan_batch(chunk, fingerprinter, loader, skip=skip_records)
+            items = normalize_records(planned.records, file_format.normalize)
+            stats = loader.load(items) if items else LoadStats()
+            stats.unchanged += planned.unchanged
             runs.add_counts(conn, run_id, stats.as_dict())
             conn.commit()
             summary.stats.add(stats)

@@ -34,9 +34,11 @@ def ingest_channel(
     rescan_hours: float | None = None,
     kind: str = "ingest",
     source=None,
+    force: bool = False,
 ) -> ChannelSummary:
     """One pass over one channel with its configured source (what `wirewatch ingest` and each mapped DAG task
-    run). Opens its own connection so parallel tasks never share one."""
+    run). Opens its own connection so parallel tasks never share one. `force`: normalise every record, even one
+    stored from the very same bytes."""
     if rescan_hours is None:
         rescan_hours = float(spec.options.get("rescan_hours", cfg.load_config().rescan_hours))
     own = source is None
@@ -45,7 +47,14 @@ def ingest_channel(
         summary = _with_reconnect(
             dsn,
             lambda conn: run_channel(
-                conn, spec, source, since=since, until=until, rescan_hours=rescan_hours, kind=kind
+                conn,
+                spec,
+                source,
+                since=since,
+                until=until,
+                rescan_hours=rescan_hours,
+                kind=kind,
+                force=force,
             ),
         )
     finally:

@@ -1,21 +1,124 @@
-"""Raw records to normalised items for one batch: what both a file import and a channel pass do before loading."""
+"""Raw records to normalised items for one batch: what both a file import and a channel pass do before loading.
+
+Before normalising, `plan_batch` leaves out the input the warehouse already holds as it is: each post's raw input
+(a `Unit` of `ingest.sources.fingerprint`) is hashed and compared with the hash stored with the post, so an
+unchanged message, tweet or widget costs a hash and a key probe instead of normalising, hashing the row and
+probing again. Skipped units are reported back so that the caller counts their posts as unchanged and as seen.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected
+from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected, stamp_raw_hash
 from ingest.normalize.common import check_post, merge_albums
+from ingest.sources.fingerprint import Fingerprinter, Unit
+from ingest.warehouse.loader import Loader
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A record to normalise, with the raw hashes its posts carry into the warehouse."""
+
+    record: RawRecord
+    raw_hash: int | None = None  # every post of the record (a message, a widget, an album's member)
+    part_hashes: dict[int, int] | None = None  # an X page: by tweet id (a post's source_post_id)
+    context_only: frozenset[int] = frozenset()  # tweets kept only for the others to look up: output dropped
+
+    def apply(self, items: list) -> list:
+        if self.context_only:
+            drop = self.context_only
+            items = [
+                i for i in items
+                if not ((isinstance(i, Post) and i.source_post_id in drop)
+                        or (isinstance(i, Rejected) and i.post_id in drop))
+            ]  # fmt: skip
+        if self.raw_hash is not None:
+            for i in items:
+                if isinstance(i, Post):
+                    stamp_raw_hash(i, self.raw_hash)
+        elif self.part_hashes:
+            for i in items:
+                if isinstance(i, Post) and (h := self.part_hashes.get(i.source_post_id)) is not None:  # type: ignore[arg-type]
+                    stamp_raw_hash(i, h)
+        return items
+
+
+@dataclass
+class BatchPlan:
+    records: list[Planned | RawRecord]
+    skipped: list[Unit] = field(default_factory=list)  # posts held unchanged: not normalised, not loaded
+
+    @property
+    def unchanged(self) -> int:
+        """Posts the skipped units stand for (identical copies of one input count once, as loading them would)."""
+        return len({(u.key, u.raw_hash) for u in self.skipped})
+
+
+def plan_batch(
+    records: Sequence[RawRecord], fingerprinter: Fingerprinter | None, loader: Loader, *, skip: bool = True
+) -> BatchPlan:
+    """Which of a batch's records need normalising. Without a fingerprinter everything does; with `skip` false
+    (`--force`) everything does too, but posts still carry their raw hashes."""
+    if fingerprinter is None or not records:
+        return BatchPlan(list(records))
+    units = fingerprinter.units(records)
+    skipped: list[Unit] = []
+    if skip and units:
+        # Several inputs of one post in a batch are read together (versions in order, duplicates collapsed):
+        # skipping one of them could change what the others make, so none is skipped.
+        counts = Counter(u.key for u in units)
+        candidates = [u for u in units if counts[u.key] == 1]
+        by_platform: dict[str, list[Unit]] = {}
+        for u in candidates:
+            by_platform.setdefault(u.platform, []).append(u)
+        for platform, group in by_platform.items():
+            hits = loader.unchanged_raw(
+                platform, [(u.channel_id, u.post_id, u.raw_hash, u.observed) for u in group]
+            )
+            skipped.extend(group[i] for i in hits)
+    whole: dict[int, int] = {}
+    parts: dict[int, dict[int, int]] = {}
+    for u in units:
+        if u.part is None:
+            for r in u.records:
+                whole[r] = u.raw_hash
+        else:
+            parts.setdefault(u.records[0], {})[u.part] = u.raw_hash
+    gone: set[int] = set()
+    skipped_parts: dict[int, set[int]] = {}
+    for u in skipped:
+        if u.part is None:
+            gone.update(u.records)
+        else:
+            skipped_parts.setdefault(u.records[0], set()).add(u.part)
+    out: list[Planned | RawRecord] = []
+    for i, rec in enumerate(records):
+        if i in gone:
+            continue
+        context_only: frozenset[int] = frozenset()
+        if i in skipped_parts and fingerprinter.without is not None:
+            reduced = fingerprinter.without(rec, skipped_parts[i])
+            if reduced is None:
+                continue
+            rec, context_only = reduced
+        out.append(Planned(rec, whole.get(i), parts.get(i), context_only))
+    return BatchPlan(out, skipped)
 
 
 def normalize_records(
-    records: Iterable[RawRecord], normalizer: Normalizer
+    records: Iterable[RawRecord | Planned], normalizer: Normalizer
 ) -> list[Post | Rejected | Deletion]:
     """Normalise raw records, turning a normaliser's crash into a reject rather than a lost batch."""
     out: list[Post | Rejected | Deletion] = []
     now = datetime.now(UTC)
     for rec in records:
+        plan = None
+        if isinstance(rec, Planned):
+            plan, rec = rec, rec.record
         refused = rec.context.get("refused")
         if refused:  # the reader would not decode it (a line over the record size limit)
             out.append(Rejected(source=rec.source, reason=refused, origin=rec.origin, raw_text=rec.raw_text))
@@ -33,6 +136,8 @@ def normalize_records(
                 )  # fmt: skip
             )
             continue
+        if plan is not None:
+            items = plan.apply(items)
         for item in items:
             out.append(check_post(item, now, rec.origin) if isinstance(item, Post) else item)
     posts = merge_albums(i for i in out if isinstance(i, Post))

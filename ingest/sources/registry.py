@@ -17,6 +17,7 @@ from typing import Any
 
 from ingest.models import Normalizer, RawRecord
 from ingest.sources.base import LiveSource
+from ingest.sources.fingerprint import Fingerprinter
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class LiveSourceKind:
     source: str
     normalizer: str  # "module:function" -> Normalizer
     per_account: bool = True  # from_env(account); False: from_env() (no credentials)
+    #: "module:attribute" -> ingest.sources.fingerprint.Fingerprinter: lets unchanged input skip normalising.
+    fingerprint: str | None = None
 
     def build(self, account: str = "default") -> LiveSource:
         cls = _load(self.source)
@@ -44,6 +47,8 @@ class FileFormat:
     #: One record a line, so a file that only grew is read on from where its last import ended (the reader
     #: takes `resume=ingest.sources.lines.Resume`).
     appendable: bool = False
+    #: "module:attribute" -> ingest.sources.fingerprint.Fingerprinter: lets unchanged records skip normalising.
+    fingerprint: str | None = None
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -52,6 +57,10 @@ class FileFormat:
     @property
     def normalize(self) -> Normalizer:
         return _load(self.normalizer)
+
+    @property
+    def fingerprinter(self) -> Fingerprinter | None:
+        return _load(self.fingerprint) if self.fingerprint else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,10 @@ def _telegram_auto(account: str) -> str:
 
 #: Replays recorded captures of either platform (tests, demos, re-runs without network).
 REPLAY = LiveSourceKind(
-    "replay", "ingest.sources.replay:ReplaySource", "ingest.sources.replay:normalize_replay"
+    "replay",
+    "ingest.sources.replay:ReplaySource",
+    "ingest.sources.replay:normalize_replay",
+    fingerprint="ingest.sources.replay:FINGERPRINT",
 )
 
 PLATFORMS: dict[str, Platform] = {
@@ -91,12 +103,14 @@ PLATFORMS: dict[str, Platform] = {
                     "telethon",
                     "ingest.sources.telegram:TelethonSource",
                     "ingest.normalize.telegram:normalize_message",
+                    fingerprint="ingest.sources.telegram.fingerprint:FINGERPRINT",
                 ),
                 LiveSourceKind(
                     "telegram_web",
                     "ingest.sources.telegram_web:TelegramWebSource",
                     "ingest.normalize.telegram_web:normalize_widget",
                     per_account=False,
+                    fingerprint="ingest.sources.telegram_web.fingerprint:FINGERPRINT",
                 ),
                 REPLAY,
             ),
@@ -113,12 +127,14 @@ PLATFORMS: dict[str, Platform] = {
                     "ingest.normalize.telegram:normalize_message",
                     "Telethon Message.to_dict() records, one JSON object a line",
                     appendable=True,
+                    fingerprint="ingest.sources.telegram.fingerprint:FINGERPRINT",
                 ),
                 FileFormat(
                     "telegram-web",
                     "ingest.sources.telegram_web:read_saved_page",
                     "ingest.normalize.telegram_web:normalize_widget",
                     "saved t.me/s/<channel> HTML pages",
+                    fingerprint="ingest.sources.telegram_web.fingerprint:FINGERPRINT",
                 ),
             ),
             auto_source=_telegram_auto,
@@ -126,7 +142,12 @@ PLATFORMS: dict[str, Platform] = {
         Platform(
             "x",
             sources=(
-                LiveSourceKind("x_api", "ingest.sources.x:XSource", "ingest.normalize.x:normalize_page"),
+                LiveSourceKind(
+                    "x_api",
+                    "ingest.sources.x:XSource",
+                    "ingest.normalize.x:normalize_page",
+                    fingerprint="ingest.sources.x.fingerprint:FINGERPRINT",
+                ),
                 REPLAY,
             ),
             formats=(
@@ -137,6 +158,7 @@ PLATFORMS: dict[str, Platform] = {
                     "X API v2 response pages, one JSON page a line (twarc2 output)",
                     records_per_batch=50,
                     appendable=True,
+                    fingerprint="ingest.sources.x.fingerprint:FINGERPRINT",
                 ),
             ),
             auto_source=lambda account: "x_api",
@@ -178,6 +200,11 @@ def _live(source_name: str) -> LiveSourceKind:
 
 def normalizer_for(source_name: str) -> Normalizer:
     return _load(_live(source_name).normalizer)
+
+
+def fingerprinter_for(source_name: str) -> Fingerprinter | None:
+    ref = _live(source_name).fingerprint
+    return _load(ref) if ref else None
 
 
 def build_source(source_name: str, account: str = "default") -> LiveSource:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import orjson
 
 from ingest.models import ChannelSpec, Cursor, FetchWindow, Normalized, Post, RawRecord
 from ingest.sources.base import Batch, Batches, Listed, SourceError
+from ingest.sources.fingerprint import Fingerprinter, Unit
 from ingest.sources.lines import max_record_bytes, read_lines
 from ingest.times import iso_to_utc
 
@@ -344,3 +345,25 @@ def normalize_replay(record: RawRecord) -> Iterator[Normalized]:
         raise ValueError(f"replay record without a known capture format: {fmt!r}")
     for item in get_format(fmt).normalize(record):
         yield replace(item, source=NAME) if isinstance(item, Post) else item
+
+
+def _units(records: Sequence[RawRecord]) -> list[Unit]:
+    """A replayed batch's units, by its capture format's fingerprinter (one format a batch)."""
+    fmt = records[0].context.get("format") if records else None
+    if fmt not in (TELETHON, X_PAGES) or any(r.context.get("format") != fmt for r in records):
+        return []
+    if fmt == TELETHON:
+        from ingest.sources.telegram.fingerprint import units
+    else:
+        from ingest.sources.x.fingerprint import units
+    return units(records)
+
+
+def _without(record: RawRecord, skipped: set[int]) -> tuple[RawRecord, frozenset[int]] | None:
+    from ingest.sources.x.fingerprint import without
+
+    return without(record, skipped)
+
+
+#: Replayed captures skip unchanged input like the live sources they stand for.
+FINGERPRINT = Fingerprinter(_units, _without)

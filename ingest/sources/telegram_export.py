@@ -11,7 +11,10 @@ channel's numeric id, name and type, and its public username when the export has
 username; wirewatch reads a top-level `"username"` when someone added it, and callers may pass `handle=`.
 
 A truncated or corrupt file yields every message read before the damage, then raises ValueError saying where;
-`ingest.run.imports.import_file` turns that into a reject and a 'partial' run.
+`ingest.run.imports.import_file` turns that into a reject and a 'partial' run. So does one message over the
+record limit (`WIREWATCH_MAX_RECORD_BYTES`): the parser is fed no more than the limit past the message's start, so
+a hostile message never costs its whole size in memory. Telegram caps a message at 4,096 characters, so such a
+message cannot come from Telegram; the messages after it are not read (raise the limit to import them).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import IO, Any
 import ijson
 
 from ingest.models import RawRecord
+from ingest.sources.lines import max_record_bytes
 
 SOURCE = "telegram_export"
 
@@ -52,17 +56,27 @@ def read_export(path: Path, *, handle: str | None = None) -> Iterator[RawRecord]
         "handle": _clean_handle(handle),
     }
     index = -1
-    with _open(path) as fh:
+    limit = max_record_bytes()
+    with _open(path) as raw:
+        fh = _Bounded(raw, limit)
         try:
             for index, message in enumerate(ijson.items(fh, "messages.item", use_float=True)):
                 yield RawRecord(
                     source=SOURCE, payload=message, origin=f"{path}#{index}", context=dict(context)
                 )
+                fh.mark()
         except ijson.JSONError as exc:
             where = f"after message index {index}" if index >= 0 else "before the first message"
             raise ValueError(
-                f"{path}: invalid or truncated JSON {where} (near byte {fh.tell()}): {_first_line(exc)}; "
+                f"{path}: invalid or truncated JSON {where} (near byte {raw.tell()}): {_first_line(exc)}; "
                 f"{index + 1} messages read"
+            ) from None
+        except _OverLimit:
+            raise ValueError(
+                f"{path}#{index + 1}: message over the {limit:,}-byte record limit (WIREWATCH_MAX_RECORD_BYTES; "
+                f"starts near byte {fh.marked:,}): refused without reading it whole, and the messages after it "
+                f"were not read; {index + 1} messages read. Telegram caps a message at 4,096 characters, so check "
+                "the file, or raise the limit to import it"
             ) from None
 
 
@@ -74,9 +88,12 @@ def read_header(path: Path) -> dict[str, Any]:
     """
     header: dict[str, Any] = {}
     seen_messages = False
-    with _open(path) as fh:
+    with _open(path) as raw:
+        # Marked at every event: no single token (a hostile multi-GB string) is read whole.
+        fh = _Bounded(raw, max_record_bytes())
         try:
             for prefix, event, value in ijson.parse(fh, use_float=True):
+                fh.mark()
                 if prefix == "" and event == "map_key":
                     if value in _ACCOUNT_EXPORT_KEYS:
                         raise ValueError(
@@ -97,8 +114,13 @@ def read_header(path: Path) -> dict[str, Any]:
             if not seen_messages or "id" not in header:
                 raise ValueError(
                     f"{path}: invalid or truncated JSON before the channel header (name/type/id) was read "
-                    f"(near byte {fh.tell()}): {_first_line(exc)}"
+                    f"(near byte {raw.tell()}): {_first_line(exc)}"
                 ) from None
+        except _OverLimit:
+            raise ValueError(
+                f"{path}: a value near byte {fh.marked:,} is over the record limit (WIREWATCH_MAX_RECORD_BYTES) "
+                "while reading the export's header: refused without reading it whole"
+            ) from None
     if not seen_messages:
         raise ValueError(f"{path} has no top-level 'messages' array: not a Telegram Desktop chat export")
     if "id" not in header:
@@ -106,6 +128,29 @@ def read_header(path: Path) -> dict[str, Any]:
             f"{path} has no top-level chat 'id': cannot tell which channel the messages belong to"
         )
     return header
+
+
+class _OverLimit(Exception):
+    """The parser asked for more than the record limit past the last message's end."""
+
+
+class _Bounded:
+    """A binary file that ijson reads through, refusing to hand out more than `limit` bytes (plus one read ahead)
+    past the last `mark()`, so one message can never make the parser hold more than that."""
+
+    def __init__(self, fh: IO[bytes], limit: int):
+        self._fh, self._limit = fh, limit
+        self.read_to = self.marked = fh.tell()
+
+    def mark(self) -> None:
+        self.marked = self.read_to
+
+    def read(self, n: int = -1) -> bytes:
+        if self.read_to - self.marked > self._limit:
+            raise _OverLimit
+        data = self._fh.read(n if n >= 0 else 1 << 16)
+        self.read_to += len(data)
+        return data
 
 
 def _open(path: Path) -> IO[bytes]:

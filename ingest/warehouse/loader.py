@@ -8,18 +8,23 @@ commit together (see `ingest.run.channel`).
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 import orjson
 import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import set_json_dumps
 
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.locks import lock_channels
+from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, prepare, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
@@ -28,15 +33,18 @@ from ingest.warehouse.post_sql import (
     I_PAYLOAD,
     I_ROW_HASH,
     I_SOURCE,
+    I_STATE,
     INSERT_METRICS,
     INSERT_RAW,
     INSERT_VERSIONS,
     POST_COLS,
     RAW_COLS,
+    REFRESH_RAW_HASH,
     SEED_METRICS,
     SEED_VERSIONS,
     STAGE_COLS,
     STAGE_DDL,
+    UNCHANGED_RAW,
     UPSERT_POSTS,
 )
 
@@ -79,6 +87,7 @@ class Loader:
         run_id: int | None = None,
         skip_unchanged: bool = True,
         observed_at: datetime | None = None,
+        metrics_policy: MetricsPolicy | None = None,
     ):
         # When a record carries no observation time: the time the input was captured (a file's mtime), else now.
         self.observed_at = observed_at
@@ -90,6 +99,9 @@ class Loader:
         self.conn = conn
         self.run_id = run_id
         self.skip_unchanged = skip_unchanged
+        # Read once: every batch of this loader keeps count observations by the same rule.
+        self.metrics_policy = metrics_policy or MetricsPolicy.from_env()
+        self._metrics_params = {"run_id": run_id, **self.metrics_policy.sql_params()}
         self._staged = False
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
@@ -208,8 +220,8 @@ class Loader:
                         copy.write_row(r[:n])
                         if r[I_PAYLOAD] is not None:
                             raw_rows.append(
-                                (r[0], r[1], r[2], r[I_ROW_HASH], r[I_SOURCE], SOURCE_VERSION, r[I_ORIGIN],
-                                 r[I_FETCHED], r[I_PAYLOAD])
+                                (r[0], r[1], r[2], r[I_STATE], r[I_ROW_HASH], r[I_SOURCE], SOURCE_VERSION,
+                                 r[I_ORIGIN], r[I_FETCHED], r[I_PAYLOAD], self.run_id)
                             )  # fmt: skip
                 with cur.copy(
                     f"COPY raw_records ({', '.join(RAW_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
@@ -234,8 +246,8 @@ class Loader:
         stats.versions += cur.execute(SEED_VERSIONS).rowcount
         stats.versions += cur.execute(INSERT_VERSIONS).rowcount
         stats.metrics += cur.execute(SEED_METRICS).rowcount
-        stats.metrics += cur.execute(INSERT_METRICS).rowcount
-        cur.execute(INSERT_RAW, (SOURCE_VERSION,))
+        stats.metrics += cur.execute(INSERT_METRICS, self._metrics_params).rowcount
+        cur.execute(INSERT_RAW, {"source_version": SOURCE_VERSION, "run_id": self.run_id})
         cur.execute(UPSERT_POSTS)
         flags = [r[0] for r in cur.fetchall()]
         ins = sum(1 for f in flags if f)
@@ -256,11 +268,60 @@ class Loader:
         for platform, rows in by_platform.items():
             params = (
                 [pr.post.channel_id for pr in rows], [pr.post.post_id for pr in rows], [pr.row_hash for pr in rows],
-                [pr.post.observed_at if pr.post.metrics is not None else None for pr in rows], platform,
+                [pr.post.observed_at if pr.post.metrics is not None else None for pr in rows],
+                [pr.post.raw_hash for pr in rows], platform,
             )  # fmt: skip
             cur.execute(CHANGED_KEYS, params, binary=True)
-            out.extend((rows[i - 1], exists) for i, exists in cur.fetchall())
+            settled: list[Prepared] = []
+            for i, exists, load in cur.fetchall():
+                if load:
+                    out.append((rows[i - 1], exists))
+                else:
+                    settled.append(rows[i - 1])
+            if settled:
+                cur.execute(
+                    REFRESH_RAW_HASH,
+                    (
+                        [pr.post.channel_id for pr in settled],
+                        [pr.post.post_id for pr in settled],
+                        [pr.row_hash for pr in settled],
+                        [pr.post.raw_hash for pr in settled],
+                        platform,
+                    ),  # fmt: skip
+                )
         return out
+
+    def unchanged_raw(
+        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
+    ) -> list[int]:
+        """Which of these (channel_id, post_id, raw_hash, observed) need not be normalised: positions in `keys` of
+        posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
+        observed no later than `observed` (None: now, or the loader's observation time)."""
+        if not keys:
+            return []
+        default = self.observed_at or datetime.now(UTC)
+        micros: dict[datetime, int] = {}  # a batch shares one or two fetch times: convert each once
+        observed = []
+        for k in keys:
+            at = k[3] or default
+            us = micros.get(at)
+            if us is None:
+                us = micros[at] = (at - _EPOCH) // _MICROSECOND
+            observed.append(us)
+        cur = self.conn.cursor(binary=True)
+        cur.adapters.register_dumper(_Int8s, _Int8sDumper)
+        cur.execute(
+            UNCHANGED_RAW,
+            (
+                _Int8s(k[0] for k in keys),
+                _Int8s(k[1] for k in keys),
+                _Int8s(k[2] for k in keys),
+                _Int8s(observed),
+                platform,
+            ),  # fmt: skip
+            binary=True,
+        )
+        return [i - 1 for (i,) in cur.fetchall()]
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""
@@ -346,6 +407,28 @@ class Loader:
                    WHERE platform = %s AND channel_id = %s AND post_id = ANY(%s::bigint[])""",
                 (when, platform, channel_id, sorted(ids)),
             )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class _Int8s(tuple):
+    """A bigint[] parameter of non-null ints."""
+
+
+class _Int8sDumper(Dumper):
+    """bigint[] in PostgreSQL's binary array format in one struct.pack: psycopg's list dumper formats each element
+    in Python, which cost more than the key probe it feeds (a rescan probes every post it is handed)."""
+
+    format = pq.Format.BINARY
+    oid = 1016  # int8[]
+
+    def dump(self, obj: tuple) -> bytes:
+        n = len(obj)
+        if not n:
+            return struct.pack(">iiI", 0, 0, 20)
+        return struct.pack(f">iiIii{'iq' * n}", 1, 0, 20, n, 1, *chain.from_iterable((8, v) for v in obj))
 
 
 def _clean_text(s: str) -> str:

@@ -56,14 +56,14 @@ def lock_channels(conn: psycopg.Connection, channels: Iterable[tuple[str, int]])
 
 def _bounded(conn: psycopg.Connection, keys: list[int], what: str, *, xact: bool) -> None:
     bound = wait_seconds()
-    previous = conn.execute(
-        "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, %s)",
-        (f"{int(bound * 1000)}ms", xact),
-    ).fetchone()[0]
+    # Read, then set, in two statements: the order of evaluation within one target list is not promised.
+    previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+    conn.execute("SELECT set_config('lock_timeout', %s, %s)", (f"{int(bound * 1000)}ms", xact))
     fn = "pg_advisory_xact_lock" if xact else "pg_advisory_lock"
     try:
-        # One statement for every key: the rows of unnest come in array order, so the locks are taken in order.
-        conn.execute(f"SELECT {fn}(k) FROM unnest(%s::bigint[]) AS k", (keys,))
+        # A statement a key (a batch has one or two channels): the order locks are taken in is then the keys'.
+        for key in keys:
+            conn.execute(f"SELECT {fn}(%s)", (key,))
     except psycopg.errors.LockNotAvailable as exc:  # the caller's transaction is aborted: it rolls back
         raise DatabaseFault(_gave_up(bound, keys, what), exc.sqlstate) from exc
     finally:

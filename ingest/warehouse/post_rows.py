@@ -30,13 +30,14 @@ class Prepared:
     """One row to load. The row hash (one pass over every field) decides whether the row is sent at all; the
     content and metrics hashes are computed only for rows that are."""
 
-    __slots__ = ("post", "row_hash", "_content_hash", "_metrics_hash")
+    __slots__ = ("post", "row_hash", "_content_hash", "_metrics_hash", "_state_hash")
 
     def __init__(self, post: Post, row_hash: int):
         self.post = post
         self.row_hash = row_hash
         self._content_hash: int | None = None
         self._metrics_hash: int | None = None
+        self._state_hash: int | None = None
 
     @property
     def content_hash(self) -> int:
@@ -50,9 +51,20 @@ class Prepared:
             self._metrics_hash = stable_hash(_metrics_tuple(self.post))
         return self._metrics_hash
 
+    @property
+    def state_hash(self) -> int:
+        """Every normalised field but the counts: one raw payload is kept per distinct value."""
+        if self._state_hash is None:
+            self._state_hash = state_hash(self.post)
+        return self._state_hash
+
 
 def row_hash(p: Post) -> int:
     return stable_hash(p.text, p.media, _metrics_tuple(p), _row_identity(p))
+
+
+def state_hash(p: Post) -> int:
+    return stable_hash(p.text, p.media, _row_identity(p))
 
 
 def prepare(posts: Iterable[Post]) -> list[list[Prepared]]:
@@ -134,8 +146,8 @@ def stage_row(pr: Prepared, now: datetime) -> tuple:
         # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
         # keeps whatever counts the row holds.
         (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
-        has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
-        p.observed_at or now,
+        p.raw_hash, has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
+        p.observed_at or now, pr.state_hash,
     )  # fmt: skip
 
 

@@ -13,16 +13,17 @@ POST_COLS = (
     "fwd_name", "fwd_handle", "quoted_channel_id", "quoted_post_id", "reposted_channel_id", "reposted_post_id", "grouped_id",
     "media", "links", "hashtags", "mentions", "views", "forwards", "replies", "reposts", "quotes", "likes",
     "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
+    "raw_hash",
 )  # fmt: skip
 KEY = ("platform", "channel_id", "post_id")
 I_ROW_HASH, I_SOURCE = (POST_COLS.index(c) for c in ("row_hash", "source"))
 METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip
 CONTENT_COLS = tuple(
-    c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "source", "version_at")
+    c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "raw_hash", "source", "version_at")
 )
-STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at")
-_, I_PAYLOAD, I_ORIGIN, I_FETCHED = (len(POST_COLS) + i for i in range(4))  # after has_metrics
+STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at", "state_hash")
+_, I_PAYLOAD, I_ORIGIN, I_FETCHED, I_STATE = (len(POST_COLS) + i for i in range(5))  # after has_metrics
 STAGE_COLS = POST_COLS + STAGE_EXTRA
 VERSION_COLS = (
     "platform",
@@ -38,18 +39,23 @@ RAW_COLS = (
     "platform",
     "channel_id",
     "post_id",
+    "state_hash",
     "row_hash",
     "source",
     "source_version",
     "origin",
     "fetched_at",
     "payload",
+    "run_id",
 )
 
+# The ALTERs: a session whose stage table was made before 011/012 (it lives as long as the connection) still loads.
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS stage_posts (
-    LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text, observed_at timestamptz
+    LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text, origin text, observed_at timestamptz,
+    state_hash bigint
 ) ON COMMIT DELETE ROWS;
+ALTER TABLE stage_posts ADD COLUMN IF NOT EXISTS raw_hash bigint, ADD COLUMN IF NOT EXISTS state_hash bigint;
 """
 
 # An older record arriving late (an old export imported after live data) must not roll back newer content or
@@ -68,6 +74,9 @@ _UPDATE_SET = ",\n    ".join(
         # A mixed row (older content, newer counts) matches no incoming record: 0 forces a full compare next time.
         f"row_hash = CASE WHEN {_NEWER_CONTENT} AND ({_NEWER_METRICS} OR (EXCLUDED.metrics_observed_at IS NULL"
         " AND posts.metrics_observed_at IS NULL)) THEN EXCLUDED.row_hash ELSE 0 END",
+        # The raw hash vouches for the row only when the row is wholly the incoming record's (see row_hash).
+        f"raw_hash = CASE WHEN {_NEWER_CONTENT} AND ({_NEWER_METRICS} OR (EXCLUDED.metrics_observed_at IS NULL"
+        " AND posts.metrics_observed_at IS NULL)) THEN EXCLUDED.raw_hash END",
         f"source = CASE WHEN {_NEWER_CONTENT} THEN EXCLUDED.source ELSE posts.source END",
         f"version_at = CASE WHEN NOT ({_NEWER_CONTENT}) OR posts.content_hash = EXCLUDED.content_hash"
         " THEN posts.version_at ELSE EXCLUDED.version_at END",
@@ -129,54 +138,128 @@ ORDER BY s.platform, s.channel_id, s.post_id
 ON CONFLICT DO NOTHING
 """
 
+_METRIC_VALUES = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions")
+
+# The first observation of a post whose counts change: its counts as `posts` holds them, with the source that
+# wrote them and the run that stored its payload (found by the observation time; NULL when it is not stored).
 SEED_METRICS = f"""
-INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash,
-                          views, forwards, replies, reposts, quotes, likes, reactions)
+INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash, {", ".join(_METRIC_VALUES)},
+                          source, run_id)
 SELECT p.platform, p.channel_id, p.post_id, coalesce(p.metrics_observed_at, p.first_seen_at), p.metrics_hash,
-       p.views, p.forwards, p.replies, p.reposts, p.quotes, p.likes, p.reactions
+       {", ".join(f"p.{c}" for c in _METRIC_VALUES)}, p.source,
+       (SELECT r.run_id FROM raw_records r
+        WHERE {_SAME_KEY.format(a="r", b="p")} AND r.fetched_at = coalesce(p.metrics_observed_at, p.first_seen_at)
+        LIMIT 1)
 FROM posts p JOIN stage_posts s ON {_SAME_KEY.format(a="s", b="p")}
 WHERE s.has_metrics AND s.metrics_hash <> p.metrics_hash
-  AND num_nonnulls(p.views, p.forwards, p.replies, p.reposts, p.quotes, p.likes, p.reactions) > 0
+  AND num_nonnulls({", ".join(f"p.{c}" for c in _METRIC_VALUES)}) > 0
   AND NOT EXISTS (SELECT 1 FROM post_metrics m WHERE {_SAME_KEY.format(a="m", b="p")})
 ORDER BY p.platform, p.channel_id, p.post_id
 ON CONFLICT DO NOTHING
-"""
+"""  # noqa: S608 - column names are constants
 
+
+def _moved(col: str) -> str:
+    """A count appeared, disappeared, or moved by at least min_change of its stored value (and by at least 1)."""
+    if col == "reactions":
+        s_val, p_val = (
+            "(SELECT sum(v::numeric) FROM jsonb_each_text(s.reactions) AS e(k, v))",
+            ("(SELECT sum(v::numeric) FROM jsonb_each_text(prev.reactions) AS e(k, v))"),
+        )
+    else:
+        s_val, p_val = f"s.{col}", f"prev.{col}"
+    return (
+        f"(({s_val}) IS NULL) <> (({p_val}) IS NULL)"
+        f" OR abs(({s_val}) - ({p_val})) >= greatest(1, %(min_change)s * abs({p_val}))"
+    )
+
+
+# A count observation is stored when the counts differ from the latest stored row before it and the metrics
+# policy (ingest.warehouse.metrics_policy) keeps it: young post, material change, or a gap since the last row.
 INSERT_METRICS = f"""
-INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash,
-                          views, forwards, replies, reposts, quotes, likes, reactions)
+INSERT INTO post_metrics (platform, channel_id, post_id, observed_at, metrics_hash, {", ".join(_METRIC_VALUES)},
+                          source, run_id)
 SELECT s.platform, s.channel_id, s.post_id, s.metrics_observed_at, s.metrics_hash,
-       s.views, s.forwards, s.replies, s.reposts, s.quotes, s.likes, s.reactions
+       {", ".join(f"s.{c}" for c in _METRIC_VALUES)}, s.source, %(run_id)s
 FROM stage_posts s
+LEFT JOIN LATERAL (
+    SELECT m.observed_at, m.metrics_hash, {", ".join(f"m.{c}" for c in _METRIC_VALUES)} FROM post_metrics m
+    WHERE {_SAME_KEY.format(a="m", b="s")} AND m.observed_at <= s.metrics_observed_at
+    ORDER BY m.observed_at DESC LIMIT 1
+) prev ON true
 WHERE s.has_metrics
   AND EXISTS (SELECT 1 FROM post_metrics m WHERE {_SAME_KEY.format(a="m", b="s")})
-  AND s.metrics_hash IS DISTINCT FROM (
-    SELECT m.metrics_hash FROM post_metrics m
-    WHERE {_SAME_KEY.format(a="m", b="s")} AND m.observed_at <= s.metrics_observed_at
-    ORDER BY m.observed_at DESC LIMIT 1)
+  AND s.metrics_hash IS DISTINCT FROM prev.metrics_hash
+  AND (prev.observed_at IS NULL
+       OR %(young)s::interval IS NULL OR s.metrics_observed_at < s.posted_at + %(young)s::interval
+       OR s.metrics_observed_at >= prev.observed_at + %(max_gap)s::interval
+       OR {" OR ".join(f"({_moved(c)})" for c in _METRIC_VALUES if c not in ("reactions",))}
+       OR ({_moved("reactions")}))
 ORDER BY s.platform, s.channel_id, s.post_id
-ON CONFLICT DO NOTHING
-"""
-
-INSERT_RAW = f"""
-INSERT INTO raw_records ({", ".join(RAW_COLS)})
-SELECT platform, channel_id, post_id, row_hash, source, %s, origin, observed_at, payload FROM stage_posts
-WHERE payload IS NOT NULL
-ORDER BY platform, channel_id, post_id
 ON CONFLICT DO NOTHING
 """  # noqa: S608
 
+# A payload is kept per distinct content state of a post (every normalised field but the counts: state_hash),
+# the first observation of it: an observation that changes only counts is kept as counts in post_metrics.
+# Dedupe is a probe, not a unique index: raw_records is partitioned by fetch month, and a unique index of a
+# partitioned table must hold the partition key. Writers of a channel hold its lock (ingest.warehouse.locks),
+# so two of them cannot both miss the same state. Most staged rows carry the content `posts` already holds
+# (a rescan with new counts): those are known without probing any partition.
+_CONTENT_DIFFERS = _differs(CONTENT_COLS).replace("posts.", "p.").replace("EXCLUDED.", "s.")
+INSERT_RAW = f"""
+INSERT INTO raw_records ({", ".join(RAW_COLS)})
+SELECT s.platform, s.channel_id, s.post_id, s.state_hash, s.row_hash, s.source, %(source_version)s, s.origin,
+       s.observed_at, s.payload, %(run_id)s
+FROM stage_posts s LEFT JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
+WHERE s.payload IS NOT NULL
+  -- CASE, not AND: a top-level NOT EXISTS becomes an anti-join that probes (or scans) for every staged row.
+  AND CASE WHEN p.platform IS NOT NULL AND NOT {_CONTENT_DIFFERS} THEN false
+           ELSE NOT EXISTS (SELECT 1 FROM raw_records r
+                            WHERE {_SAME_KEY.format(a="r", b="s")} AND r.state_hash = s.state_hash) END
+ORDER BY s.platform, s.channel_id, s.post_id
+"""  # noqa: S608
+
 # The server compares: only keys that are new, deleted, changed, or observed before the stored counts come back,
-# so an unchanged re-run moves almost nothing over the wire.
+# so an unchanged re-run moves almost nothing over the wire. Also back, flagged `load` false: unchanged rows whose
+# raw hash is not the incoming record's (rows stored before raw hashes existed, or a record whose bytes changed
+# where the row does not), so that REFRESH_RAW_HASH lets the next read of that record skip it before normalising.
 CHANGED_KEYS = """
-SELECT k.i, p.row_hash IS NOT NULL
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
-     WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, i)
+SELECT k.i, p.row_hash IS NOT NULL, l.load
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::bigint[])
+     WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, raw_hash, i)
 LEFT JOIN LATERAL (
     -- LIMIT 1 keeps this a per-key primary-key probe: as a plain join the planner hashes the whole table.
-    SELECT p.row_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    SELECT p.row_hash, p.deleted_at, p.metrics_observed_at, p.raw_hash FROM posts p
     WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
 ) p ON true
-WHERE p.row_hash IS NULL OR p.deleted_at IS NOT NULL OR p.row_hash <> k.row_hash
-   OR k.observed < p.metrics_observed_at
+CROSS JOIN LATERAL (
+    SELECT p.row_hash IS NULL OR p.deleted_at IS NOT NULL OR p.row_hash <> k.row_hash
+           OR coalesce(k.observed < p.metrics_observed_at, false) AS load
+) l
+WHERE l.load OR (k.raw_hash IS NOT NULL AND p.raw_hash IS DISTINCT FROM k.raw_hash)
+"""
+
+# Records the raw hash of rows that are exactly what the incoming record makes of them (same row hash, not deleted).
+REFRESH_RAW_HASH = """
+UPDATE posts p SET raw_hash = k.raw_hash
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS k(channel_id, post_id, row_hash, raw_hash)
+WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
+  AND p.row_hash = k.row_hash AND p.deleted_at IS NULL AND p.raw_hash IS DISTINCT FROM k.raw_hash
+"""
+
+# Observation times come as microseconds since the epoch (bigint[]: one binary array, no per-element formatting).
+# The records a batch need not normalise: their post is stored, not deleted, last loaded from a record with these
+# very bytes, and holds counts observed no later than this record's (else the record may belong in the metrics
+# history, and is loaded as before). See ingest.run.records.
+UNCHANGED_RAW = """
+SELECT k.i
+FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[])
+     WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed_us, i)
+JOIN LATERAL (
+    SELECT p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
+) p ON true
+WHERE p.raw_hash = k.raw_hash AND p.deleted_at IS NULL
+  AND (p.metrics_observed_at IS NULL
+       OR k.observed_us >= (extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint)
 """

@@ -2,7 +2,7 @@
 
 Two warehouses built from the same platform states are the same when:
 - posts: every column equal except bookkeeping and observation times (`first_seen_at`, `last_seen_at`,
-  `metrics_observed_at`) and the skip-unchanged cache `row_hash`, with `deleted_at` compared as "is deleted" (a
+  `metrics_observed_at`) and the skip-unchanged caches `row_hash` and `raw_hash`, with `deleted_at` compared as "is deleted" (a
   deletion is timed by when a scan noticed it, which differs between schedules);
 - post_versions, raw_records, channels, channel_aliases: `ingest.warehouse.queries.table_checksums` equal (it
   leaves out `observed_at`, `fetched_at`, `valid_from/valid_to` and other bookkeeping times);
@@ -24,8 +24,10 @@ import psycopg
 
 from ingest.warehouse.queries import table_checksums
 
-#: row_hash is a cache (the hash of the last incoming row, 0 after a partial update: "compare in full next time").
-_POST_SKIP = {"first_seen_at", "last_seen_at", "metrics_observed_at", "deleted_at", "row_hash"}
+#: row_hash is a cache (the hash of the last incoming row, 0 after a partial update: "compare in full next time");
+#: raw_hash likewise (the hash of the raw input of the last record that made the row, NULL when unknown: two
+#: schedules may have last met different records that make the same row).
+_POST_SKIP = {"first_seen_at", "last_seen_at", "metrics_observed_at", "deleted_at", "row_hash", "raw_hash"}
 _METRIC_COLS = ("metrics_hash", "views", "forwards", "replies", "reposts", "quotes", "likes", "reactions")
 CHECKSUMMED = (
     "post_versions",

@@ -83,8 +83,20 @@ def test_upgrade_to_stored_search_vectors_keeps_search_current(admin_dsn, tmp_pa
     with scratch.scratch_db(admin_dsn, "ww_test_migrate_008", migrated=False) as url:
         with psycopg.connect(url) as conn:
             assert migrate.upgrade(conn, tmp_path)[-1] == "007_analyst_health"
-            Loader(conn).load(
-                [post(1, "Российская армия получила новые контракты."), post(2, "Allies sign contracts.")]
+            # Rows as a loader of that time stored them (today's loader also writes columns of later migrations),
+            # and the staging table such a session made, which lives on with the connection.
+            for pid, text in (
+                (1, "Российская армия получила новые контракты."),
+                (2, "Allies sign contracts."),
+            ):
+                conn.execute(
+                    "INSERT INTO posts (platform, channel_id, post_id, posted_at, version_at, text, content_hash,"
+                    " metrics_hash, row_hash, source) VALUES ('telegram', 1001, %s, %s, %s, %s, 0, 0, 0, 'test')",
+                    (pid, post(pid, text).posted_at, post(pid, text).posted_at, text),
+                )
+            conn.execute(
+                "CREATE TEMP TABLE stage_posts (LIKE posts INCLUDING DEFAULTS, has_metrics boolean, payload text,"
+                " origin text, observed_at timestamptz) ON COMMIT DELETE ROWS"
             )
             conn.commit()
             assert migrate.upgrade(conn)[0] == "008_search_vector"  # and any later migration

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from ingest.sources.airflow_conn import parse_airflow_connection
 from ingest.sources.base import SourceError
 
 
@@ -40,10 +39,10 @@ def credentials_from_env(
     env = os.environ if environ is None else environ
     prefix = env_prefix(account)
     conn_var = airflow_conn_var(account)
-    conn = _airflow_conn(env.get(conn_var), conn_var)
-    api_id_raw = env.get(f"{prefix}_API_ID") or conn.get("login")
-    api_hash = env.get(f"{prefix}_API_HASH") or conn.get("password")
-    session = env.get(f"{prefix}_SESSION") or conn.get("session")
+    conn = parse_airflow_connection(env.get(conn_var), conn_var)
+    api_id_raw = env.get(f"{prefix}_API_ID") or conn.login
+    api_hash = env.get(f"{prefix}_API_HASH") or conn.password
+    session = env.get(f"{prefix}_SESSION") or conn.extra.get("session")
     missing = [n for n, v in (("API_ID", api_id_raw), ("API_HASH", api_hash), ("SESSION", session)) if not v]
     if missing:
         raise SourceError(
@@ -56,31 +55,3 @@ def credentials_from_env(
     except ValueError:
         raise SourceError(f"{prefix}_API_ID (or {conn_var} login) is not a number") from None
     return TelegramCredentials(api_id, str(api_hash).strip(), str(session).strip(), account)
-
-
-def _airflow_conn(value: str | None, name: str) -> dict[str, str]:
-    """login, password and extra.session of an Airflow connection given as JSON or as a URI."""
-    if not value:
-        return {}
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            data = json.loads(value)
-            extra = data.get("extra") or {}
-            if isinstance(extra, str):
-                extra = json.loads(extra) if extra.strip() else {}
-        except (ValueError, AttributeError):
-            raise SourceError(f"{name} is not valid JSON (expected an Airflow connection object)") from None
-        return {k: v for k, v in (("login", data.get("login")), ("password", data.get("password")),
-                                  ("session", extra.get("session"))) if v}  # fmt: skip
-    try:
-        parts = urlsplit(value)
-        query = parse_qs(parts.query)
-        extra_json = query.get("__extra__", [""])[0]
-        extra = json.loads(extra_json) if extra_json else {}
-        session = query.get("session", [None])[0] or extra.get("session")
-        out = {"login": unquote(parts.username or ""), "password": unquote(parts.password or ""),
-               "session": session or ""}  # fmt: skip
-    except ValueError:
-        raise SourceError(f"{name} is neither JSON nor a connection URI") from None
-    return {k: v for k, v in out.items() if v}

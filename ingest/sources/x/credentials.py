@@ -3,13 +3,11 @@ log filter that keeps it out of tweepy's debug logs."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-from urllib.parse import unquote, urlsplit
 
-from ingest.sources.base import SourceError
+from ingest.sources.airflow_conn import parse_airflow_connection
 
 
 def bearer_token_from_env(account: str = "default", environ: dict[str, str] | None = None) -> str | None:
@@ -20,20 +18,10 @@ def bearer_token_from_env(account: str = "default", environ: dict[str, str] | No
     name = "X_BEARER_TOKEN" if account == "default" else f"X_{suffix}_BEARER_TOKEN"
     if env.get(name):
         return env[name].strip()
-    conn = env.get(f"AIRFLOW_CONN_X_{suffix}")
-    if not conn:
-        return None
-    conn = conn.strip()
-    if conn.startswith("{"):
-        try:
-            data = json.loads(conn)
-        except ValueError:
-            raise SourceError(f"AIRFLOW_CONN_X_{suffix} is not valid JSON") from None
-        extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
-        token = data.get("password") or extra.get("bearer_token")
-        return str(token).strip() if token else None
-    password = urlsplit(conn).password
-    return unquote(password) if password else None
+    var = f"AIRFLOW_CONN_X_{suffix}"
+    conn = parse_airflow_connection(env.get(var), var)
+    token = conn.password or conn.extra.get("bearer_token")
+    return str(token).strip() or None if token else None
 
 
 class _RedactTokens(logging.Filter):

@@ -1,0 +1,74 @@
+"""What a batch's posts are made from, known before normalising: each `Unit` is the raw input of one post (a
+Telethon message, an album's messages together, an X tweet with the includes it uses, a t.me/s widget), the key
+that post will have and a hash of those bytes. The run layer asks the warehouse which units it already holds
+with the same hash and normalises only the rest (see `ingest.run.records.skip_stored`).
+
+Skipping is safe because normalisation is a pure function: input with the same bytes (salted with the
+normaliser's version, so a normaliser that changes its output re-reads everything) makes the same post, and a
+post loaded again from the same state writes nothing. A unit's hash must therefore cover everything its
+normaliser reads for that post; where a platform module cannot be sure, it makes no unit and the record is
+normalised as before. The key is a guess that only decides where to look: a stored row holds this hash only if
+this very input produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from ingest.models import RawRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """The input of one post in a batch."""
+
+    platform: str
+    channel_id: int
+    post_id: int  # the key the post will have
+    raw_hash: int
+    records: tuple[int, ...]  # positions in the batch of the records it is made of (an album: several)
+    seen: tuple[int, ...]  # the message ids a live listing confirms when the unit is skipped
+    observed: datetime | None = None  # the observation time its post will carry, when the input says
+    part: int | None = None  # an X page: the tweet id, the unit being one tweet of the record
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.platform, self.channel_id, self.post_id)
+
+
+@dataclass(frozen=True)
+class Fingerprinter:
+    """A platform's `units` of a batch and, where a unit is part of a record (X pages), `without`: the record
+    with the given parts left out (None when nothing else of it needs normalising), with what the remaining
+    parts need to normalise exactly as in the whole record, plus the ids of parts kept only as that context
+    (their normalised output is dropped)."""
+
+    units: Callable[[Sequence[RawRecord]], list[Unit]]
+    without: Callable[[RawRecord, set[int]], tuple[RawRecord, frozenset[int]] | None] | None = None
+
+
+def raw_hash(*parts: object) -> int | None:
+    """A signed 64-bit hash of JSON parts in the order given (key order kept: reordered input is not skipped), or
+    None for parts that are not plain JSON (then there is no unit: the record is normalised)."""
+    try:
+        # No OPT_NON_STR_KEYS, no default: payloads decoded from JSON never need them, and they cost 2.5x.
+        data = orjson.dumps(parts)
+    except TypeError:
+        return None
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def int_id(value: object) -> int | None:
+    """A positive id given as an int or a decimal string, else None (no unit: the record is normalised)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and 0 < value < 2**63:
+        return value
+    return None
