@@ -9,11 +9,12 @@ Also here, because every layer uses them: a configured channel (`ChannelSpec`), 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -21,7 +22,50 @@ import orjson
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
+_T = TypeVar("_T")
 
+
+class _Factory:
+    """The default of a field with a default factory, as in dataclasses' own __init__."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
+
+def quick_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen, slotted dataclass an `__init__` that stores each field through its slot descriptor. The one
+    dataclasses writes calls `object.__setattr__` per field (to get past frozen), which was half the cost of making
+    a Post (~2 us of a normaliser's budget). Same parameters, order and defaults: only for classes without
+    keyword-only or init=False fields, or `__post_init__`."""
+    params, body, env = [], [], {"_FACTORY": _FACTORY}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.kw_only or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: not a plain field")
+        if f.default_factory is not dataclasses.MISSING:
+            env[f"_f_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_FACTORY")
+            body.append(f"    if {f.name} is _FACTORY:\n        {f.name} = _f_{f.name}()")
+        elif f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            env[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        env[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
+        body.append(f"    _s_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has __post_init__")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n", env)  # noqa: S102
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = dict(cls.__init__.__annotations__)
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
+
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RawRecord:
     """One payload exactly as a source received it, plus where it came from.
@@ -39,6 +83,7 @@ class RawRecord:
     raw_text: str | None = None  # the undecoded line/bytes when decoding failed
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Channel:
     """A channel or account as the platform identifies it: by its stable numeric id, never by handle."""
@@ -49,6 +94,7 @@ class Channel:
     title: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Metrics:
     """Engagement counts at one observation; None where the platform did not report a count."""
@@ -68,6 +114,7 @@ class Metrics:
         )  # fmt: skip
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PostRef:
     """A reference from one post to another (reply, forward origin, quote, repost)."""
@@ -80,6 +127,7 @@ class PostRef:
     handle: str | None = None  # a username when only that is known (t.me/s forwards)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Post:
     """One post, normalised. Identity is (platform, channel_id, post_id); every datetime is aware UTC.
@@ -145,6 +193,7 @@ def stamp_raw_hash(post: Post, raw_hash: int) -> Post:
     return post
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """A record that could not become a post, with a reason precise enough to act on."""
@@ -159,6 +208,7 @@ class Rejected:
     post_id: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Deletion:
     """A post the platform says (or a rescan shows) is gone."""

@@ -7,16 +7,18 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 import typer
-from rich.markup import escape
-from rich.text import Text
 
 from ingest.textsafe import inert
 from ingest.times import iso_to_utc
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 class DatabaseUnreachable(Exception):
@@ -197,9 +199,13 @@ def echo_json(obj) -> None:
 def cell(value: object) -> Text:
     """A table cell holding data (a name, a text, a path, an error): invisible and direction controls made
     visible, and never read as Rich markup (a post saying "[/bold]" is shown as written, not parsed)."""
+    from rich.text import Text  # rich costs ~0.1 s to import: only commands that print tables pay it
+
     return Text(inert(value))
 
 
 def plain(value: object) -> str:
     """Data to put inside a Rich markup string: controls made visible and brackets escaped."""
+    from rich.markup import escape
+
     return escape(inert(value))

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ingest.cli import app, common
-from ingest.run import reconnecting
 from ingest.sources.formats import FORMATS
 from ingest.textsafe import inert
-from ingest.warehouse import queries, runs
 
 FORMAT_HELP = "auto, or one of: " + ", ".join(f"{f.name} ({f.help})" for f in FORMATS.values())
 
@@ -43,20 +40,22 @@ def import_cmd(
     if fmt != "auto" and fmt not in FORMATS:
         typer.echo(f"error: unknown format {fmt!r}. {FORMAT_HELP}", err=True)
         raise typer.Exit(2)
+    # Imported here, not at the top: `wirewatch import` of an unchanged file is mostly start-up.
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.run import reconnecting
+
     console = Console(stderr=True)
     with common.open_db():
         pass  # migrations applied before the import's own (reconnecting) connection opens
-    with Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
-        console=console, transient=True, disable=not console.is_terminal,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("import", total=None)
+    with _progress(console) as advance:
         summaries = reconnecting.import_paths(
             common.get_dsn(),
             paths,
             fmt,
             batch_size=batch_size,
-            on_progress=lambda n: progress.advance(task, n),
+            on_progress=advance,
             skip_unchanged=not force,
         )
     if as_json:
@@ -86,6 +85,22 @@ def import_cmd(
         raise typer.Exit(1)
 
 
+@contextmanager
+def _progress(console) -> Iterator[Callable[[int], object]]:
+    """A progress bar on a terminal (records read so far); elsewhere nothing, and rich.progress not imported."""
+    if not console.is_terminal:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("import", total=None)
+        yield lambda n: progress.advance(task, n)
+
+
 @app.command("posts")
 def posts_cmd(
     channel: str = typer.Option(None, "--channel", "-c", help="Handle (current or past) or numeric id."),
@@ -95,6 +110,11 @@ def posts_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A quick look at stored posts, newest first (times in UTC)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.warehouse import queries
+
     with common.open_db() as conn:
         rows = queries.list_posts(
             conn, channel=channel, since=common.parse_time(since), until=common.parse_time(until), limit=limit
@@ -116,6 +136,11 @@ def posts_cmd(
 @app.command("runs")
 def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, "--json")) -> None:
     """Recent import/ingest/backfill runs; runs whose process died are marked failed first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.warehouse import runs
+
     with common.open_db() as conn:
         runs.reap_dead_runs(conn)
         conn.commit()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from ingest.models import Post, Rejected, id_problem
+import orjson
+
+from ingest.models import INT64_MAX, Post, Rejected, id_problem
 from ingest.textsafe import url_segment
 
 #: Posts claiming to be from further in the future than this are refused (clock or parse errors).
@@ -20,15 +23,24 @@ def telegram_post_url(handle: str | None, channel_id: int, post_id: int) -> str:
     """A post's t.me link: by handle (percent-encoded: a handle from a file can hold anything), else the
     channel's private link."""
     if handle:
-        return f"https://t.me/{url_segment(handle)}/{post_id}"
+        return f"https://t.me/{handle_segment(handle)}/{post_id}"
     return f"https://t.me/c/{channel_id}/{post_id}"
+
+
+@functools.lru_cache(maxsize=4096)
+def handle_segment(handle: str) -> str:
+    """`url_segment` of a handle, remembered: a channel's posts all quote the same one."""
+    return url_segment(handle)
 
 
 def check_post(post: Post, now: datetime | None = None, origin: str = "") -> Post | Rejected:
     """Refuse what PostgreSQL cannot store or what cannot be true, with a precise reason and the record's origin
     (`origin`, else the post's own)."""
+    now = now or datetime.now(UTC)
+    if _plainly_valid(post, now):
+        return post
     ids = _ids_problem(post)
-    reason = ids or _problem(post, now or datetime.now(UTC))
+    reason = ids or _problem(post, now)
     if reason is None:
         return post
     ids_ok = ids is None
@@ -36,6 +48,45 @@ def check_post(post: Post, now: datetime | None = None, origin: str = "") -> Pos
         source=post.source, reason=reason, payload=post.raw, origin=origin or post.origin, platform=post.platform,
         channel_id=post.channel_id if ids_ok else None, post_id=post.post_id if ids_ok else None,
     )  # fmt: skip
+
+
+def _plainly_valid(post: Post, now: datetime) -> bool:
+    """True when the post passes every check, found cheaply: plain positive ids, aware times in range, and every
+    string at once through one orjson encode (it refuses lone surrogates and writes a NUL as \\u0000). False
+    says only "look closer": `_ids_problem` and `_problem` then find the reason (or none), so this path can never
+    change a verdict, only skip the walk for the posts that need none."""
+    for value in (post.channel_id, post.post_id):
+        if type(value) is not int or not 0 < value <= INT64_MAX:
+            return False
+    value = post.source_post_id
+    if value is not None and (type(value) is not int or not 0 < value <= INT64_MAX):
+        return False
+    refs = (post.reply_to, post.forwarded_from, post.quoted, post.reposted)
+    for ref in refs:
+        if ref is not None:
+            for value in (ref.channel_id, ref.post_id):
+                if value is not None and (type(value) is not int or not 0 < value <= INT64_MAX):
+                    return False
+    latest = now + MAX_FUTURE
+    for value in (post.posted_at, post.edited_at, post.version_at):
+        if value is not None and (value.tzinfo is None or not MIN_TIME <= value <= latest):
+            return False
+    text = post.text
+    if len(text) > MAX_TEXT:
+        return False
+    metrics = post.metrics
+    channel = post.channel
+    strings = (
+        text, post.lang, post.url, post.links, post.hashtags, post.mentions, post.media,
+        metrics.reactions if metrics is not None else None,
+        [ref.name for ref in refs if ref is not None],
+        channel.handle if channel is not None else None, channel.title if channel is not None else None,
+    )  # fmt: skip
+    try:
+        encoded = orjson.dumps(strings, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, ValueError):  # a lone surrogate, or a value orjson does not take: look closer
+        return False
+    return b"\\u0000" not in encoded
 
 
 def _ids_problem(post: Post) -> str | None:

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ingest.models import RawRecord
+from ingest.models import RawRecord, quick_init
 
 DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
 _SKIP_CHUNK = 1024 * 1024
 _HEAD_BYTES = 4096  # kept from an oversize line, so its reject shows what it was
+_EOL_BYTES = (b"\r", b"\n", b"")
 
 
 def max_record_bytes() -> int:
@@ -31,6 +32,7 @@ def max_record_bytes() -> int:
     return n if n > 0 else DEFAULT_MAX_RECORD_BYTES
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Line:
     """One line: `data` (with its line end, as iterating over a file gives it), or for an oversize line None with
@@ -76,7 +78,12 @@ def read_lines(fh: BinaryIO, limit: int | None = None, resume: Resume | None = N
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         complete = raw.endswith(b"\n") or len(raw) < limit + 2
         if complete:
-            size = len(raw.rstrip(b"\r\n"))
+            # The common line ends in one LF after some other byte: its size needs no stripped copy.
+            size = (
+                len(raw) - 1
+                if raw[-2:-1] not in _EOL_BYTES and raw[-1:] == b"\n"
+                else len(raw.rstrip(b"\r\n"))
+            )
             yield Line(number, raw, size) if size <= limit else Line(number, None, size, raw[:_HEAD_BYTES])
             continue
         head, size, tail = raw[:_HEAD_BYTES], len(raw), raw[-2:]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.models import PostRef, check_id, id_problem, utc_from_unix
+from ingest.models import INT64_MAX, INT64_MIN, PostRef, check_id, id_problem, utc_from_unix
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "telegram"
@@ -20,6 +20,8 @@ class Bad(ValueError):
 
 
 def message_id(value: Any) -> int:
+    if type(value) is int and 0 < value <= INT64_MAX:  # the common case, ahead of the checks that name faults
+        return value
     if value is None:
         raise Bad("id missing: the message has no id")
     return _positive(value, "id")
@@ -27,6 +29,8 @@ def message_id(value: Any) -> int:
 
 def _positive(value: Any, what: str) -> int:
     """A message or channel id: the rule every platform shares (`models.id_problem`)."""
+    if type(value) is int and 0 < value <= INT64_MAX:
+        return value
     n = integer(value, what)
     problem = id_problem(n, what)
     if problem:
@@ -35,6 +39,8 @@ def _positive(value: Any, what: str) -> int:
 
 
 def integer(value: Any, what: str) -> int:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise Bad(f"{what} has type {type(value).__name__} ({str(value)[:40]!r}), expected an integer")
     try:
@@ -48,6 +54,8 @@ def timestamp(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
     naive string (to_dict dumps written with str(); UTC by Telethon's convention, accepted only for files)."""
     if value is None:
         return None
+    if type(value) is str:  # files and JSON-safe live payloads: the same path as below, its checks skipped
+        return _iso(value, what, naive_ok)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise Bad(f"{what} is a naive datetime ({value.isoformat()}): its time zone is unknown")
@@ -61,6 +69,10 @@ def timestamp(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
             raise Bad(f"{what} is not a Unix time: {value!r}") from None
     if not isinstance(value, str):
         raise Bad(f"{what} has type {type(value).__name__}, expected a time")
+    return _iso(value, what, naive_ok)
+
+
+def _iso(value: str, what: str, naive_ok: bool) -> datetime:
     try:
         return iso_to_utc(value, naive_is_utc=naive_ok)
     except NaiveTime:
@@ -80,6 +92,8 @@ def channel_of(peer: Any, what: str, *, required: bool) -> int | None:
     kind = peer.get("_")
     if kind == "PeerChannel":
         cid = peer.get("channel_id")
+        if type(cid) is int and 0 < cid <= INT64_MAX:
+            return cid
         if cid is None:
             raise Bad(f"{what}.channel_id missing")
         return _positive(cid, f"{what}.channel_id")
@@ -141,7 +155,10 @@ def entity_lists(text: str, entities: Any) -> tuple[tuple[str, ...], tuple[str, 
         return (), (), ()
     if not isinstance(entities, list):
         raise Bad(f"entities has type {type(entities).__name__}, expected a list")
-    utf16 = text.encode("utf-16-le", "surrogatepass")
+    # One UTF-16 unit a character while the text has no astral character and no surrogate: offsets then index the
+    # str itself, and the encode (and a decode per entity) is not needed.
+    narrow = text.isascii() or max(text) < "\ud800"
+    utf16 = b"" if narrow else text.encode("utf-16-le", "surrogatepass")
     links: list[str] = []
     hashtags: list[str] = []
     mentions: list[str] = []
@@ -156,7 +173,10 @@ def entity_lists(text: str, entities: Any) -> tuple[tuple[str, ...], tuple[str, 
             continue
         if kind not in ("MessageEntityUrl", "MessageEntityHashtag", "MessageEntityMention"):
             continue
-        chunk = _slice_utf16(utf16, ent.get("offset"), ent.get("length"))
+        if narrow:
+            chunk = _slice_narrow(text, ent.get("offset"), ent.get("length"))
+        else:
+            chunk = _slice_utf16(utf16, ent.get("offset"), ent.get("length"))
         if not chunk:
             continue  # offsets outside the text: nothing to read (the text itself is kept)
         if kind == "MessageEntityUrl":
@@ -182,6 +202,19 @@ def _slice_utf16(utf16: bytes, offset: Any, length: Any) -> str:
         return ""
     # A slice cutting a surrogate pair in half leaves a lone surrogate: drop it rather than store it.
     return utf16[start:end].decode("utf-16-le", "ignore").strip()
+
+
+def _slice_narrow(text: str, offset: Any, length: Any) -> str:
+    """`_slice_utf16` for a text whose UTF-16 units are its characters (see `entity_lists`)."""
+    if type(offset) is not int or type(length) is not int:
+        return (
+            ""
+            if isinstance(offset, bool) or isinstance(length, bool)
+            else _slice_utf16(text.encode("utf-16-le", "surrogatepass"), offset, length)
+        )
+    if offset < 0 or length <= 0 or offset + length > len(text):
+        return ""
+    return text[offset : offset + length].strip()
 
 
 def _with_scheme(url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.models import Metrics
+from ingest.models import INT64_MAX, Metrics
 from ingest.normalize.telegram.fields import Bad, integer, peer_channel_or_none
 
 # ---------------------------------------------------------------------------------------------------- media
@@ -135,14 +135,18 @@ def message_metrics(msg: dict[str, Any]) -> Metrics | None:
     rep = msg.get("replies")
     if isinstance(rep, dict):
         replies = _opt_count(rep.get("replies"), "replies.replies")
-    reactions = _reactions(msg.get("reactions"))
-    metrics = Metrics(views=views, forwards=forwards, replies=replies, reactions=reactions)
-    return None if metrics.is_empty() else metrics
+    reactions = msg.get("reactions")
+    reactions = _reactions(reactions) if reactions is not None else None
+    if views is None and forwards is None and replies is None and reactions is None:
+        return None  # what Metrics(...).is_empty() says, without making one
+    return Metrics(views=views, forwards=forwards, replies=replies, reactions=reactions)
 
 
 def _opt_count(value: Any, what: str) -> int | None:
     if value is None:
         return None
+    if type(value) is int and 0 <= value <= INT64_MAX:
+        return value
     count = integer(value, what)
     if count < 0:
         raise Bad(f"{what} is negative: {count}")

@@ -3,10 +3,10 @@ part of a page uses (lists, ids, includes by id, rejects)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingest.models import RawRecord, Rejected, positive_id
+from ingest.models import INT64_MAX, RawRecord, Rejected, positive_id
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "x"
@@ -36,7 +36,30 @@ def snowflake_time(tweet_id: int) -> datetime | None:
     if tweet_id < SNOWFLAKE_MIN_ID:
         return None
     ms = (tweet_id >> 22) + TWITTER_EPOCH_MS
-    return datetime.fromtimestamp(ms // 1000, tz=UTC)
+    # The epoch plus a timedelta is the same aware datetime as fromtimestamp(tz=UTC), at a fifth of the cost.
+    return _UNIX_EPOCH + timedelta(seconds=ms // 1000)
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def plain_id(value: Any) -> int | None:
+    """The id when it is the common case: a decimal string (what v2 sends) or an int, in 1..2**63-1. None means
+    "not plainly valid": the caller asks `positive_id`, whose verdicts and messages stay the only ones."""
+    if type(value) is str:
+        if len(value) <= 19 and value.isdigit() and value.isascii():
+            n = int(value)
+            if 0 < n <= INT64_MAX:
+                return n
+    elif type(value) is int and 0 < value <= INT64_MAX:
+        return value
+    return None
+
+
+def tweet_id(value: Any, what: str) -> int:
+    """`positive_id`, with the common case (`plain_id`) first."""
+    n = plain_id(value)
+    return positive_id(value, what) if n is None else n
 
 
 def parse_time(value: Any, what: str) -> datetime:
@@ -94,6 +117,9 @@ def int_or_none(value: Any) -> int | None:
 
 
 def id_or_none(value: Any) -> int | None:
+    n = plain_id(value)
+    if n is not None:
+        return n
     try:
         return positive_id(value, "id")
     except ValueError:

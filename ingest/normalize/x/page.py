@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
+from ingest.normalize.common import handle_segment
 from ingest.normalize.x.compliance import compliance_event, compliance_records
 from ingest.normalize.x.fields import (
     MEDIA_KEY_TYPES,
@@ -21,11 +22,12 @@ from ingest.normalize.x.fields import (
     int_or_none,
     normalize_lang,
     parse_time,
+    plain_id,
     reject,
     snowflake_time,
+    tweet_id,
     unescape,
 )
-from ingest.textsafe import url_segment
 
 
 def normalize_page(record: RawRecord) -> list[Post | Rejected | Deletion]:
@@ -89,6 +91,7 @@ class _Page:
         # Timeline pages from the live source may omit author_id (default fields): the source says whose
         # timeline it is. Only data tweets can default to it; referenced tweets belong to anyone.
         self.default_author = record.context.get("author_id")
+        self._by_name: dict[Any, str] | None = None
 
     def _retrieved_at(self) -> datetime | None:
         if self.twarc is None:
@@ -119,13 +122,13 @@ class _Page:
             )  # fmt: skip
 
     def _tweet(self, t: dict, where: str) -> Post:
-        tid = positive_id(t.get("id"), "id")
+        tid = tweet_id(t.get("id"), "id")
         author = t.get("author_id")
         if author is None and where.startswith("data"):
             author = self.default_author
         if author is None:
             raise ValueError("author_id missing (request the author_id field)")
-        channel_id = positive_id(author, "author_id")
+        channel_id = tweet_id(author, "author_id")
         history = self._history(t, tid)
         first = history[0]
         version_at = self._created(t, tid)
@@ -146,7 +149,7 @@ class _Page:
         if username is None and str(author) == str(self.default_author):
             username = self.record.context.get("handle")
         url = (
-            f"https://x.com/{url_segment(username)}/status/{tid}"
+            f"https://x.com/{handle_segment(username)}/status/{tid}"
             if username
             else f"https://x.com/i/web/status/{tid}"
         )
@@ -181,10 +184,8 @@ class _Page:
             reposted=self._ref(reposted_id, mention=t) if reposted_id is not None else None,
             media=tuple(media + flags),
             links=tuple(self._links(content, entities)),
-            hashtags=tuple(dict.fromkeys(h["tag"] for h in as_list(entities.get("hashtags"))
-                                         if isinstance(h, dict) and isinstance(h.get("tag"), str))),
-            mentions=tuple(dict.fromkeys(m["username"] for m in as_list(entities.get("mentions"))
-                                         if isinstance(m, dict) and isinstance(m.get("username"), str))),
+            hashtags=_distinct(entities.get("hashtags"), "tag"),
+            mentions=_distinct(entities.get("mentions"), "username"),
             metrics=metrics,
             observed_at=self.observed_at,
             source=self.record.source,
@@ -198,7 +199,7 @@ class _Page:
             return [tid]
         if not isinstance(history, list):
             raise ValueError(f"edit_history_tweet_ids is a {type(history).__name__}, expected a list")
-        ids = [positive_id(h, f"edit_history_tweet_ids[{i}]") for i, h in enumerate(history)]
+        ids = [plain_id(h) or positive_id(h, f"edit_history_tweet_ids[{i}]") for i, h in enumerate(history)]
         if tid not in ids:
             raise ValueError(f"edit_history_tweet_ids {ids[:5]} does not contain the tweet's own id")
         return ids
@@ -230,7 +231,8 @@ class _Page:
         for i, r in enumerate(refs):
             if not isinstance(r, dict) or not isinstance(r.get("type"), str):
                 raise ValueError(f"referenced_tweets[{i}] has no type")
-            out.setdefault(r["type"], positive_id(r.get("id"), f"referenced_tweets[{i}].id"))
+            rid = r.get("id")
+            out.setdefault(r["type"], plain_id(rid) or positive_id(rid, f"referenced_tweets[{i}].id"))
         return out
 
     def _ref(self, rid: int | None, *, fallback_channel: Any = None, mention: dict | None = None) -> PostRef:
@@ -247,12 +249,14 @@ class _Page:
         history = ref.get("edit_history_tweet_ids")
         if isinstance(history, list) and history:
             first = id_or_none(history[0]) or rid
-        posted = snowflake_time(first)
+        posted = None
         if first == rid and ref.get("created_at") is not None:
             try:
                 posted = parse_time(ref["created_at"], "created_at")
             except ValueError:
                 pass
+        if posted is None:
+            posted = snowflake_time(first)
         channel = id_or_none(ref.get("author_id"))
         if channel is None:
             channel = id_or_none(fallback_channel)
@@ -264,10 +268,27 @@ class _Page:
             if isinstance(m, dict) and m.get("start") == 3:
                 if m.get("id") is not None:
                     return id_or_none(m["id"])
+                name = m.get("username")
+                if name is None or isinstance(name, str):
+                    uid = self._user_ids_by_name().get(name, _MISSING)
+                    if uid is not _MISSING:
+                        return id_or_none(uid)
+                    continue
                 for uid, u in self.users.items():
-                    if u.get("username") == m.get("username"):
+                    if u.get("username") == name:
                         return id_or_none(uid)
         return None
+
+    def _user_ids_by_name(self) -> dict[Any, str]:
+        """includes.users by username, the first user of a name winning (as a scan in order would), built once
+        a page and only for pages with reposts whose original is missing."""
+        if self._by_name is None:
+            self._by_name = {}
+            for uid, u in self.users.items():
+                name = u.get("username")
+                if name is None or isinstance(name, str):
+                    self._by_name.setdefault(name, uid)
+        return self._by_name
 
     def _text(self, t: dict) -> str:
         note = t.get("note_tweet")
@@ -360,6 +381,16 @@ class _Page:
             self.record, reason, err,
             post_id=rid if rtype == "tweet" else None, channel_id=rid if rtype == "user" else None,
         )  # fmt: skip
+
+
+_MISSING = object()
+
+
+def _distinct(items: Any, key: str) -> tuple[str, ...]:
+    """The `key` strings of entity objects, first occurrence first."""
+    if not items or not isinstance(items, list):
+        return ()
+    return tuple(dict.fromkeys(e[key] for e in items if isinstance(e, dict) and isinstance(e.get(key), str)))
 
 
 def _flags(t: dict, original: dict | None, reposted_id: int | None) -> list[dict[str, Any]]:

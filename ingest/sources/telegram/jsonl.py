@@ -37,13 +37,24 @@ def read_jsonl(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
     handle, handle_channel_id = handle_from_filename(path)
     context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
     limit = max_record_bytes()
+    prefix = f"{path}:"
+    loads = orjson.loads
     with path.open("rb") as fh:
         for line in read_lines(fh, limit, resume):
-            origin = f"{path}:{line.number}"
-            if line.data is None:
+            origin = f"{prefix}{line.number}"
+            data = line.data
+            if data is None:
                 yield oversize_record(SOURCE_JSONL, origin, line, limit, context)
                 continue
-            stripped = line.data.strip()
+            try:
+                # JSON allows the whitespace around a line's value: most lines parse without a stripped copy.
+                payload = loads(data)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                yield RawRecord(SOURCE_JSONL, payload, origin, None, context)
+                continue
+            stripped = data.strip()
             if not stripped:
                 continue
             try:

@@ -1,0 +1,74 @@
+"""`wirewatch` imports only the command module a command line names: the map it dispatches by must name every
+command's real module, and a command line must not pull in what another command needs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import ingest.cli as cli
+
+
+def _defined_in() -> dict[str, str]:
+    cli._register()
+    out = {}
+    for info in cli.app.registered_commands:
+        out[info.name or info.callback.__name__] = info.callback.__module__
+    for group in cli.app.registered_groups:
+        callbacks = [c.callback for c in group.typer_instance.registered_commands]
+        out[group.name] = callbacks[0].__module__
+    return out
+
+
+def test_every_command_is_dispatched_to_the_module_that_defines_it():
+    defined = _defined_in()
+    assert sorted(defined) == sorted(cli.COMMAND_MODULES)
+    for name, module in defined.items():
+        assert module == f"ingest.cli.{cli.COMMAND_MODULES[name]}", name
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["import", "x.jsonl"], "import"),
+        (["--dsn", "postgresql://h/db", "-v", "import", "x"], "import"),
+        (["--dsn=postgresql://h/db", "posts"], "posts"),
+        (["-vv", "db", "upgrade"], "db"),
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_the_command_name_is_found_after_root_options(argv, name):
+    assert cli._command_name(argv) == name
+
+
+def test_import_loads_no_other_command_and_no_heavy_stack():
+    """`wirewatch import --help` in a fresh interpreter: the import command's module only, and none of the
+    libraries other commands need (the console's web stack, Telethon, the grouping's numerics)."""
+    code = (
+        "import sys; sys.argv = ['wirewatch', 'import', '--help']\n"
+        "from ingest.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("MODULES "))
+    loaded = set(line.split()[1:])
+    commands = {m for m in loaded if m.startswith("ingest.cli.") and m != "ingest.cli.common"}
+    assert commands == {"ingest.cli.imports"}
+    for heavy in (
+        "fastapi",
+        "uvicorn",
+        "telethon",
+        "tweepy",
+        "numpy",
+        "scipy",
+        "sklearn",
+        "pyarrow",
+        "httpx",
+    ):
+        assert heavy not in loaded, heavy
