@@ -6,6 +6,7 @@ Names and texts are stored as published; only their rendering changes.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import quote
@@ -31,3 +32,26 @@ def url_segment(value: Any) -> str:
     """A handle (or any name) as one URL path segment: percent-encoded, so that `a/../b?x` or a space cannot
     change which page a post link opens."""
     return quote(str(value), safe="")
+
+
+@functools.lru_cache(maxsize=4096)
+def handle_segment(handle: str) -> str:
+    """`url_segment` of a handle, remembered: a channel's posts all quote the same one."""
+    return url_segment(handle)
+
+
+def telegram_post_url(handle: str | None, channel_id: int | None, post_id: int) -> str | None:
+    """A post's t.me link: by handle (percent-encoded: a handle from a file can hold anything), else the
+    channel's private link; None when neither is known."""
+    if handle:
+        return f"https://t.me/{handle_segment(handle)}/{post_id}"
+    return f"https://t.me/c/{channel_id}/{post_id}" if channel_id else None
+
+
+def x_post_url(handle: str | None, post_id: int | str) -> str:
+    """A post's x.com link: by handle (percent-encoded), else the handle-free status link."""
+    return (
+        f"https://x.com/{handle_segment(handle)}/status/{post_id}"
+        if handle
+        else f"https://x.com/i/web/status/{post_id}"
+    )

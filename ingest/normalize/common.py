@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from ingest.models import INT64_MAX, Post, Rejected, id_problem
-from ingest.textsafe import url_segment
 
 #: Posts claiming to be from further in the future than this are refused (clock or parse errors).
 MAX_FUTURE = timedelta(days=1)
 #: Telegram launched in 2013, X in 2006: anything earlier is a parse error.
 MIN_TIME = datetime(2006, 1, 1, tzinfo=UTC)
 MAX_TEXT = 1_000_000
-
-
-def telegram_post_url(handle: str | None, channel_id: int, post_id: int) -> str:
-    """A post's t.me link: by handle (percent-encoded: a handle from a file can hold anything), else the
-    channel's private link."""
-    if handle:
-        return f"https://t.me/{handle_segment(handle)}/{post_id}"
-    return f"https://t.me/c/{channel_id}/{post_id}"
-
-
-@functools.lru_cache(maxsize=4096)
-def handle_segment(handle: str) -> str:
-    """`url_segment` of a handle, remembered: a channel's posts all quote the same one."""
-    return url_segment(handle)
 
 
 def check_post(post: Post, now: datetime | None = None, origin: str = "") -> Post | Rejected:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import Channel, Post, PostRef, RawRecord, Rejected, positive_id, utc_from_unix
-from ingest.normalize.common import telegram_post_url
+from ingest.textsafe import telegram_post_url
 
 PLATFORM = "telegram"
 SOURCE = "telegram_export"

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
-from ingest.normalize.common import telegram_post_url
+from ingest.textsafe import telegram_post_url
 from ingest.times import NaiveTime, iso_to_utc
 
 SOURCE = "telegram_web"

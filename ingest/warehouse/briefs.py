@@ -12,7 +12,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Json
 
-from ingest.textsafe import url_segment
+from ingest.textsafe import telegram_post_url, x_post_url
 from ingest.warehouse.brief_inputs import ChannelInfo, EventInput, PostInput, VersionInput
 
 # Bump when the brief's content or format changes: every stored brief then counts as stale and is rewritten.
@@ -132,10 +132,10 @@ def event_inputs(conn: psycopg.Connection, event_ids: Sequence[int]) -> dict[int
                 forwarded_from=fwd,
                 fwd_post_id=fpid,
                 fwd_posted_at=fat,
-                fwd_url=furl or _telegram_url(fhandle, fpid),
+                fwd_url=furl or (telegram_post_url(fhandle, fch, fpid) if fpid else None),
                 reposted_from=rep,
                 reposted_post_id=rpid,
-                reposted_url=rurl or (f"https://x.com/i/web/status/{rpid}" if rpid else None),
+                reposted_url=rurl or (x_post_url(None, rpid) if rpid else None),
                 quoted_post_id=qpid,
                 reply_to_post_id=reply,
                 versions=tuple(versions.get((pl, ch, pid), ())),
@@ -147,10 +147,6 @@ def event_inputs(conn: psycopg.Connection, event_ids: Sequence[int]) -> dict[int
         for eid, h in heads.items()
         if posts.get(eid)
     }
-
-
-def _telegram_url(handle: str | None, post_id: int | None) -> str | None:
-    return f"https://t.me/{url_segment(handle)}/{post_id}" if handle and post_id else None
 
 
 def events_in_window(

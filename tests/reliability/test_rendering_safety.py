@@ -20,7 +20,7 @@ from ingest.models import Post, RawRecord
 from ingest.normalize.telegram import normalize_message
 from ingest.normalize.x import normalize_page
 from ingest.run.imports import import_files
-from ingest.textsafe import BIDI, CTRL, inert
+from ingest.textsafe import BIDI, CTRL, inert, telegram_post_url, x_post_url
 from ingest.warehouse.brief_inputs import ChannelInfo
 from tests.reliability.test_bad_inputs import BAD
 
@@ -49,6 +49,16 @@ def test_post_links_built_from_handles_are_percent_encoded():
     assert isinstance(x, Post) and x.url == f"https://x.com/{ENCODED}/status/1600000000000000001", x
     assert ChannelInfo("telegram", channel, HOSTILE_HANDLE).url == f"https://t.me/{ENCODED}"
     assert ChannelInfo("x", 7, HOSTILE_HANDLE).url == f"https://x.com/{ENCODED}"
+
+
+def test_one_link_builder_serves_normalisers_and_briefs():
+    """Posts and the briefs' forward and repost links come from the same builders: by handle, else the
+    channel's private t.me/c link (a forward from a channel known only by id), else nothing."""
+    assert telegram_post_url(HOSTILE_HANDLE, 5, 9) == f"https://t.me/{ENCODED}/9"
+    assert telegram_post_url(None, 1234, 9) == "https://t.me/c/1234/9"
+    assert telegram_post_url(None, None, 9) is None
+    assert x_post_url(None, 77) == "https://x.com/i/web/status/77"
+    assert x_post_url(HOSTILE_HANDLE, 77) == f"https://x.com/{ENCODED}/status/77"
 
 
 @pytest.fixture

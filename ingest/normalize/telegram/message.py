@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.models import Channel, Deletion, Post, RawRecord, Rejected
-from ingest.normalize.common import telegram_post_url
 from ingest.normalize.telegram.fields import (
     PLATFORM,
     Bad,
@@ -19,6 +18,7 @@ from ingest.normalize.telegram.fields import (
     timestamp,
 )
 from ingest.normalize.telegram.media import media_items, message_metrics, service_text
+from ingest.textsafe import telegram_post_url
 
 SOURCE_LIVE = "telethon"
 SOURCE_JSONL = "telethon_jsonl"

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
-from ingest.normalize.common import handle_segment
 from ingest.normalize.x.compliance import compliance_event, compliance_records
 from ingest.normalize.x.fields import (
     MEDIA_KEY_TYPES,
@@ -28,6 +27,7 @@ from ingest.normalize.x.fields import (
     tweet_id,
     unescape,
 )
+from ingest.textsafe import x_post_url
 
 
 def normalize_page(record: RawRecord) -> list[Post | Rejected | Deletion]:
@@ -148,11 +148,7 @@ class _Page:
         title = user.get("name") if user and isinstance(user.get("name"), str) else None
         if username is None and str(author) == str(self.default_author):
             username = self.record.context.get("handle")
-        url = (
-            f"https://x.com/{handle_segment(username)}/status/{tid}"
-            if username
-            else f"https://x.com/i/web/status/{tid}"
-        )
+        url = x_post_url(username, tid)
 
         reply_to = None
         if "replied_to" in refs or t.get("in_reply_to_user_id") is not None:
