@@ -24,8 +24,9 @@ How the scoring is done (the same answers as comparing each post with every open
 stored sums of each level live in one append-only buffer (`sums.Store`); per bucket of posts, one sparse product
 over the bucket's own feature columns gives every post's dot product with every stored open sum, and the
 candidates above the floor are picked out for the whole bucket at once (a per-cluster bound discards most
-entries first). Clusters touched during the bucket get a dense column of exact dot products with the bucket's
-posts, updated as members join and clusters merge.
+entries first; only the open sums enter the product). Clusters touched during the bucket get a dense column of
+exact dot products with the bucket's posts, updated as members join and clusters merge. The two levels' bucket
+starts only read the bucket, so the storylines' runs on a second thread while the events' runs on this one.
 """
 
 from __future__ import annotations
