@@ -309,8 +309,9 @@ def main_real(a: argparse.Namespace) -> None:
     report = Report("grouping_real")
     runs = [real_run(a.increment) for _ in range(a.runs)]
     for n, r in enumerate(runs):
-        report.add(run=n, all_s=round(r["all_s"], 2), full_s=round(r["full_s"], 2),
-                   increment_s=round(r["increment_s"], 2), baseline_s=round(r["baseline_s"], 2))  # fmt: skip
+        report.add(run=n, all_s=round(r["all_s"], 2), all_cpu_s=round(r["all_cpu_s"], 2), full_s=round(r["full_s"], 2),
+                   increment_s=round(r["increment_s"], 2), increment_cpu_s=round(r["increment_cpu_s"], 2),
+                   baseline_s=round(r["baseline_s"], 2))  # fmt: skip
         print(f"    phases, every post from scratch: {r['all_phases']}")
         print(f"    phases from scratch: {r['full_phases']}")
         print(f"    phases of the increment: {r['increment_phases']}")
@@ -326,8 +327,10 @@ def main_real(a: argparse.Namespace) -> None:
     print(f"{r['full_posts']} real posts from scratch (before the increment): median {full:.1f} s")
     print(
         f"{r['increment_posts']}-post increment: median {inc:.2f} s (target <= 5 s); "
-        f"runs {[round(x['increment_s'], 2) for x in runs]}"
+        f"runs {[round(x['increment_s'], 2) for x in runs]}, client CPU {[round(x['increment_cpu_s'], 2) for x in runs]}"
     )
+    print(f"  client CPU, every post from scratch: {[round(x['all_cpu_s'], 1) for x in runs]}; load average now "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
     for k, v in r["shares"].items():
         if v:
             print(f"{k}: {v['share']:.2%} ({v['posts']} of {v['total']} posts)")

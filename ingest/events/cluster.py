@@ -24,18 +24,21 @@ How the scoring is done (the same answers as comparing each post with every open
 stored sums of each level live in one append-only buffer (`sums.Store`); per bucket of posts, one sparse product
 over the bucket's own feature columns gives every post's dot product with every stored open sum, and the
 candidates above the floor are picked out for the whole bucket at once (a per-cluster bound discards most
-entries first). Clusters touched during the bucket get a dense column of exact dot products with the bucket's
-posts, updated as members join and clusters merge.
+entries first; only the open sums enter the product). Clusters touched during the bucket get a dense column of
+exact dot products with the bucket's posts, updated as members join and clusters merge. The two levels' bucket
+starts only read the bucket, so the storylines' runs on a second thread while the events' runs on this one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.events.prepare import workers
 from ingest.events.records import (
     ROLE_FORWARD,
     ROLE_ORIGIN,
@@ -54,6 +57,10 @@ __all__ = [
     "ROLE_FORWARD", "ROLE_ORIGIN", "ROLE_REPORT", "Assignment", "Cluster", "Grouper", "Item", "Key", "Merge",
     "Params", "RunResult",
 ]  # fmt: skip
+
+
+# Below this many posts a run's buckets are too few and small for a second thread to pay for itself.
+MIN_THREADED_POSTS = 2048
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ class Grouper:
         self.load_event = load_event
         self.load_storyline = load_storyline
         self.last_order: tuple | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # ---- state loading
     def add_event(self, c: Cluster) -> None:
@@ -195,8 +203,15 @@ class Grouper:
         items = sorted(items, key=lambda it: it.order)
         result = RunResult()
         b = self.params.bucket_posts
-        for start in range(0, len(items), b):
-            self._bucket(items[start : start + b], result)
+        if workers() > 1 and len(items) >= MIN_THREADED_POSTS:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="wirewatch-group")
+        try:
+            for start in range(0, len(items), b):
+                self._bucket(items[start : start + b], result)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
         return result
 
     def _bucket(self, items: list[Item], result: RunResult) -> None:
@@ -214,8 +229,22 @@ class Grouper:
         ev, st = self.events, self.storylines
         e_floor = min(p.event_threshold, p.event_merge_threshold)
         s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
-        ev.begin(bk, ts0, e_floor)
-        st.begin(bk, ts0, s_floor)
+        if self._pool is not None:
+            # The storylines' bucket start (and the bucket's own products) on the other core: both levels only
+            # read the bucket, each writes its own state, and scipy and numpy release the GIL for the bulk.
+            def other() -> None:
+                bk.compute_intra()
+                st.begin(bk, ts0, s_floor)
+
+            job = self._pool.submit(other)
+            try:
+                ev.begin(bk, ts0, e_floor)
+            finally:
+                job.result()
+        else:
+            bk.compute_intra()
+            ev.begin(bk, ts0, e_floor)
+            st.begin(bk, ts0, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
             event_id, joined_by, role = self._linked_event(it)

@@ -26,7 +26,8 @@ CHUNK = 1000
 MIN_PARALLEL = 3000  # below this many posts the pool's start-up costs more than it saves
 
 
-def _workers() -> int:
+def workers() -> int:
+    """How many cores grouping may use (WIREWATCH_GROUP_WORKERS, else up to 2)."""
     env = os.environ.get("WIREWATCH_GROUP_WORKERS")
     if env:
         return max(1, int(env))
@@ -34,10 +35,10 @@ def _workers() -> int:
 
 
 def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
-    workers = _workers()
-    if workers < 2 or n < MIN_PARALLEL or multiprocessing.current_process().daemon:
+    n_workers = workers()
+    if n_workers < 2 or n < MIN_PARALLEL or multiprocessing.current_process().daemon:
         return [x for c in chunks for x in fn(c)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return [x for part in pool.map(fn, chunks) for x in part]
 
 

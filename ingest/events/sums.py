@@ -187,9 +187,13 @@ class Bucket:
         # lut is monotonic on F, so each row's columns stay sorted
         self.X = sparse.csr_matrix((data, lut[feats], indptr), shape=(B, len(self.F)))
         self.XT = self.X.T.tocsr()
-        self.intra = (self.X @ self.XT).toarray().astype(np.float64)
+        self.intra: np.ndarray | None = None  # see `compute_intra`: off the main thread when there is one
         self.xi2 = np.fromiter((it.vec.norm2 for it in items), np.float64, B)
         self.ts = np.fromiter((it.ts for it in items), np.float64, B)
+
+    def compute_intra(self) -> None:
+        """The bucket's posts' dot products with each other (symmetric: row i is post i's column)."""
+        self.intra = (self.X @ self.XT).toarray().astype(np.float64)
 
     def close(self) -> None:
         self.lut[self.F] = -1
@@ -246,29 +250,39 @@ class Level:
             open_ = np.ones(n, bool)
         self.bk = bk
         B = bk.B
-        if n and st.used and len(bk.F):
-            col = bk.lut[st.idx[: st.used]]
+        # Only open slots can be candidates, so only they enter the product (closed and dead slots waiting
+        # for a compaction were a fifth of the rows); `row_of` maps a slot to its row of ST.
+        slots = np.nonzero(open_)[0]
+        self.row_of = np.full(n, -1, dtype=np.int64)
+        self.row_of[slots] = np.arange(len(slots))
+        if len(slots) and st.used and len(bk.F):
+            lo, hi = int(st.start[slots[0]]), int(st.start[slots[-1] + 1])
+            col = bk.lut[st.idx[lo:hi]]
             keep = col >= 0
-            cs = np.zeros(st.used + 1, np.int64)
+            if len(slots) < slots[-1] - slots[0] + 1:
+                keep &= np.repeat(
+                    open_[slots[0] : slots[-1] + 1], np.diff(st.start[slots[0] : slots[-1] + 2])
+                )
+            cs = np.zeros(hi - lo + 1, np.int64)
             np.cumsum(keep, out=cs[1:])
             C = sparse.csr_matrix(
-                (st.val[: st.used][keep], col[keep], cs[st.start[: n + 1]]), shape=(n, len(bk.F))
+                (st.val[lo:hi][keep], col[keep], np.append(cs[st.start[slots] - lo], cs[-1])),
+                shape=(len(slots), len(bk.F)),
             )
-            self.ST = (C @ bk.XT).tocsr()  # slot x post
+            self.ST = (C @ bk.XT).tocsr()  # open slot x post
         else:
-            self.ST = sparse.csr_matrix((n, B), dtype=np.int64)
+            self.ST = sparse.csr_matrix((len(slots), B), dtype=np.int64)
         ST = self.ST
         # Candidates among the untouched open clusters, for every post at once (the per-post test of the
         # original one-post-at-a-time loop, same float operations). A per-slot bound first: cos >= floor
         # needs dot >= floor * |c| * min |x| (the margin covers rounding), which rejects most entries cheaply.
         if ST.nnz and n:
             min_x = float(np.sqrt(bk.xi2[bk.xi2 > 0].min())) if (bk.xi2 > 0).any() else 0.0
-            thr = floor * np.sqrt(st.norm2[:n]) * min_x * (1.0 - 1e-9)
-            thr[~open_] = np.inf
+            thr = floor * np.sqrt(st.norm2[slots]) * min_x * (1.0 - 1e-9)
             hit = np.nonzero(ST.data >= np.repeat(thr, np.diff(ST.indptr)))[0]
         else:
             hit = np.zeros(0, np.int64)
-        rows = np.searchsorted(ST.indptr, hit, side="right") - 1
+        rows = slots[np.searchsorted(ST.indptr, hit, side="right") - 1]
         cols = ST.indices[hit]
         cos = ST.data[hit].astype(np.float64) / np.sqrt(st.norm2[rows] * bk.xi2[cols])
         sel = cos >= floor
@@ -306,11 +320,12 @@ class Level:
         self.local_of[cid] = loc
         c = self.clusters[cid]
         k = self.store.slot_of.get(cid)
-        if k is not None and k < len(self.col2local):
+        row = self.row_of[k] if k is not None and k < len(self.row_of) else -1
+        if row >= 0:
             self.col2local[k] = loc
-            lo, hi = self.ST.indptr[k], self.ST.indptr[k + 1]
+            lo, hi = self.ST.indptr[row], self.ST.indptr[row + 1]
             self.D[self.ST.indices[lo:hi], loc] = self.ST.data[lo:hi]
-        elif len(c.idx):
+        elif len(c.idx):  # a closed slot (a link can join a closed event) or a cluster not yet stored
             self.D[:, loc] = self.bk.dots_with(c.idx, c.val)
         self.local_norm2[loc] = float(c.norm2)
         self.local_last[loc] = c.last_ts
@@ -367,7 +382,7 @@ class Level:
         loc = self._local(cid)
         self.local_norm2[loc] += 2.0 * dot + xi2
         self.owner[i] = loc
-        self.D[:, loc] += self.bk.intra[:, i]
+        self.D[:, loc] += self.bk.intra[i]  # the row: contiguous, and equal to the column (symmetric)
         c = self.clusters[cid]
         c.n += 1
         self.local_size[loc] = c.n
