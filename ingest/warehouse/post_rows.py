@@ -146,8 +146,9 @@ def stage_row(pr: Prepared, now: datetime) -> tuple:
         # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
         # keeps whatever counts the row holds.
         (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
-        p.raw_hash, has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None, None,
-        p.observed_at or now, pr.state_hash,
+        # origin: where the payload was read (file:line, file#index, the live source's id), its provenance.
+        p.raw_hash, has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None,
+        p.origin or None, p.observed_at or now, pr.state_hash,
     )  # fmt: skip
 
 

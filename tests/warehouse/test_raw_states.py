@@ -74,6 +74,17 @@ def test_48_count_only_rescans_keep_raw_bytes_within_1_2x_of_the_first_load(fres
     assert _one(conn, "SELECT count(DISTINCT run_id) FROM raw_records") == 1
 
 
+def test_a_payload_keeps_where_it_was_read(fresh, tmp_path):
+    """Provenance: each stored payload says where it was read (file:line for a JSONL import)."""
+    conn = fresh
+    path = write_pass(capture(CAPTURE), tmp_path, 0)
+    import_files(conn, [path])
+    origins = [r[0] for r in conn.execute("SELECT origin FROM raw_records")]
+    assert origins and all(o and o.startswith(f"{path}:") for o in origins), origins[:3]
+    lines = {int(o.rsplit(":", 1)[1]) for o in origins}
+    assert min(lines) >= 1 and len(lines) == len(origins), sorted(lines)[:5]
+
+
 def test_an_edit_stores_one_payload_and_its_count_changes_none(fresh, tmp_path):
     conn = fresh
     messages = capture(CAPTURE)
