@@ -74,6 +74,20 @@ def parse_time(value: Any, what: str) -> datetime:
         raise ValueError(f"{what} is not ISO 8601: {value[:40]!r}") from None
 
 
+def observed_at(fetched_at: datetime | None, twarc: dict | None) -> datetime | None:
+    """When a page's counts were observed: when the source fetched it, else the `__twarc.retrieved_at` a twarc2
+    file carries (None when neither is known or the latter is unreadable). The fingerprint's skip rule and the
+    normaliser read the same time, so they agree on which observation is newer."""
+    if fetched_at is not None:
+        return fetched_at
+    if twarc is None:
+        return None
+    try:
+        return parse_time(twarc.get("retrieved_at"), "__twarc.retrieved_at")
+    except ValueError:
+        return None
+
+
 def unescape(text: str) -> str:
     """X escapes exactly &, < and > in text; undo that (and only that)."""
     if "&" not in text:

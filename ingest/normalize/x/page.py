@@ -20,6 +20,7 @@ from ingest.normalize.x.fields import (
     index_by,
     int_or_none,
     normalize_lang,
+    observed_at,
     parse_time,
     plain_id,
     reject,
@@ -87,19 +88,11 @@ class _Page:
         }
         twarc = payload.get("__twarc")
         self.twarc = twarc if isinstance(twarc, dict) else None
-        self.observed_at = record.fetched_at or self._retrieved_at()
+        self.observed_at = observed_at(record.fetched_at, self.twarc)
         # Timeline pages from the live source may omit author_id (default fields): the source says whose
         # timeline it is. Only data tweets can default to it; referenced tweets belong to anyone.
         self.default_author = record.context.get("author_id")
         self._by_name: dict[Any, str] | None = None
-
-    def _retrieved_at(self) -> datetime | None:
-        if self.twarc is None:
-            return None
-        try:
-            return parse_time(self.twarc.get("retrieved_at"), "__twarc.retrieved_at")
-        except ValueError:
-            return None
 
     def tweets_to_normalise(self) -> Iterable[tuple[str, Any]]:
         for i, t in enumerate(self.data):

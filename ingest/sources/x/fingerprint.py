@@ -9,12 +9,11 @@ user in the hash: when in doubt a tweet makes no unit and is normalised as befor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from ingest.models import RawRecord
 from ingest.normalize.x.compliance import compliance_event
-from ingest.normalize.x.fields import PAGE_KEYS, parse_time
+from ingest.normalize.x.fields import PAGE_KEYS, observed_at
 from ingest.sources.fingerprint import Fingerprinter, Unit, int_id, raw_hash
 
 PLATFORM = "x"
@@ -90,17 +89,6 @@ def _usable(payload: Any) -> bool:
     )
 
 
-def _observed(rec: RawRecord, page: _Page) -> datetime | None:
-    if rec.fetched_at is not None:
-        return rec.fetched_at
-    if page.twarc is None:
-        return None
-    try:
-        return parse_time(page.twarc.get("retrieved_at"), "__twarc.retrieved_at")
-    except ValueError:
-        return None
-
-
 def _attachments(t: dict | None, page: _Page) -> list:
     att = t.get("attachments") if isinstance(t, dict) else None
     if not isinstance(att, dict):
@@ -116,7 +104,7 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
         if rec.raw_text is not None or not _usable(rec.payload):
             continue
         page = _Page(rec.payload)
-        observed = _observed(rec, page)
+        observed = observed_at(rec.fetched_at, page.twarc)
         default_author = rec.context.get("author_id")
         candidates = [(t, True) for t in page.data_by_id.values()]
         candidates += [(t, False) for tid, t in page.included.items() if tid not in page.data_by_id]
