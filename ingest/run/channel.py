@@ -14,7 +14,7 @@ import psycopg
 from ingest.config import DEFAULT_RESCAN_HOURS
 from ingest.models import ChannelSpec, FetchWindow, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
-from ingest.run.records import normalize_records, plan_batch
+from ingest.run.records import load_batch
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
 from ingest.sources.fingerprint import Fingerprinter
 from ingest.warehouse import faults, runs
@@ -205,11 +205,14 @@ def _load_batch(
     fingerprinter: Fingerprinter | None = None,
     skip: bool = True,
 ) -> None:
-    planned = plan_batch(batch.records, fingerprinter, loader, skip=skip)
-    items = normalize_records(planned.records, _normalizer_for(spec.source))
-    # A batch held whole as it is (the usual rescan) costs no load at all.
-    stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
-    stats.unchanged += planned.unchanged
+    planned, items, stats = load_batch(
+        batch.records,
+        fingerprinter,
+        _normalizer_for(spec.source),
+        loader,
+        skip=skip,
+        only_existing=only_existing,
+    )
     when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}

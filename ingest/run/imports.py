@@ -13,7 +13,7 @@ import psycopg
 
 from ingest.models import RawRecord, Rejected
 from ingest.run import file_ledger
-from ingest.run.records import normalize_records, plan_batch
+from ingest.run.records import load_batch
 from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
@@ -195,10 +195,7 @@ def import_file(
         size = min(batch_size, file_format.records_per_batch or batch_size)
         records = file_format.read(path, resume=resume) if resume else file_format.read(path)
         for chunk in _album_safe_batches(iter(records), size):
-            planned = plan_batch(chunk, fingerprinter, loader, skip=skip_records)
-            items = normalize_records(planned.records, file_format.normalize)
-            stats = loader.load(items) if items else LoadStats()
-            stats.unchanged += planned.unchanged
+            _, _, stats = load_batch(chunk, fingerprinter, file_format.normalize, loader, skip=skip_records)
             runs.add_counts(conn, run_id, stats.as_dict())
             conn.commit()
             summary.stats.add(stats)

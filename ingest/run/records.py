@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected, stamp_raw_hash
 from ingest.normalize.common import check_post, merge_albums
 from ingest.sources.fingerprint import Fingerprinter, Unit
-from ingest.warehouse.loader import Loader
+from ingest.warehouse.loader import Loader, LoadStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +142,22 @@ def normalize_records(
             out.append(check_post(item, now, rec.origin) if isinstance(item, Post) else item)
     posts = merge_albums(i for i in out if isinstance(i, Post))
     return [*posts, *(i for i in out if not isinstance(i, Post))]
+
+
+def load_batch(
+    records: Sequence[RawRecord],
+    fingerprinter: Fingerprinter | None,
+    normalizer: Normalizer,
+    loader: Loader,
+    *,
+    skip: bool = True,
+    only_existing: bool = False,
+) -> tuple[BatchPlan, list[Post | Rejected | Deletion], LoadStats]:
+    """One batch as both runners load it: plan (leave out what is stored from the same bytes), normalise the rest,
+    load it; the skipped posts are counted unchanged. A batch held whole as it is (the usual rescan) costs no load
+    at all. The caller commits."""
+    plan = plan_batch(records, fingerprinter, loader, skip=skip)
+    items = normalize_records(plan.records, normalizer)
+    stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
+    stats.unchanged += plan.unchanged
+    return plan, items, stats
