@@ -262,10 +262,14 @@ class ChannelSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def digest64(data: bytes) -> int:
+    """The signed 64-bit BLAKE2b digest of bytes: every stored hash (row, content, raw record) is one."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
 def stable_hash(*parts: Any) -> int:
     """A signed 64-bit hash of JSON-serialisable parts, stable across processes and versions."""
-    data = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+    return digest64(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
 
 
 def utc(dt: datetime) -> datetime:

@@ -13,14 +13,13 @@ this very input produced it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
-from ingest.models import RawRecord
+from ingest.models import RawRecord, digest64
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +59,7 @@ def raw_hash(*parts: object) -> int | None:
         data = orjson.dumps(parts)
     except TypeError:
         return None
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+    return digest64(data)
 
 
 def int_id(value: object) -> int | None:
