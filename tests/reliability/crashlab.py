@@ -120,15 +120,25 @@ class Paused:
 
 def wait_for_pause(conn: psycopg.Connection, proc, timeout: float = 90.0) -> Paused | None:
     """The backend of another session sleeping in a pause trigger, or None if `proc` ended first."""
+    # pg_stat_activity copies each backend's statement text once per transaction but reads wait_event live,
+    # so one read can pair a sleep that began a moment ago with the statement before it (seen in CI: a pause
+    # in `UPDATE ingest_runs` reported as `RELEASE SAVEPOINT`). A second read, in a fresh transaction, that
+    # still finds the same backend asleep took its copy during the sleep (one pause per arm), so its text is
+    # the paused statement's.
     deadline = time.monotonic() + timeout
+    seen: int | None = None
     while time.monotonic() < deadline:
         row = conn.execute(
             """SELECT pid, query FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'"""
         ).fetchone()
         conn.commit()
-        if row:
+        if row and row[0] == seen:
             return Paused(row[0], row[1] or "")
+        if row:
+            seen = row[0]
+            continue
+        seen = None
         if proc is not None and proc.poll() is not None:
             return None
         time.sleep(0.01)

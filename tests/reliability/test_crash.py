@@ -155,6 +155,29 @@ def lab(admin_dsn: str, tmp_path_factory, repo_root: Path):
         yield LAB
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap(lab: Lab):
+    """A failed trial must not leave its writer running into the next one (seen in CI: a process left paused by
+    a failed assertion woke up, committed, and fired the next trial's armed point)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with psycopg.connect(lab.dsn, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )]  # fmt: skip
+        for pid in pids:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            crashlab.wait_backend_gone(conn, pid)
+        crashlab.disarm(conn)
+
+
 def _start(lab: Lab, phase: str, repo_root: Path, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
     if phase in ("A", "B"):
@@ -165,7 +188,9 @@ def _start(lab: Lab, phase: str, repo_root: Path, log: Path) -> subprocess.Popen
         cmd = [sys.executable, "-m", "tests.reliability.crash_worker", "--dsn", lab.dsn, "--seed", str(LIVE_SEED),
                "--messages", str(LIVE_MESSAGES), "--epoch", "1", "--batch", str(LIVE_BATCH),
                "--channel-id", str(LIVE_CHANNEL)]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    proc = subprocess.Popen(cmd, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    _STARTED.append(proc)
+    return proc
 
 
 def _wait_run_started(conn, proc: subprocess.Popen, before: set[int], timeout: float = 60.0) -> bool:
