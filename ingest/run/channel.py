@@ -229,12 +229,10 @@ def _load_batch(
         for r in items
         if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None
     }
-    if batch.listed is not None:
-        stats.deleted += loader.mark_missing(
-            spec.platform, channel_id, batch.listed.low, batch.listed.high, seen, when
-        )
-    if batch.rescan:
-        loader.touch_seen(spec.platform, channel_id, seen, when)
+    listed = (batch.listed.low, batch.listed.high) if batch.listed is not None else None
+    stats.deleted += loader.confirm_listing(
+        spec.platform, channel_id, seen, when, listed=listed, touch=batch.rescan
+    )
     if batch.cursor is not None:
         runs.save_cursor(conn, spec.platform, channel_id, spec.source, batch.cursor, run_id)
     runs.add_counts(conn, run_id, stats.as_dict(), batch.api_reads, notes=batch.notes)

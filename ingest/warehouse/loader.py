@@ -386,27 +386,44 @@ class Loader:
             ).rowcount
         return n
 
-    def mark_missing(
-        self, platform: str, channel_id: int, low: int, high: int, seen: set[int], when: datetime
+    def confirm_listing(
+        self,
+        platform: str,
+        channel_id: int,
+        seen: set[int],
+        when: datetime,
+        *,
+        listed: tuple[int, int] | None = None,
+        touch: bool = False,
     ) -> int:
-        """Posts with ids in [low, high] that a complete listing did not return are deleted."""
+        """What a live batch says about stored posts, in one statement under the channel's lock: with `listed`
+        (a complete listing of ids [low, high]) the stored posts in that range it did not return are deleted; with
+        `touch` the posts it returned are stamped as seen. Returns the posts marked deleted."""
+        if listed is None and not (touch and seen):
+            return 0
         lock_channels(self.conn, [(platform, channel_id)])  # it writes the channel's rows, like a load
+        low, high = listed if listed is not None else (None, None)
+        ids = sorted(seen)
+        # Two updates of disjoint rows (returned vs not returned) in one round trip: an hourly rescan makes one
+        # such statement a batch.
         return self.conn.execute(
-            """UPDATE posts SET deleted_at = %s
-               WHERE platform = %s AND channel_id = %s AND post_id BETWEEN %s AND %s
-                 AND deleted_at IS NULL AND kind <> 'service' AND NOT (post_id = ANY(%s::bigint[]))""",
-            (when, platform, channel_id, low, high, sorted(seen)),
-        ).rowcount
-
-    def touch_seen(self, platform: str, channel_id: int, ids: set[int], when: datetime) -> None:
-        """A live rescan confirmed these posts exist."""
-        if ids:
-            lock_channels(self.conn, [(platform, channel_id)])
-            self.conn.execute(
-                """UPDATE posts SET last_seen_at = %s
-                   WHERE platform = %s AND channel_id = %s AND post_id = ANY(%s::bigint[])""",
-                (when, platform, channel_id, sorted(ids)),
-            )
+            # Without a listing, low and high are NULL and `gone` matches nothing; without `touch`, no ids are
+            # stamped.
+            """WITH gone AS (
+                   UPDATE posts SET deleted_at = %(when)s
+                   WHERE platform = %(platform)s AND channel_id = %(channel_id)s
+                     AND post_id BETWEEN %(low)s AND %(high)s AND deleted_at IS NULL AND kind <> 'service'
+                     AND NOT (post_id = ANY(%(seen)s::bigint[]))
+                   RETURNING 1),
+               touched AS (
+                   UPDATE posts SET last_seen_at = %(when)s
+                   WHERE platform = %(platform)s AND channel_id = %(channel_id)s
+                     AND post_id = ANY(%(touched)s::bigint[])
+                   RETURNING 1)
+               SELECT count(*) FROM gone""",
+            {"when": when, "platform": platform, "channel_id": channel_id, "low": low, "high": high,
+             "seen": ids, "touched": ids if touch else []},
+        ).fetchone()[0]  # fmt: skip
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -157,7 +157,7 @@ def test_only_existing_skips_unknown_posts(conn):
 def test_deleted_post_seen_again_is_restored(conn):
     load(conn, [post(1)])
     loader = Loader(conn)
-    assert loader.mark_missing("telegram", 100, 1, 5, set(), T0 + timedelta(hours=3)) == 1
+    assert loader.confirm_listing("telegram", 100, set(), T0 + timedelta(hours=3), listed=(1, 5)) == 1
     conn.commit()
     assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is not None
     load(conn, [dataclasses.replace(post(1), observed_at=T0 + timedelta(hours=4))])
