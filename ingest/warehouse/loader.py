@@ -93,6 +93,8 @@ class Loader:
         self.observed_at = observed_at
         # psycopg's default JSON dumper is the stdlib's; orjson is several times faster on media and reactions.
         set_json_dumps(orjson.dumps, conn)
+        # The key probe's arrays (only this module's _Int8s, so nothing else the connection dumps changes).
+        conn.adapters.register_dumper(_Int8s, _Int8sDumper)
         if conn.autocommit:
             # Staging tables empty themselves at each commit: in autocommit every staged row would vanish.
             raise ValueError("Loader needs a connection with autocommit off (it commits with the caller)")
@@ -309,7 +311,6 @@ class Loader:
                 us = micros[at] = (at - _EPOCH) // _MICROSECOND
             observed.append(us)
         cur = self.conn.cursor(binary=True)
-        cur.adapters.register_dumper(_Int8s, _Int8sDumper)
         cur.execute(
             UNCHANGED_RAW,
             (
