@@ -64,6 +64,9 @@ class Plan:
     fingerprint: FileFingerprint
     prior: LedgerEntry | None = None
     resume: Resume | None = None
+    # The lines that loaded at the file's last import (migration 016): a changed file skips those it still has,
+    # a grown one keeps remembering them.
+    known_lines: bytes | None = None
 
     @property
     def skip(self) -> bool:
@@ -81,16 +84,33 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
         return Plan(fp, prior=entry)
     if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:
-        return Plan(fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines))
-    return Plan(fp)
+        return Plan(
+            fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines), known_lines=entry.line_hashes
+        )
+    return Plan(fp, known_lines=entry.line_hashes)
 
 
 def remember(
-    conn: psycopg.Connection, fp: FileFingerprint, fmt: str, records: int, posts: int, rejected: int
+    conn: psycopg.Connection,
+    fp: FileFingerprint,
+    fmt: str,
+    records: int,
+    posts: int,
+    rejected: int,
+    line_hashes: bytes | None = None,
 ) -> None:
     ledger.record(
         conn,
         LedgerEntry(
-            fp.path, fmt, fp.size_bytes, fp.mtime_ns, fp.content_hash, fp.lines, records, posts, rejected
-        ),
+            fp.path,
+            fmt,
+            fp.size_bytes,
+            fp.mtime_ns,
+            fp.content_hash,
+            fp.lines,
+            records,
+            posts,
+            rejected,
+            line_hashes=line_hashes,
+        ),  # fmt: skip
     )

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import psycopg
 
-from ingest.models import RawRecord, Rejected
+from ingest.models import Post, RawRecord, Rejected
 from ingest.run import file_ledger
 from ingest.run.records import load_batch
 from ingest.sources.formats import FileFormat, detect_format, get_format
+from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
 from ingest.warehouse.loader import Loader, LoadStats
@@ -129,14 +130,25 @@ def import_files(
             summary.skipped = True
             continue
         summary.resumed_at = plan.resume.offset if plan.resume else None
+        known = None
+        if file_format.known_lines:
+            # A grown file reads only new lines (nothing to skip) and keeps its prefix's lines remembered.
+            known = (
+                KnownLines(base=plan.resume.lines, carried=plan.known_lines)
+                if plan.resume
+                else KnownLines(plan.known_lines)
+            )
         import_file(
             conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
-            resume=plan.resume, skip_records=skip_unchanged,
+            resume=plan.resume, skip_records=skip_unchanged, known=known,
         )  # fmt: skip
         if summary.error is None:
             s = summary.stats
             posts = s.inserted + s.updated + s.unchanged
-            file_ledger.remember(conn, plan.fingerprint, file_format.name, summary.records, posts, s.rejected)
+            file_ledger.remember(
+                conn, plan.fingerprint, file_format.name, summary.records, posts, s.rejected,
+                line_hashes=known.remembered() if known is not None else None,
+            )  # fmt: skip
             conn.commit()
     return summaries
 
@@ -183,6 +195,7 @@ def import_file(
     summary: ImportSummary | None = None,
     resume: Resume | None = None,
     skip_records: bool = False,
+    known: KnownLines | None = None,
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
@@ -191,17 +204,31 @@ def import_file(
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
     loader = Loader(conn, run_id=run_id, observed_at=observed)
     fingerprinter = file_format.fingerprinter
+    skipped_lines = 0
+
+    def lines_skipped() -> int:
+        """Lines the reader left out as known since the last call: each is a record and an unchanged post."""
+        nonlocal skipped_lines
+        n = known.skipped - skipped_lines if known is not None else 0
+        skipped_lines += n
+        return n
+
     try:
         size = min(batch_size, file_format.records_per_batch or batch_size)
-        records = file_format.read(path, resume=resume) if resume else file_format.read(path)
+        kwargs: dict = {"resume": resume} if resume else {}
+        if known is not None:
+            kwargs["known"] = known
+        records = file_format.read(path, **kwargs)
         for chunk in _album_safe_batches(iter(records), size):
-            _, _, stats = load_batch(chunk, fingerprinter, file_format.normalize, loader, skip=skip_records)
-            runs.add_counts(conn, run_id, stats.as_dict())
-            conn.commit()
-            summary.stats.add(stats)
-            summary.records += len(chunk)
-            if on_progress:
-                on_progress(len(chunk))
+            plan, items, stats = load_batch(
+                chunk, fingerprinter, file_format.normalize, loader, skip=skip_records
+            )
+            if known is not None:
+                known.loaded(i.origin for i in items if isinstance(i, Post))
+                known.loaded(chunk[r].origin for u in plan.skipped for r in u.records)
+            _count(conn, run_id, summary, stats, len(chunk), lines_skipped(), on_progress)
+        if known is not None and (tail := lines_skipped()):
+            _count(conn, run_id, summary, LoadStats(), 0, tail, on_progress)
     except psycopg.OperationalError as exc:
         finish_after_error(conn, run_id, faults.describe(exc))
         raise
@@ -221,3 +248,23 @@ def import_file(
         raise
     runs.finish_run(conn, run_id, "succeeded")
     return summary
+
+
+def _count(
+    conn: psycopg.Connection,
+    run_id: int,
+    summary: ImportSummary,
+    stats: LoadStats,
+    records: int,
+    skipped_lines: int,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """A batch's counts into its run and the summary, committed with it; lines skipped as known count as
+    records and unchanged posts."""
+    stats.unchanged += skipped_lines
+    runs.add_counts(conn, run_id, stats.as_dict())
+    conn.commit()
+    summary.stats.add(stats)
+    summary.records += records + skipped_lines
+    if on_progress:
+        on_progress(records + skipped_lines)

@@ -49,6 +49,9 @@ class FileFormat:
     appendable: bool = False
     #: "module:attribute" -> ingest.sources.fingerprint.Fingerprinter: lets unchanged records skip normalising.
     fingerprint: str | None = None
+    #: One post a line (albums aside): lines imported before from the same path are skipped undecoded (the
+    #: reader takes `known=ingest.sources.known_lines.KnownLines`).
+    known_lines: bool = False
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -128,6 +131,7 @@ PLATFORMS: dict[str, Platform] = {
                     "Telethon Message.to_dict() records, one JSON object a line",
                     appendable=True,
                     fingerprint="ingest.sources.telegram.fingerprint:FINGERPRINT",
+                    known_lines=True,
                 ),
                 FileFormat(
                     "telegram-web",

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from ingest.models import RawRecord
+from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume, max_record_bytes, oversize_record, read_lines
 
 SOURCE_JSONL = "telethon_jsonl"
@@ -29,10 +30,13 @@ def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
     return m.group(1), int(m.group(2))
 
 
-def read_jsonl(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
+def read_jsonl(
+    path: Path, resume: Resume | None = None, known: KnownLines | None = None
+) -> Iterator[RawRecord]:
     """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
     becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects.
-    `resume`: only what was appended after an imported prefix."""
+    `resume`: only what was appended after an imported prefix. `known`: every line is noted there, and a line
+    it knows from the file's last import is left out before decoding."""
     path = Path(path)
     handle, handle_channel_id = handle_from_filename(path)
     context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
@@ -45,6 +49,8 @@ def read_jsonl(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
             data = line.data
             if data is None:
                 yield oversize_record(SOURCE_JSONL, origin, line, limit, context)
+                continue
+            if known is not None and known.skip(line.number, data):
                 continue
             try:
                 # JSON allows the whitespace around a line's value: most lines parse without a stripped copy.

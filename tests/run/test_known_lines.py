@@ -1,0 +1,175 @@
+"""Lines of a Telethon JSONL file imported before from the same path are skipped before they are decoded
+(ingest/sources/known_lines.py, migration 016); whatever changed is loaded, leaving the warehouse that reading
+every line makes. Counted by decodes (calls of orjson.loads), not by time."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from ingest.run.imports import import_files
+from ingest.sources.known_lines import KnownLines, line_digest, pack
+from ingest.warehouse import ledger
+from tests.conftest import truncate_all
+from tests.reliability.state import snapshot
+from tests.reliability.streams import generate_stream, write_jsonl
+
+CHANNEL = 1_700_000_061
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[int]:
+    """One entry a call of orjson.loads during the test (the reader decodes each line it does not skip)."""
+    calls: list[int] = []
+    real = orjson.loads
+
+    def counting(data):
+        calls.append(1)
+        return real(data)
+
+    monkeypatch.setattr(orjson, "loads", counting)
+    return calls
+
+
+def _import(conn, path, *, skip: bool = True):
+    [s] = import_files(conn, [path], "telethon-jsonl", skip_unchanged=skip)
+    assert s.error is None, s.as_dict()
+    return s
+
+
+def _messages(path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def _write(path, msgs: list[dict]) -> None:
+    path.write_bytes(b"".join(orjson.dumps(m) + b"\n" for m in msgs))
+
+
+def _album_lines(msgs: list[dict]) -> int:
+    return sum(1 for m in msgs if m.get("grouped_id") is not None)
+
+
+def test_a_changed_file_decodes_only_its_changed_lines_and_album_members(db, conn, tmp_path, decodes):
+    stream = generate_stream(31, messages=200, epochs=1, p_album=0.2, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    original = path.read_bytes()
+    first = _import(conn, path)
+    msgs = _messages(path)
+    albums = _album_lines(msgs)
+    assert 0 < albums < len(msgs)
+    entry = ledger.get(conn, str(path.resolve()))
+    assert entry is not None and entry.line_hashes is not None
+    # Every line loaded as (part of) a post; album members other than the one a merged post names are not kept.
+    assert len(msgs) - albums <= len(entry.line_hashes) // 8 <= len(msgs)
+
+    singles = [m for m in msgs if m.get("grouped_id") is None and m.get("message")]
+    singles[3]["message"] += " (corrected)"
+    singles[10]["views"] = (singles[10].get("views") or 0) + 50
+    _write(path, msgs)
+    decodes.clear()
+    again = _import(conn, path)
+    # The two changed lines and the album members (never skipped by line: an album is merged from all of them).
+    assert len(decodes) == 2 + albums
+    posts = first.stats.inserted
+    assert (again.stats.inserted, again.stats.updated) == (0, 2)
+    assert again.stats.unchanged == posts - 2 and again.records == len(msgs)
+    got = snapshot(conn)
+
+    # Reading every line (--force) makes the same warehouse and counts.
+    truncate_all(db)
+    edited = path.read_bytes()
+    path.write_bytes(original)
+    _import(conn, path, skip=False)
+    path.write_bytes(edited)
+    decodes.clear()
+    forced = _import(conn, path, skip=False)
+    assert len(decodes) == len(msgs)
+    assert snapshot(conn).diff(got) == []
+    assert again.stats == forced.stats
+
+
+def test_an_album_with_one_changed_line_is_merged_from_all_its_members(db, conn, tmp_path):
+    stream = generate_stream(32, messages=120, epochs=1, p_album=0.5, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    _import(conn, path)
+    msgs = _messages(path)
+    caption = next(m for m in msgs if m.get("grouped_id") is not None and m.get("message"))
+    members = sorted((m for m in msgs if m.get("grouped_id") == caption["grouped_id"]), key=lambda m: m["id"])
+    assert len(members) >= 2
+    other = next(m for m in members if m is not caption)
+    key = (CHANNEL, members[0]["id"])
+    before = conn.execute(
+        "SELECT jsonb_array_length(media), text FROM posts WHERE channel_id = %s AND post_id = %s", key
+    ).fetchone()
+    assert before[0] == len(members)
+    ids = conn.execute("SELECT array_agg(post_id ORDER BY post_id) FROM posts").fetchone()[0]
+    # Another member's line changes (a field the normaliser does not read); the caption's line, which the merged
+    # post was made from and the ledger remembers, does not: it must still be read, or the album would lose its
+    # caption and that member's media.
+    other["_collector_note"] = "re-fetched"
+    _write(path, msgs)
+    again = _import(conn, path)
+    assert again.stats.rejected == 0
+    after = conn.execute(
+        "SELECT jsonb_array_length(media), text FROM posts WHERE channel_id = %s AND post_id = %s", key
+    ).fetchone()
+    assert after == before
+    # and no member became a post of its own
+    assert conn.execute("SELECT array_agg(post_id ORDER BY post_id) FROM posts").fetchone()[0] == ids
+
+
+def test_a_bad_line_is_refused_again_and_a_blank_line_counts_nothing(db, conn, tmp_path, decodes):
+    stream = generate_stream(33, messages=40, epochs=1, p_album=0.0, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    path.write_bytes(path.read_bytes() + b"{not json\n\n")
+    first = _import(conn, path)
+    assert first.stats.rejected == 1
+    msgs = [orjson.loads(line) for line in path.read_bytes().splitlines()[:40]]
+    msgs[0]["message"] = (msgs[0].get("message") or "") + " (corrected)"
+    path.write_bytes(b"".join(orjson.dumps(m) + b"\n" for m in msgs) + b"{not json\n\n")
+    decodes.clear()
+    again = _import(conn, path)
+    assert again.stats.rejected == 1 and again.stats.updated == 1
+    assert again.stats.unchanged == first.stats.inserted - 1
+    assert len(decodes) >= 2  # the edited line and the bad one (its reader also tries a lenient decode)
+
+
+def test_a_grown_file_keeps_its_prefix_lines_for_the_next_change(db, conn, tmp_path, decodes):
+    stream = generate_stream(34, messages=80, epochs=1, p_album=0.0, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:50]))
+    _import(conn, path)
+    path.write_bytes(b"".join(lines))
+    grown = _import(conn, path)
+    assert grown.resumed_at is not None and grown.stats.inserted == 30
+    msgs = _messages(path)
+    msgs[5]["message"] = (msgs[5].get("message") or "") + " (corrected)"  # in the first import's part
+    _write(path, msgs)
+    decodes.clear()
+    again = _import(conn, path)
+    assert len(decodes) == 1
+    assert (again.stats.updated, again.stats.unchanged) == (1, 79)
+
+
+def test_known_lines_skip_only_known_digests_and_never_album_members():
+    a, b = b'{"id": 1, "grouped_id": null}\n', b'{"id": 2, "grouped_id": 77}\n'
+    known = KnownLines(pack([line_digest(a), line_digest(b)]))
+    assert known.skip(1, a) and not known.skip(2, b)
+    assert not known.skip(3, b'{"id": 3, "grouped_id": null}\n')
+    assert line_digest(b"x\r\n") == line_digest(b"x\n") == line_digest(b"x")
+    # A second grouped_id key (or another spelling) is taken as an album: never skipped.
+    odd = b'{"id": 4, "grouped_id": null, "fwd": {"grouped_id": 5}}\n'
+    assert not KnownLines(pack([line_digest(odd)])).skip(1, odd)
+    known.loaded(["f.jsonl:1", "f.jsonl:3", None, "elsewhere"])
+    assert sorted(_unpack(known.remembered())) == sorted(
+        [line_digest(a), line_digest(b'{"id": 3, "grouped_id": null}\n')]
+    )
+
+
+def _unpack(raw: bytes) -> list[int]:
+    return [int.from_bytes(raw[i : i + 8], "little", signed=True) for i in range(0, len(raw), 8)]
