@@ -7,7 +7,7 @@ Bloomberg channel record with its web-page media). Cases, each into a fresh scra
 
 - first import of the file;
 - the same file again, nothing changed (what an hourly rescan mostly sees);
-- the file again with 1 % of the posts edited;
+- the file again (the same path: a collector re-writing its capture) with 1 % of the posts edited;
 - the baseline: `COPY ... FROM STDIN (FORMAT binary)` of the `posts` and `raw_records` rows the first import
   stored, into an identical empty schema with all its indexes (and the search index).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -165,20 +166,25 @@ def _counts(summary: list[dict]) -> str:
 
 
 def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path) -> None:
-    plain, edited = tmp / f"{name}.jsonl", tmp / f"{name}_edited.jsonl"
+    plain, edited = tmp / f"{name}.original", tmp / f"{name}.edited"
     make(plain, n)
     make(edited, n, edited_every=100)
+    # The file a collector keeps re-writing: imported, imported again unchanged, then again once 1 % of its
+    # posts changed (same path, as a re-import is; copies are not timed).
+    work = tmp / f"{name}.jsonl"
     firsts, unchanged, edits = [], [], []
     rows: dict[str, bytes] = {}
     for _ in range(repeats):
         with scratch_db("ww_bench_import") as dsn:
-            s, first = cli_import(dsn, plain)
+            shutil.copyfile(plain, work)
+            s, first = cli_import(dsn, work)
             firsts.append(s)
             if not rows:
                 rows = dump_rows(dsn)  # the rows the first import stored: the baseline's input
-            s, again = cli_import(dsn, plain)
+            s, again = cli_import(dsn, work)
             unchanged.append(s)
-            s, _ = cli_import(dsn, edited)
+            shutil.copyfile(edited, work)
+            s, _ = cli_import(dsn, work)
             edits.append(s)
     with scratch_db("ww_bench_import_copy") as dsn:
         copies = [binary_copy(dsn, rows) for _ in range(repeats)]

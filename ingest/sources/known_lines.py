@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable
 from hashlib import sha256
 
@@ -59,7 +58,9 @@ class KnownLines:
     `base + 1` on and keeps remembering the prefix's digests (`carried`)."""
 
     def __init__(self, known: bytes | None = None, *, base: int = 0, carried: bytes | None = None):
-        self._known = _array(known)
+        # A set: a lookup a line is ~0.1 us against ~1 us for a search of the sorted array (memory: ~60 bytes a
+        # known line, only while a changed file is read again).
+        self._known = set(_array(known))
         self._carried = _array(carried)
         self._base = base
         self._digests = array("q")  # by line number - base - 1; 0 where a line was not noted
@@ -68,18 +69,21 @@ class KnownLines:
 
     def skip(self, number: int, data: bytes) -> bool:
         """Note line `number` (its bytes as read) and tell whether it can be left out undecoded."""
-        digest = line_digest(data)
+        digest = int.from_bytes(
+            sha256(data.rstrip(b"\r\n")).digest()[:8], "little", signed=True
+        )  # line_digest
         at = number - self._base - 1
-        if at >= len(self._digests):
-            grow = at + 1 - len(self._digests)
-            self._digests.extend([0] * grow)
-            self._loaded.extend(bytes(grow))
-        self._digests[at] = digest
-        known = self._known
-        if not known:
-            return False
-        i = bisect_left(known, digest)
-        if i == len(known) or known[i] != digest or _album(data):
+        digests = self._digests
+        if at == len(digests):  # the usual case: lines come in order, each once
+            digests.append(digest)
+            self._loaded.append(0)
+        else:
+            if at > len(digests):  # blank or oversize lines in between were not noted
+                grow = at + 1 - len(digests)
+                digests.extend([0] * grow)
+                self._loaded.extend(bytes(grow))
+            digests[at] = digest
+        if digest not in self._known or _album(data):
             return False
         self._loaded[at] = 1
         self.skipped += 1
