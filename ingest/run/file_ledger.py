@@ -8,6 +8,7 @@ appending): it is read on from there."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class FileFingerprint:
     prefix_hash: bytes | None = None
     prefix_lines: int = 0
     prefix_ends_line: bool = False
+    head_hash: bytes | None = None  # the first BLOCK bytes' (the whole file's when smaller)
 
 
 def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
@@ -40,8 +42,11 @@ def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
     lines = read = 0
     last = b""
     prefix: tuple[bytes, int, bool] | None = None
+    head: bytes | None = None
     with resolved.open("rb") as f:
         while block := f.read(BLOCK):
+            if head is None:
+                head = _head_of(block)
             if prefix_at is not None and prefix is None and read + len(block) >= prefix_at:
                 head = block[: prefix_at - read]
                 h.update(head)
@@ -53,15 +58,54 @@ def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
             read += len(block)
             last = block[-1:]
     ph, pl, pe = prefix if prefix else (None, 0, False)
-    return FileFingerprint(str(resolved), st.st_size, st.st_mtime_ns, h.digest(), lines, ph, pl, pe)
+    return FileFingerprint(
+        str(resolved), st.st_size, st.st_mtime_ns, h.digest(), lines, ph, pl, pe, head or _head_of(b"")
+    )
+
+
+def _head_of(block: bytes) -> bytes:
+    return hashlib.blake2b(block, digest_size=32).digest()
+
+
+def head_hash(path: Path) -> bytes:
+    """The hash of a file's first BLOCK bytes, as `fingerprint` takes it."""
+    with path.resolve().open("rb") as f:
+        return _head_of(f.read(BLOCK))
+
+
+class _Beside:
+    """A fingerprint taken on another thread while the file is read (hashlib lets go of the GIL on big blocks,
+    so the two share the machine's cores)."""
+
+    def __init__(self, path: Path):
+        self.size = path.stat().st_size  # when the read began
+        self._result: list = []
+        self._thread = threading.Thread(
+            target=self._run, args=(path,), name="wirewatch-fingerprint", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._result.append(fingerprint(path))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader of the result
+            self._result.append(exc)
+
+    def result(self) -> FileFingerprint:
+        self._thread.join()
+        out = self._result[0]
+        if isinstance(out, BaseException):
+            raise out
+        return out
 
 
 @dataclass(frozen=True)
 class Plan:
     """What to do with a file: read it whole (no `prior`), skip it (`prior` and no `resume`: the same bytes were
-    imported), or read it on from `resume` (`prior` is the import of its first bytes)."""
+    imported), or read it on from `resume` (`prior` is the import of its first bytes). A file to read whole has
+    its fingerprint (what the ledger records once it loaded) taken beside the read."""
 
-    fingerprint: FileFingerprint
+    taken: FileFingerprint | _Beside
     prior: LedgerEntry | None = None
     resume: Resume | None = None
     # The lines that loaded at the file's last import (migration 016): a changed file skips those it still has,
@@ -72,15 +116,31 @@ class Plan:
     def skip(self) -> bool:
         return self.prior is not None and self.resume is None
 
+    @property
+    def fingerprint(self) -> FileFingerprint:
+        return self.taken.result() if isinstance(self.taken, _Beside) else self.taken
+
+    @property
+    def settled(self) -> bool:
+        """Whether the fingerprint describes what was read. One taken beside the read of a file that grew
+        meanwhile (a collector appending) may cover lines the read did not reach: such a file is not
+        remembered, so the next import reads it again rather than skip what it never loaded."""
+        if not isinstance(self.taken, _Beside):
+            return True
+        return self.taken.result().size_bytes == self.taken.size
+
 
 def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, skip_unchanged: bool) -> Plan:
     entry = ledger.get(conn, str(path.resolve())) if skip_unchanged else None
     if entry is not None and entry.format != fmt:
         entry = None
-    grown = entry is not None and appendable and 0 < entry.size_bytes < path.stat().st_size
+    size = path.stat().st_size
+    grown = entry is not None and appendable and 0 < entry.size_bytes < size
+    if entry is None or not (entry.size_bytes == size or grown) or _head_differs(entry, path):
+        # New, shrunk, or changed inside its first MiB: neither the same bytes nor only grown, so it is read whole
+        # and nothing waits for its hash.
+        return Plan(_Beside(path), known_lines=entry.line_hashes if entry is not None else None)
     fp = fingerprint(path, entry.size_bytes if grown else None)
-    if entry is None:
-        return Plan(fp)
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
         return Plan(fp, prior=entry)
     if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:
@@ -88,6 +148,12 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
             fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines), known_lines=entry.line_hashes
         )
     return Plan(fp, known_lines=entry.line_hashes)
+
+
+def _head_differs(entry: LedgerEntry, path: Path) -> bool:
+    """The file's first MiB is not what it was: only telling where the last import read at least a MiB (a smaller
+    file's head grows with an append), and where the ledger row has the head's hash."""
+    return entry.head_hash is not None and entry.size_bytes >= BLOCK and head_hash(path) != entry.head_hash
 
 
 def remember(
@@ -112,5 +178,6 @@ def remember(
             posts,
             rejected,
             line_hashes=line_hashes,
-        ),  # fmt: skip
+            head_hash=fp.head_hash,
+        ),
     )

@@ -142,7 +142,7 @@ def import_files(
             conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
             resume=plan.resume, skip_records=skip_unchanged, known=known,
         )  # fmt: skip
-        if summary.error is None:
+        if summary.error is None and plan.settled:
             s = summary.stats
             posts = s.inserted + s.updated + s.unchanged
             file_ledger.remember(

@@ -22,30 +22,35 @@ class LedgerEntry:
     imported_at: datetime | None = None
     # Sorted digests of the lines that loaded as posts (migration 016): `ingest.sources.known_lines`.
     line_hashes: bytes | None = None
+    head_hash: bytes | None = None  # the first MiB's BLAKE2b-256 (migration 016)
 
 
 def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
     row = conn.execute(
         """SELECT path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, imported_at,
-                  line_hashes
+                  line_hashes, head_hash
            FROM import_ledger WHERE path = %s""",
         (path,),
     ).fetchone()
     if row is None:
         return None
     lines = bytes(row[10]) if row[10] is not None else None
-    return LedgerEntry(row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:10], line_hashes=lines)
+    head = bytes(row[11]) if row[11] is not None else None
+    return LedgerEntry(
+        row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:10], line_hashes=lines, head_hash=head
+    )
 
 
 def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
     conn.execute(
         """INSERT INTO import_ledger
-               (path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, line_hashes)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               (path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, line_hashes,
+                head_hash)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (path) DO UPDATE SET format = excluded.format, size_bytes = excluded.size_bytes,
                mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, lines = excluded.lines,
                records = excluded.records, posts = excluded.posts, rejected = excluded.rejected,
-               line_hashes = excluded.line_hashes, imported_at = now()""",
+               line_hashes = excluded.line_hashes, head_hash = excluded.head_hash, imported_at = now()""",
         (
             e.path,
             e.format,
@@ -57,5 +62,6 @@ def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
             e.posts,
             e.rejected,
             e.line_hashes,
-        ),  # fmt: skip
+            e.head_hash,
+        ),
     )

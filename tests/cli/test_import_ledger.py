@@ -126,3 +126,67 @@ def test_a_grown_jsonl_file_is_read_on_from_its_imported_prefix(db, conn, tmp_pa
     grown.write_bytes(b" " + grown.read_bytes())
     again = cli_import(db, str(grown))[0]
     assert again["resumed_at"] is None and not again["skipped"]
+
+
+def _big_capture(path: Path, shared_data: Path, copies: int = 400) -> list[dict]:
+    """A Telethon capture made of a real record re-numbered (400 copies are over a MiB, the ledger's head)."""
+    tmpl = json.loads((shared_data / "telethon" / "bloomberg_1488156064.jsonl").read_bytes().splitlines()[0])
+    msgs = []
+    for i in range(copies):
+        m = json.loads(json.dumps(tmpl))
+        m["id"], m["message"] = i + 1, f"Report {i}: {m.get('message') or ''}"
+        msgs.append(m)
+    path.write_bytes(b"".join(json.dumps(m).encode() + b"\n" for m in msgs))
+    return msgs
+
+
+def test_a_big_file_changed_near_its_start_is_read_whole_and_remembered_as_read(
+    db, conn, tmp_path, shared_data
+):
+    """Over a MiB, a file whose first MiB changed is neither the same bytes nor only grown: it is read whole while
+    its hash is taken beside the read, and the ledger then knows the new bytes (the next import skips them)."""
+    path = tmp_path / "bloomberg_1488156064.jsonl"
+    msgs = _big_capture(path, shared_data)
+    assert path.stat().st_size > (1 << 20)
+    cli_import(db, str(path))
+    msgs[1]["message"] += " (corrected)"
+    path.write_bytes(b"".join(json.dumps(m).encode() + b"\n" for m in msgs) + b"")
+    changed = cli_import(db, str(path))[0]
+    assert changed["resumed_at"] is None and not changed["skipped"] and changed["updated"] == 1
+    again = cli_import(db, str(path))[0]
+    assert again["skipped"]
+    # Appended to: the head is the same, so it is read on from its end.
+    with path.open("ab") as f:
+        m = dict(msgs[0], id=len(msgs) + 1)
+        f.write(json.dumps(m).encode() + b"\n")
+    grown = cli_import(db, str(path))[0]
+    assert grown["resumed_at"] is not None and grown["inserted"] == 1
+
+
+def test_a_file_that_grows_while_its_hash_is_taken_beside_the_read_is_not_remembered(
+    db, conn, tmp_path, shared_data, monkeypatch
+):
+    from ingest.run import file_ledger
+
+    path = tmp_path / "bloomberg_1488156064.jsonl"
+    msgs = _big_capture(path, shared_data, copies=50)
+    real = file_ledger.fingerprint
+    extra = json.dumps(dict(msgs[0], id=999)).encode() + b"\n"
+
+    def racing(p, prefix_at=None):
+        # A collector appends just as the hash thread reads: the hash covers a line the read may not reach.
+        with Path(p).open("ab") as f:
+            f.write(extra)
+        return real(p, prefix_at)
+
+    monkeypatch.setattr(file_ledger, "fingerprint", racing)
+    first = cli_import(db, str(path))[0]
+    assert first["error"] is None
+    assert conn.execute("SELECT count(*) FROM import_ledger").fetchone()[0] == 0
+    conn.commit()
+    monkeypatch.setattr(file_ledger, "fingerprint", real)
+    again = cli_import(db, str(path))[0]
+    assert (
+        not again["skipped"]
+        and conn.execute("SELECT count(*) FROM posts WHERE post_id = 999").fetchone()[0] == 1
+    )
