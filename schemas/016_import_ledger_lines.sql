@@ -6,9 +6,5 @@
 -- before this migration and for formats that are not one post a line: those are read as before.
 
 ALTER TABLE import_ledger ADD COLUMN IF NOT EXISTS line_hashes bytea;
--- With the first MiB's hash a re-import tells early that a file changed inside (neither the same bytes nor only
--- grown) and reads it while its whole hash, needed only for the ledger row, is taken beside the read.
-ALTER TABLE import_ledger ADD COLUMN IF NOT EXISTS head_hash bytea;
 
 COMMENT ON COLUMN import_ledger.line_hashes IS 'Sorted signed 64-bit BLAKE2b digests (8 bytes each, little-endian) of the lines whose records loaded as posts in the file''s last import, where its format is one post a line (Telethon JSONL): on the next import of the same path a line with one of these digests is not decoded again (wirewatch import --force reads it anyway).';
-COMMENT ON COLUMN import_ledger.head_hash IS 'BLAKE2b-256 of the file''s first MiB (the whole file when smaller).';

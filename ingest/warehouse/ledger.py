@@ -22,7 +22,7 @@ class LedgerEntry:
     imported_at: datetime | None = None
     # Sorted digests of the lines that loaded as posts (migration 016): `ingest.sources.known_lines`.
     line_hashes: bytes | None = None
-    head_hash: bytes | None = None  # the first MiB's BLAKE2b-256 (migration 016)
+    head_hash: bytes | None = None  # the first MiB's BLAKE2b-256 (migration 017)
 
 
 def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
