@@ -223,12 +223,9 @@ class Grouper:
         finally:
             bk.close()
 
-    def _bucket_loop(self, items: list[Item], bk: Bucket, result: RunResult) -> None:
-        p = self.params
-        ts0 = items[0].ts
+    def _begin_bucket(self, bk: Bucket, ts0: float, e_floor: float, s_floor: float) -> None:
+        """Both levels' candidate products for the bucket, and the bucket's own products."""
         ev, st = self.events, self.storylines
-        e_floor = min(p.event_threshold, p.event_merge_threshold)
-        s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
         if self._pool is not None:
             # The storylines' bucket start (and the bucket's own products) on the other core: both levels only
             # read the bucket, each writes its own state, and scipy and numpy release the GIL for the bulk.
@@ -245,6 +242,13 @@ class Grouper:
             bk.compute_intra()
             ev.begin(bk, ts0, e_floor)
             st.begin(bk, ts0, s_floor)
+
+    def _bucket_loop(self, items: list[Item], bk: Bucket, result: RunResult) -> None:
+        p = self.params
+        ev, st = self.events, self.storylines
+        e_floor = min(p.event_threshold, p.event_merge_threshold)
+        s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
+        self._begin_bucket(bk, items[0].ts, e_floor, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
             event_id, joined_by, role = self._linked_event(it)

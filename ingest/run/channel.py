@@ -93,19 +93,10 @@ def run_channel(
     """
     now = now or datetime.now(UTC)
     summary = ChannelSummary(spec.platform, spec.handle, spec.source)
-    try:
-        channel_id = resolve_channel(conn, spec, source)
-    except Deferred as exc:
-        return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, window=(since, until),
-                         deferred_until=exc.until)  # fmt: skip
-    except psycopg.OperationalError:
-        raise  # the warehouse went away: the caller reconnects
-    except Exception as exc:  # SourceError, or a network error the source did not turn into one
-        error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, SourceError):
-            log.exception("channel %s:%s could not be resolved", spec.platform, spec.handle)
-        return _end_pass(conn, spec, summary, "failed", error, kind=kind, window=(since, until))
-    summary.channel_id = channel_id
+    resolved = _resolve(conn, spec, source, summary, kind, (since, until))
+    if isinstance(resolved, ChannelSummary):
+        return resolved
+    channel_id = summary.channel_id = resolved
     cursor, deferred_until = runs.get_cursor(conn, spec.platform, channel_id, spec.source)
     conn.commit()  # end the read: a skipped channel must not leave a transaction open
     if deferred_until and deferred_until > now and not ignore_deferral:
@@ -153,6 +144,29 @@ def run_channel(
         raise
     runs.finish_run(conn, run_id, "succeeded")
     return summary
+
+
+def _resolve(
+    conn: psycopg.Connection,
+    spec: ChannelSpec,
+    source: LiveSource,
+    summary: ChannelSummary,
+    kind: str,
+    window: tuple[datetime | None, datetime | None],
+) -> int | ChannelSummary:
+    """The channel's id, or the ended pass when it cannot be told (deferred by a rate limit, or failed)."""
+    try:
+        return resolve_channel(conn, spec, source)
+    except Deferred as exc:
+        return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, window=window,
+                         deferred_until=exc.until)  # fmt: skip
+    except psycopg.OperationalError:
+        raise  # the warehouse went away: the caller reconnects
+    except Exception as exc:  # SourceError, or a network error the source did not turn into one
+        error = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, SourceError):
+            log.exception("channel %s:%s could not be resolved", spec.platform, spec.handle)
+        return _end_pass(conn, spec, summary, "failed", error, kind=kind, window=window)
 
 
 def run_target(spec: ChannelSpec) -> str:
