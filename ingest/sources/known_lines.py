@@ -4,8 +4,8 @@ Importing again a file that changed a little (a collector re-wrote it with a few
 decode, hash and probe every line to find the few that changed. The import ledger keeps the digests of the lines
 whose records loaded as posts (migration 016); a line read again from the same path with one of those digests
 holds exactly the input that produced a stored post, so it is skipped before it is decoded and counted as one
-unchanged post. A line of an album (a Telethon message with a `grouped_id`) is never skipped: an album is one post
-made of several lines, and an edited member is merged with the others again.
+unchanged post. A line the reader says is not a post on its own (a Telethon album member: an album is one post
+merged from several lines, so an edited member is merged with the others again) is never skipped.
 
 The trust is the import ledger's (as for a whole unchanged file): the warehouse still holds what it loaded.
 `wirewatch import --force` reads every line; the digests are still taken, for the next import.
@@ -13,15 +13,10 @@ The trust is the import ledger's (as for a whole unchanged file): the warehouse 
 
 from __future__ import annotations
 
-import re
 import sys
 from array import array
 from collections.abc import Iterable
 from hashlib import sha256
-
-# A grouped_id key whose value is not null. In JSON a raw quote only opens or closes a string, so this matches
-# a key; a nested grouped_id (never seen in Telethon's to_dict) only makes a line unskippable.
-_ALBUM = re.compile(rb'"grouped_id"\s*:\s*(?!null\b)')
 
 
 def line_digest(data: bytes) -> int:
@@ -30,17 +25,6 @@ def line_digest(data: bytes) -> int:
     because it is computed for every line read and CPUs with SHA extensions run it ~1.7x faster (2.4 against
     4.1 us for a 3.3 KB Telethon line here); the digests only ever meet each other."""
     return int.from_bytes(sha256(data.rstrip(b"\r\n")).digest()[:8], "little", signed=True)
-
-
-def _album(data: bytes) -> bool:
-    """Whether a line may be an album member: a grouped_id key whose value is not null (the common line has
-    one `"grouped_id": null`, checked without the regular expression)."""
-    at = data.find(b'"grouped_id"')
-    if at < 0:
-        return False
-    if data.startswith(b'"grouped_id": null', at) and data.find(b'"grouped_id"', at + 1) < 0:
-        return False
-    return _ALBUM.search(data) is not None
 
 
 def _array(raw: bytes | None) -> array:
@@ -67,11 +51,10 @@ class KnownLines:
         self._loaded = bytearray()  # 1 where the line's record loaded as a post, or was skipped as known
         self.skipped = 0
 
-    def skip(self, number: int, data: bytes) -> bool:
-        """Note line `number` (its bytes as read) and tell whether it can be left out undecoded."""
-        digest = int.from_bytes(
-            sha256(data.rstrip(b"\r\n")).digest()[:8], "little", signed=True
-        )  # line_digest
+    def skip(self, number: int, data: bytes, *, whole: bool = True) -> bool:
+        """Note line `number` (its bytes as read) and tell whether it can be left out undecoded. `whole`: the
+        reader's word that the line makes a post on its own (a Telethon album member does not)."""
+        digest = line_digest(data)
         at = number - self._base - 1
         digests = self._digests
         if at == len(digests):  # the usual case: lines come in order, each once
@@ -83,7 +66,7 @@ class KnownLines:
                 digests.extend([0] * grow)
                 self._loaded.extend(bytes(grow))
             digests[at] = digest
-        if digest not in self._known or _album(data):
+        if not whole or digest not in self._known:
             return False
         self._loaded[at] = 1
         self.skipped += 1
