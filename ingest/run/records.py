@@ -158,6 +158,17 @@ def load_batch(
     at all. The caller commits."""
     plan = plan_batch(records, fingerprinter, loader, skip=skip)
     items = normalize_records(plan.records, normalizer)
+    return plan, items, load_planned(plan, items, loader, only_existing=only_existing)
+
+
+def load_planned(
+    plan: BatchPlan,
+    items: Sequence[Post | Rejected | Deletion],
+    loader: Loader,
+    *,
+    only_existing: bool = False,
+) -> LoadStats:
+    """Load a planned and normalised batch; its skipped posts count as unchanged. The caller commits."""
     stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
     stats.unchanged += plan.unchanged
-    return plan, items, stats
+    return stats

@@ -34,6 +34,19 @@ def connect(dsn: str, *, autocommit: bool = False, **kwargs) -> psycopg.Connecti
     return psycopg.connect(dsn, autocommit=autocommit, application_name="wirewatch", **kwargs)
 
 
+def sibling(conn: psycopg.Connection) -> psycopg.Connection:
+    """A second connection to where `conn` is connected (server, database, user, its password and options), for a
+    helper thread that must not share `conn`'s transaction. Autocommit off, as `connect` makes them."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(conn.info.dsn)  # libpq leaves the password out of it
+    password = conn.pgconn.password
+    if password:
+        params["password"] = password.decode()
+    params.pop("application_name", None)
+    return connect(make_conninfo(**params))
+
+
 @contextmanager
 def connection(dsn: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
     conn = connect(dsn, autocommit=autocommit)
