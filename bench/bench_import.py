@@ -8,6 +8,8 @@ Bloomberg channel record with its web-page media). Cases, each into a fresh scra
 - first import of the file;
 - the same file again, nothing changed (what an hourly rescan mostly sees);
 - the file again (the same path: a collector re-writing its capture) with 1 % of the posts edited;
+- the first import with its read-ahead thread off (`WIREWATCH_IMPORT_READ_AHEAD=0`, the code before it), into
+  another fresh database: what reading ahead gains;
 - the baseline: `COPY ... FROM STDIN (FORMAT binary)` of the `posts` and `raw_records` rows the first import
   stored, into an identical empty schema with all its indexes (and the search index).
 
@@ -106,13 +108,14 @@ def telethon_jsonl(path: Path, n: int, edited_every: int = 0) -> None:
             out.write(orjson.dumps(m) + b"\n")
 
 
-def cli_import(dsn: str, path: Path) -> tuple[float, list[dict]]:
+def cli_import(dsn: str, path: Path, *, read_ahead: bool = True) -> tuple[float, list[dict]]:
     t = time.perf_counter()
     out = subprocess.run(
         [str(WIREWATCH), "--dsn", dsn, "import", str(path), "--json"],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "WIREWATCH_IMPORT_READ_AHEAD": "1" if read_ahead else "0"},
     )
     seconds = time.perf_counter() - t
     if out.returncode != 0:
@@ -172,9 +175,12 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     # The file a collector keeps re-writing: imported, imported again unchanged, then again once 1 % of its
     # posts changed (same path, as a re-import is; copies are not timed).
     work = tmp / f"{name}.jsonl"
-    firsts, unchanged, edits = [], [], []
+    firsts, unchanged, edits, inline = [], [], [], []
     rows: dict[str, bytes] = {}
     for _ in range(repeats):
+        with scratch_db("ww_bench_import_inline") as dsn:
+            shutil.copyfile(plain, work)
+            inline.append(cli_import(dsn, work, read_ahead=False)[0])
         with scratch_db("ww_bench_import") as dsn:
             shutil.copyfile(plain, work)
             s, first = cli_import(dsn, work)
@@ -191,6 +197,8 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     f, u, e, c = (statistics.median(v) for v in (firsts, unchanged, edits, copies))
     mb = sum(len(b) for b in rows.values()) / 1e6
     report.add(case=f"{name}: first import", n=n, seconds=f, posts_per_s=n / f, runs=firsts)
+    fi = statistics.median(inline)
+    report.add(case=f"{name}: first import without read-ahead", n=n, seconds=fi, speedup=fi / f, runs=inline)
     report.add(case=f"{name}: unchanged re-import", n=n, seconds=u, speedup=f / u, runs=unchanged)
     report.add(case=f"{name}: 1% edited re-import", n=n, seconds=e, speedup=f / e, runs=edits)
     report.add(case=f"{name}: binary COPY of the stored rows (baseline)", n=n, seconds=c, mb=mb, runs=copies)

@@ -45,12 +45,12 @@ def read_jsonl(
     loads = orjson.loads
     with path.open("rb") as fh:
         for line in read_lines(fh, limit, resume):
-            origin = f"{prefix}{line.number}"
             data = line.data
+            if data is not None and known is not None and known.skip(line.number, data):
+                continue
+            origin = f"{prefix}{line.number}"
             if data is None:
                 yield oversize_record(SOURCE_JSONL, origin, line, limit, context)
-                continue
-            if known is not None and known.skip(line.number, data, whole=not _album_member(data)):
                 continue
             try:
                 # JSON allows the whitespace around a line's value: most lines parse without a stripped copy.
@@ -58,6 +58,8 @@ def read_jsonl(
             except orjson.JSONDecodeError:
                 pass
             else:
+                if known is not None and _album_member(payload):
+                    known.part(line.number)
                 yield RawRecord(SOURCE_JSONL, payload, origin, None, context)
                 continue
             stripped = data.strip()
@@ -73,23 +75,15 @@ def read_jsonl(
                         raw_text=stripped.decode("utf-8", "backslashreplace"),
                     )  # fmt: skip
                     continue
+            if known is not None and _album_member(payload):
+                known.part(line.number)
             yield RawRecord(SOURCE_JSONL, payload, origin, context=context)
 
 
-# A grouped_id key whose value is not null. In JSON a raw quote only opens or closes a string, so this matches
-# a key; a nested grouped_id (never seen in Telethon's to_dict) only makes a line count as an album member.
-_ALBUM = re.compile(rb'"grouped_id"\s*:\s*(?!null\b)')
-
-
-def _album_member(data: bytes) -> bool:
-    """Whether an undecoded line may be an album member (merged with others into one post), told from its bytes:
-    the common line has one `"grouped_id": null`, checked without the regular expression."""
-    at = data.find(b'"grouped_id"')
-    if at < 0:
-        return False
-    if data.startswith(b'"grouped_id": null', at) and data.find(b'"grouped_id"', at + 1) < 0:
-        return False
-    return _ALBUM.search(data) is not None
+def _album_member(payload: Any) -> bool:
+    """Whether a decoded line is an album member (merged with the others of its grouped_id into one post, so its
+    line alone does not make the post and must be read with them every time)."""
+    return isinstance(payload, dict) and payload.get("grouped_id") is not None
 
 
 def _lenient_json(line: bytes, exc: Exception) -> tuple[Any, str | None]:
