@@ -24,6 +24,8 @@ from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
 from ingest.warehouse.db import sibling
 from ingest.warehouse.loader import Loader, LoadStats
+from ingest.warehouse.post_rows import Prepared as PreparedRow
+from ingest.warehouse.post_rows import prepare_ahead
 from ingest.warehouse.runs import finish_after_error
 
 log = logging.getLogger(__name__)
@@ -239,13 +241,17 @@ def import_file(
             if probe is not None:
                 probe.rollback()  # no snapshot held between batches
             items = normalize_records(plan.records, file_format.normalize)
+            # The rows' hashes too: pure CPU that would otherwise wait for the loading thread.
+            rounds = prepare_ahead([i for i in items if isinstance(i, Post)])
             skipped = [chunk[r].origin for u in plan.skipped for r in u.records] if known is not None else []
-            return _Prepared(len(chunk), plan, items, skipped, known.skipped if known is not None else 0)
+            return _Prepared(
+                len(chunk), plan, items, rounds, skipped, known.skipped if known is not None else 0
+            )
 
         counted = 0  # lines skipped as known that a committed batch has counted
         with ReadAhead(chunks, prepare) if read_ahead else nullcontext(map(prepare, chunks)) as batches:
             for batch in batches:
-                stats = load_planned(batch.plan, batch.items, loader)
+                stats = load_planned(batch.plan, batch.items, loader, rounds=batch.rounds)
                 if known is not None:
                     known.loaded(i.origin for i in batch.items if isinstance(i, Post))
                     known.loaded(batch.skipped_origins)
@@ -286,6 +292,7 @@ class _Prepared:
     records: int  # raw records read
     plan: BatchPlan
     items: list[Post | Rejected | Deletion]
+    rounds: list[list[PreparedRow]]  # its posts' rows with their hashes (`prepare_ahead`)
     skipped_origins: list[str | None]  # where the posts held unchanged were read from (`path:line`)
     lines_skipped: int  # lines the reader left out as known, up to the end of this batch (a running total)
 

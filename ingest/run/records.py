@@ -17,6 +17,7 @@ from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected, stamp
 from ingest.normalize.common import check_post, merge_albums
 from ingest.sources.fingerprint import Fingerprinter, Unit
 from ingest.warehouse.loader import Loader, LoadStats
+from ingest.warehouse.post_rows import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +168,10 @@ def load_planned(
     loader: Loader,
     *,
     only_existing: bool = False,
+    rounds: list[list[Prepared]] | None = None,
 ) -> LoadStats:
-    """Load a planned and normalised batch; its skipped posts count as unchanged. The caller commits."""
-    stats = loader.load(items, only_existing=only_existing) if items else LoadStats()
+    """Load a planned and normalised batch (`rounds`: its posts prepared ahead); its skipped posts count as
+    unchanged. The caller commits."""
+    stats = loader.load(items, only_existing=only_existing, rounds=rounds) if items else LoadStats()
     stats.unchanged += plan.unchanged
     return stats

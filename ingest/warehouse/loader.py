@@ -114,7 +114,14 @@ class Loader:
             self.conn.execute(STAGE_DDL)
             self._staged = True
 
-    def load(self, items: Sequence[Post | Rejected | Deletion], *, only_existing: bool = False) -> LoadStats:
+    def load(
+        self,
+        items: Sequence[Post | Rejected | Deletion],
+        *,
+        only_existing: bool = False,
+        rounds: list[list[Prepared]] | None = None,
+    ) -> LoadStats:
+        """Load a batch. `rounds`: its posts already prepared (`post_rows.prepare_ahead`, in order)."""
         posts = [i for i in items if isinstance(i, Post)]
         rejects = [i for i in items if isinstance(i, Rejected)]
         deletions = [i for i in items if isinstance(i, Deletion)]
@@ -129,7 +136,7 @@ class Loader:
         # caller's cursor and run counters.
         self.conn.execute("SAVEPOINT wirewatch_load")
         try:
-            stats = self.load_posts(posts, only_existing=only_existing)
+            stats = self.load_posts(posts, only_existing=only_existing, rounds=rounds)
             self.conn.execute("RELEASE SAVEPOINT wirewatch_load")
         except (TypeError, RecursionError):
             self.conn.execute("ROLLBACK TO SAVEPOINT wirewatch_load")
@@ -156,14 +163,20 @@ class Loader:
         stats.deleted += self.mark_deletions(deletions)
         return stats
 
-    def load_posts(self, posts: Sequence[Post], *, only_existing: bool = False) -> LoadStats:
+    def load_posts(
+        self,
+        posts: Sequence[Post],
+        *,
+        only_existing: bool = False,
+        rounds: list[list[Prepared]] | None = None,
+    ) -> LoadStats:
         """Upsert posts; with `only_existing`, posts the warehouse does not hold yet are left out."""
         stats = LoadStats()
         if not posts:
             return stats
         if not only_existing:
             self.upsert_channels(p.channel for p in posts if p.channel is not None)
-        for prepared in prepare(posts):
+        for prepared in rounds if rounds is not None else prepare(posts):
             self._load_round(prepared, only_existing, stats)
         return stats
 

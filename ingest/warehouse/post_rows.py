@@ -4,7 +4,7 @@ split into when it holds several states of one post, and the staging row of each
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import orjson
@@ -128,6 +128,17 @@ def _row_identity(p: Post) -> tuple:
 
 def _array(values: tuple[str, ...]) -> list[str] | str:
     return list(values) if values else "{}"
+
+
+def prepare_ahead(posts: Sequence[Post]) -> list[list[Prepared]]:
+    """`prepare` with every row's hashes computed now (an import's read-ahead thread does this while the previous
+    batch loads). The staging rows themselves are still built in the COPY loop: built ahead, their payload JSON
+    for three batches at once cost ~80 MB more at the peak of a Telethon import."""
+    rounds = prepare(posts)
+    for round_ in rounds:
+        for pr in round_:
+            pr.content_hash, pr.metrics_hash, pr.state_hash  # noqa: B018 - computed and kept
+    return rounds
 
 
 def stage_row(pr: Prepared, now: datetime) -> tuple:
