@@ -38,7 +38,10 @@ class FileFingerprint:
 def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
     resolved = path.resolve()
     st = resolved.stat()
-    h = hashlib.blake2b(digest_size=32)
+    # SHA-256, not BLAKE2b: ~2x faster on CPUs with SHA extensions (328 MB: 0.24 s against 0.50 s here), and an
+    # unchanged file costs this hash and nothing else. A ledger row from BLAKE2b days just fails to match: the
+    # file is read once more.
+    h = hashlib.sha256()
     lines = read = 0
     last = b""
     prefix: tuple[bytes, int, bool] | None = None
@@ -64,7 +67,7 @@ def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
 
 
 def _head_of(block: bytes) -> bytes:
-    return hashlib.blake2b(block, digest_size=32).digest()
+    return hashlib.sha256(block).digest()
 
 
 def head_hash(path: Path) -> bytes:
