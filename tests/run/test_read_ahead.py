@@ -7,7 +7,12 @@ file, and when the server refuses the thread its connection."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from itertools import count
 from pathlib import Path
@@ -20,6 +25,7 @@ from ingest.run.imports import import_files
 from ingest.run.read_ahead import ReadAhead
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
+from tests.reliability.streams import generate_stream, write_jsonl
 
 
 def test_batches_come_in_order_and_an_error_where_it_happened() -> None:
@@ -166,3 +172,54 @@ def test_an_import_goes_on_inline_when_the_server_refuses_a_second_connection(
         with psycopg.connect(db, autocommit=True) as admin:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+def _interactive() -> None:
+    """SIGINT at its default in the child, as from a shell (an ignored SIGINT is inherited across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_an_import_reading_ahead_as_before(db: str, tmp_path: Path) -> None:
+    """Ctrl-C mid-import: exit 130 at once (the thread does not hold the process), the run marked failed, what
+    committed stays with its counts, and the next import finishes the file into the warehouse one import makes."""
+    channel = 1_700_000_077
+    path = tmp_path / f"capsynth_{channel}.jsonl"
+    write_jsonl(generate_stream(41, messages=30_000, epochs=1, p_album=0.05, channel_id=channel), 0, path)
+    wirewatch = Path(sys.executable).with_name("wirewatch")
+    cmd = [str(wirewatch), "--dsn", db, "import", str(path)]
+    env = {**os.environ, "WIREWATCH_IMPORT_READ_AHEAD": "1"}
+    truncate_all(db)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interactive
+    )
+    try:
+        with psycopg.connect(db, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 0:
+                assert proc.poll() is None, "the import ended before a batch was seen"
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 15
+    finally:
+        proc.kill()
+    with psycopg.connect(db) as conn:
+        status, error, inserted = conn.execute("SELECT status, error, inserted FROM ingest_runs").fetchone()
+        stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    if proc.returncode == 0:
+        pytest.fail("the import finished before Ctrl-C reached it: make the file bigger")
+    assert proc.returncode == 130
+    assert (status, error) == ("failed", "KeyboardInterrupt: ")
+    assert 0 < stored == inserted < 30_000
+
+    again = subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr.decode()[-800:]
+    with psycopg.connect(db) as conn:
+        resumed = snapshot(conn)
+    truncate_all(db)
+    with psycopg.connect(db) as conn:
+        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
+        assert snapshot(conn).diff(resumed) == []
