@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 IMPORT_BATCH = 5000
 READ_AHEAD_ENV = "WIREWATCH_IMPORT_READ_AHEAD"
+READ_AHEAD_APP = "wirewatch-read-ahead"  # its connection's application_name in pg_stat_activity
 
 
 @dataclass
@@ -301,7 +302,7 @@ def _probe_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
     """The read-ahead thread's own connection, or None (then batches are prepared inline, as before) when the
     server will not give one (max_connections reached): the import goes on, only slower."""
     try:
-        return sibling(conn)
+        return sibling(conn, application_name=READ_AHEAD_APP)
     except psycopg.OperationalError as exc:
         log.warning(
             "import reads without a read-ahead thread: no second connection (%s)", faults.describe(exc)

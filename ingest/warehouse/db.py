@@ -30,13 +30,16 @@ def resolve_dsn(dsn: str | None = None, *, start_embedded: bool = True, missing:
     return ensure_embedded()
 
 
-def connect(dsn: str, *, autocommit: bool = False, **kwargs) -> psycopg.Connection:
-    return psycopg.connect(dsn, autocommit=autocommit, application_name="wirewatch", **kwargs)
+def connect(
+    dsn: str, *, autocommit: bool = False, application_name: str = "wirewatch", **kwargs
+) -> psycopg.Connection:
+    return psycopg.connect(dsn, autocommit=autocommit, application_name=application_name, **kwargs)
 
 
-def sibling(conn: psycopg.Connection) -> psycopg.Connection:
+def sibling(conn: psycopg.Connection, application_name: str = "wirewatch") -> psycopg.Connection:
     """A second connection to where `conn` is connected (server, database, user, its password and options), for a
-    helper thread that must not share `conn`'s transaction. Autocommit off, as `connect` makes them."""
+    helper thread that must not share `conn`'s transaction. Autocommit off, as `connect` makes them;
+    `application_name` tells it apart in pg_stat_activity."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     params = conninfo_to_dict(conn.info.dsn)  # libpq leaves the password out of it
@@ -44,7 +47,7 @@ def sibling(conn: psycopg.Connection) -> psycopg.Connection:
     if password:
         params["password"] = password.decode()
     params.pop("application_name", None)
-    return connect(make_conninfo(**params))
+    return connect(make_conninfo(**params), application_name=application_name)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import orjson
 import psycopg
 import pytest
 
-from ingest.run.imports import import_files
+from ingest.run.imports import READ_AHEAD_APP, import_files
 from ingest.run.read_ahead import ReadAhead
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
@@ -223,3 +223,52 @@ def test_ctrl_c_ends_an_import_reading_ahead_as_before(db: str, tmp_path: Path) 
     with psycopg.connect(db) as conn:
         import_files(conn, [path], skip_unchanged=True, read_ahead=False)
         assert snapshot(conn).diff(resumed) == []
+
+
+@pytest.mark.slow
+def test_losing_the_read_ahead_connection_mid_import_is_a_lost_connection_like_any(
+    db: str, tmp_path: Path
+) -> None:
+    """The thread's own connection ended by the server mid-import (a failover, an administrator): the import
+    reconnects and finishes as it does when its main connection goes, into the warehouse one import makes."""
+    channel = 1_700_000_078
+    path = tmp_path / f"capsynth_{channel}.jsonl"
+    write_jsonl(generate_stream(42, messages=30_000, epochs=1, p_album=0.05, channel_id=channel), 0, path)
+    wirewatch = Path(sys.executable).with_name("wirewatch")
+    env = {**os.environ, "WIREWATCH_IMPORT_READ_AHEAD": "1"}
+    truncate_all(db)
+    proc = subprocess.Popen(
+        [str(wirewatch), "--dsn", db, "import", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    ended = False
+    try:
+        with psycopg.connect(db, autocommit=True) as admin:
+            deadline = time.monotonic() + 60
+            while not ended and proc.poll() is None and time.monotonic() < deadline:
+                # Only once a batch has committed, so the import is well under way.
+                if admin.execute("SELECT count(*) FROM posts").fetchone()[0]:
+                    ended = any(
+                        r[0]
+                        for r in admin.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = %s",
+                            (READ_AHEAD_APP,),
+                        )
+                    )
+                time.sleep(0.01)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    if not ended:
+        pytest.fail("the import ended before its read-ahead connection could be ended: make the file bigger")
+    assert proc.returncode == 0, err.decode()[-800:]
+    assert b"connection lost" in err or b"retry" in err
+    with psycopg.connect(db) as conn:
+        got = snapshot(conn)
+    truncate_all(db)
+    with psycopg.connect(db) as conn:
+        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
+        assert snapshot(conn).diff(got) == []
