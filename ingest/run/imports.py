@@ -242,8 +242,9 @@ def import_file(
             if probe is not None:
                 probe.rollback()  # no snapshot held between batches
             items = normalize_records(plan.records, file_format.normalize)
-            # The rows' hashes too: pure CPU that would otherwise wait for the loading thread.
-            rounds = prepare_ahead([i for i in items if isinstance(i, Post)])
+            # Reading ahead, the rows' hashes too: pure CPU that would otherwise wait for the loading thread.
+            # Inline they stay lazy (the loader hashes only the rows it sends).
+            rounds = prepare_ahead([i for i in items if isinstance(i, Post)]) if read_ahead else None
             skipped = [chunk[r].origin for u in plan.skipped for r in u.records] if known is not None else []
             return _Prepared(
                 len(chunk), plan, items, rounds, skipped, known.skipped if known is not None else 0
@@ -293,7 +294,7 @@ class _Prepared:
     records: int  # raw records read
     plan: BatchPlan
     items: list[Post | Rejected | Deletion]
-    rounds: list[list[PreparedRow]]  # its posts' rows with their hashes (`prepare_ahead`)
+    rounds: list[list[PreparedRow]] | None  # its posts' rows with their hashes, when read ahead
     skipped_origins: list[str | None]  # where the posts held unchanged were read from (`path:line`)
     lines_skipped: int  # lines the reader left out as known, up to the end of this batch (a running total)
 

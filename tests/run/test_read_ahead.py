@@ -21,7 +21,7 @@ import orjson
 import psycopg
 import pytest
 
-from ingest.run.imports import READ_AHEAD_APP, import_files
+from ingest.run.imports import READ_AHEAD_APP, READ_AHEAD_ENV, import_files
 from ingest.run.read_ahead import ReadAhead
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
@@ -174,6 +174,24 @@ def test_an_import_goes_on_inline_when_the_server_refuses_a_second_connection(
             admin.execute(f"DROP ROLE {role}")
 
 
+def _big_capture(tmp_path: Path, seed: int, channel: int) -> tuple[Path, list[str], dict[str, str]]:
+    """A 30,000-message Telethon capture and the `wirewatch import` command (read-ahead on) that reads it."""
+    path = tmp_path / f"capsynth_{channel}.jsonl"
+    write_jsonl(generate_stream(seed, messages=30_000, epochs=1, p_album=0.05, channel_id=channel), 0, path)
+    wirewatch = Path(sys.executable).with_name("wirewatch")
+    return path, [str(wirewatch), "--dsn", "", "import", str(path)], {**os.environ, READ_AHEAD_ENV: "1"}
+
+
+def _assert_as_one_inline_import(db: str, path: Path) -> None:
+    """The warehouse as it is equals the one a single inline import of `path` makes."""
+    with psycopg.connect(db) as conn:
+        got = snapshot(conn)
+    truncate_all(db)
+    with psycopg.connect(db) as conn:
+        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
+        assert snapshot(conn).diff(got) == []
+
+
 def _interactive() -> None:
     """SIGINT at its default in the child, as from a shell (an ignored SIGINT is inherited across exec)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -183,12 +201,8 @@ def _interactive() -> None:
 def test_ctrl_c_ends_an_import_reading_ahead_as_before(db: str, tmp_path: Path) -> None:
     """Ctrl-C mid-import: exit 130 at once (the thread does not hold the process), the run marked failed, what
     committed stays with its counts, and the next import finishes the file into the warehouse one import makes."""
-    channel = 1_700_000_077
-    path = tmp_path / f"capsynth_{channel}.jsonl"
-    write_jsonl(generate_stream(41, messages=30_000, epochs=1, p_album=0.05, channel_id=channel), 0, path)
-    wirewatch = Path(sys.executable).with_name("wirewatch")
-    cmd = [str(wirewatch), "--dsn", db, "import", str(path)]
-    env = {**os.environ, "WIREWATCH_IMPORT_READ_AHEAD": "1"}
+    path, cmd, env = _big_capture(tmp_path, 41, 1_700_000_077)
+    cmd[2] = db
     truncate_all(db)
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interactive
@@ -217,12 +231,7 @@ def test_ctrl_c_ends_an_import_reading_ahead_as_before(db: str, tmp_path: Path) 
 
     again = subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr.decode()[-800:]
-    with psycopg.connect(db) as conn:
-        resumed = snapshot(conn)
-    truncate_all(db)
-    with psycopg.connect(db) as conn:
-        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
-        assert snapshot(conn).diff(resumed) == []
+    _assert_as_one_inline_import(db, path)
 
 
 @pytest.mark.slow
@@ -231,18 +240,10 @@ def test_losing_the_read_ahead_connection_mid_import_is_a_lost_connection_like_a
 ) -> None:
     """The thread's own connection ended by the server mid-import (a failover, an administrator): the import
     reconnects and finishes as it does when its main connection goes, into the warehouse one import makes."""
-    channel = 1_700_000_078
-    path = tmp_path / f"capsynth_{channel}.jsonl"
-    write_jsonl(generate_stream(42, messages=30_000, epochs=1, p_album=0.05, channel_id=channel), 0, path)
-    wirewatch = Path(sys.executable).with_name("wirewatch")
-    env = {**os.environ, "WIREWATCH_IMPORT_READ_AHEAD": "1"}
+    path, cmd, env = _big_capture(tmp_path, 42, 1_700_000_078)
+    cmd[2] = db
     truncate_all(db)
-    proc = subprocess.Popen(
-        [str(wirewatch), "--dsn", db, "import", str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ended = False
     try:
         with psycopg.connect(db, autocommit=True) as admin:
@@ -266,9 +267,4 @@ def test_losing_the_read_ahead_connection_mid_import_is_a_lost_connection_like_a
         pytest.fail("the import ended before its read-ahead connection could be ended: make the file bigger")
     assert proc.returncode == 0, err.decode()[-800:]
     assert b"connection lost" in err or b"retry" in err
-    with psycopg.connect(db) as conn:
-        got = snapshot(conn)
-    truncate_all(db)
-    with psycopg.connect(db) as conn:
-        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
-        assert snapshot(conn).diff(got) == []
+    _assert_as_one_inline_import(db, path)
