@@ -25,15 +25,9 @@ from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.locks import lock_channels
 from ingest.warehouse.metrics_policy import MetricsPolicy
-from ingest.warehouse.post_rows import Prepared, prepare, stage_row
+from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_payload, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
-    I_FETCHED,
-    I_ORIGIN,
-    I_PAYLOAD,
-    I_ROW_HASH,
-    I_SOURCE,
-    I_STATE,
     INSERT_METRICS,
     INSERT_RAW,
     INSERT_VERSIONS,
@@ -221,8 +215,7 @@ class Loader:
         """Fast path for a batch of posts the warehouse has never seen: COPY straight into the tables, no
         staging and no upsert. A concurrent writer that inserted one of the keys meanwhile makes COPY fail on
         the primary key; the savepoint then rolls back and the batch takes the upsert path."""
-        n = len(POST_COLS)
-        raw_rows: list[tuple] = []
+        with_raw: list[Prepared] = []
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 # Rows are built inside the COPY loop and sent by a writer thread, so the server ingests one
@@ -231,18 +224,23 @@ class Loader:
                     f"COPY posts ({', '.join(POST_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
                 ) as copy:
                     for pr in rows:
-                        r = stage_row(pr, now)
-                        copy.write_row(r[:n])
-                        if r[I_PAYLOAD] is not None:
-                            raw_rows.append(
-                                (r[0], r[1], r[2], r[I_STATE], r[I_ROW_HASH], r[I_SOURCE], SOURCE_VERSION,
-                                 r[I_ORIGIN], r[I_FETCHED], r[I_PAYLOAD], self.run_id)
-                            )  # fmt: skip
+                        copy.write_row(post_row(pr, now))
+                        if pr.post.raw is not None:
+                            with_raw.append(pr)
+                # Binary: each payload goes as the bytes orjson made, not decoded to a str and escaped again
+                # for the text format (the payloads are most of the bytes an import writes).
+                cur.adapters.register_dumper(bytes, _Utf8Dumper)
                 with cur.copy(
-                    f"COPY raw_records ({', '.join(RAW_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
+                    f"COPY raw_records ({', '.join(RAW_COLS)}) FROM STDIN (FORMAT BINARY)",
+                    writer=QueuedLibpqWriter(cur),
                 ) as copy:
-                    for raw in raw_rows:
-                        copy.write_row(raw)
+                    copy.set_types(RAW_TYPES)
+                    for pr in with_raw:
+                        p = pr.post
+                        copy.write_row(
+                            (p.platform, p.channel_id, p.post_id, pr.state_hash, pr.row_hash, p.source,
+                             SOURCE_VERSION, p.origin or None, p.observed_at or now, raw_payload(p), self.run_id)
+                        )  # fmt: skip
         except psycopg.errors.UniqueViolation:
             log.info("a concurrent writer inserted some of these posts; upserting instead")
             return False
@@ -442,6 +440,20 @@ class Loader:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+# raw_records' columns (post_sql.RAW_COLS) for its binary COPY.
+RAW_TYPES = ("text", "int8", "int8", "int8", "int8", "text", "text", "text", "timestamptz", "text", "int8")
+
+
+class _Utf8Dumper(Dumper):
+    """text in binary COPY from str or from UTF-8 bytes (the raw payloads, as orjson wrote them)."""
+
+    format = pq.Format.BINARY
+    oid = 25  # text
+
+    def dump(self, obj: str | bytes) -> bytes:
+        return obj if isinstance(obj, bytes) else obj.encode()
 
 
 class _Int8s(tuple):

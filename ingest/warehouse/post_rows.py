@@ -141,10 +141,10 @@ def prepare_ahead(posts: Sequence[Post]) -> list[list[Prepared]]:
     return rounds
 
 
-def stage_row(pr: Prepared, now: datetime) -> tuple:
+def post_row(pr: Prepared, now: datetime) -> tuple:
+    """A post's `posts` row (`post_sql.POST_COLS`)."""
     p = pr.post
     fwd = p.forwarded_from
-    has_metrics = p.metrics is not None and not p.metrics.is_empty()
     return (
         p.platform, p.channel_id, p.post_id, p.posted_at, p.edited_at, p.effective_version_at, p.kind,
         p.text, p.lang, p.url,
@@ -156,11 +156,29 @@ def stage_row(pr: Prepared, now: datetime) -> tuple:
         *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
         # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
         # keeps whatever counts the row holds.
-        (p.observed_at or now) if has_metrics else None, pr.content_hash, pr.metrics_hash, pr.row_hash, p.source,
+        (p.observed_at or now) if _has_metrics(p) else None, pr.content_hash, pr.metrics_hash, pr.row_hash,
+        p.source, p.raw_hash,
+    )  # fmt: skip
+
+
+def raw_payload(p: Post) -> bytes | None:
+    """The record's raw payload as JSON (UTF-8), as `raw_records.payload` keeps it."""
+    return orjson.dumps(p.raw, default=str) if p.raw is not None else None
+
+
+def stage_row(pr: Prepared, now: datetime) -> tuple:
+    """A post's staging row (`post_sql.STAGE_COLS`): its `posts` row, then what the upsert also needs."""
+    p = pr.post
+    payload = raw_payload(p)
+    return (
+        *post_row(pr, now), _has_metrics(p), payload.decode() if payload is not None else None,
         # origin: where the payload was read (file:line, file#index, the live source's id), its provenance.
-        p.raw_hash, has_metrics, orjson.dumps(p.raw, default=str).decode() if p.raw is not None else None,
         p.origin or None, p.observed_at or now, pr.state_hash,
     )  # fmt: skip
+
+
+def _has_metrics(p: Post) -> bool:
+    return p.metrics is not None and not p.metrics.is_empty()
 
 
 def _metrics_tuple_db(p: Post) -> tuple:

@@ -16,14 +16,12 @@ POST_COLS = (
     "raw_hash",
 )  # fmt: skip
 KEY = ("platform", "channel_id", "post_id")
-I_ROW_HASH, I_SOURCE = (POST_COLS.index(c) for c in ("row_hash", "source"))
 METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip
 CONTENT_COLS = tuple(
     c for c in POST_COLS if c not in KEY + METRIC_COLS + ("row_hash", "raw_hash", "source", "version_at")
 )
 STAGE_EXTRA = ("has_metrics", "payload", "origin", "observed_at", "state_hash")
-_, I_PAYLOAD, I_ORIGIN, I_FETCHED, I_STATE = (len(POST_COLS) + i for i in range(5))  # after has_metrics
 STAGE_COLS = POST_COLS + STAGE_EXTRA
 VERSION_COLS = (
     "platform",

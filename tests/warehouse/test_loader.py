@@ -202,3 +202,27 @@ def test_every_count_observation_in_one_batch_is_kept(conn):
     series = list(conn.execute("SELECT observed_at, views FROM post_metrics ORDER BY observed_at"))
     assert series == [(T0 + timedelta(hours=1), 100), (T0 + timedelta(hours=20), 160)]
     assert conn.execute("SELECT views FROM posts").fetchone()[0] == 160
+
+
+def test_raw_payload_is_the_record_as_read_on_both_write_paths(conn):
+    """New posts' payloads go by binary COPY (as orjson's bytes), an edit's through the staging table (text
+    COPY): both store the very JSON of the record, with what the text format escapes (backslash, tab, newline,
+    carriage return), escaped NUL, Cyrillic, emoji and a character outside the BMP."""
+    import orjson
+
+    tricky = 'a\\b\tc\nd\re \\N \\. Рютте 🇺🇦 𝔸 "q" \x00 end'
+    first = post(1, "first", raw={"id": 1, "text": tricky, "nested": {"k": ["\\", "\t", None, 1.5]}})
+    s = load(conn, [first])
+    assert s.inserted == 1
+    edited = post(
+        1, "second", edited_at=T0 + timedelta(hours=1), version_at=T0 + timedelta(hours=1),
+        raw={"id": 1, "text": tricky + " (edited)", "nested": {"k": ["\\", "\t"]}},
+    )  # fmt: skip
+    s = load(conn, [edited])
+    assert s.updated == 1
+    rows = list(conn.execute("SELECT payload FROM raw_records WHERE post_id = 1 ORDER BY fetched_at, payload"))
+    assert sorted(orjson.loads(r[0])["text"] for r in rows) == sorted([tricky, tricky + " (edited)"])
+    stored = {orjson.loads(r[0])["text"]: r[0] for r in rows}
+    # Byte for byte what orjson writes, whichever path stored it.
+    assert stored[tricky] == orjson.dumps(first.raw).decode()
+    assert stored[tricky + " (edited)"] == orjson.dumps(edited.raw).decode()
