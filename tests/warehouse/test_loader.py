@@ -220,7 +220,9 @@ def test_raw_payload_is_the_record_as_read_on_both_write_paths(conn):
     )  # fmt: skip
     s = load(conn, [edited])
     assert s.updated == 1
-    rows = list(conn.execute("SELECT payload FROM raw_records WHERE post_id = 1 ORDER BY fetched_at, payload"))
+    rows = list(
+        conn.execute("SELECT payload FROM raw_records WHERE post_id = 1 ORDER BY fetched_at, payload")
+    )
     assert sorted(orjson.loads(r[0])["text"] for r in rows) == sorted([tricky, tricky + " (edited)"])
     stored = {orjson.loads(r[0])["text"]: r[0] for r in rows}
     # Byte for byte what orjson writes, whichever path stored it.
