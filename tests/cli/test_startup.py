@@ -72,3 +72,24 @@ def test_import_loads_no_other_command_and_no_heavy_stack():
         "httpx",
     ):
         assert heavy not in loaded, heavy
+
+
+@pytest.mark.parametrize(("command", "bulk"), [("import", True), ("backfill", True), ("posts", False)])
+def test_bulk_commands_tune_the_collector_and_the_thread_switch_interval(command, bulk):
+    """Bulk commands collect young objects less often and hand the GIL over within 1 ms (the import's read-ahead
+    thread and the main thread feeding the server take turns); other commands keep Python's defaults."""
+    code = (
+        f"import gc, sys; sys.argv = ['wirewatch', '{command}', '--help']\n"
+        "from ingest.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('TUNED', gc.get_threshold()[0], sys.getswitchinterval())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("TUNED "))
+    threshold, interval = int(line.split()[1]), float(line.split()[2])
+    if bulk:
+        assert (threshold, interval) == (200_000, cli.BULK_SWITCH_INTERVAL)
+    else:
+        assert (threshold, interval) == (700, 0.005)
