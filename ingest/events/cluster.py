@@ -225,23 +225,23 @@ class Grouper:
 
     def _begin_bucket(self, bk: Bucket, ts0: float, e_floor: float, s_floor: float) -> None:
         """Both levels' candidate products for the bucket, and the bucket's own products."""
-        ev, st = self.events, self.storylines
+        ev, st, p = self.events, self.storylines, self.params
         if self._pool is not None:
             # The storylines' bucket start (and the bucket's own products) on the other core: both levels only
             # read the bucket, each writes its own state, and scipy and numpy release the GIL for the bulk.
             def other() -> None:
                 bk.compute_intra()
-                st.begin(bk, ts0, s_floor)
+                st.begin(bk, ts0, s_floor, p.storyline_max_span_hours)
 
             job = self._pool.submit(other)
             try:
-                ev.begin(bk, ts0, e_floor)
+                ev.begin(bk, ts0, e_floor, p.event_max_span_hours)
             finally:
                 job.result()
         else:
             bk.compute_intra()
-            ev.begin(bk, ts0, e_floor)
-            st.begin(bk, ts0, s_floor)
+            ev.begin(bk, ts0, e_floor, p.event_max_span_hours)
+            st.begin(bk, ts0, s_floor, p.storyline_max_span_hours)
 
     def _bucket_loop(self, items: list[Item], bk: Bucket, result: RunResult) -> None:
         p = self.params

@@ -92,6 +92,7 @@ class Store:
         self.cid = np.zeros(1024, np.int64)
         self.norm2 = np.zeros(1024, np.float64)
         self.last = np.zeros(1024, np.float64)
+        self.first = np.zeros(1024, np.float64)  # first post's time (it only moves earlier: merges)
         self.live = np.zeros(1024, bool)
         self.size = np.zeros(1024, np.float64)  # member count (for the mean-similarity test)
         self.n = 0
@@ -116,7 +117,7 @@ class Store:
             self.start = _grown(self.start, max(need, 2 * len(self.cid)) + 1)
             self.cid, self.norm2 = _grown(self.cid, need), _grown(self.norm2, need)
             self.last, self.live = _grown(self.last, need), _grown(self.live, need)
-            self.size = _grown(self.size, need)
+            self.size, self.first = _grown(self.size, need), _grown(self.first, need)
         if total:
             self.idx[self.used : self.used + total] = np.concatenate([c.idx for c in clusters])
             self.val[self.used : self.used + total] = np.concatenate([c.val for c in clusters])
@@ -126,6 +127,7 @@ class Store:
         self.cid[n0 : n0 + k] = [c.id for c in clusters]
         self.norm2[n0 : n0 + k] = [float(c.norm2) for c in clusters]
         self.last[n0 : n0 + k] = [c.last_ts for c in clusters]
+        self.first[n0 : n0 + k] = [c.first_ts for c in clusters]
         self.size[n0 : n0 + k] = [max(c.n, 1) for c in clusters]
         self.live[n0 : n0 + k] = True
         for j, c in enumerate(clusters):
@@ -160,7 +162,7 @@ class Store:
 
         self.cid, self.norm2 = keep_slots(self.cid), keep_slots(self.norm2)
         self.last, self.live = keep_slots(self.last), keep_slots(self.live)
-        self.size = keep_slots(self.size)
+        self.size, self.first = keep_slots(self.size), keep_slots(self.first)
         self.n = m
         self.slot_of = {int(c): j for j, c in enumerate(self.cid[:m].tolist())}
         if len(self.idx) < (1 << 16):
@@ -236,7 +238,10 @@ class Level:
         self.pending.add(c.id)
 
     # ---- bucket start: open clusters' dot products, candidates above the floor
-    def begin(self, bk: Bucket, ts0: float, floor: float) -> None:
+    def begin(self, bk: Bucket, ts0: float, floor: float, max_span_h: float = 0.0) -> None:
+        """`max_span_h`: a cluster whose first post is more than this many hours before the bucket's first post
+        (`ts0`) takes no post of the bucket by similarity (its bar is infinite: `cluster._bar`), so it stays out
+        of the product; a post linked to it (a forward, a copy) still reaches it, through `_local`."""
         st = self.store
         if self.pending:
             st.put([self.clusters[c] for c in sorted(self.pending) if c in self.clusters])
@@ -251,7 +256,11 @@ class Level:
         self.bk = bk
         B = bk.B
         # Only open slots can be candidates, so only they enter the product (closed and dead slots waiting
-        # for a compaction were a fifth of the rows); `row_of` maps a slot to its row of ST.
+        # for a compaction were a fifth of the rows); `row_of` maps a slot to its row of ST. Nor can a cluster
+        # too old for every post of the bucket: the same float test as `cluster._bar`, at the earliest post
+        # (ts0), where the age is smallest.
+        if max_span_h:
+            open_ = open_ & ~((ts0 - st.first[:n]) / 3600.0 > max_span_h)
         slots = np.nonzero(open_)[0]
         self.row_of = np.full(n, -1, dtype=np.int64)
         self.row_of[slots] = np.arange(len(slots))

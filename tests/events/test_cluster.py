@@ -170,3 +170,48 @@ def test_a_common_name_does_not_pull_unrelated_posts_into_one_event():
 
     assert largest(Params(event_link_threshold=0)) > 50  # without the test: one event of the city
     assert largest(Params()) <= 10
+
+
+def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_the_groups(
+    tweets, monkeypatch
+):
+    """A cluster whose first post is more than its level's span before a bucket's first post cannot take any of
+    the bucket's posts by similarity, so the bucket's candidate product leaves it out; forwards and copies still
+    reach it. Same events and storylines as the product over every open cluster."""
+    from ingest.events import sums
+
+    base = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
+    # Forwards of early posts, many hours later (beyond the spans below), in other words: they join through
+    # stage 0 the old events that the product left out.
+    early = base[: len(base) // 10 : 7]
+    late = base[-1].ts
+    links = [
+        item(("telegram", 9, n), late - 3600 * (n % 5), "🔥 see above", refs=[("forward", e.key)])
+        for n, e in enumerate(early)
+    ]
+    items = base + links
+    p = Params(window_hours=12, storyline_window_hours=48, event_max_span_hours=3, storyline_max_span_hours=10,
+               bucket_posts=64)  # fmt: skip
+
+    seen = {"open": 0, "rows": 0}
+    real_begin = sums.Level.begin
+
+    def counted(self, bk, ts0, floor, max_span_h=0.0):
+        real_begin(self, bk, ts0, floor, max_span_h)
+        n = self.store.n
+        seen["open"] += int((self.store.live[:n] & (self.store.last[:n] >= ts0 - self.window_s)).sum())
+        seen["rows"] += self.ST.shape[0]
+
+    monkeypatch.setattr(sums.Level, "begin", counted)
+    pruned = Grouper(p)
+    pruned.process(items)
+    assert seen["rows"] < 0.8 * seen["open"], seen  # the product did leave old clusters out
+
+    monkeypatch.setattr(sums.Level, "begin", lambda self, bk, ts0, floor, max_span_h=0.0: real_begin(
+        self, bk, ts0, floor, 0.0))  # fmt: skip
+    every = Grouper(p)
+    every.process(items)
+    assert _partition(pruned, items) == _partition(every, items)
+    assert _stories(pruned, items) == _stories(every, items)
+    for e in early:  # the late forwards are in their originals' events
+        assert every.event_of(e.key) in {every.event_of(ln.key) for ln in links}
