@@ -341,7 +341,7 @@ class Grouper:
                 continue
             for t in self.dup_event.get(key, ()):
                 t = ev.resolve(t)
-                c = ev.clusters.get(t)
+                c = ev.clusters[t] if self._ensure_event(t) else None
                 if c is not None and c.last_ts >= it.ts - ev.window_s:
                     return t, "duplicate", ROLE_REPORT
         return None, "new", ROLE_ORIGIN

@@ -227,7 +227,11 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
     g.events.merged.update(ev_redirects)
     g.storylines.merged.update(st_redirects)
     t_ref = _dt(_ts(ref_time)) if isinstance(ref_time, datetime) else ref_time
-    for row in store.open_events(conn, t_ref - timedelta(hours=params.window_hours)):
+    # An open event whose first post is more than the span before the run's first post cannot take any of the
+    # run's posts by similarity (`Params.event_bar`); it is loaded only if a post links to it (a forward, a
+    # reply, a copy: `Grouper._ensure_event`). An hour of margin: loading one more changes nothing.
+    young = t_ref - timedelta(hours=params.event_max_span_hours + 1) if params.event_max_span_hours else None
+    for row in store.open_events(conn, t_ref - timedelta(hours=params.window_hours), young):
         g.add_event(_cluster(row, event=True))
     wanted = {
         g.storylines.resolve(c.storyline) for c in g.events.clusters.values() if c.storyline is not None

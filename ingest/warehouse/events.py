@@ -184,12 +184,16 @@ _CLUSTER_COLS = (
 )
 
 
-def open_events(conn: psycopg.Connection, after: datetime) -> Iterable[ClusterRow]:
-    """Events open at `after` (current ids only)."""
+def open_events(
+    conn: psycopg.Connection, after: datetime, first_after: datetime | None = None
+) -> Iterable[ClusterRow]:
+    """Events open at `after` (current ids only); with `first_after`, only those whose first post is at or after
+    it."""
     return numpy_cursor(conn, ClusterRow).execute(
         f"""SELECT event_id, {_CLUSTER_COLS}, origin_platform, origin_channel_id, origin_post_id, storyline_id
-            FROM events WHERE merged_into IS NULL AND last_post_at >= %s""",  # noqa: S608
-        (after,),
+            FROM events WHERE merged_into IS NULL AND last_post_at >= %s
+            AND (%s::timestamptz IS NULL OR first_post_at >= %s)""",  # noqa: S608
+        (after, first_after, first_after),
     )
 
 

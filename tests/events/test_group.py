@@ -283,3 +283,51 @@ def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shar
     monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "1")
     group_window(conn, full=True, params=Params(bucket_posts=100))
     assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == storylines
+
+
+def test_an_increment_loads_only_events_young_enough_yet_copies_and_forwards_reach_the_older_ones(
+    conn, monkeypatch
+):
+    """An increment reads eagerly only the open events whose first post is within the similarity span of its
+    first post (older ones cannot take a post by similarity); a copy or a forward of a post of an older, still
+    open event loads that event and joins it, as when every open event was read."""
+    from ingest.events import group as group_mod
+
+    load(conn, rutte_posts())
+    group_window(conn)
+    origin = rutte_posts()[0]
+    # The event stays open: a forward 30 h later (stage 0 joins whatever the age).
+    keep_open = dataclasses.replace(
+        forward_of_intelslava(), post_id=901, posted_at=T0 + timedelta(hours=30), text="again 👇"
+    )
+    load(conn, [keep_open])
+    group_window(conn)
+    (eid,) = {partition(conn)[p.key] for p in rutte_posts()}
+
+    read: list[int] = []
+    real = group_mod.store.open_events
+
+    def recorded(*args, **kw):
+        rows = list(real(*args, **kw))
+        read.extend(r.id for r in rows)
+        return rows
+
+    monkeypatch.setattr(group_mod.store, "open_events", recorded)
+    later = T0 + timedelta(hours=55)  # the event's first post is 55 h old: past the 48 h span
+    copy = post(AGGREGATOR, 902, later, origin.text)  # a copy without a forward header
+    fwd = dataclasses.replace(
+        forward_of_intelslava(), post_id=903, posted_at=later + timedelta(minutes=1), text="👇"
+    )
+    load(conn, [copy, fwd, *unrelated_posts_at(later)])
+    stats = group_window(conn)
+    assert stats.mode == "incremental"
+    assert eid not in read  # not read up front
+    part = partition(conn)
+    assert part[copy.key] == part[fwd.key] == eid
+
+
+def unrelated_posts_at(at):
+    return [
+        dataclasses.replace(p, post_id=p.post_id + 500, posted_at=at + timedelta(minutes=2))
+        for p in unrelated_posts()
+    ]
