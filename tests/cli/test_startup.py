@@ -44,20 +44,25 @@ def test_the_command_name_is_found_after_root_options(argv, name):
     assert cli._command_name(argv) == name
 
 
-def test_import_loads_no_other_command_and_no_heavy_stack():
-    """`wirewatch import --help` in a fresh interpreter: the import command's module only, and none of the
-    libraries other commands need (the console's web stack, Telethon, the grouping's numerics)."""
+def _after_help(command: str, report: str) -> list[str]:
+    """`wirewatch COMMAND --help` run by `ingest.cli.main` in a fresh interpreter, then `report` (an expression)
+    printed: its words."""
     code = (
-        "import sys; sys.argv = ['wirewatch', 'import', '--help']\n"
+        f"import gc, sys; sys.argv = ['wirewatch', '{command}', '--help']\n"
         "from ingest.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('MODULES', ' '.join(sorted(sys.modules)))"
+        f"print('REPORT', {report})"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("MODULES "))
-    loaded = set(line.split()[1:])
+    return next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT ")).split()[1:]
+
+
+def test_import_loads_no_other_command_and_no_heavy_stack():
+    """`wirewatch import --help` in a fresh interpreter: the import command's module only, and none of the
+    libraries other commands need (the console's web stack, Telethon, the grouping's numerics)."""
+    loaded = set(_after_help("import", "' '.join(sorted(sys.modules))"))
     commands = {m for m in loaded if m.startswith("ingest.cli.") and m != "ingest.cli.common"}
     assert commands == {"ingest.cli.imports"}
     for heavy in (
@@ -78,17 +83,8 @@ def test_import_loads_no_other_command_and_no_heavy_stack():
 def test_bulk_commands_tune_the_collector_and_the_thread_switch_interval(command, bulk):
     """Bulk commands collect young objects less often and hand the GIL over within 1 ms (the import's read-ahead
     thread and the main thread feeding the server take turns); other commands keep Python's defaults."""
-    code = (
-        f"import gc, sys; sys.argv = ['wirewatch', '{command}', '--help']\n"
-        "from ingest.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('TUNED', gc.get_threshold()[0], sys.getswitchinterval())"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("TUNED "))
-    threshold, interval = int(line.split()[1]), float(line.split()[2])
+    threshold, interval = _after_help(command, "gc.get_threshold()[0], sys.getswitchinterval()")
+    threshold, interval = int(threshold), float(interval)
     if bulk:
         assert (threshold, interval) == (200_000, cli.BULK_SWITCH_INTERVAL)
     else:
