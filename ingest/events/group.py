@@ -111,6 +111,12 @@ def _items(
     ]
 
 
+#: A run that grouped this many posts refreshes the planner's statistics of the group tables before it returns:
+#: after a full regroup, the next hourly increment otherwise reads with plans made for the tables' old sizes
+#: (its summaries took 0.51 s instead of 0.31 s after 100k posts).
+ANALYZE_AFTER_POSTS = 20_000
+
+
 def group_window(
     conn: psycopg.Connection,
     since: datetime | None = None,
@@ -133,6 +139,9 @@ def group_window(
             full, since = True, None
         stats = _run(conn, since, until, params, full)
         store.set_state(conn, params.fingerprint())
+    if stats.posts >= ANALYZE_AFTER_POSTS:
+        store.analyze(conn)
+        conn.commit()
     stats.seconds = time.perf_counter() - started
     return stats
 

@@ -111,6 +111,12 @@ def has_groups(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT EXISTS (SELECT 1 FROM event_posts)").fetchone()[0]
 
 
+def analyze(conn: psycopg.Connection) -> None:
+    """Fresh planner statistics for the grouping's tables (this server may run without autovacuum, and the next
+    run's reads of open events and summaries pick slow plans on a table the planner believes small)."""
+    conn.execute("ANALYZE events, storylines, event_posts")
+
+
 def has_redirects(conn: psycopg.Connection) -> bool:
     return conn.execute(
         "SELECT EXISTS (SELECT 1 FROM event_redirects) OR EXISTS (SELECT 1 FROM storyline_redirects)"

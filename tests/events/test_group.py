@@ -331,3 +331,27 @@ def unrelated_posts_at(at):
         dataclasses.replace(p, post_id=p.post_id + 500, posted_at=at + timedelta(minutes=2))
         for p in unrelated_posts()
     ]
+
+
+def test_a_big_run_refreshes_the_planner_statistics_of_the_group_tables(conn, monkeypatch):
+    """A run over many posts (a full regroup, a backfill) ends with ANALYZE of events, storylines and
+    event_posts, so the next increment does not plan its reads for empty tables; a small one leaves it to
+    autovacuum."""
+    from ingest.events import group as group_mod
+
+    def estimated() -> dict[str, float]:
+        return dict(
+            conn.execute(
+                "SELECT relname::text, reltuples FROM pg_class "
+                "WHERE relname IN ('events', 'storylines', 'event_posts') AND relkind = 'r'"
+            ).fetchall()
+        )
+
+    load(conn, rutte_posts())
+    monkeypatch.setattr(group_mod, "ANALYZE_AFTER_POSTS", 5)
+    group_window(conn)  # 4 posts: below the mark
+    assert all(v < 0 for v in estimated().values()), estimated()  # never analysed
+    load(conn, unrelated_posts())
+    group_window(conn, full=True)  # 9 posts
+    after = estimated()
+    assert after["event_posts"] == 9 and after["events"] >= 2 and after["storylines"] >= 1, after
