@@ -477,9 +477,3 @@ class Level:
         self.bk = None  # type: ignore[assignment]
         self.ST = None  # type: ignore[assignment]
         return changed
-
-    def expire(self, before_ts: float) -> None:
-        """Forget clusters closed long ago (they can still be re-loaded on demand by the caller)."""
-        for cid in [c.id for c in self.clusters.values() if c.last_ts < before_ts]:
-            del self.clusters[cid]
-            self.store.drop(cid)
