@@ -49,6 +49,7 @@ from ingest.events.records import (
     Key,
     Merge,
     RunResult,
+    past_span,
 )
 from ingest.events.sums import Bucket, Level
 from ingest.events.text import DIM, figures_of
@@ -127,10 +128,9 @@ class Params:
 
 
 def _bar(threshold: float, age_s: float, grace_h: float, slope: float, max_h: float) -> float:
-    hours = age_s / 3600.0
-    if max_h and hours > max_h:
+    if past_span(age_s, max_h):
         return math.inf
-    return threshold + slope * max(0.0, hours - grace_h)
+    return threshold + slope * max(0.0, age_s / 3600.0 - grace_h)
 
 
 class Grouper:

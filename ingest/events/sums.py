@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import sparse
 
-from ingest.events.records import Cluster, Item
+from ingest.events.records import Cluster, Item, past_span
 from ingest.events.text import SCALE, Vector
 
 # The store of cluster sums is compacted when dead and closed entries outnumber the open ones and this.
@@ -239,9 +239,9 @@ class Level:
 
     # ---- bucket start: open clusters' dot products, candidates above the floor
     def begin(self, bk: Bucket, ts0: float, floor: float, max_span_h: float = 0.0) -> None:
-        """`max_span_h`: a cluster whose first post is more than this many hours before the bucket's first post
-        (`ts0`) takes no post of the bucket by similarity (its bar is infinite: `cluster._bar`), so it stays out
-        of the product; a post linked to it (a forward, a copy) still reaches it, through `_local`."""
+        """`max_span_h`: a cluster past its span (`records.past_span`) at the bucket's first post (`ts0`) takes
+        no post of the bucket by similarity, so it stays out of the product; a post linked to it (a forward, a
+        copy) still reaches it, through `_local`."""
         st = self.store
         if self.pending:
             st.put([self.clusters[c] for c in sorted(self.pending) if c in self.clusters])
@@ -257,10 +257,9 @@ class Level:
         B = bk.B
         # Only open slots can be candidates, so only they enter the product (closed and dead slots waiting
         # for a compaction were a fifth of the rows); `row_of` maps a slot to its row of ST. Nor can a cluster
-        # too old for every post of the bucket: the same float test as `cluster._bar`, at the earliest post
-        # (ts0), where the age is smallest.
+        # past its span at the earliest post (ts0), where its age is smallest: it is past it for every post.
         if max_span_h:
-            open_ = open_ & ~((ts0 - st.first[:n]) / 3600.0 > max_span_h)
+            open_ = open_ & ~past_span(ts0 - st.first[:n], max_span_h)
         slots = np.nonzero(open_)[0]
         self.row_of = np.full(n, -1, dtype=np.int64)
         self.row_of[slots] = np.arange(len(slots))
