@@ -25,7 +25,7 @@ from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel
 from ingest.warehouse.locks import lock_channels
 from ingest.warehouse.metrics_policy import MetricsPolicy
-from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_payload, stage_row
+from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_row, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
     INSERT_METRICS,
@@ -33,6 +33,7 @@ from ingest.warehouse.post_sql import (
     INSERT_VERSIONS,
     POST_COLS,
     RAW_COLS,
+    RAW_TYPES,
     REFRESH_RAW_HASH,
     SEED_METRICS,
     SEED_VERSIONS,
@@ -236,11 +237,7 @@ class Loader:
                 ) as copy:
                     copy.set_types(RAW_TYPES)
                     for pr in with_raw:
-                        p = pr.post
-                        copy.write_row(
-                            (p.platform, p.channel_id, p.post_id, pr.state_hash, pr.row_hash, p.source,
-                             SOURCE_VERSION, p.origin or None, p.observed_at or now, raw_payload(p), self.run_id)
-                        )  # fmt: skip
+                        copy.write_row(raw_row(pr, now, SOURCE_VERSION, self.run_id))
         except psycopg.errors.UniqueViolation:
             log.info("a concurrent writer inserted some of these posts; upserting instead")
             return False
@@ -440,10 +437,6 @@ class Loader:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-# raw_records' columns (post_sql.RAW_COLS) for its binary COPY.
-RAW_TYPES = ("text", "int8", "int8", "int8", "int8", "text", "text", "text", "timestamptz", "text", "int8")
 
 
 class _Utf8Dumper(Dumper):

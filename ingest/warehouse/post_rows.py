@@ -167,14 +167,28 @@ def raw_payload(p: Post) -> bytes | None:
 
 
 def stage_row(pr: Prepared, now: datetime) -> tuple:
-    """A post's staging row (`post_sql.STAGE_COLS`): its `posts` row, then what the upsert also needs."""
+    """A post's staging row (`post_sql.STAGE_COLS`): its `posts` row, then what the upsert also needs (the
+    payload as text: the staging COPY is in text format)."""
     p = pr.post
     payload = raw_payload(p)
     return (
         *post_row(pr, now), _has_metrics(p), payload.decode() if payload is not None else None,
-        # origin: where the payload was read (file:line, file#index, the live source's id), its provenance.
-        p.origin or None, p.observed_at or now, pr.state_hash,
+        *_provenance(p, now), pr.state_hash,
     )  # fmt: skip
+
+
+def raw_row(pr: Prepared, now: datetime, source_version: str, run_id: int | None) -> tuple:
+    """A new post's `raw_records` row (`post_sql.RAW_COLS`), its payload as orjson's UTF-8 bytes (binary COPY)."""
+    p = pr.post
+    return (
+        p.platform, p.channel_id, p.post_id, pr.state_hash, pr.row_hash, p.source, source_version,
+        *_provenance(p, now), raw_payload(p), run_id,
+    )  # fmt: skip
+
+
+def _provenance(p: Post, now: datetime) -> tuple[str | None, datetime]:
+    """Where the payload was read (file:line, file#index, the live source's id) and when it was observed."""
+    return p.origin or None, p.observed_at or now
 
 
 def _has_metrics(p: Post) -> bool:

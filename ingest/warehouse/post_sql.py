@@ -46,6 +46,8 @@ RAW_COLS = (
     "payload",
     "run_id",
 )
+# Their types, for the binary COPY of new posts' payloads (`Loader._copy_new`).
+RAW_TYPES = ("text", "int8", "int8", "int8", "int8", "text", "text", "text", "timestamptz", "text", "int8")
 
 # The ALTERs: a session whose stage table was made before 011/012 (it lives as long as the connection) still loads.
 STAGE_DDL = """
