@@ -213,5 +213,5 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     every.process(items)
     assert _partition(pruned, items) == _partition(every, items)
     assert _stories(pruned, items) == _stories(every, items)
-    for e in early:  # the late forwards are in their originals' events
-        assert every.event_of(e.key) in {every.event_of(ln.key) for ln in links}
+    for e, ln in zip(early, links, strict=True):  # each late forward is in its original's event
+        assert pruned.event_of(ln.key) == pruned.event_of(e.key)

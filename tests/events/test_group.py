@@ -285,6 +285,13 @@ def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shar
     assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == storylines
 
 
+def unrelated_posts_at(at):
+    return [
+        dataclasses.replace(p, post_id=p.post_id + 500, posted_at=at + timedelta(minutes=2))
+        for p in unrelated_posts()
+    ]
+
+
 def test_an_increment_loads_only_events_young_enough_yet_copies_and_forwards_reach_the_older_ones(
     conn, monkeypatch
 ):
@@ -324,13 +331,6 @@ def test_an_increment_loads_only_events_young_enough_yet_copies_and_forwards_rea
     assert eid not in read  # not read up front
     part = partition(conn)
     assert part[copy.key] == part[fwd.key] == eid
-
-
-def unrelated_posts_at(at):
-    return [
-        dataclasses.replace(p, post_id=p.post_id + 500, posted_at=at + timedelta(minutes=2))
-        for p in unrelated_posts()
-    ]
 
 
 def test_a_big_run_refreshes_the_planner_statistics_of_the_group_tables(conn, monkeypatch):
