@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -251,9 +252,17 @@ def import_file(
             )
 
         counted = 0  # lines skipped as known that a committed batch has counted
+        # The posts of the two batches before: read ahead, a batch is planned while those two may still be
+        # uncommitted, so its probe may have seen their new posts as new too.
+        recent: deque[frozenset] = deque(maxlen=2 if read_ahead else 0)
         with ReadAhead(chunks, prepare) if read_ahead else nullcontext(map(prepare, chunks)) as batches:
             for batch in batches:
-                stats = load_planned(batch.plan, batch.items, loader, rounds=batch.rounds)
+                stats = load_planned(
+                    batch.plan, batch.items, loader, rounds=batch.rounds,
+                    written_since=frozenset().union(*recent) if recent else frozenset(),
+                )  # fmt: skip
+                if read_ahead:
+                    recent.append(frozenset(i.key for i in batch.items if isinstance(i, Post)))
                 if known is not None:
                     known.loaded(i.origin for i in batch.items if isinstance(i, Post))
                     known.loaded(batch.skipped_origins)

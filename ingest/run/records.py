@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -52,6 +53,8 @@ class Planned:
 class BatchPlan:
     records: list[Planned | RawRecord]
     skipped: list[Unit] = field(default_factory=list)  # posts held unchanged: not normalised, not loaded
+    # Keys of the batch's posts the warehouse did not hold when it was asked (see `Loader.load`'s `new_keys`).
+    new_keys: frozenset[tuple[str, int, int]] = frozenset()
 
     @property
     def unchanged(self) -> int:
@@ -68,6 +71,7 @@ def plan_batch(
         return BatchPlan(list(records))
     units = fingerprinter.units(records)
     skipped: list[Unit] = []
+    new_keys: set[tuple[str, int, int]] = set()
     if skip and units:
         # Several inputs of one post in a batch are read together (versions in order, duplicates collapsed):
         # skipping one of them could change what the others make, so none is skipped.
@@ -77,10 +81,13 @@ def plan_batch(
         for u in candidates:
             by_platform.setdefault(u.platform, []).append(u)
         for platform, group in by_platform.items():
-            hits = loader.unchanged_raw(
+            hits, stored = loader.stored_raw(
                 platform, [(u.channel_id, u.post_id, u.raw_hash, u.observed) for u in group]
             )
             skipped.extend(group[i] for i in hits)
+            if len(stored) < len(group):
+                held = set(stored)
+                new_keys.update(u.key for i, u in enumerate(group) if i not in held)
     whole: dict[int, int] = {}
     parts: dict[int, dict[int, int]] = {}
     for u in units:
@@ -107,7 +114,7 @@ def plan_batch(
                 continue
             rec, context_only = reduced
         out.append(Planned(rec, whole.get(i), parts.get(i), context_only))
-    return BatchPlan(out, skipped)
+    return BatchPlan(out, skipped, frozenset(new_keys))
 
 
 def normalize_records(
@@ -169,9 +176,16 @@ def load_planned(
     *,
     only_existing: bool = False,
     rounds: list[list[Prepared]] | None = None,
+    written_since: AbstractSet[tuple[str, int, int]] = frozenset(),
 ) -> LoadStats:
     """Load a planned and normalised batch (`rounds`: its posts prepared ahead); its skipped posts count as
-    unchanged. The caller commits."""
-    stats = loader.load(items, only_existing=only_existing, rounds=rounds) if items else LoadStats()
+    unchanged. `written_since`: keys loaded after the batch was planned (batches loaded while it was read ahead),
+    which the plan may have seen as new. The caller commits."""
+    new_keys = plan.new_keys - written_since if written_since and plan.new_keys else plan.new_keys
+    stats = (
+        loader.load(items, only_existing=only_existing, rounds=rounds, new_keys=new_keys)
+        if items
+        else LoadStats()
+    )
     stats.unchanged += plan.unchanged
     return stats

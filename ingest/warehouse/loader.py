@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -115,8 +116,12 @@ class Loader:
         *,
         only_existing: bool = False,
         rounds: list[list[Prepared]] | None = None,
+        new_keys: AbstractSet[tuple[str, int, int]] = frozenset(),
     ) -> LoadStats:
-        """Load a batch. `rounds`: its posts already prepared (`post_rows.prepare_ahead`, in order)."""
+        """Load a batch. `rounds`: its posts already prepared (`post_rows.prepare_ahead`, in order). `new_keys`:
+        keys the caller knows are not stored (a probe said so, and nothing wrote them since): their posts go
+        straight to the insert, without asking the server which keys it holds. A key stored meanwhile by another
+        writer makes that insert fail on the primary key, and the round is then upserted as usual."""
         posts = [i for i in items if isinstance(i, Post)]
         rejects = [i for i in items if isinstance(i, Rejected)]
         deletions = [i for i in items if isinstance(i, Deletion)]
@@ -131,7 +136,7 @@ class Loader:
         # caller's cursor and run counters.
         self.conn.execute("SAVEPOINT wirewatch_load")
         try:
-            stats = self.load_posts(posts, only_existing=only_existing, rounds=rounds)
+            stats = self.load_posts(posts, only_existing=only_existing, rounds=rounds, new_keys=new_keys)
             self.conn.execute("RELEASE SAVEPOINT wirewatch_load")
         except (TypeError, RecursionError):
             self.conn.execute("ROLLBACK TO SAVEPOINT wirewatch_load")
@@ -164,19 +169,31 @@ class Loader:
         *,
         only_existing: bool = False,
         rounds: list[list[Prepared]] | None = None,
+        new_keys: AbstractSet[tuple[str, int, int]] = frozenset(),
     ) -> LoadStats:
-        """Upsert posts; with `only_existing`, posts the warehouse does not hold yet are left out."""
+        """Upsert posts; with `only_existing`, posts the warehouse does not hold yet are left out. `new_keys`: as
+        in `load` (only the first round's rows can be new)."""
         stats = LoadStats()
         if not posts:
             return stats
         if not only_existing:
             self.upsert_channels(p.channel for p in posts if p.channel is not None)
-        for prepared in rounds if rounds is not None else prepare(posts):
-            self._load_round(prepared, only_existing, stats)
+        for n, prepared in enumerate(rounds if rounds is not None else prepare(posts)):
+            self._load_round(prepared, only_existing, stats, new_keys if n == 0 and not only_existing else ())
         return stats
 
-    def _load_round(self, prepared: list[Prepared], only_existing: bool, stats: LoadStats) -> None:
-        if self.skip_unchanged or only_existing:
+    def _load_round(
+        self,
+        prepared: list[Prepared],
+        only_existing: bool,
+        stats: LoadStats,
+        new_keys: AbstractSet[tuple[str, int, int]] | tuple = (),
+    ) -> None:
+        if new_keys and self.skip_unchanged:
+            fresh = [(pr, False) for pr in prepared if pr.post.key in new_keys]
+            rest = [pr for pr in prepared if pr.post.key not in new_keys] if fresh else prepared
+            candidates = fresh + self._changed(rest) if rest else fresh
+        elif self.skip_unchanged or only_existing:
             candidates = self._changed(prepared)
         else:
             candidates = [(pr, True) for pr in prepared]
@@ -307,8 +324,14 @@ class Loader:
         """Which of these (channel_id, post_id, raw_hash, observed) need not be normalised: positions in `keys` of
         posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
         observed no later than `observed` (None: now, or the loader's observation time)."""
+        return self.stored_raw(platform, keys)[0]
+
+    def stored_raw(
+        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
+    ) -> tuple[list[int], list[int]]:
+        """`unchanged_raw`, and the positions of the keys stored at all (the others are new as of this snapshot)."""
         if not keys:
-            return []
+            return [], []
         default = self.observed_at or datetime.now(UTC)
         micros: dict[datetime, int] = {}  # a batch shares one or two fetch times: convert each once
         observed = []
@@ -330,7 +353,8 @@ class Loader:
             ),  # fmt: skip
             binary=True,
         )
-        return [i - 1 for (i,) in cur.fetchall()]
+        rows = cur.fetchall()
+        return [i - 1 for i, same in rows if same], [i - 1 for i, _ in rows]
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""

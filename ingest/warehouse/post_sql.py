@@ -251,15 +251,15 @@ WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id
 # The records a batch need not normalise: their post is stored, not deleted, last loaded from a record with these
 # very bytes, and holds counts observed no later than this record's (else the record may belong in the metrics
 # history, and is loaded as before). See ingest.run.records.
+# Every stored key comes back, flagged: a key that does not come back is not stored (as of this snapshot).
 UNCHANGED_RAW = """
-SELECT k.i
+SELECT k.i, coalesce(p.raw_hash = k.raw_hash AND p.deleted_at IS NULL
+                     AND (p.metrics_observed_at IS NULL
+                          OR k.observed_us >= (extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint), false)
 FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[])
      WITH ORDINALITY AS k(channel_id, post_id, raw_hash, observed_us, i)
 JOIN LATERAL (
     SELECT p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p
     WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
 ) p ON true
-WHERE p.raw_hash = k.raw_hash AND p.deleted_at IS NULL
-  AND (p.metrics_observed_at IS NULL
-       OR k.observed_us >= (extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint)
 """

@@ -131,17 +131,21 @@ def _import_twice(dsn: str, paths: list[Path], edited: Path, read_ahead: bool) -
 
 
 def test_an_import_reading_ahead_stores_what_an_inline_import_does(
-    db: str, shared_data: Path, tmp_path: Path
+    db: str, shared_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     results = {}
     for read_ahead in (False, True):
         paths = _inputs(shared_data, tmp_path)  # the same paths both times: origins name them
         edited = tmp_path / "edited.jsonl"
         edited.write_bytes(paths[0].read_bytes().replace(b"(edited)", b"(edited twice)", 3))
-        results[read_ahead] = _import_twice(db, paths, edited, read_ahead)
+        with caplog.at_level(logging.INFO, logger="ingest.warehouse.loader"):
+            results[read_ahead] = _import_twice(db, paths, edited, read_ahead)
     (counts_inline, state_inline), (counts_ahead, state_ahead) = results[False], results[True]
     assert counts_ahead == counts_inline
     assert state_ahead == state_inline
+    # A post the plan saw as new but a batch in flight had just loaded is looked up, not sent to the insert that
+    # would meet its key (`written_since`): no batch had to fall back to the upsert.
+    assert "upserting instead" not in caplog.text
     # The inputs were read and loaded, not skipped; and the edit came through the re-import.
     assert sum(c[1]["inserted"] for c in counts_ahead[0]) > 200
     assert counts_ahead[1][0][1]["updated"] >= 1

@@ -228,3 +228,43 @@ def test_raw_payload_is_the_record_as_read_on_both_write_paths(conn):
     # Byte for byte what orjson writes, whichever path stored it.
     assert stored[tricky] == orjson.dumps(first.raw).decode()
     assert stored[tricky + " (edited)"] == orjson.dumps(edited.raw).decode()
+
+
+def test_keys_known_new_skip_the_key_lookup_and_a_wrong_guess_still_loads_right(conn, db, monkeypatch):
+    """`new_keys` (a probe said these keys are not stored) sends those posts straight to the insert; a key that
+    was stored after all (another writer, a batch in flight) is upserted as usual: the same warehouse either way."""
+    from tests.conftest import truncate_all
+
+    looked_up: list[int] = []
+    changed = Loader._changed
+
+    def counting(self, prepared):
+        looked_up.extend(pr.post.post_id for pr in prepared)
+        return changed(self, prepared)
+
+    monkeypatch.setattr(Loader, "_changed", counting)
+    edit = dict(edited_at=T0 + timedelta(hours=1), version_at=T0 + timedelta(hours=1))
+
+    def run(new_keys: bool):
+        conn.rollback()  # nothing held while another session truncates
+        truncate_all(db)
+        looked_up.clear()
+        first = Loader(conn).load([post(1), post(2)], new_keys={post(1).key} if new_keys else frozenset())
+        conn.commit()
+        # Post 2 edited, wrongly said to be new: the insert meets the stored key and the round is upserted.
+        second = Loader(conn).load(
+            [post(2, "edited", **edit), post(3)],
+            new_keys={post(2).key, post(3).key} if new_keys else frozenset(),
+        )
+        conn.commit()
+        counts = [(s.inserted, s.updated, s.versions) for s in (first, second)]
+        return counts, list(looked_up), table_counts(conn), table_checksums(conn)
+
+    counts, looked, *state = run(new_keys=True)
+    assert counts == [(2, 0, 0), (1, 1, 2)]
+    assert looked == [2]  # only the key not said to be new was looked up
+    assert conn.execute("SELECT text FROM posts WHERE post_id = 2").fetchone()[0] == "edited"
+    plain_counts, plain_looked, *plain_state = run(new_keys=False)
+    assert plain_counts == counts
+    assert sorted(plain_looked) == [1, 2, 2, 3]
+    assert plain_state == state
