@@ -73,3 +73,51 @@ def record_channel(
                    VALUES (%s, %s, %s, now()) ON CONFLICT DO NOTHING""",
                 (platform, channel_id, handle),
             )
+
+
+def record_new_channels(
+    conn: psycopg.Connection, platform: str, rows: list[tuple[int, str | None, str | None]]
+) -> list[tuple[int, str | None, str | None]]:
+    """Insert at once the (channel_id, handle, title) rows of channels the warehouse has never seen whose handle no
+    other channel holds, holds open as an alias, or shares in `rows`: what `record_channel` would do for each of
+    them, in three statements instead of six round trips a channel (a first import of 500 X accounts spent 0.45 s
+    on them). Returns the rows it left to `record_channel` (known channels, handles in use)."""
+    if not rows:
+        return []
+    counts: dict[str, int] = {}
+    for _, handle, _ in rows:
+        if handle:
+            counts[handle] = counts.get(handle, 0) + 1
+    ids = [r[0] for r in rows]
+    handles = [r[1] if r[1] and counts[r[1]] == 1 else None for r in rows]
+    clear = {
+        cid
+        for (cid,) in conn.execute(
+            """SELECT k.channel_id FROM unnest(%s::bigint[], %s::text[]) AS k(channel_id, handle)
+               WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.platform = %s AND c.channel_id = k.channel_id)
+                 AND (k.handle IS NULL
+                      OR (NOT EXISTS (SELECT 1 FROM channels c WHERE c.platform = %s AND c.handle = k.handle)
+                          AND NOT EXISTS (SELECT 1 FROM channel_aliases a WHERE a.platform = %s
+                                          AND a.valid_to IS NULL AND a.handle = k.handle)))""",
+            (ids, handles, platform, platform, platform),
+        )
+    }
+    taken = [r for r, h in zip(rows, handles, strict=True) if r[0] in clear and (h is not None or not r[1])]
+    if taken:
+        params = ([r[0] for r in taken], [r[1] for r in taken], [r[2] for r in taken], platform)
+        conn.execute(
+            """INSERT INTO channels (platform, channel_id, handle, title, watched)
+               SELECT %s, k.channel_id, k.handle, k.title, false
+               FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(channel_id, handle, title)
+               ON CONFLICT DO NOTHING""",
+            (platform, *params[:3]),
+        )
+        conn.execute(
+            """INSERT INTO channel_aliases (platform, channel_id, handle, valid_from)
+               SELECT %s, k.channel_id, k.handle, now()
+               FROM unnest(%s::bigint[], %s::text[]) AS k(channel_id, handle) WHERE k.handle <> ''
+               ON CONFLICT DO NOTHING""",
+            (platform, params[0], params[1]),
+        )
+    done = {r[0] for r in taken}
+    return [r for r in rows if r[0] not in done]

@@ -23,7 +23,7 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import set_json_dumps
 
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
-from ingest.warehouse.channels import record_channel
+from ingest.warehouse.channels import record_channel, record_new_channels
 from ingest.warehouse.locks import lock_channels
 from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_row, stage_row
@@ -364,10 +364,16 @@ class Loader:
             if known is not None and known == (c.handle, c.title):
                 continue
             fresh[(c.platform, c.channel_id)] = c
+        rows: dict[str, list[tuple[int, str | None, str | None]]] = {}
         for (platform, channel_id), c in fresh.items():
             handle = c.handle.lower().lstrip("@") if c.handle else None
-            record_channel(self.conn, platform, channel_id, handle, c.title)
-            self._channels_seen[(platform, channel_id)] = (c.handle, c.title)
+            rows.setdefault(platform, []).append((channel_id, handle, c.title))
+        for platform, group in rows.items():
+            # Channels never seen, in one go; the others (renames, handles in use) one at a time.
+            for channel_id, handle, title in record_new_channels(self.conn, platform, group):
+                record_channel(self.conn, platform, channel_id, handle, title)
+        for key, c in fresh.items():
+            self._channels_seen[key] = (c.handle, c.title)
 
     def load_rejects(self, rejects: Sequence[Rejected]) -> int:
         if not rejects:

@@ -1,0 +1,74 @@
+"""Channel rows and handle history as a batch's posts bring them: channels never seen go in at once
+(`record_new_channels`), the others one at a time (`record_channel`); the warehouse must end the same either way."""
+
+from __future__ import annotations
+
+from ingest.models import Channel
+from ingest.warehouse import channels as channels_mod
+from ingest.warehouse import loader as loader_mod
+from ingest.warehouse.loader import Loader
+from tests.conftest import truncate_all
+
+BEFORE = [Channel("x", 1, "alpha", "A"), Channel("x", 2, "beta", "B"), Channel("telegram", 2, "beta", "T")]
+BATCH = [
+    Channel("x", 1, "alpha", "A"),  # known, unchanged
+    Channel("x", 3, "gamma", "G"),  # new, its handle free
+    Channel("x", 4, "beta", "B2"),  # new, its handle held by channel 2: that one loses it
+    Channel("x", 5, "delta", "D1"),  # new, one handle for two new channels in one batch
+    Channel("x", 6, "delta", "D2"),
+    Channel("x", 7, None, "no handle"),
+    Channel("x", 8, "@", "only an at sign"),
+    Channel("x", 9, "@Epsilon", "mixed case"),
+    Channel("telegram", 10, "gamma", "same handle, other platform"),
+    Channel("x", 11, "kappa", None),
+]
+
+
+def _state(conn) -> tuple[list, list]:
+    chans = conn.execute(
+        "SELECT platform, channel_id, handle, title, watched, source, access_hash, resolved_at FROM channels"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    aliases = conn.execute(
+        "SELECT platform, channel_id, handle, valid_to IS NULL FROM channel_aliases ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+    return chans, aliases
+
+
+def test_new_channels_at_once_end_as_one_at_a_time(conn, db, monkeypatch) -> None:
+    states = {}
+    for at_once in (True, False):
+        conn.rollback()
+        truncate_all(db)
+        if not at_once:
+            monkeypatch.setattr(loader_mod, "record_new_channels", lambda _conn, _platform, rows: rows)
+        Loader(conn).upsert_channels(BEFORE)
+        conn.commit()
+        Loader(conn).upsert_channels(BATCH)
+        conn.commit()
+        states[at_once] = _state(conn)
+        monkeypatch.undo()
+    assert states[True] == states[False]
+    chans, aliases = states[True]
+    handles = {(p, c): h for p, c, h, *_ in chans}
+    assert handles[("x", 2)] is None and handles[("x", 4)] == "beta"  # the handle moved to its new holder
+    assert handles[("x", 9)] == "epsilon" and handles[("telegram", 2)] == "beta"
+    assert ("x", 2, "beta", False) in aliases and ("x", 4, "beta", True) in aliases
+    assert not any(c == 8 for _, c, *_ in aliases)  # no alias for an empty handle
+    # And the plain new channels did go in at once: only the others went one at a time.
+    one_by_one: list[int] = []
+    record = channels_mod.record_channel
+    monkeypatch.setattr(
+        loader_mod,
+        "record_channel",
+        lambda c, p, i, *a, **k: (one_by_one.append(i), record(c, p, i, *a, **k)),
+    )
+    conn.rollback()
+    truncate_all(db)
+    Loader(conn).upsert_channels(BEFORE)
+    conn.commit()
+    one_by_one.clear()
+    Loader(conn).upsert_channels(BATCH)
+    conn.commit()
+    assert sorted(one_by_one) == [1, 4, 5, 6]
+    assert _state(conn) == states[True]
