@@ -23,7 +23,7 @@ from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import set_json_dumps
 
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
-from ingest.warehouse.channels import record_channel, record_new_channels
+from ingest.warehouse.channels import record_channel, record_channels_at_once
 from ingest.warehouse.locks import lock_channels
 from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_row, stage_row
@@ -370,7 +370,7 @@ class Loader:
             rows.setdefault(platform, []).append((channel_id, handle, c.title))
         for platform, group in rows.items():
             # Channels never seen, in one go; the others (renames, handles in use) one at a time.
-            for channel_id, handle, title in record_new_channels(self.conn, platform, group):
+            for channel_id, handle, title in record_channels_at_once(self.conn, platform, group):
                 record_channel(self.conn, platform, channel_id, handle, title)
         for key, c in fresh.items():
             self._channels_seen[key] = (c.handle, c.title)

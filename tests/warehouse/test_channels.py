@@ -1,5 +1,6 @@
-"""Channel rows and handle history as a batch's posts bring them: channels never seen go in at once
-(`record_new_channels`), the others one at a time (`record_channel`); the warehouse must end the same either way."""
+"""Channel rows and handle history as a batch's posts bring them: channels never seen (with a free handle) and
+known channels that did not change are settled at once (`record_channels_at_once`), the others one at a time
+(`record_channel`); the warehouse must end the same either way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from ingest.warehouse import loader as loader_mod
 from ingest.warehouse.loader import Loader
 from tests.conftest import truncate_all
 
-BEFORE = [Channel("x", 1, "alpha", "A"), Channel("x", 2, "beta", "B"), Channel("telegram", 2, "beta", "T")]
+BEFORE = [
+    Channel("x", 1, "alpha", "A"),
+    Channel("x", 2, "beta", "B"),
+    Channel("telegram", 2, "beta", "T"),
+    *(
+        Channel("x", i, h, t)
+        for i, h, t in ((12, "lambda", "L"), (13, "mu", "M"), (14, "nu", "N"), (15, "xi", "X"))
+    ),
+]
 BATCH = [
     Channel("x", 1, "alpha", "A"),  # known, unchanged
     Channel("x", 3, "gamma", "G"),  # new, its handle free
@@ -21,6 +30,10 @@ BATCH = [
     Channel("x", 9, "@Epsilon", "mixed case"),
     Channel("telegram", 10, "gamma", "same handle, other platform"),
     Channel("x", 11, "kappa", None),
+    Channel("x", 12, "lambda2", "L"),  # known, renamed
+    Channel("x", 13, "mu", "M, retitled"),  # known, a new title
+    Channel("x", 14, "nu", None),  # known, no title given: unchanged
+    Channel("x", 15, None, "X"),  # known, no handle given: unchanged
 ]
 
 
@@ -41,7 +54,7 @@ def test_new_channels_at_once_end_as_one_at_a_time(conn, db, monkeypatch) -> Non
         conn.rollback()
         truncate_all(db)
         if not at_once:
-            monkeypatch.setattr(loader_mod, "record_new_channels", lambda _conn, _platform, rows: rows)
+            monkeypatch.setattr(loader_mod, "record_channels_at_once", lambda _conn, _platform, rows: rows)
         Loader(conn).upsert_channels(BEFORE)
         conn.commit()
         Loader(conn).upsert_channels(BATCH)
@@ -55,7 +68,10 @@ def test_new_channels_at_once_end_as_one_at_a_time(conn, db, monkeypatch) -> Non
     assert handles[("x", 9)] == "epsilon" and handles[("telegram", 2)] == "beta"
     assert ("x", 2, "beta", False) in aliases and ("x", 4, "beta", True) in aliases
     assert not any(c == 8 for _, c, *_ in aliases)  # no alias for an empty handle
-    # And the plain new channels did go in at once: only the others went one at a time.
+    assert handles[("x", 12)] == "lambda2" and ("x", 12, "lambda", False) in aliases
+    assert ("x", 13, "mu", "M, retitled") in [(p, c, h, t) for p, c, h, t, *_ in chans]
+    assert handles[("x", 15)] == "xi"
+    # And the plain ones (new and free, known and unchanged) were settled at once: only the others one at a time.
     one_by_one: list[int] = []
     record = channels_mod.record_channel
     monkeypatch.setattr(
@@ -70,5 +86,5 @@ def test_new_channels_at_once_end_as_one_at_a_time(conn, db, monkeypatch) -> Non
     one_by_one.clear()
     Loader(conn).upsert_channels(BATCH)
     conn.commit()
-    assert sorted(one_by_one) == [1, 4, 5, 6]
+    assert sorted(one_by_one) == [4, 5, 6, 12, 13]
     assert _state(conn) == states[True]
