@@ -12,7 +12,7 @@ from ingest.events.text import Vector
 Key = tuple[str, int, int]
 
 
-def past_span(age_s, max_span_h: float):
+def past_span(age_s: float | np.ndarray, max_span_h: float) -> bool | np.ndarray:
     """Whether a cluster that began `age_s` seconds before a post is past its span of `max_span_h` hours (0: no
     span), so that the post cannot join it by similarity. Element-wise on a numpy array of ages: the bucket's
     product (`sums.Level.begin`) leaves out by this very test what the bar (`cluster._bar`) refuses."""

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 IMPORT_BATCH = 5000
 READ_AHEAD_ENV = "WIREWATCH_IMPORT_READ_AHEAD"
 READ_AHEAD_APP = "wirewatch-read-ahead"  # its connection's application_name in pg_stat_activity
+READ_AHEAD_DEPTH = 1  # prepared batches waiting for the loader, besides the one being prepared
 
 
 @dataclass
@@ -252,10 +253,11 @@ def import_file(
             )
 
         counted = 0  # lines skipped as known that a committed batch has counted
-        # The posts of the two batches before: read ahead, a batch is planned while those two may still be
-        # uncommitted, so its probe may have seen their new posts as new too.
-        recent: deque[frozenset] = deque(maxlen=2 if read_ahead else 0)
-        with ReadAhead(chunks, prepare) if read_ahead else nullcontext(map(prepare, chunks)) as batches:
+        # The posts of the batches that may still be uncommitted while a batch is planned ahead (those waiting
+        # in the queue, and the one loading): its probe may have seen their new posts as new too.
+        recent: deque[frozenset] = deque(maxlen=READ_AHEAD_DEPTH + 1)
+        ahead = ReadAhead(chunks, prepare, depth=READ_AHEAD_DEPTH) if read_ahead else None
+        with ahead if ahead is not None else nullcontext(map(prepare, chunks)) as batches:
             for batch in batches:
                 stats = load_planned(
                     batch.plan, batch.items, loader, rounds=batch.rounds,

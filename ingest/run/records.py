@@ -181,7 +181,7 @@ def load_planned(
     """Load a planned and normalised batch (`rounds`: its posts prepared ahead); its skipped posts count as
     unchanged. `written_since`: keys loaded after the batch was planned (batches loaded while it was read ahead),
     which the plan may have seen as new. The caller commits."""
-    new_keys = plan.new_keys - written_since if written_since and plan.new_keys else plan.new_keys
+    new_keys = plan.new_keys - written_since
     stats = (
         loader.load(items, only_existing=only_existing, rounds=rounds, new_keys=new_keys)
         if items

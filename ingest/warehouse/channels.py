@@ -82,8 +82,8 @@ def record_channels_at_once(
     in three statements instead of three to six round trips a channel: a known channel with this handle, title and
     open alias is left as it is, and a channel never seen whose handle no other channel holds, holds open as an
     alias, or shares in `rows` is inserted with its alias. Returns the rows left to `record_channel` (renames, new
-    titles, contested handles). A first import of 500 X accounts spent 0.45 s on them one at a time, and every
-    hourly run, whose loader has seen none of its channels yet, ~0.2 s."""
+    titles, contested handles). One at a time, 500 new channels took 222–398 ms and 500 known, unchanged ones
+    115 ms, which every hourly run paid (its loader has seen none of its channels yet); at once 14 and 2.8 ms."""
     if not rows:
         return []
     counts: dict[str, int] = {}

@@ -179,7 +179,8 @@ class Loader:
         if not only_existing:
             self.upsert_channels(p.channel for p in posts if p.channel is not None)
         for n, prepared in enumerate(rounds if rounds is not None else prepare(posts)):
-            self._load_round(prepared, only_existing, stats, new_keys if n == 0 and not only_existing else ())
+            # A later round holds later states of keys the first round loaded: none of them is new.
+            self._load_round(prepared, only_existing, stats, new_keys if n == 0 else frozenset())
         return stats
 
     def _load_round(
@@ -187,9 +188,9 @@ class Loader:
         prepared: list[Prepared],
         only_existing: bool,
         stats: LoadStats,
-        new_keys: AbstractSet[tuple[str, int, int]] | tuple = (),
+        new_keys: AbstractSet[tuple[str, int, int]] = frozenset(),
     ) -> None:
-        if new_keys and self.skip_unchanged:
+        if new_keys and self.skip_unchanged and not only_existing:
             fresh = [(pr, False) for pr in prepared if pr.post.key in new_keys]
             rest = [pr for pr in prepared if pr.post.key not in new_keys] if fresh else prepared
             candidates = fresh + self._changed(rest) if rest else fresh
@@ -318,18 +319,13 @@ class Loader:
                 )
         return out
 
-    def unchanged_raw(
-        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
-    ) -> list[int]:
-        """Which of these (channel_id, post_id, raw_hash, observed) need not be normalised: positions in `keys` of
-        posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
-        observed no later than `observed` (None: now, or the loader's observation time)."""
-        return self.stored_raw(platform, keys)[0]
-
     def stored_raw(
         self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
     ) -> tuple[list[int], list[int]]:
-        """`unchanged_raw`, and the positions of the keys stored at all (the others are new as of this snapshot)."""
+        """For these (channel_id, post_id, raw_hash, observed): the positions in `keys` that need not be normalised
+        (posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
+        observed no later than `observed`; None: now, or the loader's observation time), and the positions of the
+        keys stored at all (the others are new as of this snapshot)."""
         if not keys:
             return [], []
         default = self.observed_at or datetime.now(UTC)
