@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingest.models import RawRecord, quick_init
@@ -20,6 +21,15 @@ DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
 _SKIP_CHUNK = 1024 * 1024
 _HEAD_BYTES = 4096  # kept from an oversize line, so its reject shows what it was
 _EOL_BYTES = (b"\r", b"\n", b"")
+# Python's default buffer (the file system's block size, 4 KiB here) makes `readline` of 3 KB records issue a read
+# call every line or two, each of which lets another thread take the GIL: reading 328 MB of Telethon lines took
+# 0.15 s alone and ~0.6 s beside an import's other threads, against 0.03 s with a 1 MiB buffer.
+READ_BUFFER = 1024 * 1024
+
+
+def open_lines(path: Path) -> BinaryIO:
+    """`path` opened for `read_lines`, with a buffer large enough that reading is not the bottleneck."""
+    return path.open("rb", buffering=READ_BUFFER)
 
 
 def max_record_bytes() -> int:

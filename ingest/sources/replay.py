@@ -33,7 +33,7 @@ import orjson
 from ingest.models import ChannelSpec, Cursor, FetchWindow, Normalized, Post, RawRecord
 from ingest.sources.base import Batch, Batches, Listed, SourceError
 from ingest.sources.fingerprint import Fingerprinter, Unit
-from ingest.sources.lines import max_record_bytes, read_lines
+from ingest.sources.lines import max_record_bytes, open_lines, read_lines
 from ingest.times import iso_to_utc
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def load_capture(path: Path, fmt: str = "auto") -> _Capture:
     unreadable = 0
     limit = max_record_bytes()
     for file in _files(path):
-        with file.open("rb") as fh:
+        with open_lines(file) as fh:
             for numbered in read_lines(fh, limit):
                 origin = f"{file}:{numbered.number}"
                 line = numbered.data

@@ -14,7 +14,7 @@ import orjson
 
 from ingest.models import RawRecord
 from ingest.sources.known_lines import KnownLines
-from ingest.sources.lines import Resume, max_record_bytes, oversize_record, read_lines
+from ingest.sources.lines import Resume, max_record_bytes, open_lines, oversize_record, read_lines
 
 SOURCE_JSONL = "telethon_jsonl"
 
@@ -43,7 +43,7 @@ def read_jsonl(
     limit = max_record_bytes()
     prefix = f"{path}:"
     loads = orjson.loads
-    with path.open("rb") as fh:
+    with open_lines(path) as fh:
         for line in read_lines(fh, limit, resume):
             data = line.data
             if data is not None and known is not None and known.skip(line.number, data):

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from ingest.models import RawRecord
-from ingest.sources.lines import Resume, max_record_bytes, oversize_record, read_lines
+from ingest.sources.lines import Resume, max_record_bytes, open_lines, oversize_record, read_lines
 
 FILE_SOURCE = "x_v2_jsonl"
 
@@ -19,7 +19,7 @@ def read_pages(path: Path, resume: Resume | None = None) -> Iterator[RawRecord]:
     `resume`: only what was appended after an imported prefix."""
     path = Path(path)
     limit = max_record_bytes()
-    with path.open("rb") as fh:
+    with open_lines(path) as fh:
         for numbered in read_lines(fh, limit, resume):
             origin = f"{path}:{numbered.number}"
             line = numbered.data
