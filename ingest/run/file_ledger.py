@@ -35,7 +35,9 @@ class FileFingerprint:
     head_hash: bytes | None = None  # the first BLOCK bytes' (the whole file's when smaller)
 
 
-def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
+def fingerprint(path: Path, prefix_at: int | None = None, *, count_lines: bool = True) -> FileFingerprint:
+    """The file's size, content hash and line count (`count_lines` false: 0, for a check that only compares the
+    hash: counting line ends costs half as much as hashing, and does not let go of the GIL)."""
     resolved = path.resolve()
     st = resolved.stat()
     # SHA-256, not BLAKE2b: ~2x faster on CPUs with SHA extensions (328 MB: 0.24 s against 0.50 s here), and an
@@ -57,7 +59,8 @@ def fingerprint(path: Path, prefix_at: int | None = None) -> FileFingerprint:
                 h.update(block[len(head) :])
             else:
                 h.update(block)
-            lines += block.count(b"\n")
+            if count_lines:
+                lines += block.count(b"\n")
             read += len(block)
             last = block[-1:]
     ph, pl, pe = prefix if prefix else (None, 0, False)
@@ -143,7 +146,14 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
         # New, shrunk, or changed inside its first MiB: neither the same bytes nor only grown, so it is read whole
         # and nothing waits for its hash.
         return Plan(_Beside(path), known_lines=entry.line_hashes if entry is not None else None)
-    fp = fingerprint(path, entry.size_bytes if grown else None)
+    if not grown:
+        # The same size: the same bytes, or a file changed in place (rare), which is then read whole with its
+        # fingerprint (and line count, for the ledger) taken beside the read.
+        fp = fingerprint(path, count_lines=False)
+        if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
+            return Plan(fp, prior=entry)
+        return Plan(_Beside(path), known_lines=entry.line_hashes)
+    fp = fingerprint(path, entry.size_bytes)
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
         return Plan(fp, prior=entry)
     if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:

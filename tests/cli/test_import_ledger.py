@@ -68,6 +68,14 @@ def test_unchanged_files_are_skipped_changed_ones_read(db, conn, demo_copy):
     assert conn.execute("SELECT count(*) FROM posts WHERE text LIKE 'XUST IN%'").fetchone()[0] >= 1
     conn.commit()
     assert all(s["skipped"] for name, s in third.items() if name != target.name)
+    # The file changed in place is remembered as it now is, with its line ends counted (a grown file's numbering
+    # goes on from them), and skipped from then on.
+    lines = conn.execute(
+        "SELECT lines FROM import_ledger WHERE path = %s", (str(target.resolve()),)
+    ).fetchone()[0]
+    conn.commit()
+    assert lines == changed.count(b"\n") > 0
+    assert by_name(cli_import(db, str(demo_copy)))[target.name]["skipped"] is True
 
     # --force reads every file again, and changes nothing.
     forced = cli_import(db, "--force", str(demo_copy))
