@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 
 # [label](url): the label is text, the url a link. Labels may hold brackets of emoji but no newline.
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+)\)")
+# Telethon's Markdown puts an entity's trailing line break inside the link ("[фальсифицируют \n](url)"): the
+# break is moved after the link so that the link sits on one line.
+_MD_LINK_BROKEN = re.compile(r"\[([^\]\n]*?)(\s*\n\s*)\]\(([^)\s]+)\)")
 _MD_MARKS = re.compile(r"\*\*|__|~~|\|\||`+")
 # Decoration: pictographs and symbols, dingbats, arrows, geometric shapes, stars, keycaps, ZWJ, selectors.
 _EMOJI = re.compile(
@@ -52,6 +55,10 @@ _TME = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog
 _TME_POST = re.compile(r"^(?:s/)?[A-Za-z][\w]{3,}/\d+(?:[/?#].*)?$|^c/\d+/\d+")
 
 
+def _mend_links(text: str) -> str:
+    return _MD_LINK_BROKEN.sub(r"[\1](\3)\2", text) if "\n" in text else text
+
+
 @dataclass(frozen=True, slots=True)
 class Boilerplate:
     """A channel's learned boilerplate: segment key (see `segment_key`) -> the time (epoch seconds) from which
@@ -78,6 +85,7 @@ def strip_markup(text: str) -> tuple[str, list[str]]:
         return "", []
     links: list[str] = []
     if "](" in text:
+        text = _mend_links(text)
 
         def _label(m: re.Match) -> str:
             links.append(m.group(2))
@@ -136,6 +144,7 @@ def parse(text: str) -> Parsed:
     """Markup and decoration removed line by line, each line's links and key kept with it."""
     lines: list[Line] = []
     orphans: list[str] = []
+    text = _mend_links(text) if text and "](" in text else text
     for raw in (text or "").splitlines():
         links: list[tuple[str, str]] = []
         if "](" in raw:

@@ -26,6 +26,7 @@ from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
 from ingest.events.prepare import parse_all, prepare_all
+from ingest.events.records import Key
 from ingest.events.sums import Level
 from ingest.events.text import Vector, vectorize
 from ingest.warehouse import event_replay as replay
@@ -93,9 +94,10 @@ def _refs(row: store.PostRow) -> tuple[tuple[str, tuple], ...]:
 
 def _items(
     rows: Sequence[store.PostRow], parsed: Sequence[Parsed], boiler: Mapping[tuple[str, int], Boilerplate]
-) -> list[Item]:
+) -> tuple[list[Item], dict[Key, str]]:
     """Rows of `store.posts_to_group` (with their parsed texts) -> items: text cleaned of markup and the
-    channel's boilerplate, then vectorised (on every core, see `ingest.events.prepare`)."""
+    channel's boilerplate, then vectorised (on every core, see `ingest.events.prepare`); and each post's cleaned
+    title, which the grouping itself never reads."""
     prepared = prepare_all(
         [
             (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
@@ -103,12 +105,14 @@ def _items(
         ],
         boiler,
     )
-    return [
+    items = [
         Item(
             (r.platform, r.channel_id, r.post_id), _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead
         )
-        for r, (vec, dup, lead) in zip(rows, prepared, strict=True)
+        for r, (vec, dup, lead, _title) in zip(rows, prepared, strict=True)
     ]
+    titles = {it.key: p[3] for it, p in zip(items, prepared, strict=True)}
+    return items, titles
 
 
 #: A run that grouped this many posts refreshes the planner's statistics of the group tables before it returns:
@@ -187,7 +191,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     learn_boilerplate(conn, rows, segs)
     boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
     clock.lap("boilerplate")
-    items = _items(rows, parsed, boiler)
+    items, titles = _items(rows, parsed, boiler)
     clock.lap("vectorise")
     stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases
@@ -221,7 +225,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     clock.lap("state")
     result = g.process(items)
     clock.lap("group")
-    _write(conn, g, result, old, clock)
+    _write(conn, g, result, old, clock, titles)
     stats.events_created = len(result.events_created)
     stats.storylines_created = len(result.storylines_created)
     stats.events_merged = sum(1 for m in result.merges if m.level == "event")
@@ -294,7 +298,9 @@ def _final_ids(
     return out
 
 
-def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, clock: _Clock) -> None:
+def _write(
+    conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, clock: _Clock, titles: Mapping[Key, str]
+) -> None:
     ev, st = g.events, g.storylines
     fe, fs = _stored_ids(conn, g, res, old)
     touched_s = (
@@ -320,7 +326,7 @@ def _write(conn: psycopg.Connection, g: Grouper, res: RunResult, old: dict, cloc
         conn,
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
-             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val)
+             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val, titles.get(a.key))
             for a in res.assignments
         ),
     )  # fmt: skip

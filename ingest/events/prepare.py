@@ -20,7 +20,9 @@ from ingest.events.text import Vector, analyse_many, lead_key
 ChannelKey = tuple[str, int]
 # (the parsed text, links, posted_at as epoch seconds, channel)
 PostText = tuple[Parsed, Sequence[str], float, ChannelKey]
-Prepared = tuple[Vector, int | None, int | None]  # vector, duplicate key, headline key
+Prepared = tuple[Vector, int | None, int | None, str]  # vector, duplicate key, headline key, title
+
+TITLE_CHARS = 160  # as events.title has always been cut
 
 CHUNK = 1000
 MIN_PARALLEL = 3000  # below this many posts the pool's start-up costs more than it saves
@@ -62,7 +64,25 @@ def _prepare_chunk(args: tuple[list[PostText], Mapping[ChannelKey, Boilerplate]]
     cleaned = [clean(parsed, boiler.get(ch, NONE), links, at) for parsed, links, at, ch in posts]
     # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
     analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
-    return [(vec, dup, lead_key(c.text)) for c, (vec, dup) in zip(cleaned, analysed, strict=True)]
+    return [
+        (vec, dup, lead_key(c.text), title_of(c.text) or _plain_title(post[0]))
+        for post, c, (vec, dup) in zip(posts, cleaned, analysed, strict=True)
+    ]
+
+
+def _plain_title(parsed: Parsed) -> str:
+    """The title of a post that is all boilerplate (it stays alone in its event): its first line without markup
+    and decoration."""
+    return parsed.lines[0].text[:TITLE_CHARS] if parsed.lines else ""
+
+
+def title_of(cleaned: str) -> str:
+    """A cleaned text's title: its first non-blank line, cut to TITLE_CHARS ('' when nothing is left)."""
+    for line in cleaned.splitlines():
+        line = line.strip()
+        if line:
+            return line[:TITLE_CHARS]
+    return ""
 
 
 def prepare_all(posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate]) -> list[Prepared]:

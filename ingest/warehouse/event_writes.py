@@ -100,7 +100,7 @@ def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
 
 def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
     """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
-    content_hash, dup_key, lead_key, vec_idx, vec_val) -> event_posts. A run writes rows only for posts without one
+    content_hash, dup_key, lead_key, vec_idx, vec_val, title) -> event_posts. A run writes rows only for posts without one
     (replayed rows were deleted first), so COPY goes straight in; a key that exists is replaced."""
     _copy_upsert(
         conn, "event_posts",
@@ -108,10 +108,10 @@ def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
          ("assigned_event_id", "int8"), ("posted_at", "timestamptz"), ("role", "text"), ("joined_by", "text"),
          ("similarity", "float4"), ("content_hash", "int8"), ("dup_key", "int8"), ("lead_key", "int8"),
          ("vec_idx", "int4[]"),
-         ("vec_val", "int2[]")],
+         ("vec_val", "int2[]"), ("title", "text")],
         rows, "platform, channel_id, post_id",
         ("event_id", "assigned_event_id", "posted_at", "role", "joined_by", "similarity", "content_hash",
-         "dup_key", "lead_key", "vec_idx", "vec_val"),
+         "dup_key", "lead_key", "vec_idx", "vec_val", "title"),
         touch="grouped_at", try_direct=True,
     )  # fmt: skip
 
@@ -183,8 +183,11 @@ def refresh_summaries(
                           (array_agg(ep.platform ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_platform,
                           (array_agg(ep.channel_id ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_channel,
                           (array_agg(ep.post_id ORDER BY (ep.role <> 'origin'), ep.posted_at))[1] AS o_post,
-                          left(split_part(btrim((array_agg(p.text ORDER BY (ep.role <> 'origin'), (p.text = ''), ep.posted_at))[1]),
-                                     E'\n', 1), 160) AS title
+                          coalesce(
+                              (array_agg(ep.title ORDER BY (ep.title = ''), (ep.role <> 'origin'), ep.posted_at)
+                                   FILTER (WHERE ep.title IS NOT NULL))[1],
+                              left(split_part(btrim((array_agg(p.text ORDER BY (ep.role <> 'origin'), (p.text = ''), ep.posted_at))[1]),
+                                         E'\n', 1), 160)) AS title
                    FROM event_posts ep JOIN posts p USING (platform, channel_id, post_id)
                    WHERE ep.event_id = ANY(%s) GROUP BY ep.event_id) s
                WHERE e.event_id = s.event_id""",

@@ -76,3 +76,21 @@ def test_the_links_of_a_removed_sponsor_line_are_no_evidence_but_the_news_links_
         "https://chernovik.net/news/1",
         "https://mrqz.me/6319de6921718a004403d1b1/?utm_source=telegram",
     )
+
+
+def test_a_link_whose_label_ends_in_a_line_break_is_still_a_link():
+    # Telethon's Markdown keeps an entity's trailing line break inside the link (a real post of
+    # ../shared/data/telegram_news_ru/1259695380.jsonl's kind): the label stays text, the URL a link, lines apart.
+    text = (
+        "[🍯](https://t.me/moscowmap) 80% мёда в России [фальсифицируют \n](https://www.pnp.ru/economics/m.html)\n"
+        "Его заменяют сахарным сиропом."
+    )
+    c = clean(text)
+    assert c.text == "80% мёда в России фальсифицируют\nЕго заменяют сахарным сиропом."
+    assert "https://www.pnp.ru/economics/m.html" in c.links
+    assert strip_markup(text)[1] == ["https://t.me/moscowmap", "https://www.pnp.ru/economics/m.html"]
+    # A bracket that opens a line and a link that closes the next are not one link: only a break at the label's
+    # end is mended.
+    assert (
+        clean("[draft\nnotes](https://example.com/a) end").text == "[draft\nnotes](https://example.com/a) end"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import tomllib
 from datetime import datetime as dt
 from datetime import timedelta, timezone
@@ -234,13 +235,14 @@ def test_writing_a_grouped_post_again_replaces_its_row(conn):
     write_event_posts(
         conn,
         [(*p.key, 999, 999, p.posted_at, "report", "similar", 0.5, 7, None, None,
-          np.array([3, 5, 2_000_000], np.int32), np.array([1, 1000, 30]))],
+          np.array([3, 5, 2_000_000], np.int32), np.array([1, 1000, 30]), "Rutte in Ankara")],
     )  # fmt: skip
     row = conn.execute(
-        "SELECT event_id, content_hash, vec_idx, vec_val FROM event_posts WHERE channel_id = %s AND post_id = %s",
+        """SELECT event_id, content_hash, vec_idx, vec_val, title FROM event_posts
+           WHERE channel_id = %s AND post_id = %s""",
         (p.channel_id, p.post_id),
     ).fetchone()
-    assert row == (999, 7, [3, 5, 2_000_000], [1, 1000, 30])
+    assert row == (999, 7, [3, 5, 2_000_000], [1, 1000, 30], "Rutte in Ankara")
     assert conn.execute("SELECT count(*) FROM event_posts").fetchone()[0] == 4
 
 
@@ -355,3 +357,37 @@ def test_a_big_run_refreshes_the_planner_statistics_of_the_group_tables(conn, mo
     group_window(conn, full=True)  # 9 posts
     after = estimated()
     assert after["event_posts"] == 9 and after["events"] >= 2 and after["storylines"] >= 1, after
+
+
+@pytest.mark.slow
+def test_event_titles_of_real_channels_carry_no_markup_decoration_or_signature(conn, shared_data):
+    """Two real channels that decorate their posts (⚡️, **bold**) and sign every one (a subscribe link, an invite
+    link, "send us news"): event and storyline titles are the cleaned first line, and a warehouse grouped before
+    migration 018 (no cleaned titles stored) keeps the published first line until it is grouped again."""
+    from ingest.run.imports import import_files
+    from ingest.warehouse.event_writes import refresh_summaries
+
+    channels = ("1699803165", "1754252633")  # moscowtoplive, topor
+    import_files(conn, [shared_data / "telegram_news_ru" / f"{c}.jsonl" for c in channels])
+    conn.commit()
+    group_window(conn)
+    titles = conn.execute("SELECT title FROM events WHERE merged_into IS NULL").fetchall()
+    titles += conn.execute("SELECT title FROM storylines WHERE merged_into IS NULL").fetchall()
+    assert len(titles) > 1000
+    junk = re.compile(r"\*\*|__|\]\(|t\.me/|Подписаться|Прислать новость|[⚡❗🔴👉❤]")
+    assert [t for (t,) in titles if junk.search(t)] == []
+    assert sum(1 for (t,) in titles if t) >= len(titles) - 2
+    # The published first line of one decorated origin post, and its event's title.
+    eid, published, title = conn.execute(
+        """SELECT e.event_id, p.text, e.title FROM events e
+           JOIN posts p ON (p.platform, p.channel_id, p.post_id)
+                         = (e.origin_platform, e.origin_channel_id, e.origin_post_id)
+           WHERE e.merged_into IS NULL AND p.text LIKE '⚡️**%%' ORDER BY e.event_id LIMIT 1"""
+    ).fetchone()
+    first = published.split("\n", 1)[0]
+    assert title == first.replace("⚡️", "").replace("**", "").strip()[:160] and title != first
+    # Rows grouped before migration 018: the title falls back to the published first line.
+    conn.execute("UPDATE event_posts SET title = NULL WHERE event_id = %s", (eid,))
+    refresh_summaries(conn, [eid], [])
+    assert conn.execute("SELECT title FROM events WHERE event_id = %s", (eid,)).fetchone()[0] == first.strip()
+    conn.rollback()
