@@ -32,6 +32,7 @@ from ingest.sources.telegram import (
     handle_from_filename,
     read_jsonl,
 )
+from ingest.sources.telegram.jsonl import file_context
 from ingest.warehouse.queries import table_checksums
 from tests.sources.telethon_fakes import FakeTelegram, factory_for, tl_from_dict
 
@@ -169,6 +170,59 @@ def test_read_jsonl_streams_records_with_origin_and_handle(shared_data):
     assert recs[0].context == {"handle": "Python", "handle_channel_id": 1050982793}
     assert recs[0].payload["id"] == 2004378 and recs[0].raw_text is None
     assert detect_format(path).name == "telethon-jsonl"
+
+
+def test_a_channel_table_beside_the_files_names_their_channels(conn, shared_data, tmp_path):
+    """A folder of `<channel id>.jsonl` files with a `channels.csv` (as ../shared/data/telegram_news_ru has): the
+    channels get their titles (and handles where the table has them); names never go to another channel's
+    messages, and a malformed table row or an unlisted file only goes without a name."""
+    news = shared_data / "telegram_news_ru"
+    mash, moscow, bbc = 1117628569, 1003313758, 1003921752
+    for cid in (mash, moscow, bbc):
+        lines = (news / f"{cid}.jsonl").read_bytes().splitlines()[:20]
+        (tmp_path / f"{cid}.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    # One of Mash's messages in Moscow's file: it keeps its own channel, with no name taken from the file.
+    stray = orjson.loads((news / f"{mash}.jsonl").read_bytes().splitlines()[50])
+    with (tmp_path / f"{moscow}.jsonl").open("ab") as fh:
+        fh.write(orjson.dumps(stray) + b"\n")
+    (tmp_path / "channels.csv").write_text(
+        "\ufeffchannel_id,title,posts,handle\n"
+        f"{mash},Mash,951,@mash\n"
+        f'{moscow},"Новости Москвы, коротко",672,\n'
+        "not-an-id,Broken row,1,\n",
+        encoding="utf-8",
+    )
+    summaries = import_files(conn, [tmp_path])
+    conn.commit()
+    assert sum(s.stats.inserted for s in summaries) == 61 and not any(s.stats.rejected for s in summaries)
+    names = dict(
+        ((cid), (handle, title))
+        for cid, handle, title in conn.execute(
+            "SELECT channel_id, handle, title FROM channels WHERE platform = 'telegram'"
+        ).fetchall()
+    )
+    assert names == {mash: ("mash", "Mash"), moscow: (None, "Новости Москвы, коротко"), bbc: (None, None)}
+    assert conn.execute(
+        "SELECT count(*) FROM posts WHERE channel_id = %s AND post_id = %s", (mash, stray["id"])
+    ).fetchone() == (1,)
+    # Without the table the same files load the same posts, unnamed; a table added later is applied by --force.
+    table = (tmp_path / "channels.csv").read_bytes()
+    (tmp_path / "channels.csv").unlink()
+    assert file_context(tmp_path / f"{mash}.jsonl") == {}
+    conn.execute("TRUNCATE channels, posts, import_ledger CASCADE")
+    conn.commit()
+    import_files(conn, [tmp_path], skip_unchanged=True)
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM channels WHERE title IS NOT NULL").fetchone() == (0,)
+    (tmp_path / "channels.csv").write_bytes(table)
+    assert all(s.skipped for s in import_files(conn, [tmp_path], skip_unchanged=True))
+    again = import_files(conn, [tmp_path], skip_unchanged=False)
+    conn.commit()
+    assert sum(s.stats.inserted for s in again) == 0
+    assert conn.execute("SELECT title FROM channels WHERE channel_id = %s", (mash,)).fetchone() == ("Mash",)
+    assert file_context(shared_data / "telethon" / "bloomberg_1488156064.jsonl") == {
+        "handle": "bloomberg", "handle_channel_id": 1488156064
+    }  # fmt: skip
 
 
 def test_read_jsonl_corrupt_and_invalid_utf8_lines(shared_data, tmp_path):

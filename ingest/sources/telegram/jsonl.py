@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import csv
+import functools
 import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,9 +20,16 @@ from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume, max_record_bytes, open_lines, oversize_record, read_lines
 
 SOURCE_JSONL = "telethon_jsonl"
+log = logging.getLogger(__name__)
 
 
 _FILE_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})_(\d{3,})$")
+_FILE_ID = re.compile(r"^(\d{3,19})$")
+_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+
+#: Beside the files, a table of the channels they come from: `channel_id` and `title` (and optionally `handle` or
+#: `username`) columns, as collectors and published data sets write it (../shared/data/telegram_news_ru has one).
+SIDECAR = "channels.csv"
 
 
 def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
@@ -30,6 +40,58 @@ def handle_from_filename(path: Path) -> tuple[str | None, int | None]:
     return m.group(1), int(m.group(2))
 
 
+def file_context(path: Path) -> dict[str, Any]:
+    """What a file's name and the folder's `channels.csv` say of the channel its messages come from (the
+    normaliser applies it only to messages of that channel id): `handle`, `handle_channel_id`, `title`."""
+    handle, channel_id = handle_from_filename(path)
+    if channel_id is None and (m := _FILE_ID.match(path.stem)):
+        channel_id = int(m.group(1))
+    if channel_id is None:
+        return {}
+    context: dict[str, Any] = {"handle": handle, "handle_channel_id": channel_id} if handle else {}
+    listed = _sidecar(path.parent).get(channel_id)
+    if listed is not None:
+        listed_handle, title = listed
+        context["handle_channel_id"] = channel_id
+        if handle is None and listed_handle is not None:
+            context["handle"] = listed_handle
+        if title is not None:
+            context["title"] = title
+    return context
+
+
+def _sidecar(folder: Path) -> dict[int, tuple[str | None, str | None]]:
+    """channel id -> (handle, title) from the folder's `channels.csv`; {} when there is none or it is not such a
+    table (a malformed row is left out: the names are a courtesy, the messages load without them)."""
+    table = folder / SIDECAR
+    try:
+        stat = table.stat()
+    except OSError:
+        return {}
+    return _read_sidecar(str(table), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_sidecar(table: str, _mtime_ns: int, _size: int) -> dict[int, tuple[str | None, str | None]]:
+    out: dict[int, tuple[str | None, str | None]] = {}
+    try:
+        with open(table, encoding="utf-8-sig", newline="") as fh:
+            rows = csv.DictReader(fh)
+            if rows.fieldnames is None or "channel_id" not in rows.fieldnames:
+                return {}
+            for row in rows:
+                raw_id = (row.get("channel_id") or "").strip()
+                if not _FILE_ID.match(raw_id):
+                    continue
+                title = (row.get("title") or "").strip() or None
+                m = _HANDLE.match((row.get("handle") or row.get("username") or "").strip())
+                out[int(raw_id)] = (m.group(1) if m else None, title)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        log.warning("%s is not a readable channel table, ignored: %s", table, exc)
+        return {}
+    return out
+
+
 def read_jsonl(
     path: Path, resume: Resume | None = None, known: KnownLines | None = None
 ) -> Iterator[RawRecord]:
@@ -38,8 +100,7 @@ def read_jsonl(
     `resume`: only what was appended after an imported prefix. `known`: every line is noted there, and a line
     it knows from the file's last import is left out before decoding."""
     path = Path(path)
-    handle, handle_channel_id = handle_from_filename(path)
-    context: dict[str, Any] = {"handle": handle, "handle_channel_id": handle_channel_id} if handle else {}
+    context = file_context(path)
     limit = max_record_bytes()
     prefix = f"{path}:"
     loads = orjson.loads
