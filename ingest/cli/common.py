@@ -209,3 +209,13 @@ def plain(value: object) -> str:
     from rich.markup import escape
 
     return escape(inert(value))
+
+
+def first_by(event: dict) -> str:
+    """Who posted an event first, for a table: the channel's handle, else its title, else its id."""
+    platform, handle, title = event["origin_platform"], event["origin_handle"], event.get("origin_title")
+    if handle:
+        return f"{platform}:{handle}"
+    if title:
+        return f"{title} ({platform})"
+    return f"{platform}:{event['origin_channel_id']}"

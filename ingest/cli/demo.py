@@ -63,7 +63,7 @@ def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -
             table.add_row(
                 str(e["event_id"]), f"{e['first_post_at']:%Y-%m-%d %H:%M}", str(e["post_count"]),
                 str(e["source_count"]),
-                common.cell(f"{e['origin_platform']}:{e['origin_handle'] or e['origin_channel_id']}"),
+                common.cell(common.first_by(e)),
                 common.cell((e["title"] or "")[:70]),
             )  # fmt: skip
         console.print(table)

@@ -72,7 +72,7 @@ def events_cmd(
         return
     table = Table("event", "storyline", "first seen (UTC)", "posts", "sources", "first by", "title")
     for r in rows:
-        who = f"{r['origin_platform']}:{r['origin_handle'] or r['origin_channel_id']}"
+        who = common.first_by(r)
         table.add_row(
             str(r["event_id"]), str(r["storyline_id"]), _fmt(r["first_post_at"]), str(r["post_count"]),
             str(r["source_count"]), common.cell(who), common.cell((r["title"] or "")[:90]),

@@ -40,7 +40,7 @@ def list_events(
     cur = conn.execute(
         """SELECT e.event_id, e.storyline_id, e.first_post_at, e.last_post_at, e.post_count, e.source_count,
                   e.title, e.origin_platform, e.origin_channel_id, e.origin_post_id, c.handle AS origin_handle,
-                  p.url AS origin_url,
+                  c.title AS origin_title, p.url AS origin_url,
                   (SELECT array_agg(DISTINCT q.lang) FROM event_posts x JOIN posts q USING (platform, channel_id, post_id)
                    WHERE x.event_id = e.event_id AND q.lang IS NOT NULL) AS langs,
                   (SELECT array_agg(DISTINCT x.platform) FROM event_posts x WHERE x.event_id = e.event_id) AS platforms

@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 import ingest.cli.briefs  # noqa: F401 - registers the commands
+import ingest.cli.events  # noqa: F401
 from ingest.cli import app
 from ingest.cli.demo import rutte_event_id
 
@@ -57,3 +58,25 @@ def test_search_cli(demo_db):
     ranked = json.loads(run(demo_db, "search", "Rutte", "--ranked", "--json").output)
     assert [h["rank"] for h in ranked] == sorted((h["rank"] for h in ranked), reverse=True)
     assert {h["url"] for h in ranked} == {h["url"] for h in newest}
+
+
+def test_events_name_who_posted_first_by_handle_else_title_else_id(demo_db, conn):
+    r = run(demo_db, "events", "--since", "100000h", "--json")
+    assert r.exit_code == 0, r.output
+    events = json.loads(r.output)
+    rutte = next(e for e in events if e["event_id"] == rutte_event_id(conn))
+    assert rutte["origin_handle"] == "intelslava" and "origin_title" in rutte
+    # A channel known by its title only (a Telethon dump named by a channels.csv), then by nothing at all.
+    conn.execute(
+        "UPDATE channels SET handle = NULL, title = 'Intel Slava Z' WHERE platform = %s AND channel_id = %s",
+        (rutte["origin_platform"], rutte["origin_channel_id"]),
+    )
+    conn.commit()
+    table = run(demo_db, "events", "--since", "100000h")
+    assert "Intel Slava Z (telegram)" in table.output, table.output
+    conn.execute(
+        "UPDATE channels SET title = NULL WHERE platform = %s AND channel_id = %s",
+        (rutte["origin_platform"], rutte["origin_channel_id"]),
+    )
+    conn.commit()
+    assert f"telegram:{rutte['origin_channel_id']}" in run(demo_db, "events", "--since", "100000h").output
