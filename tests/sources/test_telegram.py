@@ -188,7 +188,7 @@ def test_a_channel_table_beside_the_files_names_their_channels(conn, shared_data
     (tmp_path / "channels.csv").write_text(
         "\ufeffchannel_id,title,posts,handle\n"
         f"{mash},Mash,951,@mash\n"
-        f'{moscow},"Новости Москвы, коротко",672,\n'
+        f'-100{moscow},"Новости Москвы, коротко",672,\n'
         "not-an-id,Broken row,1,\n",
         encoding="utf-8",
     )

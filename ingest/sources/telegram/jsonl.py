@@ -81,6 +81,8 @@ def _read_sidecar(table: str, _mtime_ns: int, _size: int) -> dict[int, tuple[str
                 return {}
             for row in rows:
                 raw_id = (row.get("channel_id") or "").strip()
+                if raw_id.startswith("-100"):  # the Bot API's form of a channel id
+                    raw_id = raw_id[4:]
                 if not _FILE_ID.match(raw_id):
                     continue
                 title = (row.get("title") or "").strip() or None
