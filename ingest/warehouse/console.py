@@ -67,7 +67,7 @@ def configure_session(conn: psycopg.Connection, role: str | None = ANALYST_ROLE)
 
 EVENT_COLS = """e.event_id, e.storyline_id, e.headline, e.title, e.first_seen_at, e.last_post_at, e.posts,
     e.independent_sources, e.forwards, e.channels, e.platforms, e.languages, e.first_platform, e.first_channel,
-    e.first_post_id, e.first_url, e.hours_active, e.brief_generated_at"""
+    e.first_post_id, e.first_url, e.hours_active, e.brief_generated_at, e.first_channel_id, e.first_channel_title"""
 
 _ORDER = {
     "newest": "e.first_seen_at DESC, e.event_id DESC",

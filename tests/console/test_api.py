@@ -77,6 +77,41 @@ def test_event_rows_fragment_for_polling(client, rutte_id):
     assert f'data-event-id="{rutte_id}"' in r.text and "<html" not in r.text
 
 
+def test_a_first_channel_known_by_title_only_is_named_not_a_question_mark(client, rutte_id, console_dsn):
+    """A channel with no handle (a Telethon dump named by a channels.csv) is shown by its title, linked by id, in
+    the event list and on the storyline page (an event page names channels as its brief did when written)."""
+    with psycopg.connect(console_dsn, autocommit=True) as conn:
+        platform, cid, handle, title = conn.execute(
+            """SELECT c.platform, c.channel_id, c.handle, c.title FROM events e
+               JOIN channels c ON (c.platform, c.channel_id) = (e.origin_platform, e.origin_channel_id)
+               WHERE e.event_id = %s""",
+            (rutte_id,),
+        ).fetchone()
+        conn.execute(
+            "UPDATE channels SET handle = NULL, title = 'Слава <b>Z</b>' WHERE platform = %s AND channel_id = %s",
+            (platform, cid),
+        )
+        try:
+            api = next(e for e in _events(client, min_sources=3)["events"] if e["event_id"] == rutte_id)
+            assert api["first_channel"] is None and api["first_channel_id"] == cid
+            assert api["first_channel_title"] == "Слава <b>Z</b>"
+            sid = api["storyline_id"]
+            pages = [
+                client.get("/events", params={"min_sources": 3}),
+                client.get("/events/rows", params={"min_sources": 3}),
+                client.get(f"/storylines/{sid}"),
+            ]
+            for page in pages:
+                assert page.status_code == 200, page.url
+                assert f'href="/channels/{platform}/{cid}"' in page.text
+                assert "Слава &lt;b&gt;Z&lt;/b&gt;" in page.text and "<b>Z</b>" not in page.text
+        finally:
+            conn.execute(
+                "UPDATE channels SET handle = %s, title = %s WHERE platform = %s AND channel_id = %s",
+                (handle, title, platform, cid),
+            )
+
+
 def test_rutte_event_brief(client, rutte_id):
     data = client.get(f"/api/events/{rutte_id}").json()
     brief = data["brief"]
