@@ -41,7 +41,7 @@ def test_brief_of_unknown_event_and_bad_format(demo_db):
     assert run(demo_db, "brief", "1", "--format", "pdf").exit_code == 2
 
 
-def test_search_cli(demo_db):
+def test_search_cli(demo_db, conn):
     r = run(demo_db, "search", "миллиардов", "--json")
     assert r.exit_code == 0, r.output
     hits = json.loads(r.output)
@@ -58,6 +58,15 @@ def test_search_cli(demo_db):
     ranked = json.loads(run(demo_db, "search", "Rutte", "--ranked", "--json").output)
     assert [h["rank"] for h in ranked] == sorted((h["rank"] for h in ranked), reverse=True)
     assert {h["url"] for h in ranked} == {h["url"] for h in newest}
+    # A channel without a handle is shown by its id, not as "?".
+    hit = hits[0]
+    conn.execute(
+        "UPDATE channels SET handle = NULL WHERE platform = %s AND channel_id = %s",
+        (hit["platform"], hit["channel_id"]),
+    )
+    conn.commit()
+    table = run(demo_db, "search", "миллиардов").output
+    assert f"{hit['platform']}:{hit['channel_id']}" in table and ":?" not in table
 
 
 def test_events_name_who_posted_first_by_handle_else_title_else_id(demo_db, conn):
