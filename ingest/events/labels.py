@@ -2,7 +2,8 @@
 
 A labels file is a TSV with a header and the columns `channel_a post_a channel_b post_b label` (optionally a
 `platform` column; Telegram otherwise), label `SAME` (same event), `STORY` (same storyline, another event) or
-`DIFF`. Scores: event-level pair precision and recall (SAME against "in one event"), storyline recall over
+`DIFF`. A channel is its numeric id (also as the Bot API's `-100…` or a Desktop export's `channel…`) or its handle
+(`@name` or `name`, current or past, looked up in the warehouse); blank lines and lines starting with `#` are skipped. Scores: event-level pair precision and recall (SAME against "in one event"), storyline recall over
 SAME+STORY pairs, the share of DIFF pairs that share a storyline, how many labelled pairs are near-verbatim copies
 and how many of those share an event, and the largest event and storyline shares of the grouped posts.
 """
@@ -30,9 +31,22 @@ class LabelsError(ValueError):
 
 @dataclass(frozen=True)
 class LabelledPair:
-    a: Key
+    a: Key  # (platform, channel id, post id); the channel is a handle (str) until `resolve` looks it up
     b: Key
     label: str
+
+
+_CHANNEL_ID = re.compile(r"^(?:-100|channel|user)?(\d{1,19})$", re.I)
+_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+
+
+def _channel(value: str | None) -> int | str:
+    v = (value or "").strip()
+    if m := _CHANNEL_ID.match(v):
+        return int(m.group(1))
+    if m := _HANDLE.match(v):
+        return m.group(1).lower()
+    raise ValueError(f"channel {v!r} is neither a numeric id nor a handle")
 
 
 def read_labels(path: Path) -> list[LabelledPair]:
@@ -43,15 +57,22 @@ def read_labels(path: Path) -> list[LabelledPair]:
         if not reader.fieldnames or not need <= set(reader.fieldnames):
             raise LabelsError(f"{path}: header must name the columns {' '.join(sorted(need))}")
         for n, row in enumerate(reader, start=2):
+            first = (row.get(reader.fieldnames[0]) or "").strip()
+            if first.startswith("#") or not any(
+                (v or "").strip() for v in row.values() if isinstance(v, str)
+            ):
+                continue
             label = (row.get("label") or "").strip().upper()
             if label not in LABELS:
                 raise LabelsError(f"{path}:{n}: label {row.get('label')!r} is not one of {', '.join(LABELS)}")
             platform = (row.get("platform") or "telegram").strip()
             try:
-                a = (platform, int(row["channel_a"]), int(row["post_a"]))
-                b = (platform, int(row["channel_b"]), int(row["post_b"]))
+                a = (platform, _channel(row["channel_a"]), int(row["post_a"]))
+                b = (platform, _channel(row["channel_b"]), int(row["post_b"]))
             except (TypeError, ValueError) as exc:
-                raise LabelsError(f"{path}:{n}: channel and post ids must be integers") from exc
+                raise LabelsError(
+                    f"{path}:{n}: a channel is a numeric id or a handle, a post an integer id ({exc})"
+                ) from exc
             out.append(LabelledPair(a, b, label))
     return out
 
@@ -101,12 +122,27 @@ def _ratio(a: int, b: int) -> float:
     return round(a / b, 4) if b else 0.0
 
 
+def resolve(conn: psycopg.Connection, pairs: list[LabelledPair]) -> list[LabelledPair]:
+    """Pairs with channels given by handle looked up in the warehouse (one it does not know stays a handle: the
+    pair then counts as missing)."""
+    names = sorted({(k[0], k[1]) for p in pairs for k in (p.a, p.b) if isinstance(k[1], str)})
+    if not names:
+        return pairs
+    ids = store.channel_ids_by_handle(conn, names)
+
+    def key(k: Key) -> Key:
+        return (k[0], ids.get((k[0], k[1]), k[1]), k[2]) if isinstance(k[1], str) else k
+
+    return [LabelledPair(key(p.a), key(p.b), p.label) for p in pairs]
+
+
 def score(conn: psycopg.Connection, pairs: list[LabelledPair], *, errors: bool = False) -> LabelScores:
+    pairs = resolve(conn, pairs)
     events = store.partition(conn)
     stories = store.storyline_partition(conn)
     s = LabelScores(pairs=len(pairs))
     s.counts = {lab: sum(1 for p in pairs if p.label == lab) for lab in LABELS}
-    texts = store.post_texts(conn, sorted({k for p in pairs for k in (p.a, p.b)}))
+    texts = store.post_texts(conn, sorted({k for p in pairs for k in (p.a, p.b) if isinstance(k[1], int)}))
     tp = fp = fn = 0
     story_hit = story_all = diff_story = diff_all = copies = copies_hit = 0
     for p in pairs:

@@ -63,3 +63,49 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     assert d["copies"] >= 10 and d["copies_together"] == 1.0
     assert d["shares"]["largest_event_share_all"]["share"] < 0.01
     assert d["shares"]["largest_storyline_share_all"]["share"] < 0.02
+
+
+def test_channels_are_ids_in_any_usual_form_or_handles_current_or_past(conn, tmp_path):
+    """A labels file written by hand names channels as it finds them: plain ids, the Bot API's -100 ids, a Desktop
+    export's `channel…` ids, handles with or without @ (also one the channel has since given up); comments and
+    blank lines are skipped. Every form scores as the plain ids do."""
+    import dataclasses
+
+    from ingest.events import group_window
+    from ingest.events.labels import score
+    from ingest.warehouse.loader import Loader
+    from tests.events.posts import INTELSLAVA, KYIVPOST, RU_CHANNEL, rutte_posts, unrelated_posts
+
+    Loader(conn).load(rutte_posts() + unrelated_posts())
+    conn.commit()
+    group_window(conn)
+    # Kyiv Post changes its handle: the old one still names it.
+    renamed = dataclasses.replace(KYIVPOST, handle="kyivpost_new")
+    later = dataclasses.replace(unrelated_posts()[0], post_id=59999, channel=renamed)
+    Loader(conn).load([later])
+    conn.commit()
+    group_window(conn)
+    header = "channel_a\tpost_a\tchannel_b\tpost_b\tlabel\n"
+    plain = header + (
+        f"{INTELSLAVA.channel_id}\t70001\t{KYIVPOST.channel_id}\t50001\tSAME\n"
+        f"{INTELSLAVA.channel_id}\t70001\t{RU_CHANNEL.channel_id}\t30001\tDIFF\n"
+    )
+    forms = header + (
+        "# written by hand\n\n"
+        f"-100{INTELSLAVA.channel_id}\t70001\t@kyivpost_official\t50001\tsame\n"
+        f"IntelSlava\t70001\tchannel{RU_CHANNEL.channel_id}\t30001\tDIFF\n"
+    )
+    (tmp_path / "plain.tsv").write_text(plain, encoding="utf-8")
+    (tmp_path / "forms.tsv").write_text(forms, encoding="utf-8")
+    want = score(conn, read_labels(tmp_path / "plain.tsv")).as_dict()
+    got = score(conn, read_labels(tmp_path / "forms.tsv")).as_dict()
+    assert want["missing"] == 0 and want["tp"] == 1
+    assert got == want
+    # A handle the warehouse never saw leaves its pair missing, not an error.
+    (tmp_path / "unknown.tsv").write_text(
+        header + "nobody_here\t1\tintelslava\t70001\tSAME\n", encoding="utf-8"
+    )
+    assert score(conn, read_labels(tmp_path / "unknown.tsv")).missing == 1
+    (tmp_path / "bad.tsv").write_text(header + "-5\t1\tintelslava\t70001\tSAME\n", encoding="utf-8")
+    with pytest.raises(LabelsError, match=r"bad.tsv:2: a channel is a numeric id or a handle"):
+        read_labels(tmp_path / "bad.tsv")
