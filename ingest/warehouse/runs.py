@@ -93,14 +93,25 @@ def finish_run(
 
 def finish_after_error(conn: psycopg.Connection, run_id: int, error: str, status: str = "failed") -> None:
     """Mark a run failed if the connection still works. If the server went away, the run row stays 'running'
-    until the next run's reaper sees its database session is gone and marks it failed."""
-    try:
-        conn.rollback()
-        finish_run(conn, run_id, status, error=error[:2000])
-    except psycopg.Error:
+    until the next run's reaper sees its database session is gone and marks it failed.
+
+    A Ctrl-C that interrupted a statement made psycopg send the server a cancel request, which the server acts on
+    when it gets to it: a statement that had finished meanwhile (a COMMIT cannot be cancelled) leaves the request
+    to land on the next one, this update. So a cancelled update is tried once more."""
+    for attempt in (1, 2):
+        try:
+            conn.rollback()
+            finish_run(conn, run_id, status, error=error[:2000])
+            return
+        except psycopg.errors.QueryCanceled:
+            if attempt == 1:
+                continue
+        except psycopg.Error:
+            pass
         log.warning(
             "could not record the end of run %s (connection lost); the next run will mark it failed", run_id
         )
+        return
 
 
 def get_cursor(
