@@ -19,6 +19,7 @@ from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
 from ingest.sources.fingerprint import Fingerprinter
 from ingest.warehouse import faults, runs
 from ingest.warehouse.channels import record_channel
+from ingest.warehouse.db import FINISH_APP, reconnector
 from ingest.warehouse.loader import Loader, LoadStats
 from ingest.warehouse.queries import find_channel
 from ingest.warehouse.runs import finish_after_error
@@ -112,6 +113,8 @@ def run_channel(
         notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
     )  # fmt: skip
     summary.run_id = run_id
+    # Where to record the run's end if Ctrl-C leaves `conn` mid-COPY (see `runs.finish_after_error`).
+    reconnect = reconnector(conn, application_name=FINISH_APP)
     loader = Loader(conn, run_id=run_id)
     fingerprinter = _fingerprinter_for(spec.source)
     try:
@@ -132,7 +135,7 @@ def run_channel(
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
                          deferred_until=exc.until, defer_channel=channel_id)  # fmt: skip
     except psycopg.OperationalError as exc:
-        finish_after_error(conn, run_id, faults.describe(exc))
+        finish_after_error(conn, run_id, faults.describe(exc), reconnect=reconnect)
         raise  # the caller decides whether to retry with a new connection
     except Exception as exc:
         log.exception("channel %s:%s failed", spec.platform, spec.handle)
@@ -140,7 +143,7 @@ def run_channel(
             conn, spec, summary, "failed", f"{type(exc).__name__}: {exc}", kind=kind, run_id=run_id
         )
     except BaseException:
-        finish_after_error(conn, run_id, "interrupted")
+        finish_after_error(conn, run_id, "interrupted", reconnect=reconnect)
         raise
     runs.finish_run(conn, run_id, "succeeded")
     return summary

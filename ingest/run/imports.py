@@ -23,7 +23,7 @@ from ingest.sources.formats import FileFormat, detect_format, get_format
 from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
-from ingest.warehouse.db import sibling
+from ingest.warehouse.db import FINISH_APP, reconnector, sibling
 from ingest.warehouse.loader import Loader, LoadStats
 from ingest.warehouse.post_rows import Prepared as PreparedRow
 from ingest.warehouse.post_rows import prepare_ahead
@@ -219,6 +219,8 @@ def import_file(
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
+    # Where to record the run's end if Ctrl-C leaves `conn` mid-COPY (see `runs.finish_after_error`).
+    reconnect = reconnector(conn, application_name=FINISH_APP)
     # A capture that does not say when it was fetched was fetched before its file was last written: stamping its
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
@@ -275,7 +277,7 @@ def import_file(
         if known is not None and (tail := known.skipped - counted):
             _count(conn, run_id, summary, LoadStats(), 0, tail, on_progress)
     except psycopg.OperationalError as exc:
-        finish_after_error(conn, run_id, faults.describe(exc))
+        finish_after_error(conn, run_id, faults.describe(exc), reconnect=reconnect)
         raise
     except (OSError, ValueError) as exc:
         # The file itself is unreadable past this point (truncated, not the format it claims): what loaded
@@ -289,7 +291,7 @@ def import_file(
         runs.finish_run(conn, run_id, "partial" if summary.records else "failed", error=summary.error)
         return summary
     except BaseException as exc:
-        finish_after_error(conn, run_id, f"{type(exc).__name__}: {exc}")
+        finish_after_error(conn, run_id, f"{type(exc).__name__}: {exc}", reconnect=reconnect)
         raise
     finally:
         if probe is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -36,10 +36,22 @@ def connect(
     return psycopg.connect(dsn, autocommit=autocommit, application_name=application_name, **kwargs)
 
 
+#: The application_name of a connection that records the end of a run its own connection could not.
+FINISH_APP = "wirewatch-finish"
+
+
 def sibling(conn: psycopg.Connection, application_name: str = "wirewatch") -> psycopg.Connection:
     """A second connection to where `conn` is connected (server, database, user, its password and options), for a
     helper thread that must not share `conn`'s transaction. Autocommit off, as `connect` makes them;
     `application_name` tells it apart in pg_stat_activity."""
+    return reconnector(conn, application_name)()
+
+
+def reconnector(
+    conn: psycopg.Connection, application_name: str = "wirewatch"
+) -> Callable[[], psycopg.Connection]:
+    """A function that opens a new connection to where `conn` is connected, its parameters read now, while `conn`
+    is idle: for when `conn` may later be unusable (a COPY that Ctrl-C left half-way)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     params = conninfo_to_dict(conn.info.dsn)  # libpq leaves the password out of it
@@ -47,7 +59,8 @@ def sibling(conn: psycopg.Connection, application_name: str = "wirewatch") -> ps
     if password:
         params["password"] = password.decode()
     params.pop("application_name", None)
-    return connect(make_conninfo(**params), application_name=application_name)
+    conninfo = make_conninfo(**params)
+    return lambda: connect(conninfo, application_name=application_name)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -91,13 +92,24 @@ def finish_run(
     conn.commit()
 
 
-def finish_after_error(conn: psycopg.Connection, run_id: int, error: str, status: str = "failed") -> None:
-    """Mark a run failed if the connection still works. If the server went away, the run row stays 'running'
-    until the next run's reaper sees its database session is gone and marks it failed.
+def finish_after_error(
+    conn: psycopg.Connection,
+    run_id: int,
+    error: str,
+    status: str = "failed",
+    *,
+    reconnect: Callable[[], psycopg.Connection] | None = None,
+) -> None:
+    """Mark a run failed. If the server went away, the run row stays 'running' until the next run's reaper sees
+    its database session is gone and marks it failed.
 
-    A Ctrl-C that interrupted a statement made psycopg send the server a cancel request, which the server acts on
-    when it gets to it: a statement that had finished meanwhile (a COMMIT cannot be cancelled) leaves the request
-    to land on the next one, this update. So a cancelled update is tried once more."""
+    Two ways Ctrl-C leaves `conn` unable to say so, both seen in the import tests under load:
+    - psycopg asked the server to cancel the interrupted statement, and a cancel the server acts on late lands on
+      the next statement, this update: a cancelled update is tried once more;
+    - the interruption came while a COPY was being ended (its writer thread still sending), so `conn` is still in
+      the COPY and takes no other command: the end is then recorded on a new connection (`reconnect`, made while
+      `conn` was idle; a short lock timeout, as the busy transaction holds no lock on the run row: batches update
+      it only after their COPY). The busy connection is left to close with the process."""
     for attempt in (1, 2):
         try:
             conn.rollback()
@@ -108,10 +120,18 @@ def finish_after_error(conn: psycopg.Connection, run_id: int, error: str, status
                 continue
         except psycopg.Error:
             pass
-        log.warning(
-            "could not record the end of run %s (connection lost); the next run will mark it failed", run_id
-        )
-        return
+        break
+    if reconnect is not None:
+        try:
+            with reconnect() as other:
+                other.execute("SET lock_timeout = '5s'")
+                finish_run(other, run_id, status, error=error[:2000])
+            return
+        except psycopg.Error:
+            pass
+    log.warning(
+        "could not record the end of run %s (connection lost); the next run will mark it failed", run_id
+    )
 
 
 def get_cursor(
