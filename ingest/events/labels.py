@@ -19,7 +19,9 @@ from typing import Any
 import psycopg
 
 from ingest.events.clean import strip_markup
+from ingest.normalize.telegram.fields import written_channel
 from ingest.warehouse import event_reads as store
+from ingest.warehouse.console import find_channel
 
 LABELS = ("SAME", "STORY", "DIFF")
 Key = tuple[str, int, int]
@@ -36,17 +38,11 @@ class LabelledPair:
     label: str
 
 
-_CHANNEL_ID = re.compile(r"^(?:-100|channel|user)?(\d{1,19})$", re.I)
-_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
-
-
 def _channel(value: str | None) -> int | str:
-    v = (value or "").strip()
-    if m := _CHANNEL_ID.match(v):
-        return int(m.group(1))
-    if m := _HANDLE.match(v):
-        return m.group(1).lower()
-    raise ValueError(f"channel {v!r} is neither a numeric id nor a handle")
+    channel = written_channel(value)
+    if channel is None:
+        raise ValueError(f"channel {(value or '').strip()!r} is neither a numeric id nor a handle")
+    return channel
 
 
 def read_labels(path: Path) -> list[LabelledPair]:
@@ -125,13 +121,13 @@ def _ratio(a: int, b: int) -> float:
 def resolve(conn: psycopg.Connection, pairs: list[LabelledPair]) -> list[LabelledPair]:
     """Pairs with channels given by handle looked up in the warehouse (one it does not know stays a handle: the
     pair then counts as missing)."""
-    names = sorted({(k[0], k[1]) for p in pairs for k in (p.a, p.b) if isinstance(k[1], str)})
+    names = {(k[0], k[1]) for p in pairs for k in (p.a, p.b) if isinstance(k[1], str)}
     if not names:
         return pairs
-    ids = store.channel_ids_by_handle(conn, names)
+    ids = {name: find_channel(conn, *name) for name in names}  # a labels file names a few channels
 
     def key(k: Key) -> Key:
-        return (k[0], ids.get((k[0], k[1]), k[1]), k[2]) if isinstance(k[1], str) else k
+        return (k[0], ids.get((k[0], k[1])) or k[1], k[2]) if isinstance(k[1], str) else k
 
     return [LabelledPair(key(p.a), key(p.b), p.label) for p in pairs]
 

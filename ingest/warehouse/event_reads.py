@@ -168,29 +168,6 @@ def largest_window_shares(
     return out
 
 
-def channel_ids_by_handle(
-    conn: psycopg.Connection, names: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """(platform, handle) -> channel id, by the current handle, else the latest channel that held it."""
-    if not names:
-        return {}
-    pl, handles = zip(*names, strict=True)
-    return {
-        (r[0], r[1]): r[2]
-        for r in conn.execute(
-            """SELECT DISTINCT ON (k.platform, k.handle) k.platform, k.handle, x.channel_id
-               FROM unnest(%s::text[], %s::text[]) AS k(platform, handle)
-               JOIN (SELECT platform, channel_id, lower(handle) AS handle, 0 AS rank, NULL::timestamptz AS since
-                     FROM channels WHERE handle IS NOT NULL
-                     UNION ALL
-                     SELECT platform, channel_id, lower(handle), 1, valid_from FROM channel_aliases) x
-                 ON x.platform = k.platform AND x.handle = lower(k.handle)
-               ORDER BY k.platform, k.handle, x.rank, x.since DESC NULLS LAST""",
-            (list(pl), list(handles)),
-        )
-    }
-
-
 def post_texts(conn: psycopg.Connection, keys: Sequence[Key]) -> dict[Key, tuple[str, datetime]]:
     """(text, posted_at) of these posts."""
     if not keys:

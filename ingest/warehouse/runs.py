@@ -110,17 +110,15 @@ def finish_after_error(
       the COPY and takes no other command: the end is then recorded on a new connection (`reconnect`, made while
       `conn` was idle; a short lock timeout, as the busy transaction holds no lock on the run row: batches update
       it only after their COPY). The busy connection is left to close with the process."""
-    for attempt in (1, 2):
+    for _ in range(2):  # a late cancel spends itself on the first try
         try:
             conn.rollback()
             finish_run(conn, run_id, status, error=error[:2000])
             return
         except psycopg.errors.QueryCanceled:
-            if attempt == 1:
-                continue
+            continue
         except psycopg.Error:
-            pass
-        break
+            break
     if reconnect is not None:
         try:
             with reconnect() as other:

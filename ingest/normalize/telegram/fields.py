@@ -3,6 +3,7 @@ links/hashtags/mentions with their UTF-16 offsets. A malformed field raises `Bad
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,21 @@ from ingest.models import INT64_MAX, INT64_MIN, PostRef, check_id, id_problem, u
 from ingest.times import NaiveTime, iso_to_utc
 
 PLATFORM = "telegram"
+#: A public username as Telegram allows it (a letter first, 4 to 32 letters, digits and underscores).
+USERNAME = r"[A-Za-z][A-Za-z0-9_]{3,31}"
+_WRITTEN_ID = re.compile(r"^(?:-100|channel)?(\d{1,19})$")
+_WRITTEN_HANDLE = re.compile(rf"^@?({USERNAME})$")
+
+
+def written_channel(text: str | None) -> int | str | None:
+    """A channel as people write it in a table: its id (plain, the Bot API's `-100…` or a Desktop export's
+    `channel…`) as an int, or its username with or without `@` as a str (as written); None for anything else."""
+    v = (text or "").strip()
+    if m := _WRITTEN_ID.match(v):
+        return int(m.group(1))
+    if m := _WRITTEN_HANDLE.match(v):
+        return m.group(1)
+    return None
 
 
 class Bad(ValueError):

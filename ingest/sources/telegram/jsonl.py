@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ingest.models import RawRecord
+from ingest.normalize.telegram.fields import USERNAME, written_channel
 from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume, max_record_bytes, open_lines, oversize_record, read_lines
 
@@ -23,9 +24,8 @@ SOURCE_JSONL = "telethon_jsonl"
 log = logging.getLogger(__name__)
 
 
-_FILE_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})_(\d{3,})$")
+_FILE_HANDLE = re.compile(rf"^@?({USERNAME})_(\d{{3,}})$")
 _FILE_ID = re.compile(r"^(\d{3,19})$")
-_HANDLE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 
 #: Beside the files, a table of the channels they come from: `channel_id` and `title` (and optionally `handle` or
 #: `username`) columns, as collectors and published data sets write it (../shared/data/telegram_news_ru has one).
@@ -80,14 +80,12 @@ def _read_sidecar(table: str, _mtime_ns: int, _size: int) -> dict[int, tuple[str
             if rows.fieldnames is None or "channel_id" not in rows.fieldnames:
                 return {}
             for row in rows:
-                raw_id = (row.get("channel_id") or "").strip()
-                if raw_id.startswith("-100"):  # the Bot API's form of a channel id
-                    raw_id = raw_id[4:]
-                if not _FILE_ID.match(raw_id):
+                channel_id = written_channel(row.get("channel_id"))
+                if not isinstance(channel_id, int):
                     continue
+                handle = written_channel(row.get("handle") or row.get("username"))
                 title = (row.get("title") or "").strip() or None
-                m = _HANDLE.match((row.get("handle") or row.get("username") or "").strip())
-                out[int(raw_id)] = (m.group(1) if m else None, title)
+                out[channel_id] = (handle if isinstance(handle, str) else None, title)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         log.warning("%s is not a readable channel table, ignored: %s", table, exc)
         return {}
