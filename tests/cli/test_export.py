@@ -68,6 +68,7 @@ def test_the_documented_duckdb_query_runs(demo_db, conn, tmp_path, repo_root):
     export(demo_db, tmp_path)
     query = (repo_root / "docs" / "analysts" / "parquet_rutte.sql").read_text(encoding="utf-8")
     assert query in (repo_root / "docs" / "analysts.md").read_text(encoding="utf-8")
+    assert query.rstrip() in (repo_root / "README.md").read_text(encoding="utf-8")  # the newcomer's copy
     rows = duckdb.sql(query.replace("'exports/", f"'{tmp_path}/")).fetchall()
     assert len(rows) == 8 and rows[0][1] == "https://t.me/intelslava/71840"
     assert rows[0][0] == datetime(2026, 6, 26, 2, 47, 10, tzinfo=UTC)  # the instant, whatever the local zone
