@@ -28,6 +28,15 @@ def inert(text: Any) -> str:
     return CTRL.sub("\ufffd", s)
 
 
+def snippet_parts(snippet: str | None) -> list[tuple[str, bool]]:
+    """analyst.search() marks hits with ** ... ** (and, since migration 020, nothing else in a snippet is **):
+    split into inert (text, is_hit) parts for the console's template and the CLI's table."""
+    if not snippet:
+        return []
+    pieces = snippet.split("**")
+    return [(inert(p), i % 2 == 1) for i, p in enumerate(pieces) if p]
+
+
 def url_segment(value: Any) -> str:
     """A handle (or any name) as one URL path segment: percent-encoded, so that `a/../b?x` or a space cannot
     change which page a post link opens."""

@@ -92,6 +92,6 @@ def search_cmd(
     for r in rows:
         table.add_row(
             r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(f"{r['platform']}:{r['channel'] or r['channel_id']}"),
-            r["lang"] or "", f"{r['rank']:.3f}", common.cell(r["snippet"].replace("\n", " ")), common.cell(r["url"] or ""),
+            r["lang"] or "", f"{r['rank']:.3f}", common.snippet_cell(r["snippet"]), common.cell(r["url"] or ""),
         )  # fmt: skip
     Console(width=200).print(table)

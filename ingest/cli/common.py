@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import psycopg
 import typer
 
-from ingest.textsafe import inert
+from ingest.textsafe import inert, snippet_parts
 from ingest.times import iso_to_utc
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
@@ -202,6 +202,16 @@ def cell(value: object) -> Text:
     from rich.text import Text  # rich costs ~0.1 s to import: only commands that print tables pay it
 
     return Text(inert(value))
+
+
+def snippet_cell(snippet: str | None) -> Text:
+    """A search snippet as a table cell: its hits (marked ** ... ** by analyst.search) in bold, on one line."""
+    from rich.text import Text
+
+    out = Text()
+    for part, hit in snippet_parts((snippet or "").replace("\n", " ")):
+        out.append(part, style="bold" if hit else None)
+    return out
 
 
 def plain(value: object) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ingest.textsafe import BIDI as _BIDI
 from ingest.textsafe import CTRL as _CTRL
-from ingest.textsafe import inert
+from ingest.textsafe import inert, snippet_parts  # noqa: F401 - snippet_parts is the console's too
 
 
 def safe_url(url: Any) -> str | None:
@@ -58,14 +58,6 @@ def utc(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 def utc_iso(value: Any) -> str:
     dt = parse_dt(value)
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else ""
-
-
-def snippet_parts(snippet: str | None) -> list[tuple[str, bool]]:
-    """analyst.search() marks hits with ** ... **: split into (text, is_hit) parts for escaped rendering."""
-    if not snippet:
-        return []
-    pieces = snippet.split("**")
-    return [(inert(p), i % 2 == 1) for i, p in enumerate(pieces) if p]
 
 
 _TOKEN = re.compile(r"\s+|[^\s]+")

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import ingest.cli.briefs  # noqa: F401 - registers the commands
 import ingest.cli.events  # noqa: F401
-from ingest.cli import app
+from ingest.cli import app, common
 from ingest.cli.demo import rutte_event_id
 
 
@@ -67,6 +67,14 @@ def test_search_cli(demo_db, conn):
     conn.commit()
     table = run(demo_db, "search", "миллиардов").output
     assert f"{hit['platform']}:{hit['channel_id']}" in table and ":?" not in table
+    assert "**" not in table and "миллиардов" in table  # hits are shown bold, not between asterisks
+
+
+def test_search_table_shows_hits_bold():
+    cell = common.snippet_cell("от **доллара**, заявив\nчто **доллар**")
+    assert cell.plain == "от доллара, заявив что доллар"
+    bold = [cell.plain[s.start : s.end] for s in cell.spans if s.style == "bold"]
+    assert bold == ["доллара", "доллар"]
 
 
 def test_events_name_who_posted_first_by_handle_else_title_else_id(demo_db, conn):

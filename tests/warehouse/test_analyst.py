@@ -167,6 +167,30 @@ def test_search_since_and_snippet(searchable):
     assert hit["url"] == "https://t.me/alpha/1" and hit["channel"] == "alpha"
 
 
+# Shaped like telegram_news_ru's texts (Telethon's Markdown kept in the text): bold inside a link whose label ends
+# in a line break, bold around and next to the word searched for, a strike, a spoiler, code.
+MARKDOWN_POST = (
+    "⚡️**Трамп пригрозил БРИКС** 100% пошлинами за попытку отказаться от [**доллара**](https://t.me/+fzMFUxu8yc5hMGYy), "
+    "заявив, что «США больше не будут __стоять в стороне__».\n\n«Попытки уйти от **доллара****» — ~~не~~ "
+    "||конец||, `код`. [Подписаться на канал \n](https://t.me/+HWFlcuXhzKdhYWY6)"
+)
+
+
+def test_snippet_marks_only_hits_in_markdown_texts(searchable):
+    """A text's own Markdown stays out of its snippet: every ** in a snippet marks a hit, so that the console
+    and `wirewatch search`, which split on **, mark the hits and nothing between them."""
+    load(searchable, _post(7, MARKDOWN_POST, minutes=7))
+    snippet = wa.search(searchable, "доллар")[0]["snippet"]
+    assert "](" not in snippet and "t.me/+" not in snippet and "__" not in snippet and "~~" not in snippet
+    pieces = snippet.split("**")
+    assert len(pieces) % 2 == 1 and len(pieces) >= 5, snippet  # two hits at least, every marker paired
+    assert {p for i, p in enumerate(pieces) if i % 2} == {"доллара"}, snippet
+    assert "отказаться от **доллара**, заявив" in snippet, snippet  # the link's label stays, its URL goes
+    plain = searchable.execute("SELECT analyst.snippet_text(%s)", (MARKDOWN_POST,)).fetchone()[0]
+    assert plain.startswith("⚡️Трамп пригрозил БРИКС 100%") and "Подписаться на канал" in plain
+    assert not any(m in plain for m in ("**", "__", "~~", "||", "`", "](", "https://"))
+
+
 def test_search_is_newest_first_unless_ranked(searchable):
     load(
         searchable,
