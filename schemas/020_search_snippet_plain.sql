@@ -8,7 +8,7 @@
 -- ** __ ~~ || and backticks go. What is searched (posts.search_vector) and how results are ordered do not change;
 -- analyst.search() inlines the function, so it uses the new body without being recreated.
 
-CREATE FUNCTION analyst.snippet_text(body text) RETURNS text
+CREATE OR REPLACE FUNCTION analyst.snippet_text(body text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     -- A label may end in a line break before its "]" (Telethon's Markdown writes an entity that ends a line so).
     RETURN regexp_replace(

@@ -122,6 +122,22 @@ def test_counts_map_units_across_languages():
     assert one("сотни беспилотников").label == "hundreds of drones"
 
 
+@pytest.mark.parametrize(
+    "text,label",
+    [
+        # Real wording of one event in telegram_news_ru (a shooting in Moscow, 27 November 2024).
+        ("ранен один человек", "1 person"),
+        ("стрельбу устроили 5-7 человек", "5–7 people"),
+        ("погибли 2–3 человека", "2–3 people"),
+        ("сбит 1 беспилотник", "1 drone"),
+        ("2-3 million dollars", "2–3 million dollars"),
+        ("около 40 млрд долларов", "about 40 billion dollars"),
+    ],
+)
+def test_labels_say_one_in_the_singular_and_ranges_with_both_ends(text, label):
+    assert one(text).label == label
+
+
 def test_area():
     a, b = one("около 1000 кв. м"), one("about 1,000 m²")
     assert a.key == b.key == ("area", "m2", 1000.0, 1000.0)

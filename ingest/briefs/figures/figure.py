@@ -66,7 +66,9 @@ class Figure:
         if self.kind == "area":
             return f"{prefix}{amount} m²"
         if self.kind == "count" and self.unit:
-            return f"{prefix}{amount} {unit_name(self.unit)}"
+            # Unit keys are the singular ("person", "drone"): "один человек" is 1 person, not 1 people.
+            one = self.lo == self.hi == 1 and not self.band
+            return f"{prefix}{amount} {self.unit if one else unit_name(self.unit)}"
         return f"{prefix}{amount}"
 
 
@@ -85,7 +87,16 @@ def _amount_words(lo: float, hi: float, band: str | None) -> str:
             if band in ("several", "a few", "thousands of") and lo / 2 == scale:
                 return f"{band} {SCALE_NAMES[scale]}"
         return band
+    if lo != hi:  # a range as written ("5-7 человек", "2–3 million"): both ends, on one scale
+        for scale in (1e12, 1e9, 1e6):
+            if lo >= scale and _whole_hundredths(lo / scale) and _whole_hundredths(hi / scale):
+                return f"{_fmt(lo / scale)}–{_fmt(hi / scale)} {SCALE_NAMES[scale]}"
+        return f"{_fmt(lo)}–{_fmt(hi)}"
     for scale in (1e12, 1e9, 1e6):
-        if lo >= scale and (lo / scale) * 100 == int((lo / scale) * 100):
+        if lo >= scale and _whole_hundredths(lo / scale):
             return f"{_fmt(lo / scale)} {SCALE_NAMES[scale]}"
     return _fmt(lo)
+
+
+def _whole_hundredths(x: float) -> bool:
+    return x * 100 == int(x * 100)
