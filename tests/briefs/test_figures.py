@@ -165,6 +165,19 @@ def test_quotes_in_every_quotation_style():
     ]
 
 
+def test_names_in_quotation_marks_are_not_quotes():
+    # Real posts of telegram_news_ru: a TV channel, an agency and a café are names; the words said stay quotes.
+    text = (
+        "Власти Германии закрывают бюро «Первого канала», сообщает «РИА Новости». Стрельба у «Кухни на районе». "
+        "Захарова назвала это «незначительный инцидент». Он сказал: «Он врёт!» и «с длинными бородами»"
+    )
+    assert [q.text for q in extract_quotes(text)] == [
+        "незначительный инцидент",
+        "Он врёт!",
+        "с длинными бородами",
+    ]
+
+
 @pytest.mark.parametrize(
     "text,lang",
     [

@@ -66,13 +66,22 @@ class Quote:
 
 
 def extract_quotes(text: str) -> list[Quote]:
-    """Phrases in quotation marks (“…”, «…», „…“, "…") of two words or more."""
+    """Phrases in quotation marks (“…”, «…», „…“, "…") of two words or more that are not names."""
     out = []
     for m in _QUOTES.finditer(text or ""):
         inner = next(g for g in m.groups() if g is not None).strip()
-        if len(inner.split()) >= 2:
+        if len(inner.split()) >= 2 and not _name_like(inner):
             out.append(Quote(inner, m.start(), m.end()))
     return out
+
+
+def _name_like(inner: str) -> bool:
+    """A short capitalised phrase without closing punctuation: in Russian and Ukrainian news nearly always a name
+    in quotation marks (a TV channel, a company, a book, a place: «Первого канала», «РИА Новости», «Кухня на районе»),
+    not words someone said. Of telegram_news_ru's 3,820 two- and three-word quotations 62 % are such, and 55 of a
+    read sample of 60 of those were names or titles; a brief listed «Первого канала» as words five channels
+    quoted."""
+    return len(inner.split()) <= 3 and inner[0].isupper() and inner[-1] not in ".!?…"
 
 
 # -------------------------------------------------------------------------------------------- language
