@@ -12,7 +12,8 @@ Pure: `build_brief(EventInput) -> Brief`, no database. Rules, in the order the b
 - **Quoted phrases** match across sources when one source's text covers the phrase: same words, same figures,
   or (across languages) most of its weighted features in the grouping's cross-language representation.
 - **Disagreements**: two sources give values for one quantity (same kind and unit, and for dates and
-  percentages the same context word, e.g. "summit", "GDP") and no value of one overlaps any value of the other.
+  percentages the same context word, e.g. "summit", "GDP") and no value of one overlaps any value of the other;
+  not for a quantity that one source itself gives non-overlapping values for (a rate that moves, two currencies).
 - **Headline**: the lead sentence of the most central original post (highest cosine to the other posts'
   centroid in the grouping's representation), ties to the earliest.
 

@@ -4,7 +4,9 @@ where sources disagree.
 - **Figures** are compared by value, not by words (see `figures`).
 - **Quoted phrases** match across sources when one source's text covers the phrase: same words, same figures,
   or (across languages) most of its weighted features in the grouping's cross-language representation.
-- **Disagreements**: two sources give values for one quantity and no value of one overlaps any value of the other.
+- **Disagreements**: two sources give values for one quantity and no value of one overlaps any value of the other;
+  a quantity that one source itself gives non-overlapping values for (several things, or a value that moves) is
+  not compared.
 """
 
 from __future__ import annotations
@@ -169,6 +171,11 @@ def disagreements(ordered: list[Source], figs: SourceFigures, names: dict[str, s
     out = []
     for quantity, per_source in by_quantity.items():
         keys = list(per_source)
+        if any(_several_values(per_source[k]) for k in keys):
+            # One source giving two values that do not overlap (the dollar above 105 roubles and the euro above
+            # 110; the rate at 105, then at 107 an hour later) shows several things or a value that moves: a
+            # third source's 106 disagrees with nobody.
+            continue
         clash = any(
             not any(fa.overlaps(fb) for fa, _ in per_source[a] for fb, _ in per_source[b])
             for i, a in enumerate(keys)
@@ -185,3 +192,7 @@ def disagreements(ordered: list[Source], figs: SourceFigures, names: dict[str, s
         ]
         out.append(Disagreement(what, values))
     return out
+
+
+def _several_values(figs: list[tuple[Figure, PostInput]]) -> bool:
+    return any(not fa.overlaps(fb) for i, (fa, _) in enumerate(figs) for fb, _ in figs[i + 1 :])

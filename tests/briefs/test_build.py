@@ -131,6 +131,18 @@ def test_money_disagreement_only_when_no_value_overlaps():
     assert build_brief(event(a, c2)).disagreements == []
 
 
+def test_a_value_that_moves_is_not_a_disagreement():
+    # The rouble's fall of 26 November 2024 in telegram_news_ru: one channel gives the dollar and the euro (and the
+    # dollar again an hour later), another the dollar two hours later. Nobody disagrees.
+    a = post(A, 10, 0, "Доллар поднялся выше 105 рублей, — данные торгов. Евро — выше 110 рублей.")
+    a2 = post(A, 11, 60, "Доллар поднялся выше 106 рублей.")
+    c = post(C, 30, 120, "Доллар уже 107 рублей на бирже.")
+    assert build_brief(event(a, a2, c)).disagreements == []
+    # Two sources with one value each still disagree.
+    d = post(C, 31, 5, "Доллар поднялся выше 108 рублей.")
+    assert [x.quantity for x in build_brief(event(a2, d)).disagreements] == ["money (RUB)"]
+
+
 def test_edit_is_a_timeline_entry_saying_what_changed_and_the_report_shows_the_first_version():
     v1 = "Rutte says allies will present contracts worth tens of billions of dollars at the Ankara summit."
     v2 = "Rutte says allies will present contracts worth tens of billions of dollars at the July 7–8 Ankara summit."
