@@ -176,6 +176,8 @@ def test_names_in_quotation_marks_are_not_quotes():
         "Он врёт!",
         "с длинными бородами",
     ]
+    split = "«Те, кто проектировал ракетный комплекс», – сказал Путин, – «, будут представлены к наградам»"
+    assert [q.text for q in extract_quotes(split)][-1] == "будут представлены к наградам"
 
 
 @pytest.mark.parametrize(

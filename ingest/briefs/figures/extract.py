@@ -69,7 +69,8 @@ def extract_quotes(text: str) -> list[Quote]:
     """Phrases in quotation marks (“…”, «…», „…“, "…") of two words or more that are not names."""
     out = []
     for m in _QUOTES.finditer(text or ""):
-        inner = next(g for g in m.groups() if g is not None).strip()
+        # The second half of a quotation split by "— said X, —" starts with its comma: «…», — сказал он, — «, будут…»
+        inner = next(g for g in m.groups() if g is not None).strip().lstrip(",;: ")
         if len(inner.split()) >= 2 and not _name_like(inner):
             out.append(Quote(inner, m.start(), m.end()))
     return out
