@@ -61,16 +61,21 @@ def import_cmd(
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
     else:
-        table = Table(
-            "file", "format", "records", "inserted", "updated", "unchanged", "rejected", "versions", "metrics"
-        )
+        # Piped (a log, CI) the table gets the width it needs; in a terminal the file names fold onto more lines
+        # rather than being cut to "../sh…" while the counts keep their width.
+        # Short count headers, as `wirewatch runs` has them; the total line below spells them out.
+        table = Table()
+        table.add_column("file", overflow="fold", ratio=1, min_width=16)
+        table.add_column("format", overflow="fold")
+        for name in ("records", "new", "upd", "same", "rej", "ver", "met"):
+            table.add_column(name, justify="right", no_wrap=True)
         for s in summaries:
             d = s.stats
             table.add_row(
                 common.cell(s.path + (" (unchanged file, skipped)" if s.skipped else "")), s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
                 str(d.rejected), str(d.versions), str(d.metrics),
             )  # fmt: skip
-        Console().print(table)
+        Console(width=200 if not sys.stdout.isatty() else None).print(table)
         totals = {
             k: sum(s.stats.as_dict()[k] for s in summaries)
             for k in ("inserted", "updated", "unchanged", "rejected")

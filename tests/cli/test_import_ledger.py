@@ -198,3 +198,15 @@ def test_a_file_that_grows_while_its_hash_is_taken_beside_the_read_is_not_rememb
         not again["skipped"]
         and conn.execute("SELECT count(*) FROM posts WHERE post_id = 999").fetchone()[0] == 1
     )
+
+
+def test_summary_table_names_each_file_in_full_when_piped(db, demo_copy):
+    """The table a piped import prints (a log, CI) names every file whole, not cut to '../sh…' at 80 columns."""
+    deep = demo_copy / "captures"
+    deep.mkdir()
+    shutil.copy(demo_copy / "x" / "kyivpost.jsonl", deep / "kyivpost_timeline_2026-06-26.jsonl")
+    assert len(str(deep / "kyivpost_timeline_2026-06-26.jsonl")) > 80
+    r = CliRunner().invoke(app, ["--dsn", db, "import", str(deep)])
+    assert r.exit_code == 0, r.output
+    assert str(deep / "kyivpost_timeline_2026-06-26.jsonl") in r.output
+    assert "total: inserted 6, updated 2" in r.output
