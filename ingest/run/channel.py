@@ -172,6 +172,20 @@ def _resolve(
         return _end_pass(conn, spec, summary, "failed", error, kind=kind, window=window)
 
 
+def failed_before_fetch(
+    conn: psycopg.Connection,
+    spec: ChannelSpec,
+    error: str,
+    *,
+    kind: str = "ingest",
+    window: tuple[datetime | None, datetime | None] = (None, None),
+) -> ChannelSummary:
+    """A pass that could not start because its source could not be set up (no credentials for the account, an
+    unusable setting): a failed run that says why, as a pass that fails while resolving its channel gets."""
+    summary = ChannelSummary(spec.platform, spec.handle, spec.source)
+    return _end_pass(conn, spec, summary, "failed", error, kind=kind, window=window)
+
+
 def run_target(spec: ChannelSpec) -> str:
     """The `ingest_runs.target` of a channel's runs (backfill's resume check reads it): "platform:handle"."""
     return f"{spec.platform}:{spec.handle}"

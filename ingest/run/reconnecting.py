@@ -12,8 +12,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from ingest import config as cfg
 from ingest.models import ChannelSpec
-from ingest.run.channel import ChannelSummary, run_channel
+from ingest.run.channel import ChannelSummary, failed_before_fetch, run_channel
 from ingest.run.imports import IMPORT_BATCH, ImportSummary, import_files
+from ingest.sources.base import SourceError
 from ingest.sources.registry import build_source
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect
@@ -42,7 +43,16 @@ def ingest_channel(
     if rescan_hours is None:
         rescan_hours = float(spec.options.get("rescan_hours", cfg.load_config().rescan_hours))
     own = source is None
-    source = source or build_source(spec.source, spec.account)
+    if source is None:
+        try:
+            source = build_source(spec.source, spec.account)
+        except SourceError as exc:
+            # Missing credentials fail this channel alone, with a run that says so; the other channels run.
+            error = str(exc)
+            log.error("channel %s:%s via %s: %s", spec.platform, spec.handle, spec.source, error)
+            return _with_reconnect(
+                dsn, lambda conn: failed_before_fetch(conn, spec, error, kind=kind, window=(since, until))
+            )
     try:
         summary = _with_reconnect(
             dsn,
