@@ -107,6 +107,7 @@ def _environment() -> Environment:
     env.filters.update(
         safe_url=present.safe_url,
         inert=present.inert,
+        md_parts=present.post_text_parts,
         utc=present.utc,
         utc_iso=present.utc_iso,
         redact=present.redact,

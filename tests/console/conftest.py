@@ -29,6 +29,12 @@ LEAKED_PASSWORD = "hunter2-Sekret-pw"
 XSS_SCRIPT = "<script>window.__xss = 1; alert('xss')</script> Breaking: drill at the port"
 XSS_IMG = '<img src=x onerror="window.__xss = 2; alert(2)"> photo of the harbour'
 RLO_TEXT = "Invoice attached \u202egnp.exe for the port authority"
+# Telegram Markdown as Telethon dumps keep it in texts: shown as formatting, a javascript: link as its label only, an
+# unpaired mark as written.
+MD_TEXT = (
+    "**Ferry** timetable [changed](javascript:window.__xss=5) — see [the notice](https://example.org/ferry) "
+    "~~today~~, 2**3 seats"
+)
 
 
 def _msg(mid: int, at: datetime, text, **extra) -> dict:
@@ -74,6 +80,7 @@ def hostile_export(folder: Path) -> Path:
             ),  # fmt: skip
             _msg(4, t + timedelta(minutes=21), RLO_TEXT),
             _msg(5, t + timedelta(minutes=28), 42),  # not a text: rejected
+            _msg(6, t + timedelta(minutes=35), MD_TEXT),
         ],
     )
 

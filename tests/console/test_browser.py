@@ -181,6 +181,15 @@ def test_hostile_posts_execute_nothing(browser, base_url):
     assert '<img src=x onerror="window.__xss = 2; alert(2)">' in shown
     assert "[U+202E]gnp.exe" in shown and "\u202e" not in shown
     browser.get(f"{base_url}/channels/telegram/{HOSTILE_ID}")
+    # A post's Markdown is formatting, as Chromium lays it out: bold, struck through, a safe link and no other.
+    bold = browser.find_element(By.CSS_SELECTOR, "main .md-b")
+    assert bold.text == "Ferry" and int(bold.value_of_css_property("font-weight")) >= 600
+    assert "line-through" in browser.find_element(By.CSS_SELECTOR, "main .md-s").value_of_css_property(
+        "text-decoration"
+    )
+    assert [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main a.md-a")] == [
+        "https://example.org/ferry"
+    ]
     _shot(browser, "hostile-channel")
 
 

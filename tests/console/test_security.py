@@ -43,6 +43,19 @@ def test_hostile_posts_render_as_text(client):
     assert 'href="javascript:' not in seen.lower()
 
 
+def test_markdown_in_post_texts_is_shown_as_formatting(client):
+    html = client.get(f"/channels/telegram/{HOSTILE_ID}").text
+    _assert_inert(html)
+    assert (
+        '<span class="md-b">Ferry</span> timetable changed' in html
+    )  # the javascript: link is its label only
+    assert (
+        '<a href="https://example.org/ferry" rel="noopener noreferrer nofollow" target="_blank" class="md-a">'
+        "the notice</a>"
+    ) in html
+    assert '<span class="md-s">today</span>, 2**3 seats' in html  # the unpaired mark stays as written
+
+
 def test_security_headers(client):
     r = client.get("/events")
     csp = r.headers["content-security-policy"]
@@ -139,6 +152,18 @@ def test_safe_url(url, ok):
 def test_inert_and_snippets_and_diff():
     assert present.inert("a\u202eb\u2066c") == "a[U+202E]b[U+2066]c"
     assert present.inert("bell\x07") == "bell\ufffd"
+    assert present.post_text_parts("a **b** [c](https://x.org/) **d") == [
+        ("a ", "", None), ("b", "md-b", None), (" ", "", None), ("c", "md-a", "https://x.org/"), (" ", "", None),
+        ("**", "", None), ("d", "", None),
+    ]  # fmt: skip
+    assert present.post_text_parts("**bold** then plain text", limit=8) == [
+        ("bold", "md-b", None),
+        (" the…", "", None),
+    ]
+    assert present.post_text_parts("[x](javascript:alert(1)) \u202e") == [
+        ("x", "", None),  # an unsafe link is its label, not a link
+        (") [U+202E]", "", None),
+    ]
     assert present.snippet_parts("the **contracts** of **NATO**") == [
         ("the ", False), ("contracts", True), (" of ", False), ("NATO", True)
     ]  # fmt: skip
