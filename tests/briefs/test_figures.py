@@ -138,6 +138,20 @@ def test_labels_say_one_in_the_singular_and_ranges_with_both_ends(text, label):
     assert one(text).label == label
 
 
+def test_ranges_written_in_words_match_the_dashed_ones():
+    # The same figure, as Russian, Ukrainian and English news write it with words or with a dash.
+    assert one("от 5 до 7 человек").key == one("5-7 человек").key == one("from 5 to 7 people").key
+    assert one("от 2 до 3 млн рублей").label == "2–3 million roubles"  # was "about 3 million roubles"
+    assert one("від 2 до 3 млн гривень").key == one("2–3 млн гривень").key
+    assert one("between 3 and 4%").label == "3–4%"
+    dates = [one(t) for t in ("с 7 по 8 июля 2026", "з 7 по 8 липня 2026 року", "from 7 to 8 July 2026")]
+    assert {d.key for d in dates} == {one("7-8 July 2026").key}
+    assert one("с 20 по 28 ноября 2026").label == "20–28 November 2026"
+    # Not ranges: a bound alone, an upside-down pair, years.
+    assert one("до 3 млн рублей").label == "about 3 million roubles"
+    assert figs("from 2022 to 2024") == []
+
+
 def test_area():
     a, b = one("около 1000 кв. м"), one("about 1,000 m²")
     assert a.key == b.key == ("area", "m2", 1000.0, 1000.0)

@@ -10,6 +10,7 @@ from ingest.briefs.figures.lexicon import (
     CURRENCY_SYMBOLS,
     NUMBER_WORDS,
     PERCENT_STEMS,
+    RANGE_WORDS,
     VAGUE,
     currency_word,
     scale_of,
@@ -28,7 +29,8 @@ def parse_amount(text: str, toks: list[Tok], i: int) -> tuple[Figure, int] | Non
     currency, k = _leading_currency(toks, k)
     if k >= n:
         return None
-    quantity = _quantity(toks, k)
+    quantity = _word_range(toks, k) if not approx else None
+    quantity = quantity or _quantity(toks, k)
     if quantity is None:
         return None
     lo, hi, band, k = quantity
@@ -75,6 +77,20 @@ def _leading_currency(toks: list[Tok], k: int) -> tuple[str | None, int]:
     ):
         return "USD", k + 2
     return None, k
+
+
+def _word_range(toks: list[Tok], k: int) -> tuple[float, float, str | None, int] | None:
+    """(low, high, None, next k) of a range written in words, "от 5 до 7", "from 10 to 12", both ends numbers."""
+    end = RANGE_WORDS.get(toks[k].low) if toks[k].kind == "word" else None
+    if end is None or k + 3 >= len(toks):
+        return None
+    a, to, b = toks[k + 1], toks[k + 2], toks[k + 3]
+    if a.kind != "num" or b.kind != "num" or to.kind != "word" or to.low != end:
+        return None
+    lo, hi = number(a.text), number(b.text)
+    if lo is None or hi is None or hi <= lo:
+        return None
+    return lo, hi, None, k + 4
 
 
 def _quantity(toks: list[Tok], k: int) -> tuple[float, float, str | None, int] | None:

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from ingest.briefs.figures.figure import Figure
-from ingest.briefs.figures.lexicon import MONTH_EXACT, month_of
+from ingest.briefs.figures.lexicon import DATE_RANGE_WORDS, MONTH_EXACT, month_of
 from ingest.briefs.figures.tokens import Tok, context_around
 
 
@@ -17,7 +17,8 @@ def _day(tok: Tok) -> int | None:
 
 
 def parse_date(text: str, toks: list[Tok], i: int, ref: date) -> tuple[Figure, int] | None:
-    """'7–8 July', '7-8 июля', 'July 7–8', '26 June 2026', 'June 26' at token i -> (Figure, next index)."""
+    """'7–8 July', '7-8 июля', 'July 7–8', '26 June 2026', 'June 26', 'с 7 по 8 июля' at token i -> (Figure, next
+    index)."""
     n = len(toks)
 
     def year_at(k0: int) -> tuple[int | None, int]:
@@ -46,6 +47,18 @@ def parse_date(text: str, toks: list[Tok], i: int, ref: date) -> tuple[Figure, i
                 year, end = year_at(k + 1)
                 return _date_figure(text, toks, i, end, d1, d2, month, year, ref), end
         return None
+    if toks[i].kind == "word" and toks[i].low in DATE_RANGE_WORDS and i + 4 < n:
+        # "с 20 по 28 ноября", "з 7 по 8 липня", "from 7 to 8 July", "between 7 and 8 July": one month.
+        d1, d2 = _day(toks[i + 1]), _day(toks[i + 3])
+        month = month_of(toks[i + 4].low) if toks[i + 4].kind == "word" else None
+        if (
+            d1 is not None
+            and d2 is not None
+            and month is not None
+            and toks[i + 2].low in DATE_RANGE_WORDS[toks[i].low]
+        ):
+            year, end = year_at(i + 5)
+            return _date_figure(text, toks, i, end, d1, d2, month, year, ref), end
     if toks[i].kind == "word":
         month = MONTH_EXACT.get(toks[i].low)  # "July 7–8": English order only
         if month is None or i + 1 >= n:

@@ -58,7 +58,8 @@ class Figure:
             return f"{a.day} {MONTH_NAMES[a.month - 1]} – {b.day} {MONTH_NAMES[b.month - 1]} {b.year}"
         prefix = "about " if self.approx else ""
         if self.kind == "percent":
-            out = f"{prefix}{_fmt(self.lo)}%"
+            both = self.lo != self.hi and not self.band  # "between 3 and 4%"
+            out = f"{prefix}{_fmt(self.lo)}–{_fmt(self.hi)}%" if both else f"{prefix}{_fmt(self.lo)}%"
             return out + (f" ({self.context})" if self.context else "")
         amount = _amount_words(self.lo, self.hi, self.band)
         if self.kind == "money":

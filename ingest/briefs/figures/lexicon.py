@@ -142,7 +142,17 @@ CONTEXTS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 # First words of everything that can start a figure: the scanner tries no other word.
-STARTERS = frozenset(k.split()[0] for k in (*_APPROX, *VAGUE, *NUMBER_WORDS, *MONTH_EXACT, "us", "usd"))
+# A range written in words: "от 5 до 7 человек", "від 2 до 3 млн", "from 10 to 12 drones", "between 3 and 4%".
+RANGE_WORDS = {"от": "до", "від": "до", "from": "to", "between": "and"}
+# A range of days in words: the first word -> the words that close it ("с 20 по 28 ноября", "from 7 to 8 July").
+DATE_RANGE_WORDS = {
+    "с": ("по", "до"), "со": ("по", "до"), "з": ("по", "до"), "від": ("до",), "from": ("to", "until"),
+    "between": ("and",),
+}  # fmt: skip
+STARTERS = frozenset(
+    k.split()[0]
+    for k in (*_APPROX, *VAGUE, *NUMBER_WORDS, *MONTH_EXACT, *RANGE_WORDS, *DATE_RANGE_WORDS, "us", "usd")
+)
 
 
 def unit_name(unit: str) -> str:
