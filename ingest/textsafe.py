@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 # Bidirectional controls (LRE..RLO, LRI..PDI), the Arabic letter mark and other invisible format characters
 # that reorder or hide text: shown as a visible [U+XXXX] so that a handle or a text cannot pass for another.
@@ -35,6 +35,87 @@ def snippet_parts(snippet: str | None) -> list[tuple[str, bool]]:
         return []
     pieces = snippet.split("**")
     return [(inert(p), i % 2 == 1) for i, p in enumerate(pieces) if p]
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL when it is an absolute http(s) link with a host and no credentials or controls; else None."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or len(url) > 2048 or CTRL.search(url) or BIDI.search(url) or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username or parts.password:
+        return None
+    return url
+
+
+# Telegram's Markdown as Telethon writes it into a message's text (Telethon dumps keep it: `**bold**`, `__italic__`,
+# `~~strike~~`, `||spoiler||`, `` `code` ``, `[label](url)`; a label may end in a line break before its "]").
+_MD = re.compile(r"\[([^\]\n]*?)\s*\]\(([^)\s]+)\)|\*\*|__|~~|\|\||`")
+_MD_STYLE = {"**": "md-b", "__": "md-i", "~~": "md-s", "||": "md-sp", "`": "md-c"}
+_MD_MARKS = re.compile(r"\*\*|__|~~|\|\||`")
+
+
+def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[str, str, str | None]]:
+    """A post's text as (text, css classes, link) parts for escaped rendering: its Markdown shown as formatting
+    rather than as asterisks. A mark counts only when it closes (the k-th and k+1-th of a kind pair up; one left
+    over is shown as written); a link becomes its label, linked only where `safe_url` allows. `limit` cuts the text
+    after that many characters with "…". Every part is `inert`."""
+    if not text:
+        return []
+    count: dict[str, int] = {}
+    for m in _MD.finditer(text):  # the marks outside link labels, as the pass below meets them
+        if m.group(1) is None:
+            count[m.group()] = count.get(m.group(), 0) + 1
+    # Marks of a kind beyond the last pair are literal.
+    usable = {k: n - n % 2 for k, n in count.items()}
+    seen: dict[str, int] = {}
+    open_: list[str] = []
+    parts: list[tuple[str, str, str | None]] = []
+    size = 0
+
+    def emit(chunk: str, href: str | None = None, extra: str = "") -> bool:
+        nonlocal size
+        if not chunk:
+            return True
+        if limit is not None and size + len(chunk) > limit:
+            chunk = chunk[: max(0, limit - size)].rstrip() + "…"
+            parts.append((inert(chunk), " ".join(filter(None, [*open_, extra])), href))
+            return False
+        size += len(chunk)
+        parts.append((inert(chunk), " ".join(filter(None, [*open_, extra])), href))
+        return True
+
+    at = 0
+    for m in _MD.finditer(text):
+        if not emit(text[at : m.start()]):
+            return parts
+        at = m.end()
+        if m.group(1) is not None:  # a link: its label without marks, linked when the URL is safe
+            label = _MD_MARKS.sub("", m.group(1)) or m.group(2)
+            href = safe_url(m.group(2))
+            if not emit(label, href, "md-a" if href else ""):
+                return parts
+            continue
+        mark = m.group()
+        seen[mark] = seen.get(mark, 0) + 1
+        if seen[mark] > usable.get(mark, 0):
+            if not emit(mark):
+                return parts
+            continue
+        cls = _MD_STYLE[mark]
+        if cls in open_:
+            open_.remove(cls)
+        else:
+            open_.append(cls)
+    emit(text[at:])
+    return parts
 
 
 def url_segment(value: Any) -> str:

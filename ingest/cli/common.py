@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import psycopg
 import typer
 
-from ingest.textsafe import inert, snippet_parts
+from ingest.textsafe import inert, post_text_parts, snippet_parts
 from ingest.times import iso_to_utc
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
@@ -214,6 +214,27 @@ def snippet_cell(snippet: str | None) -> Text:
     return out
 
 
+_MD_RICH = {
+    "md-b": "bold",
+    "md-i": "italic",
+    "md-s": "strike",
+    "md-c": "dim",
+    "md-sp": "reverse",
+    "md-a": "underline",
+}
+
+
+def post_cell(text: str | None, limit: int = 70) -> Text:
+    """A post text's preview as a table cell: on one line, its Telegram Markdown shown as styles, not asterisks."""
+    from rich.text import Text
+
+    out = Text()
+    for part, classes, _ in post_text_parts((text or "").replace("\n", " "), limit):
+        style = " ".join(_MD_RICH[c] for c in classes.split() if c in _MD_RICH)
+        out.append(part, style=style or None)
+    return out
+
+
 def plain(value: object) -> str:
     """Data to put inside a Rich markup string: controls made visible and brackets escaped."""
     from rich.markup import escape
@@ -221,11 +242,20 @@ def plain(value: object) -> str:
     return escape(inert(value))
 
 
-def first_by(event: dict) -> str:
-    """Who posted an event first, for a table: the channel's handle, else its title, else its id."""
-    platform, handle, title = event["origin_platform"], event["origin_handle"], event.get("origin_title")
+def channel_name(platform: str, handle: str | None, title: str | None, channel_id: int | None) -> str:
+    """A channel for a table: its handle, else its title (a Telethon dump named by a channels.csv), else its id."""
     if handle:
         return f"{platform}:{handle}"
     if title:
         return f"{title} ({platform})"
-    return f"{platform}:{event['origin_channel_id']}"
+    return f"{platform}:{channel_id}"
+
+
+def first_by(event: dict) -> str:
+    """Who posted an event first, for a table."""
+    return channel_name(
+        event["origin_platform"],
+        event["origin_handle"],
+        event.get("origin_title"),
+        event["origin_channel_id"],
+    )

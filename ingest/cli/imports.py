@@ -129,10 +129,9 @@ def posts_cmd(
         return
     table = Table("posted (UTC)", "channel", "id", "text", "views", "ver", "url")
     for r in rows:
-        text = (r["text"] or "").replace("\n", " ")
         table.add_row(
-            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(f"{r['platform']}:{r['handle'] or r['channel_id']}"),
-            str(r["post_id"]), common.cell(text[:70] + ("…" if len(text) > 70 else "")), str(r["views"] or ""),
+            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(common.channel_name(r["platform"], r["handle"], r["title"], r["channel_id"])),
+            str(r["post_id"]), common.post_cell(r["text"]), str(r["views"] or ""),
             str(r["versions"]), common.cell(r["url"] or ""),
         )  # fmt: skip
     Console(width=200 if not sys.stdout.isatty() else None).print(table)

@@ -31,7 +31,7 @@ def list_posts(
 ) -> list[dict[str, Any]]:
     """Posts newest first; `channel` matches a handle (current or past) or a numeric id."""
     cur = conn.execute(
-        """SELECT p.platform, p.channel_id, c.handle, p.post_id, p.posted_at, p.edited_at, p.text, p.lang, p.url,
+        """SELECT p.platform, p.channel_id, c.handle, c.title, p.post_id, p.posted_at, p.edited_at, p.text, p.lang, p.url,
                   p.views, p.forwards, p.fwd_channel_id, p.fwd_post_id, p.deleted_at,
                   (SELECT count(*) FROM post_versions v WHERE (v.platform, v.channel_id, v.post_id)
                        = (p.platform, p.channel_id, p.post_id)) AS versions

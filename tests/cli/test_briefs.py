@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 import ingest.cli.briefs  # noqa: F401 - registers the commands
 import ingest.cli.events  # noqa: F401
+import ingest.cli.imports  # noqa: F401 - `posts`
 from ingest.cli import app, common
 from ingest.cli.demo import rutte_event_id
 
@@ -97,3 +98,19 @@ def test_events_name_who_posted_first_by_handle_else_title_else_id(demo_db, conn
     )
     conn.commit()
     assert f"telegram:{rutte['origin_channel_id']}" in run(demo_db, "events", "--since", "100000h").output
+
+
+def test_posts_preview_reads_markdown_as_styles_and_names_a_channel_by_title(demo_db, conn):
+    """`wirewatch posts` on a Telethon dump's texts: Markdown shown as styles, not asterisks and link syntax; a
+    channel without a handle named by its title (a channels.csv), as `events` names it."""
+    conn.execute(
+        "UPDATE posts SET text = '⚡️**Доллар поднялся выше 105 рублей** [Подписаться](https://t.me/+HWFlcu)' "
+        "WHERE url = 'https://t.me/intelslava/71840'"
+    )
+    conn.execute("UPDATE channels SET handle = NULL, title = 'Intel Slava Z' WHERE handle = 'intelslava'")
+    conn.commit()
+    r = run(demo_db, "posts", "--limit", "50")
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in r.output.splitlines() if "Доллар" in ln)
+    assert "⚡️Доллар поднялся выше 105 рублей Подписаться" in line and "**" not in line and "](" not in line
+    assert "Intel Slava Z (telegram)" in line
