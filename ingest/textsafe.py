@@ -81,16 +81,16 @@ def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[st
     size = 0
 
     def emit(chunk: str, href: str | None = None, extra: str = "") -> bool:
+        """Add a part in the styles open now; False once `limit` is reached (that part ends in "…")."""
         nonlocal size
         if not chunk:
             return True
-        if limit is not None and size + len(chunk) > limit:
+        fits = limit is None or size + len(chunk) <= limit
+        if not fits:
             chunk = chunk[: max(0, limit - size)].rstrip() + "…"
-            parts.append((inert(chunk), " ".join(filter(None, [*open_, extra])), href))
-            return False
         size += len(chunk)
         parts.append((inert(chunk), " ".join(filter(None, [*open_, extra])), href))
-        return True
+        return fits
 
     at = 0
     for m in _MD.finditer(text):
