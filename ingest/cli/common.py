@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from ingest.warehouse import faults
 from ingest.warehouse.db import connect, resolve_dsn
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
 
@@ -202,6 +204,14 @@ def cell(value: object) -> Text:
     from rich.text import Text  # rich costs ~0.1 s to import: only commands that print tables pay it
 
     return Text(inert(value))
+
+
+def table_console(width: int = 200) -> Console:
+    """Where a command prints its table: the terminal's width, or `width` when piped (a log, CI), so that rows are
+    not cut to 80 columns."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else width)
 
 
 def snippet_cell(snippet: str | None) -> Text:

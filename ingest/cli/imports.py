@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,9 +60,8 @@ def import_cmd(
     if as_json:
         common.echo_json([s.as_dict() for s in summaries])
     else:
-        # Piped (a log, CI) the table gets the width it needs; in a terminal the file names fold onto more lines
-        # rather than being cut to "../sh…" while the counts keep their width.
-        # Short count headers, as `wirewatch runs` has them; the total line below spells them out.
+        # In a terminal the file names fold rather than being cut to "../sh…"; short count headers, as `wirewatch
+        # runs` has them (the total line below spells them out).
         table = Table()
         table.add_column("file", overflow="fold", ratio=1, min_width=16)
         table.add_column("format", overflow="fold")
@@ -75,7 +73,7 @@ def import_cmd(
                 common.cell(s.path + (" (unchanged file, skipped)" if s.skipped else "")), s.format, str(s.records), str(d.inserted), str(d.updated), str(d.unchanged),
                 str(d.rejected), str(d.versions), str(d.metrics),
             )  # fmt: skip
-        Console(width=200 if not sys.stdout.isatty() else None).print(table)
+        common.table_console().print(table)
         totals = {
             k: sum(s.stats.as_dict()[k] for s in summaries)
             for k in ("inserted", "updated", "unchanged", "rejected")
@@ -115,7 +113,6 @@ def posts_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A quick look at stored posts, newest first (times in UTC)."""
-    from rich.console import Console
     from rich.table import Table
 
     from ingest.warehouse import queries
@@ -134,13 +131,12 @@ def posts_cmd(
             str(r["post_id"]), common.post_cell(r["text"]), str(r["views"] or ""),
             str(r["versions"]), common.cell(r["url"] or ""),
         )  # fmt: skip
-    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    common.table_console().print(table)
 
 
 @app.command("runs")
 def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, "--json")) -> None:
     """Recent import/ingest/backfill runs; runs whose process died are marked failed first."""
-    from rich.console import Console
     from rich.table import Table
 
     from ingest.warehouse import runs
@@ -161,4 +157,4 @@ def runs_cmd(limit: int = typer.Option(20), as_json: bool = typer.Option(False, 
             str(r["inserted"]), str(r["updated"]), str(r["unchanged"]), str(r["rejected"]),
             r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), common.cell((r["error"] or "")[:60]),
         )  # fmt: skip
-    Console(width=220 if not sys.stdout.isatty() else None).print(table)
+    common.table_console(220).print(table)

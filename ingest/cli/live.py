@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ingest.cli import app, common
@@ -78,7 +75,7 @@ def ingest_cmd(
                 common.cell(f"{s.platform}:{s.handle}"), s.source, s.status, str(d.inserted), str(d.updated),
                 str(d.unchanged), str(d.rejected), str(d.deleted), str(s.api_reads), common.cell(note[:80]),
             )  # fmt: skip
-        Console(width=200 if not sys.stdout.isatty() else None).print(table)
+        common.table_console().print(table)
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
     if any(s.status == "deferred" for s in summaries):
