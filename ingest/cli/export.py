@@ -32,7 +32,11 @@ def parquet(
         typer.echo("error: --since must be before --until", err=True)
         raise typer.Exit(2)
     with common.open_db() as conn:
-        report = export(conn, directory, since=t0, until=t1, force=force)
+        try:
+            report = export(conn, directory, since=t0, until=t1, force=force)
+        except OSError as exc:  # a folder that cannot be made or written (read-only, full, not a folder)
+            typer.echo(f"error: cannot write the export into {directory}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
     if as_json:
         common.echo_json(report.as_dict())
         return

@@ -142,3 +142,12 @@ def test_since_after_until_is_a_usage_error(demo_db, tmp_path):
         ],
     )
     assert r.exit_code == 2 and "--since must be before --until" in r.output
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_error(demo_db, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    r = CliRunner().invoke(app, ["--dsn", demo_db, "export", "parquet", str(blocker / "exports")])
+    assert r.exit_code == 1 and "cannot write the export into" in r.output and "Traceback" not in r.output, (
+        r.output
+    )
