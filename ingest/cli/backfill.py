@@ -125,7 +125,11 @@ def pools_cmd(
     spec = dag_tasks.pools_spec()
     text = json.dumps(spec, indent=2) + "\n"
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
         typer.echo(f"wrote {len(spec)} pool(s) to {output}", err=True)
     if apply:
         airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))

@@ -53,6 +53,11 @@ def test_pools_are_printed_and_written(tmp_path, channels):
         subprocess.run(wirewatch("airflow", "pools", "-o", str(target)), env=env, timeout=120).returncode == 0
     )
     assert json.loads(target.read_text()) == printed
+    blocked = subprocess.run(
+        wirewatch("airflow", "pools", "-o", str(target / "pools.json")), env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert blocked.returncode == 1 and "cannot write" in blocked.stderr and "Traceback" not in blocked.stderr
 
 
 @pytest.mark.airflow
