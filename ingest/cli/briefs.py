@@ -91,7 +91,7 @@ def search_cmd(
     table = Table("posted (UTC)", "channel", "lang", "rank", "snippet", "link")
     for r in rows:
         table.add_row(
-            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(f"{r['platform']}:{r['channel'] or r['channel_id']}"),
+            r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(common.channel_name(r["platform"], r["channel"], r["channel_title"], r["channel_id"])),
             r["lang"] or "", f"{r['rank']:.3f}", common.snippet_cell(r["snippet"]), common.cell(r["url"] or ""),
         )  # fmt: skip
     Console(width=200).print(table)

@@ -260,8 +260,10 @@ def search(
     """analyst.search(): posts matching `query` in any language, newest first (ranked: best first, which ranks
     every match and so takes longer for common words)."""
     cur = conn.cursor(row_factory=dict_row).execute(
-        """SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
-           FROM analyst.search(%s, %s, %s) LIMIT %s""",
+        """SELECT s.*, (SELECT c.title FROM analyst.channels c
+                        WHERE c.platform = s.platform AND c.channel_id = s.channel_id) AS channel_title
+           FROM (SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
+                 FROM analyst.search(%s, %s, %s) LIMIT %s) s""",
         (query, since, ranked, limit),
     )
     return cur.fetchall()

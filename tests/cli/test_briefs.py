@@ -59,10 +59,22 @@ def test_search_cli(demo_db, conn):
     ranked = json.loads(run(demo_db, "search", "Rutte", "--ranked", "--json").output)
     assert [h["rank"] for h in ranked] == sorted((h["rank"] for h in ranked), reverse=True)
     assert {h["url"] for h in ranked} == {h["url"] for h in newest}
-    # A channel without a handle is shown by its id, not as "?".
+    # A channel without a handle is shown by its title (a Telethon dump named by a channels.csv), without a
+    # title too by its id, never as "?".
     hit = hits[0]
     conn.execute(
-        "UPDATE channels SET handle = NULL WHERE platform = %s AND channel_id = %s",
+        "UPDATE channels SET handle = NULL, title = 'Оперативная сводка' WHERE platform = %s AND channel_id = %s",
+        (hit["platform"], hit["channel_id"]),
+    )
+    conn.commit()
+    table = run(demo_db, "search", "миллиардов").output
+    assert "Оперативная сводка (telegram)" in table and ":?" not in table
+    assert (
+        json.loads(run(demo_db, "search", "миллиардов", "--json").output)[0]["channel_title"]
+        == "Оперативная сводка"
+    )
+    conn.execute(
+        "UPDATE channels SET title = NULL WHERE platform = %s AND channel_id = %s",
         (hit["platform"], hit["channel_id"]),
     )
     conn.commit()

@@ -174,6 +174,11 @@ def test_channel(client):
 def test_search(client):
     data = client.get("/api/search", params={"q": "contracts"}).json()
     assert data["results"] and all("**" in r["snippet"] for r in data["results"])
+    assert {r["channel_title"] for r in data["results"]} >= {
+        "Kyiv Post"
+    }  # for a channel known by title alone
+    ranked = client.get("/api/search", params={"q": "contracts", "sort": "rank"}).json()["results"]
+    assert {r["channel_title"] for r in ranked} == {r["channel_title"] for r in data["results"]}
     html = client.get("/search", params={"q": "контрактов"}).text
     assert "<mark>" in html and "opersvodka_demo" in html
     only_x = client.get("/api/search", params={"q": "Rutte", "platform": "x"}).json()["results"]
