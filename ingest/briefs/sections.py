@@ -187,7 +187,10 @@ def caveats(
     bands = [
         c
         for c in figure_claims
-        if re.match(r"(about )?(tens|dozens|hundreds|thousands|several|a few)\b", c.label)
+        if re.match(
+            r"((about|nearly|more than|at least|less than|up to) )?(tens|dozens|hundreds|thousands|several|a few)\b",
+            c.label,
+        )
     ]
     for c in bands:
         out.append(

@@ -148,8 +148,38 @@ def test_ranges_written_in_words_match_the_dashed_ones():
     assert {d.key for d in dates} == {one("7-8 July 2026").key}
     assert one("с 20 по 28 ноября 2026").label == "20–28 November 2026"
     # Not ranges: a bound alone, an upside-down pair, years.
-    assert one("до 3 млн рублей").label == "about 3 million roubles"
+    assert one("до 3 млн рублей").label == "up to 3 million roubles"
     assert figs("from 2022 to 2024") == []
+
+
+@pytest.mark.parametrize(
+    "text,label",
+    [
+        # A bound says what it is: "более 100 человек" is more than 100 people, not about 100.
+        ("более 100 человек", "more than 100 people"),
+        ("свыше 30 беспилотников", "more than 30 drones"),
+        ("менее 500 тыс. человек", "less than 500,000 people"),
+        ("не менее 10 человек", "at least 10 people"),
+        ("до 120 рублей", "up to 120 roubles"),
+        ("почти 90 млн рублей", "nearly 90 million roubles"),
+        ("понад 20 ракет", "more than 20 missiles"),
+        ("more than 40 drones", "more than 40 drones"),
+        ("около 3,5 млрд рублей", "about 3.5 billion roubles"),
+    ],
+)
+def test_bounds_are_named_in_the_label(text, label):
+    assert one(text).label == label
+
+
+def test_a_bound_is_the_same_figure_as_its_number():
+    # Corroboration compares values: "более 100 человек" and "100 человек" carry the same figure.
+    assert one("более 100 человек").key == one("100 человек").key == one("more than 100 people").key
+
+
+def test_no_unit_across_a_preposition():
+    # Real wording: "83 миллиона в стране" is 83 million in the country, not 83 million countries.
+    assert one("83 миллионов в стране").label == "83 million"
+    assert figs("5 в стране") == [] and one("5 российских беспилотников").label == "5 drones"
 
 
 def test_area():

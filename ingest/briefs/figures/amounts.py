@@ -47,22 +47,24 @@ def parse_amount(text: str, toks: list[Tok], i: int) -> tuple[Figure, int] | Non
             return None
     surface = text[toks[i].start : toks[k - 1].end]
     return (
-        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, approx=approx,
-               band=band if lo != hi else None, context=context),
+        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, approx=approx is not None,
+               band=band if lo != hi else None, context=context, qualifier=approx or "about"),
         k,
     )  # fmt: skip
 
 
-def _approx_prefix(toks: list[Tok], k: int) -> tuple[bool, int]:
-    """ "about", "примерно", ...: whether the amount is approximate, and where it goes on."""
+def _approx_prefix(toks: list[Tok], k: int) -> tuple[str | None, int]:
+    """ "about", "примерно", "более", ...: what the word before the amount makes of it in English ("about",
+    "more than", ...; None when there is none), and where the amount goes on."""
     ph = phrase_at(toks, k, APPROX_TABLE)
     if not ph:
-        return False, k
+        return None, k
+    qualifier = APPROX_TABLE[ph[0]]
     k += ph[1]
     # "примерно на 40 млрд", "about by 5%": one short preposition may stand between.
     if k < len(toks) and toks[k].low in ("на", "в", "за", "by", "of"):
         k += 1
-    return True, k
+    return qualifier, k
 
 
 def _leading_currency(toks: list[Tok], k: int) -> tuple[str | None, int]:
@@ -170,6 +172,13 @@ def _trailing_currency(toks: list[Tok], k: int) -> tuple[str | None, int]:
     return None, k
 
 
+_PREPOSITIONS = frozenset(
+    "в во на по за из с со у к о об от для при над под про без через "
+    "у на з із від до для по за про при над під без через "
+    "in on at of for from to by with into over under".split()
+)
+
+
 def _kind_of_amount(
     text: str, toks: list[Tok], k: int, currency: str | None
 ) -> tuple[str | None, str | None, str | None, int]:
@@ -195,7 +204,9 @@ def _kind_of_amount(
     if k < n and toks[k].kind == "word":
         # A count: the noun right after the number ("60 firefighters", "60 пожарных"), or after an adjective
         # ("12 Shahed drones", "5 российских беспилотников").
-        for j in (k, k + 1):
+        # Not across a preposition: "83 миллиона в стране" is 83 million in the country, not 83 million countries.
+        ahead = (k,) if toks[k].low in _PREPOSITIONS else (k, k + 1)
+        for j in ahead:
             if j < n and toks[j].kind == "word":
                 u = unit_of(toks[j].low)
                 if u is not None:

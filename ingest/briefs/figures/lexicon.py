@@ -82,13 +82,20 @@ VAGUE: dict[str, tuple[float, float, str]] = {
     "несколько": (2, 10, "several"), "нескольких": (2, 10, "several"), "кілька": (2, 10, "several"),
     "декілька": (2, 10, "several"), "кількох": (2, 10, "several"),
 }  # fmt: skip
-# Words that say a figure is approximate or a bound; kept in the surface, flagged `approx`.
+# Words that say a figure is approximate or a bound; kept in the surface, flagged `approx`, and said in the label
+# as what they mean: "более 100 человек" is more than 100 people, not about 100.
 _APPROX = {
-    "about", "around", "approximately", "roughly", "nearly", "almost", "some", "over", "up to", "more than",
-    "at least", "less than", "under", "около", "примерно", "приблизительно", "почти", "порядка", "более", "свыше",
-    "до", "не менее", "менее", "близько", "приблизно", "майже", "понад", "більше", "щонайменше",
+    "about": "about", "around": "about", "approximately": "about", "roughly": "about", "some": "about",
+    "около": "about", "примерно": "about", "приблизительно": "about", "порядка": "about", "близько": "about",
+    "приблизно": "about",
+    "nearly": "nearly", "almost": "nearly", "почти": "nearly", "майже": "nearly",
+    "over": "more than", "more than": "more than", "более": "more than", "свыше": "more than",
+    "понад": "more than", "більше": "more than",
+    "at least": "at least", "не менее": "at least", "щонайменше": "at least",
+    "less than": "less than", "under": "less than", "менее": "less than",
+    "up to": "up to", "до": "up to",
 }  # fmt: skip
-APPROX_TABLE = dict.fromkeys(_APPROX, 1)
+APPROX_TABLE = _APPROX
 
 # Units for counts and measures: stem -> (unit key, English name). Stems cover RU/UK inflections.
 _UNITS: tuple[tuple[str, str, str], ...] = (
