@@ -16,7 +16,9 @@ from ingest.textsafe import telegram_post_url, x_post_url
 from ingest.warehouse.brief_inputs import ChannelInfo, EventInput, PostInput, VersionInput
 
 # Bump when the brief's content or format changes: every stored brief then counts as stale and is rewritten.
-BRIEF_FORMAT = 1
+# 2 (2026-12-05): figures say what a bound means and keep both ends of a range, names in quotation marks are not
+# quotes, a value one source gives several of is not a disagreement.
+BRIEF_FORMAT = 2
 
 # A Desktop export names the forwarded channel but not the original's id: the original is that channel's post
 # at the forwarded time or, without a time, its latest earlier post with the same text (as grouping resolves it).

@@ -42,6 +42,17 @@ def test_brief_window_writes_each_event_once_then_only_changed_ones(demo):
     assert forced.written == events
 
 
+def test_a_new_brief_format_rewrites_every_stored_brief(demo, monkeypatch):
+    """After an upgrade that changes what a brief says (BRIEF_FORMAT bumped), the hourly run rewrites the stored
+    briefs even though no event changed; without a bump it leaves them."""
+    from ingest.warehouse import briefs as store
+
+    first = brief_window(demo, None, None)
+    assert brief_window(demo, None, None).written == 0
+    monkeypatch.setattr(store, "BRIEF_FORMAT", store.BRIEF_FORMAT + 1)
+    assert brief_window(demo, None, None).written == first.written > 0
+
+
 def test_an_edit_regenerates_only_its_events_brief(demo):
     brief_window(demo, None, None)
     eid = rutte_event_id(demo)
