@@ -23,13 +23,13 @@ def parse_amount(text: str, toks: list[Tok], i: int) -> tuple[Figure, int] | Non
     """An amount starting at token i: [approx] [currency] (number | number word | vague [of]) [scale] [of]
     [currency | % | unit]. Each stage reads on from where the last one stopped (token index k)."""
     n = len(toks)
-    approx, k = _approx_prefix(toks, i)
+    qualifier, k = _approx_prefix(toks, i)
     if k >= n:
         return None
     currency, k = _leading_currency(toks, k)
     if k >= n:
         return None
-    quantity = _word_range(toks, k) if not approx else None
+    quantity = _word_range(toks, k) if qualifier is None else None
     quantity = quantity or _quantity(toks, k)
     if quantity is None:
         return None
@@ -47,8 +47,8 @@ def parse_amount(text: str, toks: list[Tok], i: int) -> tuple[Figure, int] | Non
             return None
     surface = text[toks[i].start : toks[k - 1].end]
     return (
-        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, approx=approx is not None,
-               band=band if lo != hi else None, context=context, qualifier=approx or "about"),
+        Figure(kind, float(lo), float(hi), unit, surface, toks[i].start, toks[k - 1].end, qualifier=qualifier,
+               band=band if lo != hi else None, context=context),
         k,
     )  # fmt: skip
 
@@ -173,8 +173,8 @@ def _trailing_currency(toks: list[Tok], k: int) -> tuple[str | None, int]:
 
 
 _PREPOSITIONS = frozenset(
-    "в во на по за из с со у к о об от для при над под про без через "
-    "у на з із від до для по за про при над під без через "
+    "в во на по за из с со у к о об от для при над под про без через "  # Russian
+    "з із від до під "  # Ukrainian, beyond those
     "in on at of for from to by with into over under".split()
 )
 

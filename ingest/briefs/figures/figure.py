@@ -23,10 +23,15 @@ class Figure:
     surface: str  # the words as written
     start: int
     end: int
-    approx: bool = False
+    # The approximation or bound written before the value, in English ("about", "nearly", "more than", "up to",
+    # ...); None for a value given as it is.
+    qualifier: str | None = None
     band: str | None = None  # "tens of", "several": the vague word a band came from
     context: str | None = None  # which quantity: "gdp", "summit", ...
-    qualifier: str = "about"  # what `approx` says in English: "about", "nearly", "more than", "up to", ...
+
+    @property
+    def approx(self) -> bool:
+        return self.qualifier is not None
 
     @property
     def key(self) -> tuple:
@@ -57,7 +62,7 @@ class Figure:
             if a.month == b.month:
                 return f"{a.day}–{b.day} {MONTH_NAMES[a.month - 1]} {a.year}"
             return f"{a.day} {MONTH_NAMES[a.month - 1]} – {b.day} {MONTH_NAMES[b.month - 1]} {b.year}"
-        prefix = f"{self.qualifier} " if self.approx else ""
+        prefix = f"{self.qualifier} " if self.qualifier else ""
         if self.kind == "percent":
             both = self.lo != self.hi and not self.band  # "between 3 and 4%"
             out = f"{prefix}{_fmt(self.lo)}–{_fmt(self.hi)}%" if both else f"{prefix}{_fmt(self.lo)}%"
