@@ -249,6 +249,13 @@ def audit_role(conn: psycopg.Connection, role: str, *, group: str = ANALYST_ROLE
     return [r[0] for r in rows]
 
 
+# The title of a result row's channel (the row's alias in {0}), looked up for the rows returned only: a channel
+# known by its title alone (a Telethon dump named by a channels.csv) is then named, not numbered. Joined at the
+# level of analyst.search() the lookup ran for every match scanned (36 ms against 1.6 ms on the real news set).
+CHANNEL_TITLE = """(SELECT c.title FROM analyst.channels c
+                    WHERE c.platform = {0}.platform AND c.channel_id = {0}.channel_id) AS channel_title"""
+
+
 def search(
     conn: psycopg.Connection,
     query: str,
@@ -260,10 +267,9 @@ def search(
     """analyst.search(): posts matching `query` in any language, newest first (ranked: best first, which ranks
     every match and so takes longer for common words)."""
     cur = conn.cursor(row_factory=dict_row).execute(
-        """SELECT s.*, (SELECT c.title FROM analyst.channels c
-                        WHERE c.platform = s.platform AND c.channel_id = s.channel_id) AS channel_title
-           FROM (SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
-                 FROM analyst.search(%s, %s, %s) LIMIT %s) s""",
+        f"""SELECT s.*, {CHANNEL_TITLE.format("s")}
+            FROM (SELECT platform, channel, channel_id, post_id, posted_at, lang, url, rank, snippet, text
+                  FROM analyst.search(%s, %s, %s) LIMIT %s) s""",  # noqa: S608 - a constant clause
         (query, since, ranked, limit),
     )
     return cur.fetchall()

@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ingest.warehouse.analyst import CHANNEL_TITLE
+
 log = logging.getLogger(__name__)
 
 ANALYST_ROLE = "wirewatch_analyst"
@@ -410,12 +412,8 @@ _SEARCH_FILTERS = """(%(until)s::timestamptz IS NULL OR s.posted_at < %(until)s)
 # No ORDER BY or join at the level of analyst.search(): the rows keep its order (newest first; one scan of the
 # inlined function, filtered), and the LIMIT reaches the function, so that the scan stops at the page's last row.
 # An ORDER BY on another key (the old rank order) makes the planner read and sort every match first.
-# A channel's title, for the page's rows only (a channel known by its title alone is named, not numbered).
-_CHANNEL_TITLE = """(SELECT c.title FROM analyst.channels c
-                     WHERE c.platform = {0}.platform AND c.channel_id = {0}.channel_id) AS channel_title"""
-
 _SEARCH_NEWEST = f"""
-SELECT page.*, {_CHANNEL_TITLE.format("page")}
+SELECT page.*, {CHANNEL_TITLE.format("page")}
 FROM (SELECT s.platform, s.channel, s.channel_id, s.post_id, s.posted_at, s.lang, s.url, s.rank, s.snippet
       FROM analyst.search(%(q)s, %(since)s) s
       WHERE {_SEARCH_FILTERS}
@@ -432,7 +430,7 @@ WITH best AS (
     ORDER BY w.rank DESC, w.posted_at DESC, w.platform, w.channel_id, w.post_id
     LIMIT %(limit)s OFFSET %(offset)s)
 SELECT b.platform, p.channel, b.channel_id, b.post_id, b.posted_at, p.lang, p.url, b.rank,
-       analyst.search_snippet(p.text, %(q)s) AS snippet, {_CHANNEL_TITLE.format("b")}
+       analyst.search_snippet(p.text, %(q)s) AS snippet, {CHANNEL_TITLE.format("b")}
 FROM best b
 JOIN analyst.posts p ON p.platform = b.platform AND p.channel_id = b.channel_id AND p.post_id = b.post_id
 ORDER BY b.rank DESC, b.posted_at DESC, b.platform, b.channel_id, b.post_id"""  # noqa: S608 - constant clauses
