@@ -57,9 +57,14 @@ def safe_url(url: Any) -> str | None:
 
 # Telegram's Markdown as Telethon writes it into a message's text (Telethon dumps keep it: `**bold**`, `__italic__`,
 # `~~strike~~`, `||spoiler||`, `` `code` ``, `[label](url)`; a label may end in a line break before its "]").
-_MD = re.compile(r"\[([^\]\n]*?)\s*\]\(([^)\s]+)\)|\*\*|__|~~|\|\||`")
+# The one definition of it: grouping's cleaning (ingest.events.clean) strips these, renderers show them (below);
+# migration 020's analyst.snippet_text is the same in SQL.
+# A link: its label, the white space before "]" (kept as text: "[объявили ](url)на" is "объявили на"), its URL.
+MD_LINK = re.compile(r"\[([^\]\n]*?)(\s*)\]\(([^)\s]+)\)")
+MD_MARKS = re.compile(r"\*\*|__|~~|\|\||`+")
+# Marks one at a time, to pair them (a run of backticks is that many marks).
+_MD = re.compile(rf"{MD_LINK.pattern}|\*\*|__|~~|\|\||`")
 _MD_STYLE = {"**": "md-b", "__": "md-i", "~~": "md-s", "||": "md-sp", "`": "md-c"}
-_MD_MARKS = re.compile(r"\*\*|__|~~|\|\||`")
 
 
 def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[str, str, str | None]]:
@@ -98,9 +103,9 @@ def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[st
             return parts
         at = m.end()
         if m.group(1) is not None:  # a link: its label without marks, linked when the URL is safe
-            label = _MD_MARKS.sub("", m.group(1)) or m.group(2)
-            href = safe_url(m.group(2))
-            if not emit(label, href, "md-a" if href else ""):
+            label = MD_MARKS.sub("", m.group(1)) or m.group(3)
+            href = safe_url(m.group(3))
+            if not emit(label, href, "md-a" if href else "") or not emit(m.group(2)):
                 return parts
             continue
         mark = m.group()

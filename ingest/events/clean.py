@@ -22,12 +22,16 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-# [label](url): the label is text, the url a link. Labels may hold brackets of emoji but no newline.
+# The marks: ingest.textsafe's definition of Telegram's Markdown.
+from ingest.textsafe import MD_MARKS
+
+# [label](url): the label is text, the url a link. Labels may hold brackets of emoji but no newline; the spaces
+# before "]" stay with the label ("[объявили ](url)на" reads "объявили на").
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+)\)")
+
 # Telethon's Markdown puts an entity's trailing line break inside the link ("[фальсифицируют \n](url)"): the
 # break is moved after the link so that the link sits on one line.
 _MD_LINK_BROKEN = re.compile(r"\[([^\]\n]*?)(\s*\n\s*)\]\(([^)\s]+)\)")
-_MD_MARKS = re.compile(r"\*\*|__|~~|\|\||`+")
 # Decoration: pictographs and symbols, dingbats, arrows, geometric shapes, stars, keycaps, ZWJ, selectors.
 _EMOJI = re.compile(
     "["
@@ -92,7 +96,7 @@ def strip_markup(text: str) -> tuple[str, list[str]]:
             return m.group(1)
 
         text = _MD_LINK.sub(_label, text)
-    text = _MD_MARKS.sub("", text)
+    text = MD_MARKS.sub("", text)
     text = _EMOJI.sub(" ", text)
     return text, links
 
@@ -154,7 +158,7 @@ def parse(text: str) -> Parsed:
                 return m.group(1)
 
             raw = _MD_LINK.sub(_label, raw)
-        plain = _norm_line(_EMOJI.sub(" ", _MD_MARKS.sub("", raw)))
+        plain = _norm_line(_EMOJI.sub(" ", MD_MARKS.sub("", raw)))
         if plain:
             lines.append(Line(plain, segment_key(plain), tuple(links)))
         else:

@@ -160,6 +160,9 @@ def test_inert_and_snippets_and_diff():
         ("bold", "md-b", None),
         (" the…", "", None),
     ]
+    assert "".join(p for p, _, _ in present.post_text_parts("Яндекс [объявили ](https://x.org/)на YaC")) == (
+        "Яндекс объявили на YaC"  # the label's space before "]" stays
+    )
     assert present.post_text_parts("[x](javascript:alert(1)) \u202e") == [
         ("x", "", None),  # an unsafe link is its label, not a link
         (") [U+202E]", "", None),

@@ -188,6 +188,11 @@ def test_snippet_marks_only_hits_in_markdown_texts(searchable):
     assert "отказаться от **доллара**, заявив" in snippet, snippet  # the link's label stays, its URL goes
     plain = searchable.execute("SELECT analyst.snippet_text(%s)", (MARKDOWN_POST,)).fetchone()[0]
     assert plain.startswith("⚡️Трамп пригрозил БРИКС 100%") and "Подписаться на канал" in plain
+    # A label's space before "]" stays (real posts close links after it: "[объявили ](url)на").
+    glued = searchable.execute(
+        "SELECT analyst.snippet_text('Яндекс [объявили ](https://t.me/x/1)на YaC')"
+    ).fetchone()
+    assert glued[0] == "Яндекс объявили на YaC"
     assert not any(m in plain for m in ("**", "__", "~~", "||", "`", "](", "https://"))
 
 
