@@ -74,7 +74,6 @@ def search_cmd(
 ) -> None:
     """Full-text search of post texts (analyst.search): Russian and English words match their inflected forms,
     other languages word for word. Newest first; --ranked: best matches first."""
-    from rich.console import Console
     from rich.table import Table
 
     from ingest.warehouse.analyst import search
@@ -94,4 +93,4 @@ def search_cmd(
             r["posted_at"].strftime("%Y-%m-%d %H:%M"), common.cell(common.channel_name(r["platform"], r["channel"], r["channel_title"], r["channel_id"])),
             r["lang"] or "", f"{r['rank']:.3f}", common.snippet_cell(r["snippet"]), common.cell(r["url"] or ""),
         )  # fmt: skip
-    Console(width=200).print(table)
+    common.table_console().print(table)

@@ -5,7 +5,6 @@ product packages."""
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from pathlib import Path
 
@@ -28,7 +27,7 @@ RUTTE_KEY = "rutte-ankara-contracts"
 @app.command("demo")
 def demo_cmd(path: Path = typer.Option(DEMO_DIR, help="Folder of demo data.")) -> None:
     """Import the demo data (idempotent), group events and print the briefs."""
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = common.table_console(140)
     dsn = common.get_dsn()
     console.print(f"[bold]warehouse[/]: {redact(dsn)}")
     with common.open_db() as conn:

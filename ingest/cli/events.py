@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ingest.cli import app, common
@@ -77,4 +76,4 @@ def events_cmd(
             str(r["event_id"]), str(r["storyline_id"]), _fmt(r["first_post_at"]), str(r["post_count"]),
             str(r["source_count"]), common.cell(who), common.cell((r["title"] or "")[:90]),
         )  # fmt: skip
-    Console(width=200).print(table)
+    common.table_console().print(table)
