@@ -74,8 +74,9 @@ def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[st
     after that many characters with "…". Every part is `inert`."""
     if not text:
         return []
+    tokens = list(_MD.finditer(text))
     count: dict[str, int] = {}
-    for m in _MD.finditer(text):  # the marks outside link labels, as the pass below meets them
+    for m in tokens:  # the marks outside link labels
         if m.group(1) is None:
             count[m.group()] = count.get(m.group(), 0) + 1
     # Marks of a kind beyond the last pair are literal.
@@ -98,7 +99,7 @@ def post_text_parts(text: str | None, limit: int | None = None) -> list[tuple[st
         return fits
 
     at = 0
-    for m in _MD.finditer(text):
+    for m in tokens:
         if not emit(text[at : m.start()]):
             return parts
         at = m.end()
