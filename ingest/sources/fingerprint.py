@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
+from xxhash import xxh3_64_intdigest
 
-from ingest.models import RawRecord, digest64
+from ingest.models import RawRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +54,21 @@ class Fingerprinter:
 
 def raw_hash(*parts: object) -> int | None:
     """A signed 64-bit hash of JSON parts in the order given (key order kept: reordered input is not skipped), or
-    None for parts that are not plain JSON (then there is no unit: the record is normalised)."""
+    None for parts that are not plain JSON (then there is no unit: the record is normalised).
+
+    XXH3, not the BLAKE2b of the warehouse's other hashes: a raw hash is only ever compared with the one stored
+    for the same post, to tell whether its input changed, so it needs no resistance to crafted collisions, and an
+    hourly rescan hashes every message it is handed: BLAKE2b took 3.4 µs of a 3.5 KB message, XXH3 0.1 µs."""
     try:
         # No OPT_NON_STR_KEYS, no default: payloads decoded from JSON never need them, and they cost 2.5x.
         data = orjson.dumps(parts)
     except TypeError:
         return None
-    return digest64(data)
+    h = xxh3_64_intdigest(data)
+    return h - _2_64 if h >= _2_63 else h
+
+
+_2_63, _2_64 = 2**63, 2**64
 
 
 def int_id(value: object) -> int | None:
