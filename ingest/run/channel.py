@@ -1,5 +1,6 @@
 """One pass over one channel (`run_channel`): source -> normalise -> load, every batch committed with its cursor
-and the run's counters. `wirewatch ingest`, `wirewatch backfill` and the hourly DAG all come here through
+and the run's counters (a batch that only confirms stored posts is held and committed with the next one that
+writes, see `_Held`). `wirewatch ingest`, `wirewatch backfill` and the hourly DAG all come here through
 `ingest.run.reconnecting.ingest_channel`.
 """
 
@@ -12,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from ingest.config import DEFAULT_RESCAN_HOURS
-from ingest.models import ChannelSpec, FetchWindow, Normalizer, Post, Rejected
+from ingest.models import ChannelSpec, Cursor, FetchWindow, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
 from ingest.run.records import load_batch
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
@@ -117,9 +118,10 @@ def run_channel(
     reconnect = reconnector(conn, application_name=FINISH_APP)
     loader = Loader(conn, run_id=run_id)
     fingerprinter = _fingerprinter_for(spec.source)
+    held = _Held()
     try:
         for batch in source.fetch(spec, channel_id, cursor, window):
-            _load_batch(
+            held = _load_batch(
                 conn,
                 loader,
                 spec,
@@ -127,11 +129,14 @@ def run_channel(
                 batch,
                 run_id,
                 summary,
+                held,
                 only_existing=window.windowed and batch.rescan,
                 fingerprinter=fingerprinter,
                 skip=not force,
             )
+        held = _confirm(conn, loader, spec, channel_id, run_id, summary, held)
     except Deferred as exc:
+        _confirm_before_end(conn, loader, spec, channel_id, run_id, summary, held)
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
                          deferred_until=exc.until, defer_channel=channel_id)  # fmt: skip
     except psycopg.OperationalError as exc:
@@ -139,6 +144,7 @@ def run_channel(
         raise  # the caller decides whether to retry with a new connection
     except Exception as exc:
         log.exception("channel %s:%s failed", spec.platform, spec.handle)
+        _confirm_before_end(conn, loader, spec, channel_id, run_id, summary, held)
         return _end_pass(
             conn, spec, summary, "failed", f"{type(exc).__name__}: {exc}", kind=kind, run_id=run_id
         )
@@ -223,6 +229,39 @@ def _end_pass(
     return summary
 
 
+@dataclass
+class _Held:
+    """Batches loaded but not yet confirmed: what they say about the channel's stored posts (seen, listed ranges)
+    and the run's counters, written with the next batch that loads something, or once `FULL` posts are held, in
+    one statement and one commit. A rescan in which nothing changed then costs one key probe per batch instead of
+    five round trips; a batch that writes (or moves the cursor) confirms everything held before it commits."""
+
+    FULL = 5_000
+
+    seen: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
+    listed: list[tuple[int, int]] = field(default_factory=list)
+    stats: LoadStats = field(default_factory=LoadStats)
+    api_reads: int = 0
+    notes: dict = field(default_factory=dict)
+    batches: int = 0
+
+    def add(self, batch: Batch, seen: set[int], stats: LoadStats) -> None:
+        self.seen |= seen
+        if batch.rescan:
+            self.touched |= seen
+        if batch.listed is not None:
+            self.listed.append((batch.listed.low, batch.listed.high))
+        self.stats.add(stats)
+        self.api_reads += batch.api_reads
+        self.notes.update(batch.notes)
+        self.batches += 1
+
+    @property
+    def full(self) -> bool:
+        return len(self.seen) >= self.FULL
+
+
 def _load_batch(
     conn: psycopg.Connection,
     loader: Loader,
@@ -231,11 +270,13 @@ def _load_batch(
     batch: Batch,
     run_id: int,
     summary: ChannelSummary,
+    held: _Held,
     *,
     only_existing: bool,
     fingerprinter: Fingerprinter | None = None,
     skip: bool = True,
-) -> None:
+) -> _Held:
+    """Load one batch and add it to `held`; returns what is still held (a new `_Held` once confirmed)."""
     planned, items, stats = load_batch(
         batch.records,
         fingerprinter,
@@ -244,7 +285,6 @@ def _load_batch(
         skip=skip,
         only_existing=only_existing,
     )
-    when = datetime.now(UTC)
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}
     # Posts skipped as stored unchanged were returned by the platform all the same: they exist.
@@ -260,16 +300,59 @@ def _load_batch(
         for r in items
         if isinstance(r, Rejected) and r.channel_id == channel_id and r.post_id is not None
     }
-    listed = (batch.listed.low, batch.listed.high) if batch.listed is not None else None
+    held.add(batch, seen, stats)
+    if items or batch.cursor is not None or held.full:
+        return _confirm(conn, loader, spec, channel_id, run_id, summary, held, cursor=batch.cursor)
+    return held
+
+
+def _confirm(
+    conn: psycopg.Connection,
+    loader: Loader,
+    spec: ChannelSpec,
+    channel_id: int,
+    run_id: int,
+    summary: ChannelSummary,
+    held: _Held,
+    *,
+    cursor: Cursor | None = None,
+) -> _Held:
+    """Write what the held batches say (deletions in their listed ranges, posts seen, the run's counters, the
+    cursor of the last one) and commit them with whatever the current batch loaded."""
+    if not held.batches:
+        return held
+    stats = LoadStats(**held.stats.as_dict())  # `held` stays as it was if this fails half-way
     stats.deleted += loader.confirm_listing(
-        spec.platform, channel_id, seen, when, listed=listed, touch=batch.rescan
+        spec.platform, channel_id, held.seen, datetime.now(UTC), listed=held.listed, touched=held.touched
     )
-    if batch.cursor is not None:
-        runs.save_cursor(conn, spec.platform, channel_id, spec.source, batch.cursor, run_id)
-    runs.add_counts(conn, run_id, stats.as_dict(), batch.api_reads, notes=batch.notes)
+    if cursor is not None:
+        runs.save_cursor(conn, spec.platform, channel_id, spec.source, cursor, run_id)
+    runs.add_counts(conn, run_id, stats.as_dict(), held.api_reads, notes=held.notes)
     conn.commit()
     summary.stats.add(stats)
-    summary.api_reads += batch.api_reads
+    summary.api_reads += held.api_reads
+    return _Held()
+
+
+def _confirm_before_end(
+    conn: psycopg.Connection,
+    loader: Loader,
+    spec: ChannelSpec,
+    channel_id: int,
+    run_id: int,
+    summary: ChannelSummary,
+    held: _Held,
+) -> None:
+    """Confirm the held batches of a pass that stops on an error of its source (deferred, failed): the batch in
+    flight, if any, is rolled back first, as it would be anyway. A held batch wrote nothing, so if the connection
+    cannot take it any more, all that is lost is its 'seen' stamps and deletions, which the next pass makes."""
+    if not held.batches:
+        return
+    try:
+        conn.rollback()
+        _confirm(conn, loader, spec, channel_id, run_id, summary, held)
+    except psycopg.Error as exc:
+        log.warning("could not confirm %d held batches of %s:%s: %s", held.batches, spec.platform, spec.handle, exc)
 
 
 def _fingerprinter_for(source_name: str) -> Fingerprinter | None:

@@ -425,29 +425,29 @@ class Loader:
         self,
         platform: str,
         channel_id: int,
-        seen: set[int],
+        seen: AbstractSet[int],
         when: datetime,
         *,
-        listed: tuple[int, int] | None = None,
-        touch: bool = False,
+        listed: Sequence[tuple[int, int]] = (),
+        touched: AbstractSet[int] = frozenset(),
     ) -> int:
-        """What a live batch says about stored posts, in one statement under the channel's lock: with `listed`
-        (a complete listing of ids [low, high]) the stored posts in that range it did not return are deleted; with
-        `touch` the posts it returned are stamped as seen. Returns the posts marked deleted."""
-        if listed is None and not (touch and seen):
+        """What live batches say about stored posts, in one statement under the channel's lock: the stored posts
+        in a `listed` range (a complete listing of ids [low, high]) that are not in `seen` are deleted; the posts
+        in `touched` (those a rescan returned) are stamped as seen. Returns the posts marked deleted."""
+        if not listed and not touched:
             return 0
         lock_channels(self.conn, [(platform, channel_id)])  # it writes the channel's rows, like a load
-        low, high = listed if listed is not None else (None, None)
-        ids = sorted(seen)
         # Two updates of disjoint rows (returned vs not returned) in one round trip: an hourly rescan makes one
-        # such statement a batch.
+        # such statement for every few thousand posts it rescans.
         return self.conn.execute(
-            # Without a listing, low and high are NULL and `gone` matches nothing; without `touch`, no ids are
-            # stamped.
+            # Without a listing, low and high are NULL and `gone` matches nothing. The overall bounds let the
+            # primary key narrow the rows before the ranges are tested.
             """WITH gone AS (
                    UPDATE posts SET deleted_at = %(when)s
                    WHERE platform = %(platform)s AND channel_id = %(channel_id)s
                      AND post_id BETWEEN %(low)s AND %(high)s AND deleted_at IS NULL AND kind <> 'service'
+                     AND EXISTS (SELECT FROM unnest(%(lows)s::bigint[], %(highs)s::bigint[]) AS r(lo, hi)
+                                 WHERE post_id BETWEEN r.lo AND r.hi)
                      AND NOT (post_id = ANY(%(seen)s::bigint[]))
                    RETURNING 1),
                touched AS (
@@ -456,8 +456,10 @@ class Loader:
                      AND post_id = ANY(%(touched)s::bigint[])
                    RETURNING 1)
                SELECT count(*) FROM gone""",
-            {"when": when, "platform": platform, "channel_id": channel_id, "low": low, "high": high,
-             "seen": ids, "touched": ids if touch else []},
+            {"when": when, "platform": platform, "channel_id": channel_id,
+             "low": min((lo for lo, _ in listed), default=None), "high": max((hi for _, hi in listed), default=None),
+             "lows": _Int8s(lo for lo, _ in listed), "highs": _Int8s(hi for _, hi in listed),
+             "seen": _Int8s(sorted(seen)) if listed else _Int8s(), "touched": _Int8s(sorted(touched))},
         ).fetchone()[0]  # fmt: skip
 
 

@@ -157,11 +157,22 @@ def test_only_existing_skips_unknown_posts(conn):
 def test_deleted_post_seen_again_is_restored(conn):
     load(conn, [post(1)])
     loader = Loader(conn)
-    assert loader.confirm_listing("telegram", 100, set(), T0 + timedelta(hours=3), listed=(1, 5)) == 1
+    assert loader.confirm_listing("telegram", 100, set(), T0 + timedelta(hours=3), listed=[(1, 5)]) == 1
     conn.commit()
     assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is not None
     load(conn, [dataclasses.replace(post(1), observed_at=T0 + timedelta(hours=4))])
     assert conn.execute("SELECT deleted_at FROM posts").fetchone()[0] is None
+
+
+def test_a_listing_of_several_ranges_deletes_only_inside_them(conn):
+    load(conn, [post(i) for i in range(1, 11)])
+    loader = Loader(conn)
+    # Held rescan batches are confirmed together: ids between two listed ranges were listed by neither.
+    gone = loader.confirm_listing("telegram", 100, {1, 2, 8}, T0 + timedelta(hours=3), listed=[(1, 3), (7, 9)])
+    conn.commit()
+    assert gone == 3
+    deleted = conn.execute("SELECT post_id FROM posts WHERE deleted_at IS NOT NULL ORDER BY 1").fetchall()
+    assert [r[0] for r in deleted] == [3, 7, 9]
 
 
 def test_fast_path_falls_back_when_a_concurrent_writer_inserted_a_key(conn, db):
