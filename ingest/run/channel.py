@@ -352,7 +352,9 @@ def _confirm_before_end(
         conn.rollback()
         _confirm(conn, loader, spec, channel_id, run_id, summary, held)
     except psycopg.Error as exc:
-        log.warning("could not confirm %d held batches of %s:%s: %s", held.batches, spec.platform, spec.handle, exc)
+        log.warning(
+            "could not confirm %d held batches of %s:%s: %s", held.batches, spec.platform, spec.handle, exc
+        )
 
 
 def _fingerprinter_for(source_name: str) -> Fingerprinter | None:

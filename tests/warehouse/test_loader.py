@@ -168,7 +168,9 @@ def test_a_listing_of_several_ranges_deletes_only_inside_them(conn):
     load(conn, [post(i) for i in range(1, 11)])
     loader = Loader(conn)
     # Held rescan batches are confirmed together: ids between two listed ranges were listed by neither.
-    gone = loader.confirm_listing("telegram", 100, {1, 2, 8}, T0 + timedelta(hours=3), listed=[(1, 3), (7, 9)])
+    gone = loader.confirm_listing(
+        "telegram", 100, {1, 2, 8}, T0 + timedelta(hours=3), listed=[(1, 3), (7, 9)]
+    )
     conn.commit()
     assert gone == 3
     deleted = conn.execute("SELECT post_id FROM posts WHERE deleted_at IS NOT NULL ORDER BY 1").fetchall()
