@@ -163,7 +163,7 @@ def _rescan_batches(platform: str, n: int, fetched_at) -> tuple[list, int]:
         return batches, cid
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pages.jsonl"
-        x_pages(path, n)
+        x_pages(path, n, accounts=1)  # one account's timeline, as a channel's rescan reads it
         pages = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     cid = int(pages[0]["data"][0]["author_id"])
     for page in pages:

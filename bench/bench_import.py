@@ -50,8 +50,8 @@ def _text(i: int, edited: bool) -> str:
     return base + " (updated)" if edited else base
 
 
-def x_pages(path: Path, n: int, edited_every: int = 0) -> None:
-    """n X posts from 500 accounts, 100 a page line, shaped as the real twarc page `two_tweets.jsonl`."""
+def x_pages(path: Path, n: int, edited_every: int = 0, accounts: int = 500) -> None:
+    """n X posts from `accounts` accounts, 100 a page line, shaped as the real twarc page `two_tweets.jsonl`."""
     page = orjson.loads(
         (SHARED / "x_api_v2" / "twarc_pages" / "two_tweets.jsonl").read_bytes().splitlines()[0]
     )
@@ -61,7 +61,7 @@ def x_pages(path: Path, n: int, edited_every: int = 0) -> None:
         for lo in range(0, n, 100):
             data, users = [], {}
             for i in range(lo, min(lo + 100, n)):
-                uid = str(10_000 + i % 500)
+                uid = str(10_000 + i % accounts)
                 t = dict(tweet_t)
                 t["id"] = str(1_800_000_000_000_000_000 + i)
                 t["edit_history_tweet_ids"] = [t["id"]]

@@ -118,6 +118,8 @@ def run_channel(
     reconnect = reconnector(conn, application_name=FINISH_APP)
     loader = Loader(conn, run_id=run_id)
     fingerprinter = _fingerprinter_for(spec.source)
+    if fingerprinter is not None and not force:
+        loader.probe_ahead(spec.platform, channel_id)
     held = _Held()
     try:
         for batch in source.fetch(spec, channel_id, cursor, window):
@@ -284,6 +286,7 @@ def _load_batch(
         loader,
         skip=skip,
         only_existing=only_existing,
+        ahead=batch.rescan,
     )
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
     seen = {pid for p in posts for pid in album_member_ids(p)}

@@ -63,10 +63,16 @@ class BatchPlan:
 
 
 def plan_batch(
-    records: Sequence[RawRecord], fingerprinter: Fingerprinter | None, loader: Loader, *, skip: bool = True
+    records: Sequence[RawRecord],
+    fingerprinter: Fingerprinter | None,
+    loader: Loader,
+    *,
+    skip: bool = True,
+    ahead: bool = False,
 ) -> BatchPlan:
     """Which of a batch's records need normalising. Without a fingerprinter everything does; with `skip` false
-    (`--force`) everything does too, but posts still carry their raw hashes."""
+    (`--force`) everything does too, but posts still carry their raw hashes. `ahead`: a rescan batch, probed
+    from the stored posts the loader reads ahead (`Loader.probe_ahead`)."""
     if fingerprinter is None or not records:
         return BatchPlan(list(records))
     units = fingerprinter.units(records)
@@ -82,7 +88,7 @@ def plan_batch(
             by_platform.setdefault(u.platform, []).append(u)
         for platform, group in by_platform.items():
             hits, stored = loader.stored_raw(
-                platform, [(u.channel_id, u.post_id, u.raw_hash, u.observed) for u in group]
+                platform, [(u.channel_id, u.post_id, u.raw_hash, u.observed) for u in group], ahead=ahead
             )
             skipped.extend(group[i] for i in hits)
             if len(stored) < len(group):
@@ -160,11 +166,12 @@ def load_batch(
     *,
     skip: bool = True,
     only_existing: bool = False,
+    ahead: bool = False,
 ) -> tuple[BatchPlan, list[Post | Rejected | Deletion], LoadStats]:
     """One batch as both runners load it: plan (leave out what is stored from the same bytes), normalise the rest,
     load it; the skipped posts are counted unchanged. A batch held whole as it is (the usual rescan) costs no load
     at all. The caller commits."""
-    plan = plan_batch(records, fingerprinter, loader, skip=skip)
+    plan = plan_batch(records, fingerprinter, loader, skip=skip, ahead=ahead)
     items = normalize_records(plan.records, normalizer)
     return plan, items, load_planned(plan, items, loader, only_existing=only_existing)
 

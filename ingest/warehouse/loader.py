@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -104,6 +105,12 @@ class Loader:
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
+        self._ahead: _StoredAhead | None = None
+
+    def probe_ahead(self, platform: str, channel_id: int) -> None:
+        """Answer `stored_raw(..., ahead=True)` for this channel from windows of its stored posts read ahead (see
+        `_StoredAhead`): a live rescan hands over ~100 posts a batch, newest first, nearly all stored unchanged."""
+        self._ahead = _StoredAhead(platform, channel_id)
 
     def _ensure_stage(self) -> None:
         if not self._staged:
@@ -125,6 +132,8 @@ class Loader:
         posts = [i for i in items if isinstance(i, Post)]
         rejects = [i for i in items if isinstance(i, Rejected)]
         deletions = [i for i in items if isinstance(i, Deletion)]
+        if self._ahead is not None:
+            self._ahead.forget((p.platform, p.channel_id, p.post_id) for p in chain(posts, deletions))
         # Before the savepoint: a lock taken inside one would go when it rolls back.
         lock_channels(
             self.conn,
@@ -320,12 +329,17 @@ class Loader:
         return out
 
     def stored_raw(
-        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]]
+        self,
+        platform: str,
+        keys: Sequence[tuple[int, int, int, datetime | None]],
+        *,
+        ahead: bool = False,
     ) -> tuple[list[int], list[int]]:
         """For these (channel_id, post_id, raw_hash, observed): the positions in `keys` that need not be normalised
         (posts stored, not deleted, whose current state was loaded from a record with this raw hash, with counts
         observed no later than `observed`; None: now, or the loader's observation time), and the positions of the
-        keys stored at all (the others are new as of this snapshot)."""
+        keys stored at all (the others are new as of this snapshot). `ahead`: answer from the channel's stored
+        posts read ahead where `probe_ahead` asked for it (a rescan batch)."""
         if not keys:
             return [], []
         default = self.observed_at or datetime.now(UTC)
@@ -337,6 +351,40 @@ class Loader:
             if us is None:
                 us = micros[at] = (at - _EPOCH) // _MICROSECOND
             observed.append(us)
+        cache = (
+            self._ahead if ahead and self._ahead is not None and self._ahead.platform == platform else None
+        )
+        if cache is None:
+            return self._stored_raw(platform, keys, observed)
+        hits: list[int] = []
+        stored: list[int] = []
+        rest: list[int] = []
+        rows = cache.rows
+        for i, k in enumerate(keys):
+            row = rows.get(k[1]) if k[0] == cache.channel_id else None
+            if row is None and k[0] == cache.channel_id and cache.wants(k[1]):
+                cache.extend(self.conn, k[1])
+                row = rows.get(k[1])
+            if row is None:
+                rest.append(i)
+                continue
+            stored.append(i)
+            raw_hash, alive, observed_us = row
+            if raw_hash == k[2] and alive and (observed_us is None or observed[i] >= observed_us):
+                hits.append(i)
+        if rest:
+            more_hits, more_stored = self._stored_raw(
+                platform, [keys[i] for i in rest], [observed[i] for i in rest]
+            )
+            hits += [rest[j] for j in more_hits]
+            stored += [rest[j] for j in more_stored]
+            hits.sort()
+            stored.sort()
+        return hits, stored
+
+    def _stored_raw(
+        self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]], observed: list[int]
+    ) -> tuple[list[int], list[int]]:
         cur = self.conn.cursor(binary=True)
         cur.execute(
             UNCHANGED_RAW,
@@ -436,6 +484,8 @@ class Loader:
         in `touched` (those a rescan returned) are stamped as seen. Returns the posts marked deleted."""
         if not listed and not touched:
             return 0
+        if listed and self._ahead is not None:
+            self._ahead.forget_listed(platform, channel_id, listed, seen)
         lock_channels(self.conn, [(platform, channel_id)])  # it writes the channel's rows, like a load
         # Two updates of disjoint rows (returned vs not returned) in one round trip: an hourly rescan makes one
         # such statement for every few thousand posts it rescans.
@@ -461,6 +511,93 @@ class Loader:
              "lows": _Int8s(lo for lo, _ in listed), "highs": _Int8s(hi for _, hi in listed),
              "seen": _Int8s(sorted(seen)) if listed else _Int8s(), "touched": _Int8s(sorted(touched))},
         ).fetchone()[0]  # fmt: skip
+
+
+_AHEAD_COLUMNS = """post_id, raw_hash, deleted_at IS NULL, (extract(epoch FROM metrics_observed_at) * 1000000)::bigint
+FROM posts WHERE platform = %s AND channel_id = %s"""
+_AHEAD_DOWN = f"SELECT {_AHEAD_COLUMNS} AND post_id <= %s ORDER BY post_id DESC LIMIT %s"
+_AHEAD_UP = f"SELECT {_AHEAD_COLUMNS} AND post_id >= %s ORDER BY post_id LIMIT %s"
+
+
+class _StoredAhead:
+    """One channel's stored posts as a raw-hash probe needs them (raw hash, not deleted, counts' observation in
+    µs), read in windows of `WINDOW` by the primary key around the first key a probe misses: a rescan of 48 h
+    asks for a few hundred to a few thousand posts in id order, so one read answers ~10-20 batches.
+
+    Only what is read here is answered here; a key not read (new, or out of the windows) goes to the server as
+    before, and so does a key this loader wrote or deleted since (`forget`). Another writer that changes one of
+    these posts meanwhile (a file import of the same channel) can make a rescan skip a record the probe would
+    not have: the post then keeps that writer's state until the next rescan, whose probe sees the difference."""
+
+    WINDOW = 2_000
+
+    def __init__(self, platform: str, channel_id: int):
+        self.platform = platform
+        self.channel_id = channel_id
+        self.rows: dict[int, tuple[int | None, bool, int | None]] = {}
+        self.windows: list[tuple[int, int]] = []  # [low, high] of post ids read (every stored one is in rows)
+        self.forgotten: set[int] = set()
+
+    def wants(self, post_id: int) -> bool:
+        """Whether a window read would tell more about this key than the server's probe of it alone."""
+        return post_id not in self.forgotten and not any(lo <= post_id <= hi for lo, hi in self.windows)
+
+    def extend(self, conn: psycopg.Connection, post_id: int) -> None:
+        """Read a window from `post_id`: the first read both ways (WINDOW/2 stored posts at or below it and as
+        many above), later ones the way the rescan runs (Telethon's newest first, a replayed file oldest first)."""
+        down = any(post_id < lo for lo, _ in self.windows)
+        up = any(post_id > hi for _, hi in self.windows)
+        if not self.windows or (down and up):
+            down = up = True
+        n = self.WINDOW // 2 if down and up else self.WINDOW
+        cur = conn.cursor(binary=True)
+        below = above = []
+        if down:
+            below = cur.execute(
+                _AHEAD_DOWN, (self.platform, self.channel_id, post_id, n), binary=True
+            ).fetchall()
+        if up:
+            above = cur.execute(
+                _AHEAD_UP, (self.platform, self.channel_id, post_id, n), binary=True
+            ).fetchall()
+        # A side not read, or read short, holds nothing new that way (or every stored post that way).
+        low = below[-1][0] if len(below) == n else (post_id if not down else -(2**63))
+        high = above[-1][0] if len(above) == n else (post_id if not up else 2**63)
+        self.windows.append((low, high))
+        forgotten = self.forgotten
+        for pid, raw_hash, alive, observed_us in chain(below, above):
+            if pid not in forgotten:
+                self.rows[pid] = (raw_hash, alive, observed_us)
+
+    def forget(self, keys: Iterable[tuple[str, int | None, int]]) -> None:
+        for platform, channel_id, post_id in keys:
+            if platform == self.platform and channel_id == self.channel_id:
+                self.forgotten.add(post_id)
+                self.rows.pop(post_id, None)
+
+    def forget_listed(
+        self, platform: str, channel_id: int, listed: Sequence[tuple[int, int]], seen: AbstractSet[int]
+    ) -> None:
+        """Posts a listing may mark deleted: those read here, in a listed range, not seen."""
+        if platform != self.platform or channel_id != self.channel_id or not self.rows:
+            return
+        ranges: list[list[int]] = []
+        for lo, hi in sorted(listed):
+            if ranges and lo <= ranges[-1][1] + 1:
+                ranges[-1][1] = max(ranges[-1][1], hi)
+            else:
+                ranges.append([lo, hi])
+        rows = self.rows
+        if sum(hi - lo + 1 for lo, hi in ranges) <= len(rows):  # dense ids (Telegram): walk the ranges
+            gone = [pid for lo, hi in ranges for pid in range(lo, hi + 1) if pid in rows and pid not in seen]
+        else:  # sparse ids (X): place each post read among the ranges
+            lows = [lo for lo, _ in ranges]
+            gone = [
+                pid
+                for pid in rows
+                if pid not in seen and (j := bisect_right(lows, pid) - 1) >= 0 and pid <= ranges[j][1]
+            ]
+        self.forget((platform, channel_id, pid) for pid in gone)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
