@@ -81,8 +81,12 @@ def plan_batch(
     if skip and units:
         # Several inputs of one post in a batch are read together (versions in order, duplicates collapsed):
         # skipping one of them could change what the others make, so none is skipped.
-        counts = Counter(u.key for u in units)
-        candidates = [u for u in units if counts[u.key] == 1]
+        keys = [u[:3] for u in units]  # Unit.key
+        if len(set(keys)) == len(keys):
+            candidates = units
+        else:
+            counts = Counter(keys)
+            candidates = [u for u, k in zip(units, keys, strict=True) if counts[k] == 1]
         by_platform: dict[str, list[Unit]] = {}
         for u in candidates:
             by_platform.setdefault(u.platform, []).append(u)

@@ -143,3 +143,29 @@ def test_an_album_is_one_unit_of_all_its_members_and_an_unsure_album_none():
     # A member whose album id the normaliser may read otherwise: no album of the batch is skipped.
     odd = [*recs, RawRecord("telethon", {**_msg(6), "grouped_id": "77"})]
     assert sorted(u.post_id for u in telethon_units(odd)) == [1, 5]
+
+
+def test_a_messages_hash_moves_with_its_context_and_source_not_with_the_context_object():
+    """Telethon units hash a batch's shared context once (`context_seed`): the same message under another
+    context or source hashes otherwise, and under an equal context (another object) the same."""
+    ctx = {"handle": "bloomberg", "handle_channel_id": 1488156064, "title": "Bloomberg"}
+    m = _msg(1, text="a")
+
+    def h(rec: RawRecord) -> int:
+        (unit,) = telethon_units([rec])
+        return unit.raw_hash
+
+    base = h(RawRecord("telethon", m, context=ctx))
+    assert h(RawRecord("telethon", copy.deepcopy(m), context=dict(ctx))) == base
+    assert h(RawRecord("telethon", m, context={**ctx, "title": "Bloomberg News"})) != base
+    assert h(RawRecord("telethon-jsonl", m, context=ctx)) != base
+    assert h(RawRecord("telethon", {**m, "views": 2}, context=ctx)) != base
+    # Records of one batch with different contexts or sources each get their own.
+    batch = [
+        RawRecord("telethon", _msg(i, text="a"), context=c) for i, c in ((1, ctx), (2, {**ctx, "title": "x"}))
+    ]
+    batch.append(RawRecord("telethon-jsonl", _msg(3, text="a"), context=ctx))
+    got = {u.post_id: u.raw_hash for u in telethon_units(batch)}
+    assert got[1] == h(RawRecord("telethon", _msg(1, text="a"), context=dict(ctx)))
+    assert got[2] == h(RawRecord("telethon", _msg(2, text="a"), context={**ctx, "title": "x"}))
+    assert got[3] == h(RawRecord("telethon-jsonl", _msg(3, text="a"), context=dict(ctx)))

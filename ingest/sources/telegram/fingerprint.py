@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingest.models import RawRecord
-from ingest.sources.fingerprint import Fingerprinter, Unit, int_id, raw_hash
+from ingest.sources.fingerprint import Fingerprinter, Unit, context_seed, int_id, raw_hash, raw_hash_in
 
 PLATFORM = "telegram"
 #: Part of every hash: raise it when `ingest.normalize.telegram` makes something else of the same message.
@@ -52,13 +52,20 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
     albums: dict[tuple[int, int], list[int]] = {}
     albums_safe = True
     keys: list[tuple[int, int] | None] = []
+    # By the context's id and the source: a batch's records share one or two contexts. The context is kept with
+    # its seed so that its id cannot be reused by another one meanwhile.
+    seeds: dict[tuple[int, str], tuple[object, int | None]] = {}
     for i, rec in enumerate(records):
-        key = _key(rec.payload) if rec.raw_text is None and not rec.context.get("refused") else None
+        ctx = rec.context
+        key = _key(rec.payload) if rec.raw_text is None and not ctx.get("refused") else None
         keys.append(key)
         gid = _album(rec.payload)
         if gid is None:
             if key is not None:
-                h = raw_hash(SALT, rec.source, rec.context, rec.payload)
+                known = seeds.get((id(ctx), rec.source))
+                if known is None:
+                    known = seeds[(id(ctx), rec.source)] = (ctx, context_seed(SALT, rec.source, ctx))
+                h = raw_hash_in(known[1], rec.payload) if known[1] is not None else None
                 if h is not None:
                     out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
         elif gid is _UNSURE or key is None:
