@@ -158,10 +158,13 @@ def _reactions(value: Any) -> dict[str, int] | None:
     if not isinstance(value, dict):
         return None
     out: dict[str, int] = {}
-    for rc in value.get("results") or []:
-        if not isinstance(rc, dict):
+    for rc in value.get("results") or ():
+        if type(rc) is not dict:
+            if not isinstance(rc, dict):
+                continue
+        reaction = rc.get("reaction")
+        if type(reaction) is not dict and not isinstance(reaction, dict):
             continue
-        reaction = rc.get("reaction") if isinstance(rc.get("reaction"), dict) else {}
         kind = reaction.get("_")
         if kind == "ReactionEmoji":
             key = reaction.get("emoticon")
@@ -171,9 +174,11 @@ def _reactions(value: Any) -> dict[str, int] | None:
             key = "paid"
         else:
             continue
-        count = _opt_count(rc.get("count"), "reactions count")
-        if isinstance(key, str) and key and count is not None:
-            out[key] = out.get(key, 0) + count
+        count = rc.get("count")
+        if type(count) is not int or not 0 <= count <= INT64_MAX:  # the usual case costs one test
+            count = _opt_count(count, "reactions count")
+        if count is not None and type(key) is str and key:
+            out[key] = out[key] + count if key in out else count
     return out
 
 
