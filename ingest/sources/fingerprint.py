@@ -91,8 +91,18 @@ def _digest(data: bytes) -> int:
     return int.from_bytes(sha256(data).digest()[:8], "big", signed=True)
 
 
+_2_63 = 2**63
+
+
 def int_id(value: object) -> int | None:
     """A positive id given as an int or a decimal string, else None (no unit: the record is normalised)."""
+    if type(value) is str:  # what X sends: one type test for the usual case
+        if value.isdigit() and value.isascii():
+            n = int(value)
+            return n if 0 < n < _2_63 else None
+        return None
+    if type(value) is int:
+        return value if 0 < value < _2_63 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit():

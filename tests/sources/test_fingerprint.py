@@ -92,6 +92,14 @@ def test_a_page_without_some_tweets_normalises_the_others_as_the_whole_page(seed
         assert got.keys() == kept.keys()
         for k, post in kept.items():
             assert got[k] == post and got[k].raw == post.raw
+    # Every tweet skipped (the usual rescan page): nothing is left. All but one, in data or in includes: that one.
+    parts = {u.part for u in units}
+    assert without(rec, parts) is None
+    for last in parts:
+        reduced = without(rec, parts - {last})
+        assert reduced is not None
+        got = _posts(normalize_records([Planned(reduced[0], context_only=reduced[1])], normalize_page))
+        assert got.keys() == {last} and got[last] == whole[last]
 
 
 def test_a_tweets_hash_moves_with_what_it_is_made_of():

@@ -135,6 +135,8 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
 def without(rec: RawRecord, skipped: set[int]) -> tuple[RawRecord, frozenset[int]] | None:
     """The page with the `skipped` tweets left out, keeping those the remaining tweets look up (their posts are
     dropped after normalising: the returned ids)."""
+    if _all_skipped(rec.payload, skipped):
+        return None  # the usual rescan page: nothing left, and no need to index it
     page = _Page(rec.payload)
 
     def is_skipped(t: Any) -> bool:
@@ -164,6 +166,21 @@ def without(rec: RawRecord, skipped: set[int]) -> tuple[RawRecord, frozenset[int
         "includes": {**page.includes, "tweets": [*context.values(), *included]},
     }
     return RawRecord(rec.source, payload, rec.origin, rec.fetched_at, rec.context, rec.raw_text), dropped
+
+
+def _all_skipped(payload: dict, skipped: set[int]) -> bool:
+    """Whether every tweet of a (usable) page, in data and in includes, is one of `skipped`."""
+    data = payload.get("data")
+    included = payload["includes"].get("tweets") if isinstance(payload.get("includes"), dict) else None
+    for tweets in ([data] if isinstance(data, dict) else data, included):
+        if tweets is None:
+            continue
+        if not isinstance(tweets, list):
+            return False
+        for t in tweets:
+            if not isinstance(t, dict) or int_id(t.get("id")) not in skipped:
+                return False
+    return True
 
 
 FINGERPRINT = Fingerprinter(units, without)
