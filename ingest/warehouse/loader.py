@@ -34,6 +34,7 @@ from ingest.warehouse.post_sql import (
     INSERT_RAW,
     INSERT_VERSIONS,
     POST_COLS,
+    POST_TYPES,
     RAW_COLS,
     RAW_TYPES,
     REFRESH_RAW_HASH,
@@ -247,12 +248,15 @@ class Loader:
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 # Rows are built inside the COPY loop and sent by a writer thread, so the server ingests one
-                # chunk while this process formats the next (two cores: client and server work overlap).
+                # chunk while this process formats the next (two cores: client and server work overlap). Binary:
+                # a row of X pages formats in 1.6 µs against 4.5 µs as text, and the server parses less.
                 with cur.copy(
-                    f"COPY posts ({', '.join(POST_COLS)}) FROM STDIN", writer=QueuedLibpqWriter(cur)
+                    f"COPY posts ({', '.join(POST_COLS)}) FROM STDIN (FORMAT BINARY)",
+                    writer=QueuedLibpqWriter(cur),
                 ) as copy:
+                    copy.set_types(POST_TYPES)
                     for pr in rows:
-                        copy.write_row(post_row(pr, now))
+                        copy.write_row(post_row(pr, now, binary=True))
                         if pr.post.raw is not None:
                             with_raw.append(pr)
                 # Binary: each payload goes as the bytes orjson made, not decoded to a str and escaped again

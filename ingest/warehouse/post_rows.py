@@ -130,6 +130,10 @@ def _array(values: tuple[str, ...]) -> list[str] | str:
     return list(values) if values else "{}"
 
 
+def _array_b(values: tuple[str, ...]) -> list[str]:
+    return list(values)
+
+
 def prepare_ahead(posts: Sequence[Post]) -> list[list[Prepared]]:
     """`prepare` with every row's hashes computed now (an import's read-ahead thread does this while the previous
     batch loads). The staging rows themselves are still built in the COPY loop: built ahead, their payload JSON
@@ -141,10 +145,12 @@ def prepare_ahead(posts: Sequence[Post]) -> list[list[Prepared]]:
     return rounds
 
 
-def post_row(pr: Prepared, now: datetime) -> tuple:
-    """A post's `posts` row (`post_sql.POST_COLS`)."""
+def post_row(pr: Prepared, now: datetime, *, binary: bool = False) -> tuple:
+    """A post's `posts` row (`post_sql.POST_COLS`); `binary`: for a binary COPY (`post_sql.POST_TYPES`), where an
+    empty array or media list cannot be given as its text literal."""
     p = pr.post
     fwd = p.forwarded_from
+    array = _array_b if binary else _array
     return (
         p.platform, p.channel_id, p.post_id, p.posted_at, p.edited_at, p.effective_version_at, p.kind,
         p.text, p.lang, p.url,
@@ -152,13 +158,17 @@ def post_row(pr: Prepared, now: datetime) -> tuple:
         _ref(fwd, "platform"), _ref(fwd, "channel_id"), _ref(fwd, "post_id"), _ref(fwd, "posted_at"),
         _ref(fwd, "name"), _ref(fwd, "handle"), _ref(p.quoted, "channel_id"), _ref(p.quoted, "post_id"),
         _ref(p.reposted, "channel_id"), _ref(p.reposted, "post_id"), p.grouped_id,
-        Jsonb(list(p.media)) if p.media else "[]", _array(p.links), _array(p.hashtags), _array(p.mentions),
+        Jsonb(list(p.media)) if p.media else (_NO_MEDIA if binary else "[]"),
+        array(p.links), array(p.hashtags), array(p.mentions),
         *_metrics_tuple_db(p), p.source_post_id if p.source_post_id is not None else p.post_id,
         # A record without counts (an older X edit, a repost) says nothing about counts: a NULL observation time
         # keeps whatever counts the row holds.
         (p.observed_at or now) if _has_metrics(p) else None, pr.content_hash, pr.metrics_hash, pr.row_hash,
         p.source, p.raw_hash,
     )  # fmt: skip
+
+
+_NO_MEDIA = Jsonb([])
 
 
 def raw_payload(p: Post) -> bytes | None:

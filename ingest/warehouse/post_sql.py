@@ -15,6 +15,15 @@ POST_COLS = (
     "reactions", "source_post_id", "metrics_observed_at", "content_hash", "metrics_hash", "row_hash", "source",
     "raw_hash",
 )  # fmt: skip
+#: The types of POST_COLS, for a binary COPY (a test compares them with the catalogue).
+POST_TYPES = (
+    "text", "int8", "int8", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "text",
+    "int8", "int8", "text", "int8", "int8", "timestamptz",
+    "text", "text", "int8", "int8", "int8", "int8", "int8",
+    "jsonb", "text[]", "text[]", "text[]", "int8", "int8", "int8", "int8", "int8", "int8",
+    "jsonb", "int8", "timestamptz", "int8", "int8", "int8", "text",
+    "int8",
+)  # fmt: skip
 KEY = ("platform", "channel_id", "post_id")
 METRIC_COLS = ("views", "forwards", "replies", "reposts", "quotes", "likes", "reactions", "metrics_hash",
                 "metrics_observed_at")  # fmt: skip

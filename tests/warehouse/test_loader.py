@@ -281,3 +281,44 @@ def test_keys_known_new_skip_the_key_lookup_and_a_wrong_guess_still_loads_right(
     assert plain_counts == counts
     assert sorted(plain_looked) == [1, 2, 2, 3]
     assert plain_state == state
+
+
+def test_the_binary_copy_types_are_the_tables_column_types(conn):
+    """New posts and their payloads go by binary COPY, which needs each column's exact type."""
+    from ingest.warehouse.post_sql import POST_COLS, POST_TYPES, RAW_COLS, RAW_TYPES
+
+    short = {"bigint": "int8", "timestamp with time zone": "timestamptz", "text[]": "text[]", "jsonb": "jsonb",
+             "text": "text"}  # fmt: skip
+    for table, cols, types in (("posts", POST_COLS, POST_TYPES), ("raw_records", RAW_COLS, RAW_TYPES)):
+        got = dict(
+            conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        )
+        assert len(cols) == len(types)
+        assert [short.get(got[c], got[c]) for c in cols] == list(types), table
+
+
+def test_a_new_post_with_every_kind_of_column_loads_by_binary_copy_as_it_reads_back(conn):
+    """Arrays, media, reactions, references and times survive the binary COPY of new posts; empty ones too."""
+    from ingest.models import Metrics, PostRef
+
+    full = post(
+        7, "текст #тег", media=({"type": "photo", "url": "https://e/1.jpg"},), links=("https://e/a", "https://e/b"),
+        hashtags=("тег",), mentions=("someone",), metrics=Metrics(views=5, reactions={"👍": 2}),
+        reply_to=PostRef("telegram", 100, 3), forwarded_from=PostRef("telegram", 200, 9, T0, "Name", "handle"),
+        edited_at=T0 + timedelta(minutes=5), grouped_id=42,
+    )  # fmt: skip
+    load(conn, [full, post(8)])
+    rows = conn.execute(
+        "SELECT post_id, text, media, links, hashtags, mentions, views, reactions, reply_to_post_id, fwd_channel_id,"
+        " fwd_posted_at, fwd_name, fwd_handle, edited_at, grouped_id FROM posts ORDER BY post_id"
+    ).fetchall()
+    conn.commit()
+    assert rows[0] == (
+        7, "текст #тег", [{"type": "photo", "url": "https://e/1.jpg"}], ["https://e/a", "https://e/b"], ["тег"],
+        ["someone"], 5, {"👍": 2}, 3, 200, T0, "Name", "handle", T0 + timedelta(minutes=5), 42,
+    )  # fmt: skip
+    assert rows[1][2:6] == ([], [], [], [])
