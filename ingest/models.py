@@ -168,9 +168,6 @@ class Post:
     #: The hash of the raw input this post was made from (`ingest.sources.fingerprint`), stored with the row so
     #: that the same input read again is skipped before normalising; None when the source gives none.
     raw_hash: int | None = field(default=None, compare=False)
-    #: `raw` as JSON, when the fingerprint already serialised that very object: (the object, its bytes). Checked
-    #: by identity where it is used (`post_rows.raw_payload`), so a copy with another `raw` never reuses it.
-    raw_json: tuple[Any, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -186,12 +183,6 @@ class Post:
             return stable_hash(self.text, [])
         media = [{k: m.get(k) for k in ("type", "id", "url", "mime_type", "file_name")} for m in self.media]
         return stable_hash(self.text, media)
-
-
-def stamp_raw_json(post: Post, payload: Any, data: bytes) -> Post:
-    """`post` carrying its payload's JSON, serialised by the fingerprint (same rules as `stamp_raw_hash`)."""
-    object.__setattr__(post, "raw_json", (payload, data))
-    return post
 
 
 def stamp_raw_hash(post: Post, raw_hash: int) -> Post:

@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected, stamp_raw_hash, stamp_raw_json
+from ingest.models import Deletion, Normalizer, Post, RawRecord, Rejected, stamp_raw_hash
 from ingest.normalize.common import check_post, merge_albums
 from ingest.sources.fingerprint import Fingerprinter, Unit
 from ingest.warehouse.loader import Loader, LoadStats
@@ -29,7 +29,6 @@ class Planned:
     raw_hash: int | None = None  # every post of the record (a message, a widget, an album's member)
     part_hashes: dict[int, int] | None = None  # an X page: by tweet id (a post's source_post_id)
     context_only: frozenset[int] = frozenset()  # tweets kept only for the others to look up: output dropped
-    payload_json: bytes | None = None  # the record's payload as JSON, when the fingerprint wrote it
 
     def apply(self, items: list) -> list:
         if self.context_only:
@@ -40,12 +39,9 @@ class Planned:
                         or (isinstance(i, Rejected) and i.post_id in drop))
             ]  # fmt: skip
         if self.raw_hash is not None:
-            payload, data = self.record.payload, self.payload_json
             for i in items:
                 if isinstance(i, Post):
                     stamp_raw_hash(i, self.raw_hash)
-                    if data is not None and i.raw is payload:
-                        stamp_raw_json(i, payload, data)
         elif self.part_hashes:
             for i in items:
                 if isinstance(i, Post) and (h := self.part_hashes.get(i.source_post_id)) is not None:  # type: ignore[arg-type]
@@ -103,14 +99,11 @@ def plan_batch(
                 held = set(stored)
                 new_keys.update(u.key for i, u in enumerate(group) if i not in held)
     whole: dict[int, int] = {}
-    jsons: dict[int, bytes] = {}
     parts: dict[int, dict[int, int]] = {}
     for u in units:
         if u.part is None:
             for r in u.records:
                 whole[r] = u.raw_hash
-            if u.payload_json is not None:
-                jsons[u.records[0]] = u.payload_json
         else:
             parts.setdefault(u.records[0], {})[u.part] = u.raw_hash
     gone: set[int] = set()
@@ -130,7 +123,7 @@ def plan_batch(
             if reduced is None:
                 continue
             rec, context_only = reduced
-        out.append(Planned(rec, whole.get(i), parts.get(i), context_only, jsons.get(i)))
+        out.append(Planned(rec, whole.get(i), parts.get(i), context_only))
     return BatchPlan(out, skipped, frozenset(new_keys))
 
 

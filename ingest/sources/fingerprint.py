@@ -36,9 +36,6 @@ class Unit(NamedTuple):
     seen: tuple[int, ...]  # the message ids a live listing confirms when the unit is skipped
     observed: datetime | None = None  # the observation time its post will carry, when the input says
     part: int | None = None  # an X page: the tweet id, the unit being one tweet of the record
-    payload_json: bytes | None = (
-        None  # a single record's payload as orjson wrote it for the hash, to store it
-    )
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -76,15 +73,14 @@ def context_seed(*parts: object) -> bytes | None:
         return None
 
 
-def raw_hash_in(seed: bytes, payload: object) -> tuple[int, bytes] | None:
+def raw_hash_in(seed: bytes, payload: object) -> int | None:
     """The raw hash of a payload under a `context_seed` (a JSON value is self-delimiting, so the seed's bytes
-    followed by the payload's cannot be another seed's followed by another payload's), with the payload's JSON
-    (what `raw_records` stores: serialised once for both)."""
+    followed by the payload's cannot be another seed's followed by another payload's)."""
     try:
         data = orjson.dumps(payload)
     except TypeError:
         return None
-    return _digest(seed + data), data
+    return _digest(seed + data)
 
 
 def _digest(data: bytes) -> int:

@@ -172,15 +172,8 @@ _NO_MEDIA = Jsonb([])
 
 
 def raw_payload(p: Post) -> bytes | None:
-    """The record's raw payload as JSON (UTF-8), as `raw_records.payload` keeps it: the bytes the fingerprint
-    already wrote for that very object when it did (the same as serialising it again: plain JSON needs no
-    `default`), else serialised now."""
-    if p.raw is None:
-        return None
-    known = p.raw_json
-    if known is not None and known[0] is p.raw:
-        return known[1]
-    return orjson.dumps(p.raw, default=str)
+    """The record's raw payload as JSON (UTF-8), as `raw_records.payload` keeps it."""
+    return orjson.dumps(p.raw, default=str) if p.raw is not None else None
 
 
 def stage_row(pr: Prepared, now: datetime) -> tuple:

@@ -177,31 +177,3 @@ def test_a_messages_hash_moves_with_its_context_and_source_not_with_the_context_
     assert got[1] == h(RawRecord("telethon", _msg(1, text="a"), context=dict(ctx)))
     assert got[2] == h(RawRecord("telethon", _msg(2, text="a"), context={**ctx, "title": "x"}))
     assert got[3] == h(RawRecord("telethon-jsonl", _msg(3, text="a"), context=dict(ctx)))
-
-
-def test_a_messages_json_is_written_once_for_its_hash_and_its_stored_payload(shared_data):
-    """The bytes a Telethon unit serialised for its hash are the bytes `raw_records` stores for its post (the same
-    as serialising the payload again), and a post whose `raw` was replaced never reuses them."""
-    import dataclasses
-
-    import orjson
-
-    from ingest.run.records import plan_batch
-    from ingest.sources.telegram.fingerprint import FINGERPRINT
-    from ingest.warehouse.post_rows import raw_payload
-
-    lines = (shared_data / "telethon" / "bloomberg_1488156064.jsonl").read_bytes().splitlines()[:5]
-    ctx = {"handle": "bloomberg", "handle_channel_id": 1488156064, "naive_dates_are_utc": True}
-    recs = [RawRecord("telethon", orjson.loads(ln), f"f:{i}", context=ctx) for i, ln in enumerate(lines)]
-
-    class NoProbe:  # skip=False never asks the warehouse
-        pass
-
-    plan = plan_batch(recs, FINGERPRINT, NoProbe(), skip=False)
-    posts = [i for i in normalize_records(plan.records, normalize_message) if isinstance(i, Post)]
-    assert len(posts) == 5
-    for post, rec in zip(posts, recs, strict=True):
-        assert post.raw is rec.payload and post.raw_json is not None
-        assert raw_payload(post) == orjson.dumps(rec.payload) == orjson.dumps(post.raw, default=str)
-        other = dataclasses.replace(post, raw={**rec.payload, "message": "changed"})
-        assert raw_payload(other) == orjson.dumps(other.raw)

@@ -65,10 +65,9 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
                 known = seeds.get((id(ctx), rec.source))
                 if known is None:
                     known = seeds[(id(ctx), rec.source)] = (ctx, context_seed(SALT, rec.source, ctx))
-                hashed = raw_hash_in(known[1], rec.payload) if known[1] is not None else None
-                if hashed is not None:
-                    h, data = hashed
-                    out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at, None, data))
+                h = raw_hash_in(known[1], rec.payload) if known[1] is not None else None
+                if h is not None:
+                    out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
         elif gid is _UNSURE or key is None:
             albums_safe = False  # a member whose post might merge with others under a key we cannot tell
         else:
