@@ -121,24 +121,20 @@ def run_channel(
     if fingerprinter is not None and not force:
         loader.probe_ahead(spec.platform, channel_id)
     held = _Held()
+    this = _Pass(conn, loader, spec, channel_id, run_id, summary)
     try:
         for batch in source.fetch(spec, channel_id, cursor, window):
             held = _load_batch(
-                conn,
-                loader,
-                spec,
-                channel_id,
+                this,
                 batch,
-                run_id,
-                summary,
                 held,
                 only_existing=window.windowed and batch.rescan,
                 fingerprinter=fingerprinter,
                 skip=not force,
             )
-        held = _confirm(conn, loader, spec, channel_id, run_id, summary, held)
+        held = _confirm(this, held)
     except Deferred as exc:
-        _confirm_before_end(conn, loader, spec, channel_id, run_id, summary, held)
+        _confirm_before_end(this, held)
         return _end_pass(conn, spec, summary, "deferred", exc.reason, kind=kind, run_id=run_id,
                          deferred_until=exc.until, defer_channel=channel_id)  # fmt: skip
     except psycopg.OperationalError as exc:
@@ -146,7 +142,7 @@ def run_channel(
         raise  # the caller decides whether to retry with a new connection
     except Exception as exc:
         log.exception("channel %s:%s failed", spec.platform, spec.handle)
-        _confirm_before_end(conn, loader, spec, channel_id, run_id, summary, held)
+        _confirm_before_end(this, held)
         return _end_pass(
             conn, spec, summary, "failed", f"{type(exc).__name__}: {exc}", kind=kind, run_id=run_id
         )
@@ -231,6 +227,18 @@ def _end_pass(
     return summary
 
 
+@dataclass(frozen=True)
+class _Pass:
+    """What every batch of one channel pass writes with."""
+
+    conn: psycopg.Connection
+    loader: Loader
+    spec: ChannelSpec
+    channel_id: int
+    run_id: int
+    summary: ChannelSummary
+
+
 @dataclass
 class _Held:
     """Batches loaded but not yet confirmed: what they say about the channel's stored posts (seen, listed ranges)
@@ -265,13 +273,8 @@ class _Held:
 
 
 def _load_batch(
-    conn: psycopg.Connection,
-    loader: Loader,
-    spec: ChannelSpec,
-    channel_id: int,
+    p: _Pass,
     batch: Batch,
-    run_id: int,
-    summary: ChannelSummary,
     held: _Held,
     *,
     only_existing: bool,
@@ -279,17 +282,18 @@ def _load_batch(
     skip: bool = True,
 ) -> _Held:
     """Load one batch and add it to `held`; returns what is still held (a new `_Held` once confirmed)."""
+    spec, channel_id = p.spec, p.channel_id
     planned, items, stats = load_batch(
         batch.records,
         fingerprinter,
         _normalizer_for(spec.source),
-        loader,
+        p.loader,
         skip=skip,
         only_existing=only_existing,
         ahead=batch.rescan,
     )
     posts = [i for i in items if isinstance(i, Post) and i.channel_id == channel_id]
-    seen = {pid for p in posts for pid in album_member_ids(p)}
+    seen = {pid for post in posts for pid in album_member_ids(post)}
     # Posts skipped as stored unchanged were returned by the platform all the same: they exist.
     seen.update(
         pid
@@ -305,58 +309,45 @@ def _load_batch(
     }
     held.add(batch, seen, stats)
     if items or batch.cursor is not None or held.full:
-        return _confirm(conn, loader, spec, channel_id, run_id, summary, held, cursor=batch.cursor)
+        return _confirm(p, held, cursor=batch.cursor)
     return held
 
 
-def _confirm(
-    conn: psycopg.Connection,
-    loader: Loader,
-    spec: ChannelSpec,
-    channel_id: int,
-    run_id: int,
-    summary: ChannelSummary,
-    held: _Held,
-    *,
-    cursor: Cursor | None = None,
-) -> _Held:
+def _confirm(p: _Pass, held: _Held, *, cursor: Cursor | None = None) -> _Held:
     """Write what the held batches say (deletions in their listed ranges, posts seen, the run's counters, the
     cursor of the last one) and commit them with whatever the current batch loaded."""
     if not held.batches:
         return held
+    spec = p.spec
     stats = LoadStats(**held.stats.as_dict())  # `held` stays as it was if this fails half-way
-    stats.deleted += loader.confirm_listing(
-        spec.platform, channel_id, held.seen, datetime.now(UTC), listed=held.listed, touched=held.touched
+    stats.deleted += p.loader.confirm_listing(
+        spec.platform, p.channel_id, held.seen, datetime.now(UTC), listed=held.listed, touched=held.touched
     )
     if cursor is not None:
-        runs.save_cursor(conn, spec.platform, channel_id, spec.source, cursor, run_id)
-    runs.add_counts(conn, run_id, stats.as_dict(), held.api_reads, notes=held.notes)
-    conn.commit()
-    summary.stats.add(stats)
-    summary.api_reads += held.api_reads
+        runs.save_cursor(p.conn, spec.platform, p.channel_id, spec.source, cursor, p.run_id)
+    runs.add_counts(p.conn, p.run_id, stats.as_dict(), held.api_reads, notes=held.notes)
+    p.conn.commit()
+    p.summary.stats.add(stats)
+    p.summary.api_reads += held.api_reads
     return _Held()
 
 
-def _confirm_before_end(
-    conn: psycopg.Connection,
-    loader: Loader,
-    spec: ChannelSpec,
-    channel_id: int,
-    run_id: int,
-    summary: ChannelSummary,
-    held: _Held,
-) -> None:
+def _confirm_before_end(p: _Pass, held: _Held) -> None:
     """Confirm the held batches of a pass that stops on an error of its source (deferred, failed): the batch in
     flight, if any, is rolled back first, as it would be anyway. A held batch wrote nothing, so if the connection
     cannot take it any more, all that is lost is its 'seen' stamps and deletions, which the next pass makes."""
     if not held.batches:
         return
     try:
-        conn.rollback()
-        _confirm(conn, loader, spec, channel_id, run_id, summary, held)
+        p.conn.rollback()
+        _confirm(p, held)
     except psycopg.Error as exc:
         log.warning(
-            "could not confirm %d held batches of %s:%s: %s", held.batches, spec.platform, spec.handle, exc
+            "could not confirm %d held batches of %s:%s: %s",
+            held.batches,
+            p.spec.platform,
+            p.spec.handle,
+            exc,
         )
 
 
