@@ -90,8 +90,9 @@ def run_channel(
 
     Without a window: everything newer than the committed cursor, then a rescan of the last `rescan_hours`.
     With a window [since, until): the posts published in it, then a rescan that refreshes (edits, deletions,
-    counts) posts already stored from the `rescan_hours` before `until`. Every batch commits with its cursor.
-    Records whose post is stored from the very same bytes are not normalised again (`force`: they are).
+    counts) posts already stored from the `rescan_hours` before `until`. Every batch that writes commits with its
+    cursor; one that only confirms stored posts is held until then (`_Held`). Records whose post is stored from the
+    very same bytes are not normalised again (`force`: they are).
     """
     now = now or datetime.now(UTC)
     summary = ChannelSummary(spec.platform, spec.handle, spec.source)
