@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import struct
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from ingest.warehouse.post_sql import (
     UNCHANGED_RAW,
     UPSERT_POSTS,
 )
+from ingest.warehouse.raw_ahead import StoredAhead
 
 __all__ = ["SOURCE_VERSION", "LoadStats", "Loader"]
 
@@ -106,12 +106,12 @@ class Loader:
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
-        self._ahead: _StoredAhead | None = None
+        self._ahead: StoredAhead | None = None
 
     def probe_ahead(self, platform: str, channel_id: int) -> None:
         """Answer `stored_raw(..., ahead=True)` for this channel from windows of its stored posts read ahead (see
-        `_StoredAhead`): a live rescan hands over ~100 posts a batch, newest first, nearly all stored unchanged."""
-        self._ahead = _StoredAhead(platform, channel_id)
+        `raw_ahead.StoredAhead`): a live rescan hands over ~100 posts a batch, newest first, nearly all stored unchanged."""
+        self._ahead = StoredAhead(platform, channel_id)
 
     def _ensure_stage(self) -> None:
         if not self._staged:
@@ -488,12 +488,10 @@ class Loader:
         in `touched` (those a rescan returned) are stamped as seen. Returns the posts marked deleted."""
         if not listed and not touched:
             return 0
-        if listed and self._ahead is not None:
-            self._ahead.forget_listed(platform, channel_id, listed, seen)
         lock_channels(self.conn, [(platform, channel_id)])  # it writes the channel's rows, like a load
         # Two updates of disjoint rows (returned vs not returned) in one round trip: an hourly rescan makes one
         # such statement for every few thousand posts it rescans.
-        return self.conn.execute(
+        gone: list[int] = self.conn.execute(
             # Without a listing, low and high are NULL and `gone` matches nothing. The overall bounds let the
             # primary key narrow the rows before the ranges are tested.
             """WITH gone AS (
@@ -503,105 +501,21 @@ class Loader:
                      AND EXISTS (SELECT FROM unnest(%(lows)s::bigint[], %(highs)s::bigint[]) AS r(lo, hi)
                                  WHERE post_id BETWEEN r.lo AND r.hi)
                      AND NOT (post_id = ANY(%(seen)s::bigint[]))
-                   RETURNING 1),
+                   RETURNING post_id),
                touched AS (
                    UPDATE posts SET last_seen_at = %(when)s
                    WHERE platform = %(platform)s AND channel_id = %(channel_id)s
                      AND post_id = ANY(%(touched)s::bigint[])
                    RETURNING 1)
-               SELECT count(*) FROM gone""",
+               SELECT coalesce(array_agg(post_id), '{}') FROM gone""",
             {"when": when, "platform": platform, "channel_id": channel_id,
              "low": min((lo for lo, _ in listed), default=None), "high": max((hi for _, hi in listed), default=None),
              "lows": _Int8s(lo for lo, _ in listed), "highs": _Int8s(hi for _, hi in listed),
              "seen": _Int8s(sorted(seen)) if listed else _Int8s(), "touched": _Int8s(sorted(touched))},
         ).fetchone()[0]  # fmt: skip
-
-
-_AHEAD_COLUMNS = """post_id, raw_hash, deleted_at IS NULL, (extract(epoch FROM metrics_observed_at) * 1000000)::bigint
-FROM posts WHERE platform = %s AND channel_id = %s"""
-_AHEAD_DOWN = f"SELECT {_AHEAD_COLUMNS} AND post_id <= %s ORDER BY post_id DESC LIMIT %s"
-_AHEAD_UP = f"SELECT {_AHEAD_COLUMNS} AND post_id >= %s ORDER BY post_id LIMIT %s"
-
-
-class _StoredAhead:
-    """One channel's stored posts as a raw-hash probe needs them (raw hash, not deleted, counts' observation in
-    µs), read in windows of `WINDOW` by the primary key around the first key a probe misses: a rescan of 48 h
-    asks for a few hundred to a few thousand posts in id order, so one read answers ~10-20 batches.
-
-    Only what is read here is answered here; a key not read (new, or out of the windows) goes to the server as
-    before, and so does a key this loader wrote or deleted since (`forget`). Another writer that changes one of
-    these posts meanwhile (a file import of the same channel) can make a rescan skip a record the probe would
-    not have: the post then keeps that writer's state until the next rescan, whose probe sees the difference."""
-
-    WINDOW = 2_000
-
-    def __init__(self, platform: str, channel_id: int):
-        self.platform = platform
-        self.channel_id = channel_id
-        self.rows: dict[int, tuple[int | None, bool, int | None]] = {}
-        self.windows: list[tuple[int, int]] = []  # [low, high] of post ids read (every stored one is in rows)
-        self.forgotten: set[int] = set()
-
-    def wants(self, post_id: int) -> bool:
-        """Whether a window read would tell more about this key than the server's probe of it alone."""
-        return post_id not in self.forgotten and not any(lo <= post_id <= hi for lo, hi in self.windows)
-
-    def extend(self, conn: psycopg.Connection, post_id: int) -> None:
-        """Read a window from `post_id`: the first read both ways (WINDOW/2 stored posts at or below it and as
-        many above), later ones the way the rescan runs (Telethon's newest first, a replayed file oldest first)."""
-        down = any(post_id < lo for lo, _ in self.windows)
-        up = any(post_id > hi for _, hi in self.windows)
-        if not self.windows or (down and up):
-            down = up = True
-        n = self.WINDOW // 2 if down and up else self.WINDOW
-        cur = conn.cursor(binary=True)
-        below = above = []
-        if down:
-            below = cur.execute(
-                _AHEAD_DOWN, (self.platform, self.channel_id, post_id, n), binary=True
-            ).fetchall()
-        if up:
-            above = cur.execute(
-                _AHEAD_UP, (self.platform, self.channel_id, post_id, n), binary=True
-            ).fetchall()
-        # A side not read, or read short, holds nothing new that way (or every stored post that way).
-        low = below[-1][0] if len(below) == n else (post_id if not down else -(2**63))
-        high = above[-1][0] if len(above) == n else (post_id if not up else 2**63)
-        self.windows.append((low, high))
-        forgotten = self.forgotten
-        for pid, raw_hash, alive, observed_us in chain(below, above):
-            if pid not in forgotten:
-                self.rows[pid] = (raw_hash, alive, observed_us)
-
-    def forget(self, keys: Iterable[tuple[str, int | None, int]]) -> None:
-        for platform, channel_id, post_id in keys:
-            if platform == self.platform and channel_id == self.channel_id:
-                self.forgotten.add(post_id)
-                self.rows.pop(post_id, None)
-
-    def forget_listed(
-        self, platform: str, channel_id: int, listed: Sequence[tuple[int, int]], seen: AbstractSet[int]
-    ) -> None:
-        """Posts a listing may mark deleted: those read here, in a listed range, not seen."""
-        if platform != self.platform or channel_id != self.channel_id or not self.rows:
-            return
-        ranges: list[list[int]] = []
-        for lo, hi in sorted(listed):
-            if ranges and lo <= ranges[-1][1] + 1:
-                ranges[-1][1] = max(ranges[-1][1], hi)
-            else:
-                ranges.append([lo, hi])
-        rows = self.rows
-        if sum(hi - lo + 1 for lo, hi in ranges) <= len(rows):  # dense ids (Telegram): walk the ranges
-            gone = [pid for lo, hi in ranges for pid in range(lo, hi + 1) if pid in rows and pid not in seen]
-        else:  # sparse ids (X): place each post read among the ranges
-            lows = [lo for lo, _ in ranges]
-            gone = [
-                pid
-                for pid in rows
-                if pid not in seen and (j := bisect_right(lows, pid) - 1) >= 0 and pid <= ranges[j][1]
-            ]
-        self.forget((platform, channel_id, pid) for pid in gone)
+        if gone and self._ahead is not None:
+            self._ahead.forget((platform, channel_id, pid) for pid in gone)  # the read-ahead held them alive
+        return len(gone)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

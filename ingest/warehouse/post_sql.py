@@ -272,3 +272,10 @@ JOIN LATERAL (
     WHERE p.platform = %s AND p.channel_id = k.channel_id AND p.post_id = k.post_id LIMIT 1
 ) p ON true
 """
+
+# A window of a channel's stored posts as the raw-hash probe reads them (see ingest.warehouse.raw_ahead): by the
+# primary key down or up from a post id.
+_AHEAD_COLUMNS = """post_id, raw_hash, deleted_at IS NULL, (extract(epoch FROM metrics_observed_at) * 1000000)::bigint
+FROM posts WHERE platform = %s AND channel_id = %s"""
+AHEAD_DOWN = f"SELECT {_AHEAD_COLUMNS} AND post_id <= %s ORDER BY post_id DESC LIMIT %s"
+AHEAD_UP = f"SELECT {_AHEAD_COLUMNS} AND post_id >= %s ORDER BY post_id LIMIT %s"

@@ -1,6 +1,6 @@
 """What a rescan in which little changed costs, and that it still misses nothing: batches that only confirm stored
 posts are held and written together (`ingest.run.channel._Held`), and their raw hashes are compared with the
-channel's stored posts read ahead (`ingest.warehouse.loader._StoredAhead`) instead of a probe a batch."""
+channel's stored posts read ahead (`ingest.warehouse.raw_ahead.StoredAhead`) instead of a probe a batch."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from ingest.run.channel import run_channel
 from ingest.warehouse import loader as loader_mod
 from ingest.warehouse import runs
+from ingest.warehouse.raw_ahead import StoredAhead
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
 from tests.reliability.streams import FakeLiveSource, Faults, SimClock, generate_stream, spec_for
@@ -120,7 +121,7 @@ def test_a_quiet_rescan_reads_the_stored_posts_ahead_not_batch_by_batch(db, conn
 def test_rescans_read_ahead_make_the_warehouse_a_full_rescan_makes(db, conn, monkeypatch, window):
     """Edits, count changes, deletions and new posts over three hours, the stored posts read ahead in windows
     smaller than a batch or larger than the channel: the same warehouse as normalising every record."""
-    monkeypatch.setattr(loader_mod._StoredAhead, "WINDOW", window)
+    monkeypatch.setattr(StoredAhead, "WINDOW", window)
     stream = generate_stream(11, messages=90, epochs=3, p_edit=0.2, p_delete=0.1, channel_id=CHANNEL)
     clock = SimClock(stream.t(0))
     hours = [(0, 5), (0, 35), (1, 5), (1, 35), (2, 5)]
