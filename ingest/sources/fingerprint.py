@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import orjson
 
-from ingest.models import RawRecord
+from ingest.models import INT64_MAX, RawRecord
 
 
 class Unit(NamedTuple):
@@ -91,22 +91,12 @@ def _digest(data: bytes) -> int:
     return int.from_bytes(sha256(data).digest()[:8], "big", signed=True)
 
 
-_2_63 = 2**63
-
-
 def int_id(value: object) -> int | None:
     """A positive id given as an int or a decimal string, else None (no unit: the record is normalised)."""
-    if type(value) is str:  # what X sends: one type test for the usual case
-        if value.isdigit() and value.isascii():
-            n = int(value)
-            return n if 0 < n < _2_63 else None
-        return None
-    if type(value) is int:
-        return value if 0 < value < _2_63 else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str):
+        if not (value.isdigit() and value.isascii()):
+            return None
         value = int(value)
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    return None
+    elif not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 < value <= INT64_MAX else None

@@ -130,10 +130,6 @@ def _array(values: tuple[str, ...]) -> list[str] | str:
     return list(values) if values else "{}"
 
 
-def _array_b(values: tuple[str, ...]) -> list[str]:
-    return list(values)
-
-
 def prepare_ahead(posts: Sequence[Post]) -> list[list[Prepared]]:
     """`prepare` with every row's hashes computed now (an import's read-ahead thread does this while the previous
     batch loads). The staging rows themselves are still built in the COPY loop: built ahead, their payload JSON
@@ -150,7 +146,7 @@ def post_row(pr: Prepared, now: datetime, *, binary: bool = False) -> tuple:
     empty array or media list cannot be given as its text literal."""
     p = pr.post
     fwd = p.forwarded_from
-    array = _array_b if binary else _array
+    array = list if binary else _array
     return (
         p.platform, p.channel_id, p.post_id, p.posted_at, p.edited_at, p.effective_version_at, p.kind,
         p.text, p.lang, p.url,

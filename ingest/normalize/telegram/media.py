@@ -159,11 +159,10 @@ def _reactions(value: Any) -> dict[str, int] | None:
         return None
     out: dict[str, int] = {}
     for rc in value.get("results") or ():
-        if type(rc) is not dict:
-            if not isinstance(rc, dict):
-                continue
+        if not isinstance(rc, dict):
+            continue
         reaction = rc.get("reaction")
-        if type(reaction) is not dict and not isinstance(reaction, dict):
+        if not isinstance(reaction, dict):
             continue
         kind = reaction.get("_")
         if kind == "ReactionEmoji":
