@@ -7,12 +7,12 @@ appending): it is read on from there."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from blake3 import blake3
 
 from ingest.sources.lines import Resume
 from ingest.warehouse import ledger
@@ -40,10 +40,11 @@ def fingerprint(path: Path, prefix_at: int | None = None, *, count_lines: bool =
     hash: counting line ends costs half as much as hashing, and does not let go of the GIL)."""
     resolved = path.resolve()
     st = resolved.stat()
-    # SHA-256, not BLAKE2b: ~2x faster on CPUs with SHA extensions (328 MB: 0.24 s against 0.50 s here), and an
-    # unchanged file costs this hash and nothing else. A ledger row from BLAKE2b days just fails to match: the
-    # file is read once more.
-    h = hashlib.sha256()
+    # BLAKE3 (one thread): an unchanged file costs this hash and nothing else, and a changed one has it taken
+    # beside its read. 328 MB: 0.07 s against SHA-256's 0.18 s (with SHA extensions) and BLAKE2b's 0.50 s here.
+    # A ledger row written with an earlier hash just fails to match: the file is read once more (its known lines
+    # are still skipped).
+    h = blake3()
     lines = read = 0
     last = b""
     prefix: tuple[bytes, int, bool] | None = None
@@ -70,7 +71,7 @@ def fingerprint(path: Path, prefix_at: int | None = None, *, count_lines: bool =
 
 
 def _head_of(block: bytes) -> bytes:
-    return hashlib.sha256(block).digest()
+    return blake3(block).digest()
 
 
 def head_hash(path: Path) -> bytes:
