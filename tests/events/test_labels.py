@@ -19,11 +19,21 @@ LABELS = Path(__file__).resolve().parents[1] / "data" / "grouping_ru"
 
 
 def test_committed_label_files_are_well_formed_and_disjoint():
-    dev = read_labels(LABELS / "pairs_dev.tsv")
-    held = read_labels(LABELS / "pairs_heldout.tsv")
-    assert len(dev) + len(held) >= 300
-    assert {(p.a, p.b) for p in dev}.isdisjoint({(p.a, p.b) for p in held})
-    assert {p.label for p in dev} == {"SAME", "STORY", "DIFF"}
+    import zlib
+
+    files = ["pairs_dev.tsv", "pairs_heldout.tsv", "pairs2_dev.tsv", "pairs2_heldout.tsv"]
+    sets = {name: read_labels(LABELS / name) for name in files}
+    assert sum(map(len, sets.values())) >= 900
+    seen: set = set()
+    for name, pairs in sets.items():
+        keys = {frozenset((p.a, p.b)) for p in pairs}
+        assert len(keys) == len(pairs) and seen.isdisjoint(keys), name  # no pair twice, in any order
+        seen |= keys
+        assert {p.label for p in pairs} == {"SAME", "STORY", "DIFF"}, name
+        # The split is the documented hash of the pair's ids, not a choice.
+        for p in pairs:
+            held = zlib.crc32(f"{p.a[1]}:{p.a[2]}:{p.b[1]}:{p.b[2]}".encode()) % 3 == 0
+            assert held == ("heldout" in name), (name, p)
 
 
 def test_a_bad_labels_file_says_which_line(tmp_path):
@@ -63,6 +73,18 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     assert d["copies"] >= 10 and d["copies_together"] == 1.0
     assert d["shares"]["largest_event_share_all"]["share"] < 0.01
     assert d["shares"]["largest_storyline_share_all"]["share"] < 0.02
+    # The second batch's held-aside pairs (labelled 2026-12-05), bounds a little under what was measured then
+    # (P 0.941, R 0.857, storyline recall 0.844, DIFF 0.118; 12 of its 13 near-verbatim pairs together: the
+    # thirteenth is a one-line quote of a long post, which the copy rules do not catch, see docs/grouping.md).
+    r = runner.invoke(
+        app, ["--dsn", db, "eval", "grouping", "--labels", str(LABELS / "pairs2_heldout.tsv"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)["labels"][str(LABELS / "pairs2_heldout.tsv")]
+    assert d["missing"] == 0
+    assert d["event_precision"] >= 0.90 and d["event_recall"] >= 0.80
+    assert d["storyline_recall"] >= 0.78 and d["diff_sharing_storyline"] <= 0.15
+    assert d["copies"] >= 10 and d["copies_together"] >= 12 / 13
 
 
 def test_channels_are_ids_in_any_usual_form_or_handles_current_or_past(conn, tmp_path):
