@@ -37,7 +37,7 @@ class FileFingerprint:
 
 def fingerprint(path: Path, prefix_at: int | None = None, *, count_lines: bool = True) -> FileFingerprint:
     """The file's size, content hash and line count (`count_lines` false: 0, for a check that only compares the
-    hash: counting line ends costs half as much as hashing, and does not let go of the GIL)."""
+    hash: counting line ends holds the GIL, and over 328 MB takes ~0.1 s against the hash's 0.07 s)."""
     resolved = path.resolve()
     st = resolved.stat()
     # BLAKE3 (one thread): an unchanged file costs this hash and nothing else, and a changed one has it taken
@@ -81,7 +81,7 @@ def head_hash(path: Path) -> bytes:
 
 
 class _Beside:
-    """A fingerprint taken on another thread while the file is read (hashlib lets go of the GIL on big blocks,
+    """A fingerprint taken on another thread while the file is read (BLAKE3 lets go of the GIL on big blocks,
     so the two share the machine's cores)."""
 
     def __init__(self, path: Path):

@@ -3,6 +3,7 @@ whose bytes changed, and reads everything with --force; the Python API reads eve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -99,8 +100,6 @@ def test_a_ledger_row_of_an_earlier_hash_is_read_again_not_trusted(db, conn, dem
     """Ledgers written before the content hash became BLAKE3 hold SHA-256 hashes of the same bytes: such a row
     must not match (it would be a skip of bytes never compared), so the file is read once more, changes nothing,
     and is remembered with the current hash."""
-    import hashlib
-
     cli_import(db, str(demo_copy))
     rows = conn.execute("SELECT path FROM import_ledger").fetchall()
     for (path,) in rows:

@@ -4,6 +4,7 @@ news posts (tests/data/grouping_ru), and the scorer's own arithmetic."""
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,6 @@ LABELS = Path(__file__).resolve().parents[1] / "data" / "grouping_ru"
 
 
 def test_committed_label_files_are_well_formed_and_disjoint():
-    import zlib
-
     files = ["pairs_dev.tsv", "pairs_heldout.tsv", "pairs2_dev.tsv", "pairs2_heldout.tsv"]
     sets = {name: read_labels(LABELS / name) for name in files}
     assert sum(map(len, sets.values())) >= 900
