@@ -17,6 +17,7 @@ import psycopg
 import typer
 
 from ingest.cli import common
+from ingest.run import bulk
 from ingest.warehouse import faults
 
 app = typer.Typer(
@@ -80,42 +81,22 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
-#: Commands that parse and normalise records in bulk: they run with the collector tuned by `_tune_gc` and the
-#: thread switch interval by `_tune_switching`.
+#: Commands that parse and normalise records in bulk: they run with the collector and the thread switch interval
+#: tuned (`ingest.run.bulk`).
 BULK_COMMANDS = frozenset({"import", "backfill", "ingest", "demo"})
 
 
-def _tune_gc() -> None:
-    """Collect reference cycles less often. A batch of parsed records (thousands of dicts, each post's raw payload)
-    stays alive while it is normalised and loaded, and Python's default (a young collection every 700
-    allocations, promoted objects walked again and again) spent a third of an import's normalisation walking it:
-    65 -> 40 us a Telethon record, 56 -> 38 us an X post (`python -m bench normalize`, the batched path).
-    Records and posts hold no cycles, so nothing more is kept: memory is freed by reference counts as before.
-    What the start-up imported is frozen out of every collection."""
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(200_000, 10, 10)
-
-
-#: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
-BULK_SWITCH_INTERVAL = 0.001
-
-
-def _tune_switching() -> None:
-    """Hand the GIL over sooner. An import's main thread feeds the server (COPY) and waits on it in short turns
-    while its read-ahead thread normalises the next batch: each time the main thread's wait ends it waited up to
-    the whole interval for the GIL, and the server idled meanwhile. At 1 ms, 100k X posts import in 8.9 s instead
-    of 9.5 s (medians of 3, alternated); Telethon JSONL, bound by the client's CPU, is unchanged."""
-    sys.setswitchinterval(BULK_SWITCH_INTERVAL)
+# Re-exported for the benchmarks and tests that set a bulk command's runtime by hand.
+_tune_gc = bulk.tune_gc
+_tune_switching = bulk.tune_switching
+BULK_SWITCH_INTERVAL = bulk.BULK_SWITCH_INTERVAL
 
 
 def main() -> None:
     argv = sys.argv[1:]
     _register(argv)
     if _command_name(argv) in BULK_COMMANDS:
-        _tune_gc()
-        _tune_switching()
+        bulk.tune()
     try:
         app()
     except common.DatabaseUnreachable as exc:
