@@ -29,6 +29,7 @@ from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_row, stage_row
 from ingest.warehouse.post_sql import (
     CHANGED_KEYS,
+    DROP_REPEATED_METRICS,
     INSERT_METRICS,
     INSERT_RAW,
     INSERT_VERSIONS,
@@ -37,6 +38,7 @@ from ingest.warehouse.post_sql import (
     RAW_COLS,
     RAW_TYPES,
     REFRESH_RAW_HASH,
+    REPLACE_LATER_RAW,
     SEED_METRICS,
     SEED_VERSIONS,
     STAGE_COLS,
@@ -288,7 +290,10 @@ class Loader:
         stats.versions += cur.execute(INSERT_VERSIONS).rowcount
         stats.metrics += cur.execute(SEED_METRICS).rowcount
         stats.metrics += cur.execute(INSERT_METRICS, self._metrics_params).rowcount
-        cur.execute(INSERT_RAW, {"source_version": SOURCE_VERSION, "run_id": self.run_id})
+        stats.metrics -= cur.execute(DROP_REPEATED_METRICS).rowcount
+        raw_params = {"source_version": SOURCE_VERSION, "run_id": self.run_id}
+        cur.execute(REPLACE_LATER_RAW, raw_params)
+        cur.execute(INSERT_RAW, raw_params)
         cur.execute(UPSERT_POSTS)
         flags = [r[0] for r in cur.fetchall()]
         ins = sum(1 for f in flags if f)

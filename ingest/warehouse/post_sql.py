@@ -208,12 +208,41 @@ ORDER BY s.platform, s.channel_id, s.post_id
 ON CONFLICT DO NOTHING
 """  # noqa: S608
 
+# An observation older than the post's latest counts (a capture loaded after a newer one, or two imports finishing
+# in another order) can land just before a row holding the very same counts: that row is no longer a change, and
+# goes. Each run of equal counts then keeps its first observation, whichever order the observations came in
+# (before this, importing a folder whose files held one X tweet across an edit left a state twice in a row).
+DROP_REPEATED_METRICS = f"""
+DELETE FROM post_metrics m
+USING stage_posts s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
+WHERE s.has_metrics AND s.metrics_observed_at < p.metrics_observed_at
+  AND {_SAME_KEY.format(a="m", b="s")} AND m.metrics_hash = s.metrics_hash
+  AND m.observed_at = (SELECT min(n.observed_at) FROM post_metrics n
+                       WHERE {_SAME_KEY.format(a="n", b="s")} AND n.observed_at > s.metrics_observed_at)
+  AND (SELECT b.metrics_hash FROM post_metrics b
+       WHERE {_SAME_KEY.format(a="b", b="s")} AND b.observed_at <= s.metrics_observed_at
+       ORDER BY b.observed_at DESC LIMIT 1) = s.metrics_hash
+"""  # noqa: S608
+
 # A payload is kept per distinct content state of a post (every normalised field but the counts: state_hash),
 # the first observation of it: an observation that changes only counts is kept as counts in post_metrics.
 # Dedupe is a probe, not a unique index: raw_records is partitioned by fetch month, and a unique index of a
 # partitioned table must hold the partition key. Writers of a channel hold its lock (ingest.warehouse.locks),
 # so two of them cannot both miss the same state. Most staged rows carry the content `posts` already holds
 # (a rescan with new counts): those are known without probing any partition.
+# The payload kept for a content state is the state's first observation, whatever order observations are loaded in:
+# an observation earlier than the stored one of its state (a capture loaded after a newer capture holding the same
+# state, two imports finishing in another order) takes its place. Only a staged row older than the post's latest
+# counts can be such an observation (or one of a post that never had counts): the hourly rescan's rows, newer
+# than everything stored, probe no partition.
+REPLACE_LATER_RAW = f"""
+UPDATE raw_records r
+SET row_hash = s.row_hash, source = s.source, source_version = %(source_version)s, origin = s.origin,
+    fetched_at = s.observed_at, payload = s.payload, run_id = %(run_id)s
+FROM stage_posts s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
+WHERE s.payload IS NOT NULL AND (p.metrics_observed_at IS NULL OR s.observed_at < p.metrics_observed_at)
+  AND {_SAME_KEY.format(a="r", b="s")} AND r.state_hash = s.state_hash AND s.observed_at < r.fetched_at
+"""  # noqa: S608
 _CONTENT_DIFFERS = _differs(CONTENT_COLS).replace("posts.", "p.").replace("EXCLUDED.", "s.")
 INSERT_RAW = f"""
 INSERT INTO raw_records ({", ".join(RAW_COLS)})

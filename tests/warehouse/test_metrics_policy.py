@@ -105,3 +105,25 @@ def test_past_youth_and_without_a_gap_floor_the_series_depends_only_on_the_state
         conn.commit()
     irregular = [r[0] for r in conn.execute("SELECT views FROM post_metrics ORDER BY observed_at")]
     assert hourly == irregular == [1000, 1060, 1200, 1300]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(0, 1, 2, 3), (0, 2, 1, 3), (3, 0, 1, 2), (3, 2, 1, 0), (2, 0, 3, 1)],
+    ids=lambda o: "".join(map(str, o)),
+)
+def test_observations_loaded_in_any_order_keep_each_states_first_observation(conn, order):
+    """Captures loaded out of time order (a folder's files finishing in another order, an older capture read after
+    a newer one): the series is that of the observations loaded in time order, never one state twice in a row.
+    Hourly observations of a young post: 100, 120, 120, 150; the repeat's first observation is what stays."""
+    views = [100, 120, 120, 150]
+    for i in order:
+        Loader(conn, metrics_policy=MetricsPolicy()).load(
+            [post(1, metrics=Metrics(views=views[i]), observed_at=T0 + i * H)]
+        )
+        conn.commit()
+    series = list(
+        conn.execute("SELECT observed_at, views FROM post_metrics WHERE post_id = 1 ORDER BY observed_at")
+    )
+    assert series == [(T0, 100), (T0 + H, 120), (T0 + 3 * H, 150)]
+    assert conn.execute("SELECT views FROM posts WHERE post_id = 1").fetchone()[0] == 150

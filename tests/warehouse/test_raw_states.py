@@ -4,7 +4,9 @@ stores one payload; an existing warehouse built by the code before 011 is dedupl
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -216,3 +218,30 @@ def test_migration_011_deduplicates_a_warehouse_built_before_it(admin_dsn, tmp_p
             assert _one(conn, "SELECT count(*) FROM raw_records") == 41
     finally:
         ctx.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    "order", [(0, 1, 2, 3, 4), (4, 3, 2, 1, 0), (2, 4, 0, 3, 1)], ids=lambda o: "".join(map(str, o))
+)
+def test_captures_loaded_in_any_order_keep_each_states_first_observation(fresh, tmp_path, order):
+    """Five hourly captures (new counts each hour, an edit from the third) imported in any order, as a folder's
+    files finishing in another order load them: the payloads kept are those of each state's first observation,
+    passes 0 and 2, with their origins, as loading the captures in time order keeps them."""
+    conn = fresh
+    messages = capture(CAPTURE)
+    paths = [write_pass(messages, tmp_path, n, edit_at=2) for n in range(5)]
+    for n in order:
+        import_files(conn, [paths[n]])
+    rows = list(
+        conn.execute(
+            "SELECT post_id, fetched_at, origin, payload FROM raw_records ORDER BY post_id, fetched_at"
+        )
+    )
+    # No albums in this capture: each line is one post's payload.
+    by_pass = {n: {m["id"]: m for m in capture(paths[n])} for n in (0, 2)}
+    edited = messages[0]["id"]
+    assert len(rows) == len(messages) + 1
+    for post_id, fetched_at, origin, payload in rows:
+        n = 2 if post_id == edited and "(updated)" in payload else 0
+        assert (fetched_at, origin.rsplit(":", 1)[0]) == (FIRST_FETCH + n * timedelta(hours=1), str(paths[n]))
+        assert json.loads(payload) == by_pass[n][post_id]
