@@ -11,7 +11,10 @@ Bloomberg channel record with its web-page media). Cases, each into a fresh scra
 - the first import with its read-ahead thread off (`WIREWATCH_IMPORT_READ_AHEAD=0`, the code before it), into
   another fresh database: what reading ahead gains;
 - the baseline: `COPY ... FROM STDIN (FORMAT binary)` of the `posts` and `raw_records` rows the first import
-  stored, into an identical empty schema with all its indexes (and the search index).
+  stored, into an identical empty schema with all its indexes (and the search index);
+- the same posts as a folder of four files, each holding its own channels as per-channel captures do (Telethon
+  lines by channel; X pages cut by account, 25 posts a page), imported with `--jobs 1` (one process) and `--jobs 2` (two
+  worker processes), against the binary COPY of the rows the folder's import stored.
 
 Ratios: `copy / first` (the issue's target is >= 0.8), `first / unchanged` (>= 20), `first / edited` (>= 10).
 """
@@ -108,10 +111,10 @@ def telethon_jsonl(path: Path, n: int, edited_every: int = 0) -> None:
             out.write(orjson.dumps(m) + b"\n")
 
 
-def cli_import(dsn: str, path: Path, *, read_ahead: bool = True) -> tuple[float, list[dict]]:
+def cli_import(dsn: str, path: Path, *, read_ahead: bool = True, jobs: int = 0) -> tuple[float, list[dict]]:
     t = time.perf_counter()
     out = subprocess.run(
-        [str(WIREWATCH), "--dsn", dsn, "import", str(path), "--json"],
+        [str(WIREWATCH), "--dsn", dsn, "import", str(path), "--json", "--jobs", str(jobs)],
         capture_output=True,
         text=True,
         check=False,
@@ -206,6 +209,61 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     report.add(case=f"{name}: first / unchanged", ratio=f / u, target=20)
     report.add(case=f"{name}: first / 1% edited", ratio=f / e, target=10)
     report.add(case=f"{name}: summaries", first=_counts(first), unchanged=_counts(again))
+    folder_case(name, plain, n, repeats, report, tmp)
+
+
+FOLDER_FILES = 4
+
+
+def split_into_folder(src: Path, dst: Path, name: str) -> None:
+    """The posts dealt into FOLDER_FILES files by channel, each file its own channels, as per-channel captures
+    are: Telethon lines by `peer_id`, X pages cut into one page a file (each with the users its tweets use)."""
+    dst.mkdir()
+    outs = [(dst / f"part{k}.jsonl").open("wb") for k in range(FOLDER_FILES)]
+    try:
+        with src.open("rb") as fh:
+            for line in fh:
+                rec = orjson.loads(line)
+                if name == "telethon":
+                    outs[rec["peer_id"]["channel_id"] % FOLDER_FILES].write(line)
+                    continue
+                for k, out in enumerate(outs):
+                    data = [t for t in rec["data"] if int(t["author_id"]) % FOLDER_FILES == k]
+                    if data:
+                        users = [u for u in rec["includes"]["users"] if int(u["id"]) % FOLDER_FILES == k]
+                        page = {**rec, "data": data, "includes": {**rec["includes"], "users": users}}
+                        out.write(orjson.dumps(page) + b"\n")
+    finally:
+        for o in outs:
+            o.close()
+
+
+def folder_case(name: str, plain: Path, n: int, repeats: int, report: Report, tmp: Path) -> None:
+    folder = tmp / f"{name}.folder"
+    split_into_folder(plain, folder, name)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    rows: dict[str, bytes] = {}
+    summary: list[dict] = []
+    for _ in range(repeats):
+        for jobs in (1, 2):
+            with scratch_db(f"ww_bench_import_folder{jobs}") as dsn:
+                s, summary = cli_import(dsn, folder, jobs=jobs)
+                times[jobs].append(s)
+                if not rows:
+                    rows = dump_rows(dsn)
+    with scratch_db("ww_bench_import_copy") as dsn:
+        copies = [binary_copy(dsn, rows) for _ in range(repeats)]
+    c = statistics.median(copies)
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    label = f"{name}: folder of {FOLDER_FILES} files"
+    report.add(case=f"{label}, --jobs 1", n=n, seconds=one, posts_per_s=n / one, runs=times[1])
+    report.add(
+        case=f"{label}, --jobs 2", n=n, seconds=two, posts_per_s=n / two, speedup=one / two, runs=times[2]
+    )
+    report.add(case=f"{label}: binary COPY of the stored rows (baseline)", n=n, seconds=c, runs=copies)
+    report.add(case=f"{label}: ratio copy / first import, --jobs 1", ratio=c / one, target=0.8)
+    report.add(case=f"{label}: ratio copy / first import, --jobs 2", ratio=c / two, target=0.8)
+    report.add(case=f"{label}: summary", first=_counts(summary))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -164,6 +164,16 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
     return Plan(fp, known_lines=entry.line_hashes)
 
 
+def unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
+    """Whether `plan` would skip the file: the ledger holds these very bytes imported whole in this format."""
+    entry = ledger.get(conn, str(path.resolve()))
+    if entry is None or entry.format != fmt or entry.size_bytes != path.stat().st_size:
+        return False
+    if _head_differs(entry, path):
+        return False
+    return fingerprint(path, count_lines=False).content_hash == entry.content_hash
+
+
 def _head_differs(entry: LedgerEntry, path: Path) -> bool:
     """The file's first MiB is not what it was: only telling where the last import read at least a MiB (a smaller
     file's head grows with an append), and where the ledger row has the head's hash."""

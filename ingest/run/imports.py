@@ -117,7 +117,7 @@ def import_files(
     summaries: list[ImportSummary] = into if into is not None else []
     if read_ahead is None:
         read_ahead = os.environ.get(READ_AHEAD_ENV, "1").strip() not in ("0", "false", "no", "off")
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         try:
             file_format = detect_format(path) if fmt == "auto" else get_format(fmt)
         except (ValueError, OSError) as exc:
@@ -172,7 +172,9 @@ def import_files(
     return summaries
 
 
-def _expand(paths: Sequence[Path]) -> Iterator[Path]:
+def expand_paths(paths: Sequence[Path]) -> Iterator[Path]:
+    """The files an import of `paths` reads, in its order: a folder's files sorted (a Desktop export folder: its
+    result.json); a folder with none is given back as it is, to be reported."""
     for path in paths:
         path = Path(path)
         if path.is_dir():

@@ -1,0 +1,297 @@
+"""Importing many files on every core (`wirewatch import --jobs`): each file in a worker process of its own.
+
+One import is bound by one core: its Python work (reading, decoding, hashing, normalising, formatting rows) shares
+one GIL, and the server's ingest of the rows takes what the machine has left. Files are independent inputs, so
+several are imported at once, each by `reconnecting.import_paths` in a worker process on its own connection:
+exactly what several `wirewatch import` commands run side by side do, which the warehouse is built for (a
+channel's writer takes the channel's lock a batch at a time, rows go in key order, and an older capture loaded
+after a newer one changes nothing), so the warehouse ends as one import of the same files in order makes it.
+
+- Files are handed out largest first to whichever worker is free. Files the import ledger holds unchanged, files
+  whose format cannot be told, and folders (a Desktop export) are imported by this process meanwhile: they cost a
+  hash or a refusal, not a worker's start-up. With fewer than two files to read, nothing is started and the
+  import runs as one process, as it always did.
+- Summaries come back in the order of the files, as a one-process import lists them; progress is counted as the
+  workers load.
+- Ctrl-C: this process passes it on to each worker once (workers ignore the SIGINT a terminal sends to the whole
+  job and take SIGUSR1 as their Ctrl-C), each ends its file's run as a one-process import does (the run marked
+  failed, what committed kept), no further file is started, and the command exits 130. SIGKILL of this process takes the
+  workers with it (Linux: the parent-death signal), so the warehouse is left as a killed one-process import
+  leaves it. A lost connection is retried in the worker that lost it, as in a one-process import. A fault a
+  worker cannot retry away stops the handing out of files and ends the command with the one-process exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from ingest.run import bulk, file_ledger
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, expand_paths
+from ingest.run.reconnecting import import_paths
+from ingest.sources.formats import detect_format, get_format
+from ingest.warehouse import faults
+from ingest.warehouse.db import connect
+
+log = logging.getLogger(__name__)
+
+#: Workers at most when --jobs is 0 (auto): the cores, up to this many. Past two or three, a server on the same
+#: machine is the bound; a server elsewhere can take more, with --jobs.
+AUTO_JOBS_MAX = 4
+#: How long Ctrl-C waits for the workers to end their runs before they are killed.
+INTERRUPT_GRACE_S = 60.0
+#: The signal that interrupts a worker as Ctrl-C interrupts a one-process import (KeyboardInterrupt).
+INTERRUPT = signal.SIGUSR1
+
+
+def auto_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, AUTO_JOBS_MAX))
+
+
+class WorkerFailed(Exception):
+    """A worker ended on a fault it could not retry away; `exit_code` is what a one-process import exits with."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class _Job:
+    dsn: str
+    fmt: str
+    batch_size: int
+    skip_unchanged: bool
+    log_level: int
+    parent_pid: int
+
+
+def import_paths_parallel(
+    dsn: str,
+    paths: Sequence[Path],
+    fmt: str = "auto",
+    *,
+    jobs: int = 0,
+    batch_size: int = IMPORT_BATCH,
+    on_progress: Callable[[int], object] | None = None,
+    skip_unchanged: bool = False,
+) -> list[ImportSummary]:
+    """`reconnecting.import_paths` with up to `jobs` files imported at once in worker processes (0: `auto_jobs()`);
+    one process when `jobs` is 1 or fewer than two files need reading."""
+    jobs = jobs or auto_jobs()
+    files = list(expand_paths(paths))
+    if jobs <= 1 or len(files) < 2:
+        return import_paths(
+            dsn, paths, fmt, batch_size=batch_size, on_progress=on_progress, skip_unchanged=skip_unchanged
+        )
+    to_read = _files_to_read(dsn, files, fmt, skip_unchanged)
+    if len(to_read) < 2:
+        return import_paths(
+            dsn, files, fmt, batch_size=batch_size, on_progress=on_progress, skip_unchanged=skip_unchanged
+        )
+    job = _Job(dsn, fmt, batch_size, skip_unchanged, logging.getLogger().getEffectiveLevel(), os.getpid())
+    here = [i for i in range(len(files)) if i not in to_read]
+    results: dict[int, list[ImportSummary]] = {}
+    with _Pool(job, min(jobs, len(to_read)), on_progress) as pool:
+        # Largest first: a big file started last would leave one worker finishing it alone.
+        for i in sorted(to_read, key=lambda i: (-_size(files[i]), i)):
+            pool.submit(i, files[i])
+        if here:
+            summaries = import_paths(
+                dsn, [files[i] for i in here], fmt, batch_size=batch_size, on_progress=on_progress,
+                skip_unchanged=skip_unchanged,
+            )  # fmt: skip
+            # One summary a file, in the order given.
+            for i, s in zip(here, summaries, strict=True):
+                results[i] = [s]
+        results.update(pool.results())
+    return [s for i in sorted(results) for s in results[i]]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _files_to_read(dsn: str, files: list[Path], fmt: str, skip_unchanged: bool) -> set[int]:
+    """Indexes of the files a worker should import: regular files of a known format that the ledger does not hold
+    unchanged (that check is a hash, which this process makes faster than a worker starts)."""
+    candidates: dict[int, str] = {}
+    for i, path in enumerate(files):
+        if not path.is_file():
+            continue
+        try:
+            candidates[i] = (detect_format(path) if fmt == "auto" else get_format(fmt)).name
+        except (ValueError, OSError):
+            continue  # refused by the import in this process, with its reject and run
+    if not skip_unchanged:
+        return set(candidates)
+    with connect(dsn) as conn:
+        return {i for i, name in candidates.items() if not file_ledger.unchanged(conn, files[i], name)}
+
+
+class _Pool:
+    """Worker processes taking files from a queue; their progress counts and summaries come back on two others."""
+
+    def __init__(self, job: _Job, n: int, on_progress: Callable[[int], object] | None) -> None:
+        # Spawned, not forked: the parent holds threads (a progress bar's, the fingerprint's) and libpq state.
+        ctx = multiprocessing.get_context("spawn")
+        self._tasks = ctx.Queue()
+        self._done = ctx.Queue()
+        self._progress = ctx.Queue()
+        self._stop = ctx.Event()
+        self._submitted = 0
+        self._on_progress = on_progress
+        self._procs = [
+            ctx.Process(
+                target=_worker,
+                args=(job, self._tasks, self._done, self._progress, self._stop),
+                name=f"wirewatch-import-{k + 1}",
+                daemon=False,
+            )
+            for k in range(n)
+        ]
+        for p in self._procs:
+            p.start()
+        self._relay = threading.Thread(target=self._relay_progress, name="wirewatch-progress", daemon=True)
+        self._relay.start()
+
+    def submit(self, index: int, path: Path) -> None:
+        self._tasks.put((index, str(path)))
+        self._submitted += 1
+
+    def results(self) -> dict[int, list[ImportSummary]]:
+        """Every submitted file's summaries; raises WorkerFailed after the first fault (the files not started
+        are not imported) and KeyboardInterrupt when a worker was interrupted."""
+        for _ in self._procs:
+            self._tasks.put(None)
+        out: dict[int, list[ImportSummary]] = {}
+        failure: WorkerFailed | None = None
+        interrupted = False
+        while len(out) < self._submitted and failure is None and not interrupted:
+            try:
+                index, summaries, error = self._done.get(timeout=0.5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in self._procs) and self._done.empty():
+                    failure = WorkerFailed("an import worker process died without a word (killed?)", 1)
+                continue
+            if error is None:
+                out[index] = summaries
+            elif error[0] == "interrupted":
+                interrupted = True
+            else:
+                failure = WorkerFailed(error[1], error[2])
+        if interrupted:
+            raise KeyboardInterrupt
+        if failure is not None:
+            raise failure
+        return out
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._stop.set()
+            if issubclass(exc_type, KeyboardInterrupt):
+                # Workers ignore SIGINT (a terminal sends it to the whole job): each is told once, by INTERRUPT,
+                # so that a second signal cannot cut short the end of its run.
+                for p in self._procs:
+                    if p.is_alive() and p.pid is not None:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(p.pid, INTERRUPT)
+        for p in self._procs:
+            p.join(INTERRUPT_GRACE_S if exc_type is not None else None)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        self._progress.put(None)
+        self._relay.join(5)
+        # Files never taken (Ctrl-C, a fault) stay in the task queue: its feeder thread is not waited for.
+        self._tasks.cancel_join_thread()
+        for q in (self._tasks, self._done, self._progress):
+            q.close()
+
+    def _relay_progress(self) -> None:
+        while True:
+            n = self._progress.get()
+            if n is None:
+                return
+            if self._on_progress is not None:
+                with contextlib.suppress(Exception):
+                    self._on_progress(n)
+
+
+# ------------------------------------------------------------------------------------------------- the worker
+
+
+def _worker(job: _Job, tasks, done, progress, stop) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(INTERRUPT, signal.default_int_handler)
+    _die_with_parent(job.parent_pid)
+    index = -1
+    try:
+        logging.basicConfig(
+            level=job.log_level, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+            force=True,
+        )  # fmt: skip
+        bulk.tune()
+        while not stop.is_set():
+            task = tasks.get()
+            if task is None:
+                return
+            index, path = task
+            try:
+                summaries = import_paths(
+                    job.dsn, [Path(path)], job.fmt, batch_size=job.batch_size, on_progress=progress.put,
+                    skip_unchanged=job.skip_unchanged,
+                )  # fmt: skip
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent, which ends the command with it
+                stop.set()
+                done.put((index, None, ("failed", *_exit_of(exc))))
+                return
+            done.put((index, summaries, None))
+    except KeyboardInterrupt:
+        # The import ended its file's run as a one-process import does; nothing more starts.
+        stop.set()
+        done.put((index, None, ("interrupted", "", 130)))
+        sys.exit(130)
+
+
+def _exit_of(exc: BaseException) -> tuple[str, int]:
+    """The message and exit code a one-process `wirewatch import` ends with on this exception (`ingest.cli.main`)."""
+    if isinstance(exc, faults.DatabaseFault):
+        return str(exc), 5
+    if isinstance(exc, psycopg.OperationalError):
+        return faults.describe(exc), 3 if faults.classify(exc) == faults.CONNECTION else 5
+    return f"{type(exc).__name__}: {exc}", 1
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this worker when the parent dies (Linux), so a killed import leaves no worker writing on."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
