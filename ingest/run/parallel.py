@@ -7,10 +7,13 @@ exactly what several `wirewatch import` commands run side by side do, which the 
 channel's writer takes the channel's lock a batch at a time, rows go in key order, and an older capture loaded
 after a newer one changes nothing), so the warehouse ends as one import of the same files in order makes it.
 
-- Files are handed out largest first to whichever worker is free. Files the import ledger holds unchanged, files
-  whose format cannot be told, and folders (a Desktop export) are imported by this process meanwhile: they cost a
-  hash or a refusal, not a worker's start-up. With fewer than two files to read, nothing is started and the
-  import runs as one process, as it always did.
+- Files of one channel (by their first record: per-channel captures taken at different times, a channel's Desktop
+  exports) go to one worker, in their order, so they load as a one-process import loads them: which file inserts
+  a post and which finds it unchanged, or refuses a record only a write would refuse, does not depend on timing
+  (and writers of one channel would only take turns on its lock). Groups are handed out largest first to whichever
+  worker is free. Files the import ledger holds unchanged, files whose format cannot be told, and folders are
+  imported by this process meanwhile: they cost a hash or a refusal, not a worker's start-up. With fewer than two
+  groups to read, nothing is started and the import runs as one process, as it always did.
 - Summaries come back in the order of the files, as a one-process import lists them; progress is counted as the
   workers load.
 - Ctrl-C: this process passes it on to each worker once (workers ignore the SIGINT a terminal sends to the whole
@@ -38,10 +41,12 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.models import Post
 from ingest.run import bulk, file_ledger
 from ingest.run.imports import IMPORT_BATCH, ImportSummary, expand_paths
 from ingest.run.reconnecting import import_paths
 from ingest.sources.formats import detect_format, get_format
+from ingest.sources.registry import FileFormat
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect
 
@@ -97,27 +102,26 @@ def import_paths_parallel(
             dsn, paths, fmt, batch_size=batch_size, on_progress=on_progress, skip_unchanged=skip_unchanged
         )
     to_read = _files_to_read(dsn, files, fmt, skip_unchanged)
-    if len(to_read) < 2:
+    groups = _by_channel(files, to_read)
+    if len(groups) < 2:
         return import_paths(
             dsn, files, fmt, batch_size=batch_size, on_progress=on_progress, skip_unchanged=skip_unchanged
         )
     job = _Job(dsn, fmt, batch_size, skip_unchanged, logging.getLogger().getEffectiveLevel(), os.getpid())
     here = [i for i in range(len(files)) if i not in to_read]
-    results: dict[int, list[ImportSummary]] = {}
-    with _Pool(job, min(jobs, len(to_read)), on_progress) as pool:
-        # Largest first: a big file started last would leave one worker finishing it alone.
-        for i in sorted(to_read, key=lambda i: (-_size(files[i]), i)):
-            pool.submit(i, files[i])
+    results: dict[int, ImportSummary] = {}
+    with _Pool(job, min(jobs, len(groups)), on_progress) as pool:
+        # Largest first: a big group started last would leave one worker finishing it alone.
+        for group in sorted(groups, key=lambda g: (-sum(_size(files[i]) for i in g), g[0])):
+            pool.submit(group, [files[i] for i in group])
         if here:
             summaries = import_paths(
                 dsn, [files[i] for i in here], fmt, batch_size=batch_size, on_progress=on_progress,
                 skip_unchanged=skip_unchanged,
             )  # fmt: skip
-            # One summary a file, in the order given.
-            for i, s in zip(here, summaries, strict=True):
-                results[i] = [s]
+            results.update(zip(here, summaries, strict=True))  # one summary a file, in the order given
         results.update(pool.results())
-    return [s for i in sorted(results) for s in results[i]]
+    return [results[i] for i in sorted(results)]
 
 
 def _size(path: Path) -> int:
@@ -127,21 +131,52 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _files_to_read(dsn: str, files: list[Path], fmt: str, skip_unchanged: bool) -> set[int]:
-    """Indexes of the files a worker should import: regular files of a known format that the ledger does not hold
+def _files_to_read(dsn: str, files: list[Path], fmt: str, skip_unchanged: bool) -> dict[int, FileFormat]:
+    """The files a worker should import, by index: regular files of a known format that the ledger does not hold
     unchanged (that check is a hash, which this process makes faster than a worker starts)."""
-    candidates: dict[int, str] = {}
+    candidates: dict[int, FileFormat] = {}
     for i, path in enumerate(files):
         if not path.is_file():
             continue
         try:
-            candidates[i] = (detect_format(path) if fmt == "auto" else get_format(fmt)).name
+            candidates[i] = detect_format(path) if fmt == "auto" else get_format(fmt)
         except (ValueError, OSError):
             continue  # refused by the import in this process, with its reject and run
     if not skip_unchanged:
-        return set(candidates)
+        return candidates
     with connect(dsn) as conn:
-        return {i for i, name in candidates.items() if not file_ledger.unchanged(conn, files[i], name)}
+        return {i: f for i, f in candidates.items() if not file_ledger.unchanged(conn, files[i], f.name)}
+
+
+def _by_channel(files: list[Path], to_read: dict[int, FileFormat]) -> list[list[int]]:
+    """The files to read in groups that share the channel of their first post, each group in the files' order; a
+    file whose first record makes no post is a group of its own."""
+    groups: dict[object, list[int]] = {}
+    for i in sorted(to_read):
+        groups.setdefault(_first_channel(files[i], to_read[i]) or ("file", i), []).append(i)
+    return list(groups.values())
+
+
+def _first_channel(path: Path, fmt: FileFormat) -> tuple[str, int] | None:
+    """The channel of the file's first post (its first records read and normalised), or None."""
+    try:
+        records = fmt.read(path)
+        try:
+            for _, record in zip(range(_FIRST_RECORDS), records, strict=False):
+                for item in fmt.normalize(record):
+                    if isinstance(item, Post):
+                        return (item.platform, item.channel_id)
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+    except Exception:  # noqa: BLE001 - an unreadable file is the import's to report, in its own group
+        return None
+    return None
+
+
+#: Records read for a file's first post: a file that starts with service messages or rejects still finds its channel.
+_FIRST_RECORDS = 20
 
 
 class _Pool:
@@ -170,27 +205,28 @@ class _Pool:
         self._relay = threading.Thread(target=self._relay_progress, name="wirewatch-progress", daemon=True)
         self._relay.start()
 
-    def submit(self, index: int, path: Path) -> None:
-        self._tasks.put((index, str(path)))
-        self._submitted += 1
+    def submit(self, indexes: list[int], paths: list[Path]) -> None:
+        """Files imported by one worker, in this order (their summaries come back under their indexes)."""
+        self._tasks.put((indexes, [str(p) for p in paths]))
+        self._submitted += len(indexes)
 
-    def results(self) -> dict[int, list[ImportSummary]]:
-        """Every submitted file's summaries; raises WorkerFailed after the first fault (the files not started
+    def results(self) -> dict[int, ImportSummary]:
+        """Every submitted file's summary; raises WorkerFailed after the first fault (the files not started
         are not imported) and KeyboardInterrupt when a worker was interrupted."""
         for _ in self._procs:
             self._tasks.put(None)
-        out: dict[int, list[ImportSummary]] = {}
+        out: dict[int, ImportSummary] = {}
         failure: WorkerFailed | None = None
         interrupted = False
         while len(out) < self._submitted and failure is None and not interrupted:
             try:
-                index, summaries, error = self._done.get(timeout=0.5)
+                indexes, summaries, error = self._done.get(timeout=0.5)
             except queue.Empty:
                 if not any(p.is_alive() for p in self._procs) and self._done.empty():
                     failure = WorkerFailed("an import worker process died without a word (killed?)", 1)
                 continue
             if error is None:
-                out[index] = summaries
+                out.update(zip(indexes, summaries, strict=True))
             elif error[0] == "interrupted":
                 interrupted = True
             else:
@@ -243,7 +279,7 @@ def _worker(job: _Job, tasks, done, progress, stop) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(INTERRUPT, signal.default_int_handler)
     _die_with_parent(job.parent_pid)
-    index = -1
+    indexes: list[int] = []
     try:
         logging.basicConfig(
             level=job.log_level, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
@@ -254,23 +290,23 @@ def _worker(job: _Job, tasks, done, progress, stop) -> None:
             task = tasks.get()
             if task is None:
                 return
-            index, path = task
+            indexes, paths = task
             try:
                 summaries = import_paths(
-                    job.dsn, [Path(path)], job.fmt, batch_size=job.batch_size, on_progress=progress.put,
-                    skip_unchanged=job.skip_unchanged,
+                    job.dsn, [Path(p) for p in paths], job.fmt, batch_size=job.batch_size,
+                    on_progress=progress.put, skip_unchanged=job.skip_unchanged,
                 )  # fmt: skip
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which ends the command with it
                 stop.set()
-                done.put((index, None, ("failed", *_exit_of(exc))))
+                done.put((indexes, None, ("failed", *_exit_of(exc))))
                 return
-            done.put((index, summaries, None))
+            done.put((indexes, summaries, None))
     except KeyboardInterrupt:
         # The import ended its file's run as a one-process import does; nothing more starts.
         stop.set()
-        done.put((index, None, ("interrupted", "", 130)))
+        done.put((indexes, None, ("interrupted", "", 130)))
         sys.exit(130)
 
 

@@ -243,3 +243,36 @@ def with_group_killed(proc: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.kill()
+
+
+def test_captures_of_one_channel_load_in_order_on_one_worker(db: str, tmp_path: Path) -> None:
+    """Two captures of one channel an hour apart (edits, new counts, new posts) and one of another channel: the
+    first channel's captures go to one worker in their order, so every file's counts are those of a one-process
+    import (which file inserts a post and which finds it changed does not depend on timing)."""
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    stream = generate_stream(7, messages=400, epochs=2, channel_id=1_700_000_095)
+    write_jsonl(stream, 0, folder / "a_first.jsonl")
+    write_jsonl(stream, 1, folder / "b_second.jsonl")
+    write_jsonl(
+        generate_stream(8, messages=400, epochs=1, channel_id=1_700_000_096), 0, folder / "c_other.jsonl"
+    )
+    for n, name in enumerate(("a_first.jsonl", "b_second.jsonl", "c_other.jsonl")):
+        when = 1_770_000_000 + 3600 * n
+        os.utime(folder / name, (when, when))
+
+    got = parallel.import_paths_parallel(db, [folder], jobs=2, skip_unchanged=True)
+    with psycopg.connect(db) as conn:
+        pids = dict(
+            conn.execute("SELECT target, backend_pid FROM ingest_runs WHERE kind = 'import'").fetchall()
+        )
+        parallel_state = snapshot(conn)
+    by_name = {Path(t).name: pid for t, pid in pids.items()}
+    assert by_name["a_first.jsonl"] == by_name["b_second.jsonl"] != by_name["c_other.jsonl"]
+
+    truncate_all(db)
+    with psycopg.connect(db) as conn:
+        want = import_files(conn, [folder], skip_unchanged=True, read_ahead=False)
+        assert snapshot(conn).diff(parallel_state) == []
+    assert [s.as_dict() for s in got] == [s.as_dict() for s in want]
+    assert got[1].stats.updated > 0  # the second capture's edits, found against the first's posts
