@@ -131,3 +131,17 @@ def stray_tables(conn: psycopg.Connection, expected: set[str]) -> list[str]:
         )
     ]
     return sorted(public - expected) + temp
+
+
+def assert_as_one_inline_import(db: str, paths: list) -> None:
+    """The warehouse as it is equals the one a single inline import of `paths` (one process, no read-ahead) makes
+    in an emptied database."""
+    from ingest.run.imports import import_files
+    from tests.conftest import truncate_all
+
+    with psycopg.connect(db) as conn:
+        got = snapshot(conn)
+    truncate_all(db)
+    with psycopg.connect(db) as conn:
+        import_files(conn, paths, skip_unchanged=True, read_ahead=False)
+        assert snapshot(conn).diff(got) == []

@@ -22,7 +22,7 @@ from ingest.run import parallel
 from ingest.run.imports import import_files
 from ingest.warehouse import faults
 from tests.conftest import truncate_all
-from tests.reliability.state import snapshot
+from tests.reliability.state import assert_as_one_inline_import, snapshot
 from tests.reliability.streams import generate_stream, write_jsonl
 
 
@@ -160,13 +160,18 @@ def _others_connected(db: str) -> int:
         ).fetchone()[0]
 
 
-def _assert_as_one_import(db: str, folder: Path) -> None:
-    with psycopg.connect(db) as conn:
-        got = snapshot(conn)
+def _started(db: str, tmp_path: Path, **popen) -> tuple[Path, list[str], subprocess.Popen]:
+    """The big folder's import started into an emptied database, once both workers have loaded rows."""
+    folder, cmd = _big_folder(tmp_path)
+    cmd[2] = db
     truncate_all(db)
-    with psycopg.connect(db) as conn:
-        import_files(conn, [folder], skip_unchanged=True, read_ahead=False)
-        assert snapshot(conn).diff(got) == []
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    try:
+        _wait_for_rows(db, proc, 2)
+    except BaseException:
+        with_group_killed(proc)
+        raise
+    return folder, cmd, proc
 
 
 @pytest.mark.slow
@@ -179,12 +184,8 @@ def test_ctrl_c_ends_every_worker_as_a_one_process_import_ends(
     """SIGINT to the foreground job (the terminal's Ctrl-C), or to the command alone: exit 130, every run still
     open marked failed by KeyboardInterrupt, no worker left connected, and the next import finishes the folder
     into the warehouse one import makes."""
-    folder, cmd = _big_folder(tmp_path)
-    cmd[2] = db
-    truncate_all(db)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interactive)
+    folder, cmd, proc = _started(db, tmp_path, preexec_fn=_interactive)
     try:
-        _wait_for_rows(db, proc, 2)
         if to_group:
             os.killpg(proc.pid, signal.SIGINT)
         else:
@@ -205,19 +206,15 @@ def test_ctrl_c_ends_every_worker_as_a_one_process_import_ends(
 
     again = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr.decode()[-800:]
-    _assert_as_one_import(db, folder)
+    assert_as_one_inline_import(db, [folder])
 
 
 @pytest.mark.slow
 def test_sigkill_of_the_command_takes_its_workers_with_it(db: str, tmp_path: Path) -> None:
     """kill -9 of `wirewatch import` mid-folder: its workers die too (no connection of theirs stays, nothing is
     written after), and the next import finishes the folder into the warehouse one import makes."""
-    folder, cmd = _big_folder(tmp_path)
-    cmd[2] = db
-    truncate_all(db)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    folder, cmd, proc = _started(db, tmp_path, start_new_session=True)
     try:
-        _wait_for_rows(db, proc, 2)
         assert proc.poll() is None, "the import finished before it was killed: make the files bigger"
         proc.kill()
         proc.wait(30)
@@ -233,7 +230,7 @@ def test_sigkill_of_the_command_takes_its_workers_with_it(db: str, tmp_path: Pat
         with_group_killed(proc)
     again = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr.decode()[-800:]
-    _assert_as_one_import(db, folder)
+    assert_as_one_inline_import(db, [folder])
 
 
 def with_group_killed(proc: subprocess.Popen) -> None:

@@ -24,7 +24,7 @@ import pytest
 from ingest.run.imports import READ_AHEAD_APP, READ_AHEAD_ENV, import_files
 from ingest.run.read_ahead import ReadAhead
 from tests.conftest import truncate_all
-from tests.reliability.state import snapshot
+from tests.reliability.state import assert_as_one_inline_import, snapshot
 from tests.reliability.streams import generate_stream, write_jsonl
 
 
@@ -187,13 +187,7 @@ def _big_capture(tmp_path: Path, seed: int, channel: int) -> tuple[Path, list[st
 
 
 def _assert_as_one_inline_import(db: str, path: Path) -> None:
-    """The warehouse as it is equals the one a single inline import of `path` makes."""
-    with psycopg.connect(db) as conn:
-        got = snapshot(conn)
-    truncate_all(db)
-    with psycopg.connect(db) as conn:
-        import_files(conn, [path], skip_unchanged=True, read_ahead=False)
-        assert snapshot(conn).diff(got) == []
+    assert_as_one_inline_import(db, [path])
 
 
 def _interactive() -> None:
