@@ -1,4 +1,4 @@
-"""Importing many files on every core (`wirewatch import --jobs`): each file in a worker process of its own.
+"""Importing many files on every core (`wirewatch import --jobs`): files imported at once, in worker processes.
 
 One import is bound by one core: its Python work (reading, decoding, hashing, normalising, formatting rows) shares
 one GIL, and the server's ingest of the rows takes what the machine has left. Files are independent inputs, so
@@ -18,10 +18,10 @@ after a newer one changes nothing), so the warehouse ends as one import of the s
   workers load.
 - Ctrl-C: this process passes it on to each worker once (workers ignore the SIGINT a terminal sends to the whole
   job and take SIGUSR1 as their Ctrl-C), each ends its file's run as a one-process import does (the run marked
-  failed, what committed kept), no further file is started, and the command exits 130. SIGKILL of this process takes the
-  workers with it (Linux: the parent-death signal), so the warehouse is left as a killed one-process import
-  leaves it. A lost connection is retried in the worker that lost it, as in a one-process import. A fault a
-  worker cannot retry away stops the handing out of files and ends the command with the one-process exit code.
+  failed, what committed kept), no further file is started, and the command exits 130. SIGKILL of this process
+  takes the workers with it (Linux: the parent-death signal), so the warehouse is left as a killed one-process
+  import leaves it. A lost connection is retried in the worker that lost it, as in a one-process import. A fault
+  a worker cannot retry away stops the handing out of files and ends the command with the one-process exit code.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def import_paths_parallel(
     on_progress: Callable[[int], object] | None = None,
     skip_unchanged: bool = False,
 ) -> list[ImportSummary]:
-    """`reconnecting.import_paths` with up to `jobs` files imported at once in worker processes (0: `auto_jobs()`);
-    one process when `jobs` is 1 or fewer than two files need reading."""
+    """`reconnecting.import_paths` with up to `jobs` workers importing files at once (0: `auto_jobs()`); one
+    process when `jobs` is 1 or fewer than two groups of files (by channel) need reading."""
     jobs = jobs or auto_jobs()
     files = list(expand_paths(paths))
     if jobs <= 1 or len(files) < 2:
