@@ -35,6 +35,7 @@ from ingest.warehouse.post_sql import (
     INSERT_VERSIONS,
     POST_COLS,
     POST_TYPES,
+    POSTS_ROWS_COVERED,
     RAW_COLS,
     RAW_TYPES,
     REFRESH_RAW_HASH,
@@ -107,6 +108,7 @@ class Loader:
         self._staged = False
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
+        self._seen_reltuples = False
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
         self._ahead: StoredAhead | None = None
 
@@ -234,8 +236,14 @@ class Loader:
     def _maybe_analyze(self, inserted: int) -> None:
         """Refresh planner statistics when this loader has grown `posts` a lot. A bulk import into an empty
         table otherwise leaves the planner assuming it is empty, and the existing-rows lookup of a re-run
-        picks a plan 12x slower until autovacuum catches up."""
+        picks a plan 12x slower until autovacuum catches up. "A lot" is as many rows again as the statistics
+        already cover: those an earlier loader or autovacuum took count too (a folder's second file, an hourly
+        pass into a big warehouse), read from pg_class the first time a refresh is due."""
         self._inserted_since_analyze += inserted
+        if self._inserted_since_analyze >= max(5000, self._rows_at_analyze) and not self._seen_reltuples:
+            self._seen_reltuples = True
+            covered = self.conn.execute(POSTS_ROWS_COVERED).fetchone()[0]
+            self._rows_at_analyze = max(self._rows_at_analyze, covered)
         if self._inserted_since_analyze >= max(5000, self._rows_at_analyze):
             # Only the key columns: enough for the row count and the join plan, a fraction of a full ANALYZE.
             self.conn.execute("ANALYZE posts (platform, channel_id, post_id)")

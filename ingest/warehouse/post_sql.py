@@ -208,6 +208,9 @@ ORDER BY s.platform, s.channel_id, s.post_id
 ON CONFLICT DO NOTHING
 """  # noqa: S608
 
+# How many rows of posts the planner's statistics cover (as of the last ANALYZE, by anyone; -1 when never analysed).
+POSTS_ROWS_COVERED = "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'posts'::regclass"
+
 # An observation older than the post's latest counts (a capture loaded after a newer one, or two imports finishing
 # in another order) can land just before a row holding the very same counts: that row is no longer a change, and
 # goes. Each run of equal counts then keeps its first observation, whichever order the observations came in

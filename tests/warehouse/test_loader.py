@@ -322,3 +322,23 @@ def test_a_new_post_with_every_kind_of_column_loads_by_binary_copy_as_it_reads_b
         ["someone"], 5, {"👍": 2}, 3, 200, T0, "Name", "handle", T0 + timedelta(minutes=5), 42,
     )  # fmt: skip
     assert rows[1][2:6] == ([], [], [], [])
+
+
+def _covered(conn) -> int:
+    return conn.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'posts'::regclass").fetchone()[0]
+
+
+def test_statistics_are_refreshed_when_the_rows_they_cover_have_doubled(conn):
+    """A bulk load into an empty table refreshes the planner's statistics at 5,000 rows; a later loader (a folder's
+    next file) refreshes them only once it has added as many rows as they already cover, not at its own 5,000."""
+    Loader(conn).load([post(i) for i in range(1, 6001)])
+    conn.commit()
+    assert _covered(conn) == 6000  # refreshed by the first loader: one round of 6,000, past its 5,000
+
+    second = Loader(conn)
+    second.load([post(i) for i in range(10_001, 15_001)])
+    conn.commit()
+    assert _covered(conn) == 6000, "refreshed at the second loader's own 5,000 rows"
+    second.load([post(i) for i in range(15_001, 16_001)])
+    conn.commit()
+    assert _covered(conn) == 12_000  # 6,000 more than the statistics covered
