@@ -227,17 +227,11 @@ WHERE s.has_metrics AND s.metrics_observed_at < p.metrics_observed_at
        ORDER BY b.observed_at DESC LIMIT 1) = s.metrics_hash
 """  # noqa: S608
 
-# A payload is kept per distinct content state of a post (every normalised field but the counts: state_hash),
-# the first observation of it: an observation that changes only counts is kept as counts in post_metrics.
-# Dedupe is a probe, not a unique index: raw_records is partitioned by fetch month, and a unique index of a
-# partitioned table must hold the partition key. Writers of a channel hold its lock (ingest.warehouse.locks),
-# so two of them cannot both miss the same state. Most staged rows carry the content `posts` already holds
-# (a rescan with new counts): those are known without probing any partition.
 # The payload kept for a content state is the state's first observation, whatever order observations are loaded in:
 # an observation earlier than the stored one of its state (a capture loaded after a newer capture holding the same
-# state, two imports finishing in another order) takes its place. Only a staged row older than the post's latest
-# counts can be such an observation (or one of a post that never had counts): the hourly rescan's rows, newer
-# than everything stored, probe no partition.
+# state, two imports finishing in another order) takes its place. Only staged rows older than the post's latest
+# counts (or of a post without counts) are checked, so a rescan's rows, newer than what is stored, probe no
+# partition; a state first stored by an observation without counts, later than the post's last counts, keeps it.
 REPLACE_LATER_RAW = f"""
 UPDATE raw_records r
 SET row_hash = s.row_hash, source = s.source, source_version = %(source_version)s, origin = s.origin,
@@ -246,6 +240,13 @@ FROM stage_posts s JOIN posts p ON {_SAME_KEY.format(a="s", b="p")}
 WHERE s.payload IS NOT NULL AND (p.metrics_observed_at IS NULL OR s.observed_at < p.metrics_observed_at)
   AND {_SAME_KEY.format(a="r", b="s")} AND r.state_hash = s.state_hash AND s.observed_at < r.fetched_at
 """  # noqa: S608
+
+# A payload is kept per distinct content state of a post (every normalised field but the counts: state_hash),
+# the first observation of it: an observation that changes only counts is kept as counts in post_metrics.
+# Dedupe is a probe, not a unique index: raw_records is partitioned by fetch month, and a unique index of a
+# partitioned table must hold the partition key. Writers of a channel hold its lock (ingest.warehouse.locks),
+# so two of them cannot both miss the same state. Most staged rows carry the content `posts` already holds
+# (a rescan with new counts): those are known without probing any partition.
 _CONTENT_DIFFERS = _differs(CONTENT_COLS).replace("posts.", "p.").replace("EXCLUDED.", "s.")
 INSERT_RAW = f"""
 INSERT INTO raw_records ({", ".join(RAW_COLS)})
