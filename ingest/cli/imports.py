@@ -32,7 +32,8 @@ def import_cmd(
         "--jobs",
         "-j",
         min=0,
-        help="Files imported at once, each in a process of its own (0: one per core, at most 4; 1: one process).",
+        help="Worker processes importing files at once; a channel's files share one (0: one per core, at most 4; "
+        "1: one process).",
     ),
 ) -> None:
     """Import Telegram Desktop exports, Telethon JSONL, X API v2 pages or saved t.me/s pages.
