@@ -109,6 +109,7 @@ class Loader:
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
         self._seen_reltuples = False
+        self._newer: set[tuple[str, int, int]] = set()  # this round's stored keys observed after their counts
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
         self._ahead: StoredAhead | None = None
 
@@ -204,6 +205,7 @@ class Loader:
         stats: LoadStats,
         new_keys: AbstractSet[tuple[str, int, int]] = frozenset(),
     ) -> None:
+        self._newer.clear()
         if new_keys and self.skip_unchanged and not only_existing:
             fresh = [(pr, False) for pr in prepared if pr.post.key in new_keys]
             rest = [pr for pr in prepared if pr.post.key not in new_keys] if fresh else prepared
@@ -230,7 +232,10 @@ class Loader:
         if new and not self._copy_new(new, now, stats):
             stored = sorted(stored + new, key=lambda pr: pr.post.key)  # a concurrent writer got there first
         if stored:
-            self._stage_and_upsert(stored, now, stats)
+            # Rows known to be observed no earlier than the stored counts cannot reorder what is stored: a batch of
+            # only those (an hourly rescan with new counts) skips the out-of-order statements.
+            late = any(pr.post.key not in self._newer for pr in stored)
+            self._stage_and_upsert(stored, now, stats, late=late)
         self._maybe_analyze(stats.inserted - before)
 
     def _maybe_analyze(self, inserted: int) -> None:
@@ -285,7 +290,9 @@ class Loader:
         stats.inserted += len(rows)
         return True
 
-    def _stage_and_upsert(self, changed: list[Prepared], now: datetime, stats: LoadStats) -> None:
+    def _stage_and_upsert(
+        self, changed: list[Prepared], now: datetime, stats: LoadStats, *, late: bool = True
+    ) -> None:
         self._ensure_stage()
         cur = self.conn.cursor()
         with cur.copy(f"COPY stage_posts ({', '.join(STAGE_COLS)}) FROM STDIN") as copy:
@@ -298,9 +305,11 @@ class Loader:
         stats.versions += cur.execute(INSERT_VERSIONS).rowcount
         stats.metrics += cur.execute(SEED_METRICS).rowcount
         stats.metrics += cur.execute(INSERT_METRICS, self._metrics_params).rowcount
-        stats.metrics -= cur.execute(DROP_REPEATED_METRICS).rowcount
+        if late:
+            stats.metrics -= cur.execute(DROP_REPEATED_METRICS).rowcount
         raw_params = {"source_version": SOURCE_VERSION, "run_id": self.run_id}
-        cur.execute(REPLACE_LATER_RAW, raw_params)
+        if late:
+            cur.execute(REPLACE_LATER_RAW, raw_params)
         cur.execute(INSERT_RAW, raw_params)
         cur.execute(UPSERT_POSTS)
         flags = [r[0] for r in cur.fetchall()]
@@ -327,9 +336,11 @@ class Loader:
             )  # fmt: skip
             cur.execute(CHANGED_KEYS, params, binary=True)
             settled: list[Prepared] = []
-            for i, exists, load in cur.fetchall():
+            for i, exists, load, newer in cur.fetchall():
                 if load:
                     out.append((rows[i - 1], exists))
+                    if newer:
+                        self._newer.add(rows[i - 1].post.key)
                 else:
                     settled.append(rows[i - 1])
             if settled:

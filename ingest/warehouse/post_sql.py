@@ -261,12 +261,14 @@ WHERE s.payload IS NOT NULL
 ORDER BY s.platform, s.channel_id, s.post_id
 """  # noqa: S608
 
+# `newer`: the record was observed no earlier than the stored counts, so DROP_REPEATED_METRICS and REPLACE_LATER_RAW
+# have nothing to do for it (a batch made only of such rows skips them).
 # The server compares: only keys that are new, deleted, changed, or observed before the stored counts come back,
 # so an unchanged re-run moves almost nothing over the wire. Also back, flagged `load` false: unchanged rows whose
 # raw hash is not the incoming record's (rows stored before raw hashes existed, or a record whose bytes changed
 # where the row does not), so that REFRESH_RAW_HASH lets the next read of that record skip it before normalising.
 CHANGED_KEYS = """
-SELECT k.i, p.row_hash IS NOT NULL, l.load
+SELECT k.i, p.row_hash IS NOT NULL, l.load, coalesce(k.observed >= p.metrics_observed_at, false) AS newer
 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::bigint[])
      WITH ORDINALITY AS k(channel_id, post_id, row_hash, observed, raw_hash, i)
 LEFT JOIN LATERAL (

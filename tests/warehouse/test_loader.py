@@ -342,3 +342,22 @@ def test_statistics_are_refreshed_when_the_rows_they_cover_have_doubled(conn):
     second.load([post(i) for i in range(15_001, 16_001)])
     conn.commit()
     assert _covered(conn) == 12_000  # 6,000 more than the statistics covered
+
+
+def test_only_batches_that_may_be_out_of_order_run_the_out_of_order_statements(conn, monkeypatch):
+    """New counts observed after the stored ones (an hourly rescan) cannot reorder what is stored, so their batch
+    skips the statements that repair out-of-order observations; an older capture's batch runs them."""
+    seen: list[bool] = []
+    stage = Loader._stage_and_upsert
+
+    def spy(self, changed, now, stats, *, late=True):
+        seen.append(late)
+        return stage(self, changed, now, stats, late=late)
+
+    monkeypatch.setattr(Loader, "_stage_and_upsert", spy)
+    load(conn, [post(i, metrics=Metrics(views=10), observed_at=T0 + timedelta(hours=2)) for i in range(1, 21)])
+    load(conn, [post(i, metrics=Metrics(views=20), observed_at=T0 + timedelta(hours=3)) for i in range(1, 21)])
+    load(conn, [post(i, metrics=Metrics(views=15), observed_at=T0 + timedelta(hours=1)) for i in range(1, 21)])
+    assert seen == [False, True]
+    views = [r[0] for r in conn.execute("SELECT views FROM post_metrics WHERE post_id = 1 ORDER BY observed_at")]
+    assert views == [15, 10, 20]
