@@ -21,7 +21,8 @@ after a newer one changes nothing), so the warehouse ends as one import of the s
   failed, what committed kept), no further file is started, and the command exits 130. SIGKILL of this process
   takes the workers with it (Linux: the parent-death signal), so the warehouse is left as a killed one-process
   import leaves it. A lost connection is retried in the worker that lost it, as in a one-process import. A fault
-  a worker cannot retry away stops the handing out of files and ends the command with the one-process exit code.
+  a worker cannot retry away ends the command with the one-process exit code; the other workers are interrupted
+  as by Ctrl-C (their runs marked failed) and no further file is started.
 """
 
 from __future__ import annotations
@@ -242,14 +243,14 @@ class _Pool:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
+            # Ctrl-C, or a fault that ends the command (as it ends a one-process import, files not started are not
+            # imported): the other workers stop too. They ignore SIGINT (a terminal sends it to the whole job), so
+            # each is told once, by INTERRUPT, and no second signal can cut short the end of its run.
             self._stop.set()
-            if issubclass(exc_type, KeyboardInterrupt):
-                # Workers ignore SIGINT (a terminal sends it to the whole job): each is told once, by INTERRUPT,
-                # so that a second signal cannot cut short the end of its run.
-                for p in self._procs:
-                    if p.is_alive() and p.pid is not None:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(p.pid, INTERRUPT)
+            for p in self._procs:
+                if p.is_alive() and p.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(p.pid, INTERRUPT)
         for p in self._procs:
             p.join(INTERRUPT_GRACE_S if exc_type is not None else None)
             if p.is_alive():
@@ -305,9 +306,14 @@ def _worker(job: _Job, tasks, done, progress, stop) -> None:
             done.put((indexes, summaries, None))
     except KeyboardInterrupt:
         # The import ended its file's run as a one-process import does; nothing more starts.
+        signal.signal(INTERRUPT, signal.SIG_IGN)
         stop.set()
         done.put((indexes, None, ("interrupted", "", 130)))
         sys.exit(130)
+    finally:
+        # Done importing: an interrupt the parent sends now (it stops every worker after a fault) must not break
+        # the exit, which still flushes this worker's last report to the parent.
+        signal.signal(INTERRUPT, signal.SIG_IGN)
 
 
 def _exit_of(exc: BaseException) -> tuple[str, int]:

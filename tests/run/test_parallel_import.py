@@ -21,6 +21,7 @@ import pytest
 from ingest.run import parallel
 from ingest.run.imports import import_files
 from ingest.warehouse import faults
+from ingest.warehouse.locks import channel_lock_key
 from tests.conftest import truncate_all
 from tests.reliability.state import assert_as_one_inline_import, snapshot
 from tests.reliability.streams import generate_stream, write_jsonl
@@ -273,3 +274,33 @@ def test_captures_of_one_channel_load_in_order_on_one_worker(db: str, tmp_path: 
         assert snapshot(conn).diff(parallel_state) == []
     assert [s.as_dict() for s in got] == [s.as_dict() for s in want]
     assert got[1].stats.updated > 0  # the second capture's edits, found against the first's posts
+
+
+@pytest.mark.slow
+def test_a_fault_in_one_worker_ends_the_command_with_its_exit_code(db: str, tmp_path: Path) -> None:
+    """One channel's write lock held elsewhere: its worker gives up after the bounded wait with the one-process
+    message and exit 5; the other worker, mid-way through a bigger file, is interrupted as by Ctrl-C (its run
+    failed), and no connection stays."""
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    held, other = 1_700_000_097, 1_700_000_098
+    write_jsonl(generate_stream(9, messages=60, epochs=1, channel_id=held), 0, folder / "a_held.jsonl")
+    write_jsonl(generate_stream(10, messages=60_000, epochs=1, channel_id=other), 0, folder / "b_other.jsonl")
+    wirewatch = Path(sys.executable).with_name("wirewatch")
+    with psycopg.connect(db) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (channel_lock_key("telegram", held),))
+        out = subprocess.run(
+            [str(wirewatch), "--dsn", db, "import", str(folder), "--jobs", "2"],
+            env={**os.environ, "WIREWATCH_LOCK_WAIT_SECONDS": "1"}, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+        holder.rollback()
+    assert out.returncode == 5, (out.returncode, out.stderr[-2000:])
+    assert "gave up after 1 s waiting for the channel write lock" in out.stderr, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+    assert _others_connected(db) == 0
+    with psycopg.connect(db) as conn:
+        runs = dict(conn.execute("SELECT target, status FROM ingest_runs").fetchall())
+        held_posts = conn.execute("SELECT count(*) FROM posts WHERE channel_id = %s", (held,)).fetchone()[0]
+    assert runs[str(folder / "a_held.jsonl")] == "failed" and held_posts == 0
+    assert runs[str(folder / "b_other.jsonl")] == "failed", "the other worker went on after the fault"
