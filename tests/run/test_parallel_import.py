@@ -155,9 +155,12 @@ def _wait_for_rows(db: str, proc: subprocess.Popen, n: int = 1) -> None:
 
 
 def _others_connected(db: str) -> int:
+    """Client connections to the database besides this one (autovacuum workers, busy after a big import, are not
+    clients)."""
     with psycopg.connect(db, autocommit=True) as conn:
         return conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
         ).fetchone()[0]
 
 
