@@ -138,9 +138,7 @@ class Plan:
 
 
 def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, skip_unchanged: bool) -> Plan:
-    entry = ledger.get(conn, str(path.resolve())) if skip_unchanged else None
-    if entry is not None and entry.format != fmt:
-        entry = None
+    entry = _entry(conn, path, fmt) if skip_unchanged else None
     size = path.stat().st_size
     grown = entry is not None and appendable and 0 < entry.size_bytes < size
     if entry is None or not (entry.size_bytes == size or grown) or _head_differs(entry, path):
@@ -150,10 +148,8 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
     if not grown:
         # The same size: the same bytes, or a file changed in place (rare), which is then read whole with its
         # fingerprint (and line count, for the ledger) taken beside the read.
-        fp = fingerprint(path, count_lines=False)
-        if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
-            return Plan(fp, prior=entry)
-        return Plan(_Beside(path), known_lines=entry.line_hashes)
+        fp = _same_bytes(entry, path)
+        return Plan(fp, prior=entry) if fp is not None else Plan(_Beside(path), known_lines=entry.line_hashes)
     fp = fingerprint(path, entry.size_bytes)
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
         return Plan(fp, prior=entry)
@@ -166,12 +162,25 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
 
 def unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
     """Whether `plan` would skip the file: the ledger holds these very bytes imported whole in this format."""
+    entry = _entry(conn, path, fmt)
+    return (
+        entry is not None
+        and entry.size_bytes == path.stat().st_size
+        and not _head_differs(entry, path)
+        and _same_bytes(entry, path) is not None
+    )
+
+
+def _entry(conn: psycopg.Connection, path: Path, fmt: str) -> LedgerEntry | None:
+    """The ledger row of the file, if it was imported in this format."""
     entry = ledger.get(conn, str(path.resolve()))
-    if entry is None or entry.format != fmt or entry.size_bytes != path.stat().st_size:
-        return False
-    if _head_differs(entry, path):
-        return False
-    return fingerprint(path, count_lines=False).content_hash == entry.content_hash
+    return entry if entry is not None and entry.format == fmt else None
+
+
+def _same_bytes(entry: LedgerEntry, path: Path) -> FileFingerprint | None:
+    """The file's fingerprint when its bytes are those of its ledger row; None when it changed."""
+    fp = fingerprint(path, count_lines=False)
+    return fp if fp.size_bytes == entry.size_bytes and fp.content_hash == entry.content_hash else None
 
 
 def _head_differs(entry: LedgerEntry, path: Path) -> bool:
