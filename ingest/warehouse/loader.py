@@ -109,7 +109,6 @@ class Loader:
         self._inserted_since_analyze = 0
         self._rows_at_analyze = 0
         self._seen_reltuples = False
-        self._newer: set[tuple[str, int, int]] = set()  # this round's stored keys observed after their counts
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
         self._ahead: StoredAhead | None = None
 
@@ -205,13 +204,14 @@ class Loader:
         stats: LoadStats,
         new_keys: AbstractSet[tuple[str, int, int]] = frozenset(),
     ) -> None:
-        self._newer.clear()
+        # Keys the server says were observed no earlier than their stored counts (see CHANGED_KEYS).
+        newer: set[tuple[str, int, int]] = set()
         if new_keys and self.skip_unchanged and not only_existing:
             fresh = [(pr, False) for pr in prepared if pr.post.key in new_keys]
             rest = [pr for pr in prepared if pr.post.key not in new_keys] if fresh else prepared
-            candidates = fresh + self._changed(rest) if rest else fresh
+            candidates = fresh + self._changed(rest, newer) if rest else fresh
         elif self.skip_unchanged or only_existing:
-            candidates = self._changed(prepared)
+            candidates = self._changed(prepared, newer)
         else:
             candidates = [(pr, True) for pr in prepared]
         if only_existing:
@@ -234,7 +234,7 @@ class Loader:
         if stored:
             # Rows known to be observed no earlier than the stored counts cannot reorder what is stored: a batch of
             # only those (an hourly rescan with new counts) skips the out-of-order statements.
-            late = any(pr.post.key not in self._newer for pr in stored)
+            late = any(pr.post.key not in newer for pr in stored)
             self._stage_and_upsert(stored, now, stats, late=late)
         self._maybe_analyze(stats.inserted - before)
 
@@ -245,11 +245,13 @@ class Loader:
         already cover: those an earlier loader or autovacuum took count too (a folder's second file, an hourly
         pass into a big warehouse), read from pg_class the first time a refresh is due."""
         self._inserted_since_analyze += inserted
-        if self._inserted_since_analyze >= max(5000, self._rows_at_analyze) and not self._seen_reltuples:
+        due = self._inserted_since_analyze >= max(5000, self._rows_at_analyze)
+        if due and not self._seen_reltuples:
             self._seen_reltuples = True
             covered = self.conn.execute(POSTS_ROWS_COVERED).fetchone()[0]
             self._rows_at_analyze = max(self._rows_at_analyze, covered)
-        if self._inserted_since_analyze >= max(5000, self._rows_at_analyze):
+            due = self._inserted_since_analyze >= max(5000, self._rows_at_analyze)
+        if due:
             # Only the key columns: enough for the row count and the join plan, a fraction of a full ANALYZE.
             self.conn.execute("ANALYZE posts (platform, channel_id, post_id)")
             self._rows_at_analyze += self._inserted_since_analyze
@@ -305,10 +307,9 @@ class Loader:
         stats.versions += cur.execute(INSERT_VERSIONS).rowcount
         stats.metrics += cur.execute(SEED_METRICS).rowcount
         stats.metrics += cur.execute(INSERT_METRICS, self._metrics_params).rowcount
-        if late:
-            stats.metrics -= cur.execute(DROP_REPEATED_METRICS).rowcount
         raw_params = {"source_version": SOURCE_VERSION, "run_id": self.run_id}
-        if late:
+        if late:  # observations older than stored ones: keep each state's first observation
+            stats.metrics -= cur.execute(DROP_REPEATED_METRICS).rowcount
             cur.execute(REPLACE_LATER_RAW, raw_params)
         cur.execute(INSERT_RAW, raw_params)
         cur.execute(UPSERT_POSTS)
@@ -319,9 +320,12 @@ class Loader:
         stats.unchanged += len(changed) - len(flags)
         cur.execute("TRUNCATE stage_posts")
 
-    def _changed(self, prepared: list[Prepared]) -> list[tuple[Prepared, bool]]:
+    def _changed(
+        self, prepared: list[Prepared], newer: set[tuple[str, int, int]]
+    ) -> list[tuple[Prepared, bool]]:
         """The rows worth sending, each with whether the post is already stored. A record observed before the
-        stored counts is sent even when equal: it may belong in the metrics history before the stored one."""
+        stored counts is sent even when equal: it may belong in the metrics history before the stored one. Adds
+        to `newer` the keys of rows sent that were observed no earlier than their stored counts."""
         by_platform: dict[str, list[Prepared]] = {}
         for pr in prepared:
             by_platform.setdefault(pr.post.platform, []).append(pr)
@@ -336,11 +340,11 @@ class Loader:
             )  # fmt: skip
             cur.execute(CHANGED_KEYS, params, binary=True)
             settled: list[Prepared] = []
-            for i, exists, load, newer in cur.fetchall():
+            for i, exists, load, is_newer in cur.fetchall():
                 if load:
                     out.append((rows[i - 1], exists))
-                    if newer:
-                        self._newer.add(rows[i - 1].post.key)
+                    if is_newer:
+                        newer.add(rows[i - 1].post.key)
                 else:
                     settled.append(rows[i - 1])
             if settled:

@@ -251,9 +251,9 @@ def test_keys_known_new_skip_the_key_lookup_and_a_wrong_guess_still_loads_right(
     looked_up: list[int] = []
     changed = Loader._changed
 
-    def counting(self, prepared):
+    def counting(self, prepared, newer):
         looked_up.extend(pr.post.post_id for pr in prepared)
-        return changed(self, prepared)
+        return changed(self, prepared, newer)
 
     monkeypatch.setattr(Loader, "_changed", counting)
     edit = dict(edited_at=T0 + timedelta(hours=1), version_at=T0 + timedelta(hours=1))
