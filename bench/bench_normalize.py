@@ -7,7 +7,7 @@ core's worth of CPU is what "per core" means, and it does not count the time oth
 For Telethon JSONL and X pages two more columns follow the import's own path: records read in the import's batches
 (the format's batch size, else the CLI's 5,000) through `normalize_records` (the normaliser, `check_post`, album
 merging) while the batch stays alive, as it does until it is loaded; `batched_per_s` with Python's default
-collector, `batched_tuned_gc_per_s` with the one bulk CLI commands set (`ingest.cli._tune_gc`).
+collector, `batched_tuned_gc_per_s` with the one bulk CLI commands set (`ingest.run.bulk.tune_gc`).
 
 Inputs are the real captures in ../shared/data, repeated to volume (Desktop export messages come from the
 synthetic fixtures in tests/data/telegram_export, as no real export is shared).
@@ -142,11 +142,16 @@ def tuned_gc():
     """The collector as bulk CLI commands run it, restored afterwards."""
     thresholds = gc.get_threshold()
     try:
-        from ingest.cli import _tune_gc
-    except ImportError:  # an older tree without it: measured with the default collector
-        yield
-        return
-    _tune_gc()
+        from ingest.run.bulk import tune_gc
+    except (
+        ImportError
+    ):  # an older tree: the function lived in the CLI, or did not exist yet (default collector)
+        try:
+            from ingest.cli import _tune_gc as tune_gc
+        except ImportError:
+            yield
+            return
+    tune_gc()
     try:
         yield
     finally:

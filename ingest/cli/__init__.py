@@ -86,12 +86,6 @@ def _command_name(argv: list[str]) -> str | None:
 BULK_COMMANDS = frozenset({"import", "backfill", "ingest", "demo"})
 
 
-# Re-exported for the benchmarks and tests that set a bulk command's runtime by hand.
-_tune_gc = bulk.tune_gc
-_tune_switching = bulk.tune_switching
-BULK_SWITCH_INTERVAL = bulk.BULK_SWITCH_INTERVAL
-
-
 def main() -> None:
     argv = sys.argv[1:]
     _register(argv)

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import ingest.cli as cli
+from ingest.run.bulk import BULK_SWITCH_INTERVAL
 
 
 def _defined_in() -> dict[str, str]:
@@ -86,6 +87,6 @@ def test_bulk_commands_tune_the_collector_and_the_thread_switch_interval(command
     threshold, interval = _after_help(command, "gc.get_threshold()[0], sys.getswitchinterval()")
     threshold, interval = int(threshold), float(interval)
     if bulk:
-        assert (threshold, interval) == (200_000, cli.BULK_SWITCH_INTERVAL)
+        assert (threshold, interval) == (200_000, BULK_SWITCH_INTERVAL)
     else:
         assert (threshold, interval) == (700, 0.005)
