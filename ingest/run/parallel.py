@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import logging
 import multiprocessing
 import os
@@ -161,16 +162,11 @@ def _by_channel(files: list[Path], to_read: dict[int, FileFormat]) -> list[list[
 def _first_channel(path: Path, fmt: FileFormat) -> tuple[str, int] | None:
     """The channel of the file's first post (its first records read and normalised), or None."""
     try:
-        records = fmt.read(path)
-        try:
-            for _, record in zip(range(_FIRST_RECORDS), records, strict=False):
+        with contextlib.closing(fmt.read(path)) as records:
+            for record in itertools.islice(records, _FIRST_RECORDS):
                 for item in fmt.normalize(record):
                     if isinstance(item, Post):
                         return (item.platform, item.channel_id)
-        finally:
-            close = getattr(records, "close", None)
-            if close is not None:
-                close()
     except Exception:  # noqa: BLE001 - an unreadable file is the import's to report, in its own group
         return None
     return None

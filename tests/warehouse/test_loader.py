@@ -355,9 +355,17 @@ def test_only_batches_that_may_be_out_of_order_run_the_out_of_order_statements(c
         return stage(self, changed, now, stats, late=late)
 
     monkeypatch.setattr(Loader, "_stage_and_upsert", spy)
-    load(conn, [post(i, metrics=Metrics(views=10), observed_at=T0 + timedelta(hours=2)) for i in range(1, 21)])
-    load(conn, [post(i, metrics=Metrics(views=20), observed_at=T0 + timedelta(hours=3)) for i in range(1, 21)])
-    load(conn, [post(i, metrics=Metrics(views=15), observed_at=T0 + timedelta(hours=1)) for i in range(1, 21)])
+    load(
+        conn, [post(i, metrics=Metrics(views=10), observed_at=T0 + timedelta(hours=2)) for i in range(1, 21)]
+    )
+    load(
+        conn, [post(i, metrics=Metrics(views=20), observed_at=T0 + timedelta(hours=3)) for i in range(1, 21)]
+    )
+    load(
+        conn, [post(i, metrics=Metrics(views=15), observed_at=T0 + timedelta(hours=1)) for i in range(1, 21)]
+    )
     assert seen == [False, True]
-    views = [r[0] for r in conn.execute("SELECT views FROM post_metrics WHERE post_id = 1 ORDER BY observed_at")]
+    views = [
+        r[0] for r in conn.execute("SELECT views FROM post_metrics WHERE post_id = 1 ORDER BY observed_at")
+    ]
     assert views == [15, 10, 20]
