@@ -99,15 +99,13 @@ def test_files_the_ledger_holds_unchanged_start_no_worker(
 
 
 def test_a_fault_reaches_the_command_with_the_exit_code_of_a_one_process_import() -> None:
-    assert parallel._exit_of(faults.DatabaseFault("disk full: free space", "53100")) == (
-        "disk full: free space",
-        5,
-    )
+    """The codes of ingest.cli.main: 5 for a fault the server refused, 3 for a connection lost for good."""
+    disk = faults.DatabaseFault("disk full: free space", "53100")
+    assert parallel._exit_of(disk) == ("disk full: free space", 5)
     lost = psycopg.OperationalError("server closed the connection unexpectedly")
-    assert parallel._exit_of(lost) == (
-        faults.describe(lost),
-        3,
-    )  # a connection lost for good: 3, as ingest.cli.main
+    assert parallel._exit_of(lost) == (faults.describe(lost), 3)
+    message, code = parallel._exit_of(psycopg.OperationalError("FATAL:  sorry, too many clients already"))
+    assert code == 5 and "too many connections" in message
     assert parallel._exit_of(ValueError("bad")) == ("ValueError: bad", 1)
 
 
