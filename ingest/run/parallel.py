@@ -11,8 +11,9 @@ after a newer one changes nothing), so the warehouse ends as one import of the s
   exports) go to one worker, in their order, so they load as a one-process import loads them: which file inserts
   a post and which finds it unchanged, or refuses a record only a write would refuse, does not depend on timing
   (and writers of one channel would only take turns on its lock). Groups are handed out largest first to whichever
-  worker is free. Files the import ledger holds unchanged, files whose format cannot be told, and folders are
-  imported by this process meanwhile: they cost a hash or a refusal, not a worker's start-up. With fewer than two
+  worker is free. Files with the size and modification time the import ledger recorded, files whose format cannot
+  be told, and folders are imported by this process meanwhile: they cost a hash or a refusal, not a worker's
+  start-up. With fewer than two
   groups to read, nothing is started and the import runs as one process, as it always did.
 - Summaries come back in the order of the files, as a one-process import lists them; progress is counted as the
   workers load.
@@ -134,8 +135,9 @@ def _size(path: Path) -> int:
 
 
 def _files_to_read(dsn: str, files: list[Path], fmt: str, skip_unchanged: bool) -> dict[int, FileFormat]:
-    """The files a worker should import, by index: regular files of a known format that the ledger does not hold
-    unchanged (that check is a hash, which this process makes faster than a worker starts)."""
+    """The files a worker should import, by index: regular files of a known format whose size or modification
+    time is not what the ledger recorded. The others are most likely unchanged: this process imports them, and
+    its import compares their bytes (a file that changed after all is read here, only not beside the others)."""
     candidates: dict[int, FileFormat] = {}
     for i, path in enumerate(files):
         if not path.is_file():
@@ -147,7 +149,9 @@ def _files_to_read(dsn: str, files: list[Path], fmt: str, skip_unchanged: bool) 
     if not skip_unchanged:
         return candidates
     with connect(dsn) as conn:
-        return {i: f for i, f in candidates.items() if not file_ledger.unchanged(conn, files[i], f.name)}
+        return {
+            i: f for i, f in candidates.items() if not file_ledger.looks_unchanged(conn, files[i], f.name)
+        }
 
 
 def _by_channel(files: list[Path], to_read: dict[int, FileFormat]) -> list[list[int]]:

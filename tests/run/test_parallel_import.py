@@ -97,6 +97,18 @@ def test_files_the_ledger_holds_unchanged_start_no_worker(
     third = parallel.import_paths_parallel(db, [folder], jobs=2, skip_unchanged=True)
     assert [s.skipped for s in third] == [Path(s.path) != victim for s in third]
 
+    # Edited in place with its size and modification time kept: it looks unchanged to the routing (a stat), so it
+    # is imported here, and that import compares the bytes: the edit is read, not skipped.
+    other = next(p for p in sorted(folder.iterdir()) if p.name.startswith("britishnewspatriot"))
+    st = other.stat()
+    data = other.read_bytes()
+    at = data.index(b'"message": "') + len(b'"message": "')
+    other.write_bytes(data[:at] + (b"Z" if data[at : at + 1] != b"Z" else b"Y") + data[at + 1 :])
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    fourth = parallel.import_paths_parallel(db, [folder], jobs=2, skip_unchanged=True)
+    edited = next(s for s in fourth if Path(s.path) == other)
+    assert not edited.skipped and edited.stats.updated == 1, edited.as_dict()
+
 
 def test_a_fault_reaches_the_command_with_the_exit_code_of_a_one_process_import() -> None:
     """The codes of ingest.cli.main: 5 for a fault the server refused, 3 for a connection lost for good."""
