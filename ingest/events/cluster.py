@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -99,18 +99,38 @@ class Params:
     # A post whose figures (multi-digit numbers) all differ from the figures of an event needs this much more
     # similarity to join it: the rate "above 106" and "above 109" are two moments of one story, not one event.
     figure_conflict: float = 0.15
+    # The event level weighs features by their rarity over this many whole days before a post's day
+    # (`ingest.events.rarity`; 0: plain vectors). The two thresholds above are for plain vectors (a post with
+    # no history before it); a post weighed over at least `rarity_full_posts` earlier posts needs
+    # `rarity_event_threshold` for both, and one with less history a bar in between (Item.rarity).
+    rarity_window_days: int = 14
+    rarity_full_posts: int = 1000
+    rarity_event_threshold: float = 0.22
 
     def fingerprint(self) -> str:
         from ingest.events import text
 
         return (
-            f"v2 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v3 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
             f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
-            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} "
+            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} r={self.rarity_window_days} "
+            f"rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
             f"dim={text.DIM_BITS}"
+        )
+
+    def join_thresholds(self, rarity: float) -> tuple[float, float]:
+        """(join, mean-similarity) thresholds for a post whose vector carries `rarity` (0: plain, 1: weighted
+        over a full history): each moves from its plain value to `rarity_event_threshold`."""
+        if not rarity:
+            return self.event_threshold, self.event_link_threshold
+        t = self.rarity_event_threshold
+        link = self.event_link_threshold
+        return (
+            self.event_threshold - rarity * (self.event_threshold - t),
+            link - rarity * (link - t) if link else 0.0,
         )
 
     def event_bar(self, threshold: float, age_s: float) -> float:
@@ -165,6 +185,8 @@ class Grouper:
             int, list[int]
         ] = {}  # duplicate key -> events holding it, first occurrence first
         self._lut: np.ndarray | None = None
+        self._slut: np.ndarray | None = None  # the storyline bucket's columns, when its vectors differ
+        self._sitems: list[Item] | None = None  # the bucket's items as the storyline level reads them
         self.load_event = load_event
         self.load_storyline = load_storyline
         self.last_order: tuple | None = None
@@ -218,20 +240,37 @@ class Grouper:
         if self._lut is None:
             self._lut = np.full(DIM, -1, dtype=np.int32)  # feature -> column of the current bucket
         bk = Bucket(items, self._lut)
+        sitems, sbk = items, bk
+        if any(it.svec is not None for it in items):
+            # The storyline level reads its own vectors: a second bucket over them, with its own columns.
+            if self._slut is None:
+                self._slut = np.full(DIM, -1, dtype=np.int32)
+            sitems = [it if it.svec is None else replace(it, vec=it.svec, svec=None) for it in items]
+            sbk = Bucket(sitems, self._slut)
+        self._sitems = sitems
         try:
-            self._bucket_loop(items, bk, result)
+            self._bucket_loop(items, sitems, bk, sbk, result)
         finally:
             bk.close()
+            if sbk is not bk:
+                sbk.close()
+            self._sitems = None
 
-    def _begin_bucket(self, bk: Bucket, ts0: float, e_floor: float, s_floor: float) -> None:
+    def _begin_bucket(self, bk: Bucket, sbk: Bucket, ts0: float, e_floor: float, s_floor: float) -> None:
         """Both levels' candidate products for the bucket, and the bucket's own products."""
         ev, st, p = self.events, self.storylines, self.params
+
+        def intra() -> None:
+            bk.compute_intra()
+            if sbk is not bk:
+                sbk.compute_intra()
+
         if self._pool is not None:
             # The storylines' bucket start (and the bucket's own products) on the other core: both levels only
             # read the bucket, each writes its own state, and scipy and numpy release the GIL for the bulk.
             def other() -> None:
-                bk.compute_intra()
-                st.begin(bk, ts0, s_floor, p.storyline_max_span_hours)
+                intra()
+                st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours)
 
             job = self._pool.submit(other)
             try:
@@ -239,18 +278,24 @@ class Grouper:
             finally:
                 job.result()
         else:
-            bk.compute_intra()
+            intra()
             ev.begin(bk, ts0, e_floor, p.event_max_span_hours)
-            st.begin(bk, ts0, s_floor, p.storyline_max_span_hours)
+            st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours)
 
-    def _bucket_loop(self, items: list[Item], bk: Bucket, result: RunResult) -> None:
+    def _bucket_loop(
+        self, items: list[Item], sitems: list[Item], bk: Bucket, sbk: Bucket, result: RunResult
+    ) -> None:
         p = self.params
         ev, st = self.events, self.storylines
         e_floor = min(p.event_threshold, p.event_merge_threshold)
+        if p.rarity_window_days and any(it.rarity for it in items):
+            e_floor = min(e_floor, p.rarity_event_threshold)
         s_floor = min(p.storyline_threshold, p.storyline_merge_threshold)
-        self._begin_bucket(bk, items[0].ts, e_floor, s_floor)
+        self._begin_bucket(bk, sbk, items[0].ts, e_floor, s_floor)
         for i, it in enumerate(items):
             xi2 = float(it.vec.norm2)
+            sit = sitems[i]
+            sxi2 = xi2 if sit is it else float(sit.vec.norm2)
             event_id, joined_by, role = self._linked_event(it)
             sim: float | None = None
 
@@ -259,11 +304,12 @@ class Grouper:
             # Only candidates with cos * shrink at or above a threshold can be joined or merged: a floor of
             # e_floor / shrink (a hair lower, so rounding cannot drop one) keeps the candidate lists short.
             post_floor = e_floor / shrink * (1 - 1e-9) if 0 < shrink < 1 else e_floor
-            cands = ev.best(i, it.ts, xi2, post_floor, p.event_link_threshold) if xi2 else []
+            join, link = p.join_thresholds(it.rarity)
+            cands = ev.best(i, it.ts, xi2, post_floor, link) if xi2 else []
             if event_id is None:
                 figs = figures_of(it.vec.idx) if p.figure_conflict else ()
                 for cos, cid, _ in cands:
-                    bar = p.event_bar(p.event_threshold, it.ts - ev.clusters[cid].first_ts)
+                    bar = p.event_bar(join, it.ts - ev.clusters[cid].first_ts)
                     if cos * shrink < bar:
                         continue
                     if (
@@ -281,10 +327,10 @@ class Grouper:
 
             # storyline candidates (needed for a new event, and for storyline merges)
             s_cands = [
-                c for c in (st.best(i, it.ts, xi2, s_floor, p.storyline_link_threshold) if xi2 else [])
+                c for c in (st.best(i, it.ts, sxi2, s_floor, p.storyline_link_threshold) if sxi2 else [])
                 if c[0] >= p.storyline_bar(s_floor, it.ts - st.clusters[c[1]].first_ts)
             ]  # fmt: skip
-            story_id = self._place(i, it, event_id, s_cands, xi2, result)
+            story_id = self._place(i, sit, event_id, s_cands, sxi2, result)
             if event_id is None:
                 event_id = ev.create(i, it, xi2, storyline=story_id)
                 result.events_created.add(event_id)
@@ -292,10 +338,10 @@ class Grouper:
                 d = ev.dot_with(event_id, i) if xi2 else 0.0
                 ev.add(event_id, i, it, d, xi2)
             if st.owner[i] < 0:
-                d = st.dot_with(story_id, i) if xi2 else 0.0
-                st.add(story_id, i, it, d, xi2)
+                d = st.dot_with(story_id, i) if sxi2 else 0.0
+                st.add(story_id, i, sit, d, sxi2)
 
-            self._merge_converged(i, it, items, event_id, sim, shrink, cands, s_cands, result)
+            self._merge_converged(i, it, items, sitems, event_id, sim, shrink, cands, s_cands, result)
             self._remember(it, event_id)
             result.assignments.append(
                 Assignment(
@@ -310,11 +356,12 @@ class Grouper:
                     it.dup,
                     it.content_hash,
                     it.lead,
+                    it.svec,
                 )
             )
             self.last_order = it.order
         result.events_changed |= ev.finish(items)
-        result.storylines_changed |= st.finish(items)
+        result.storylines_changed |= st.finish(sitems)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
         """Whether the event has figures and shares none with the post (exact: its current sum's figures)."""
@@ -368,8 +415,8 @@ class Grouper:
         return sid
 
     def _merge_converged(
-        self, i: int, it: Item, items: list[Item], event_id: int, sim: float | None, shrink: float,
-        cands: list, s_cands: list, result: RunResult,
+        self, i: int, it: Item, items: list[Item], sitems: list[Item], event_id: int, sim: float | None,
+        shrink: float, cands: list, s_cands: list, result: RunResult,
     ) -> None:  # fmt: skip
         """Stage 2: a post that matches two open events well merges them (older survives); storylines too."""
         p = self.params
@@ -398,7 +445,7 @@ class Grouper:
                 if a != b and cos >= p.storyline_bar(
                     p.storyline_merge_threshold, it.ts - st.clusters[b].first_ts
                 ):
-                    self._merge(st, a, b, items, it, result)
+                    self._merge(st, a, b, sitems, it, result)
                     story_now = st.resolve(story_now)
 
     def _remember(self, it: Item, event_id: int) -> None:
@@ -422,4 +469,4 @@ class Grouper:
             sa = self.storylines.resolve(level.clusters[dst].storyline)
             sb = self.storylines.resolve(level.clusters[src].storyline)
             if sa != sb and sa in self.storylines.clusters and sb in self.storylines.clusters:
-                self._merge(self.storylines, sa, sb, items, it, result)
+                self._merge(self.storylines, sa, sb, self._sitems, it, result)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ingest.events import rarity
 from ingest.events.cluster import Grouper, Item, Params
 from ingest.events.text import analyse_many, duplicate_key, vectorize
 
@@ -192,6 +193,8 @@ def eval_crisislex(
     items = [
         Item(("x", 0, t.tweet_id), t.ts, vec, dup=dup) for t, (vec, dup) in zip(tweets, analysed, strict=True)
     ]
+    params = params or Params()
+    items, _ = rarity.weigh(items, None, params.rarity_window_days, params.rarity_full_posts)
     g = Grouper(params)
     res = g.process(items)
     seconds = time.perf_counter() - t0

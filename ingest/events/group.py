@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import psycopg
 
+from ingest.events import rarity
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
@@ -32,6 +33,7 @@ from ingest.events.text import Vector, vectorize
 from ingest.warehouse import event_replay as replay
 from ingest.warehouse import event_writes as writes
 from ingest.warehouse import events as store
+from ingest.warehouse import rarity_days
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,8 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     clock.lap("boilerplate")
     items, titles = _items(rows, parsed, boiler)
     clock.lap("vectorise")
+    items = _weigh(conn, items, params)
+    clock.lap("rarity")
     stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases
     if not items:
@@ -231,6 +235,23 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     stats.events_merged = sum(1 for m in result.merges if m.level == "event")
     stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
     return stats
+
+
+def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[Item]:
+    """The items with the event level's rarity weights (`ingest.events.rarity`), counted over the posts of the
+    days before each post's day: those grouped before the run (stored per day) and the run's own. The days the
+    run grouped posts on, and those just counted, are stored for the next run."""
+    window = params.rarity_window_days
+    if not window or not items:
+        return items
+    own_days = {rarity.day_of(it.ts) for it in items}
+    stored, counted = rarity_days.grouped_days(conn, set(rarity.needed_days(items, window)) | own_days)
+    earlier = {d: rarity.DayCounts(*c) for d, c in stored.items()}
+    weighted, counts = rarity.weigh(items, earlier, window, params.rarity_full_posts)
+    rarity_days.save_days(
+        conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in own_days or d in counted}
+    )
+    return weighted
 
 
 def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
@@ -326,7 +347,8 @@ def _write(
         conn,
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
-             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val, titles.get(a.key))
+             a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val, None if a.svec is None else a.svec.val,
+             titles.get(a.key))
             for a in res.assignments
         ),
     )  # fmt: skip

@@ -35,10 +35,20 @@ class Item:
     dup: int | None = None
     content_hash: int = 0
     lead: int | None = None  # hash of the headline (first line), see `text.lead_key`
+    # The storyline level's vector when it differs from the event level's (`vec` weighted by rarity, see
+    # `ingest.events.rarity`): None means `vec`.
+    svec: Vector | None = None
+    # How fully `vec` is weighted by rarity: 0 plain (no history before the post), 1 over a full history; the
+    # event level's thresholds follow it (`Params.join_thresholds`).
+    rarity: float = 0.0
 
     @property
     def order(self) -> tuple:
         return (self.ts, self.key)
+
+    @property
+    def story_vec(self) -> Vector:
+        return self.vec if self.svec is None else self.svec
 
 
 @dataclass(slots=True)
@@ -73,6 +83,7 @@ class Assignment:
     dup: int | None
     content_hash: int
     lead: int | None = None
+    svec: Vector | None = None  # the storyline level's vector when it is not `vec`
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ cheap cross-language bridges beside plain word stems:
   words that transliteration cannot bridge (billion/миллиард/мільярд, defence/оборона, ...);
 - URLs (host + path) and link domains.
 
-Weights are fixed by feature type (no corpus statistics), the vector is L2-normalised and quantised to integers
+Weights are fixed by feature type (no corpus statistics here: the event level reweighs by rarity over the days
+before a post, `ingest.events.rarity`), the vector is L2-normalised and quantised to integers
 (`SCALE` = 1000), so every dot product later is an exact integer: a grouping run gives the same answer whatever
 order or batch size it sums things in. Feature names are hashed with CRC32 (stable across processes).
 """

@@ -54,6 +54,10 @@ def rewind(conn: psycopg.Connection, t0: datetime) -> dict[Key, tuple[int, int |
         )
     }
     conn.execute("DELETE FROM event_posts WHERE posted_at >= %s", (t0,))
+    # The rarity counts of t0's day and after held posts that are now ungrouped (ingest/events/rarity.py).
+    conn.execute(
+        "DELETE FROM grouping_days WHERE day >= floor(extract(epoch FROM %s::timestamptz) / 86400)", (t0,)
+    )
     conn.execute("DELETE FROM event_redirects WHERE merged_at >= %s", (t0,))
     conn.execute("DELETE FROM storyline_redirects WHERE merged_at >= %s", (t0,))
     conn.execute("DELETE FROM events WHERE first_post_at >= %s", (t0,))
@@ -122,7 +126,7 @@ def rebuild_state(conn: psycopg.Connection, events: Sequence[int], storylines: S
            LEFT JOIN LATERAL (
                SELECT array_agg(i ORDER BY i) AS idx, array_agg(v ORDER BY i) AS val
                FROM (SELECT u.i, sum(u.v)::bigint AS v FROM event_posts m JOIN events e ON e.event_id = m.event_id,
-                            unnest(m.vec_idx, m.vec_val) AS u(i, v)
+                            unnest(m.vec_idx, coalesce(m.story_val, m.vec_val)) AS u(i, v)
                      WHERE e.storyline_id = x.storyline_id GROUP BY u.i) s) c ON true
            WHERE x.storyline_id = s.storyline_id AND s.storyline_id = ANY(%s)""",
         (st,),

@@ -37,7 +37,9 @@ TABLES: tuple[Table, ...] = (
     Table("events", "first_post_at", ("first_post_at", "event_id")),
     Table("event_posts", "posted_at", ("posted_at", "platform", "channel_id", "post_id")),
 )
-INTERNAL_COLUMNS = frozenset({"centroid_idx", "centroid_val", "vec_idx", "vec_val", "search_vector"})
+INTERNAL_COLUMNS = frozenset(
+    {"centroid_idx", "centroid_val", "vec_idx", "vec_val", "story_val", "search_vector"}
+)
 
 
 @dataclass(frozen=True)

@@ -56,33 +56,36 @@ def test_copy_detection_ignores_decoration_and_footers():
 
 @pytest.mark.slow
 def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
-    """All 20,091 posts of telegram_news_ru imported and grouped; the held-aside pairs of both batches scored. The
-    bounds sit a little under the figures measured when each batch was labelled (docs/grouping.md), so a
-    regression fails and noise does not."""
+    """All 20,091 posts of telegram_news_ru imported and grouped; the held-aside pairs of the three batches scored
+    and pooled. The bounds sit a little under the figures measured with the grouping of the day (docs/grouping.md),
+    so a regression fails and noise does not."""
     runner = CliRunner()
     r = runner.invoke(app, ["--dsn", db, "import", str(shared_data / "telegram_news_ru"), "--json"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["--dsn", db, "group"])
     assert r.exit_code == 0, r.output
-    files = [str(LABELS / "pairs_heldout.tsv"), str(LABELS / "pairs2_heldout.tsv")]
+    files = [str(LABELS / f) for f in ("pairs_heldout.tsv", "pairs2_heldout.tsv", "pairs3_heldout.tsv")]
     r = runner.invoke(
-        app, ["--dsn", db, "eval", "grouping", "--labels", files[0], "--labels", files[1], "--json"]
+        app, ["--dsn", db, "eval", "grouping", *(a for f in files for a in ("--labels", f)), "--json"]
     )
     assert r.exit_code == 0, r.output
-    first, second = (json.loads(r.output)["labels"][f] for f in files)
-    assert first["missing"] == 0
-    assert first["event_precision"] >= 0.93 and first["event_recall"] >= 0.75
-    assert first["storyline_recall"] >= 0.78 and first["diff_sharing_storyline"] <= 0.12
-    assert first["copies"] >= 10 and first["copies_together"] == 1.0
-    assert first["shares"]["largest_event_share_all"]["share"] < 0.01
-    assert first["shares"]["largest_storyline_share_all"]["share"] < 0.02
-    # Batch 2 (labelled 2026-12-05) measured P 0.941, R 0.857, storyline recall 0.844, DIFF 0.118, and 12 of its
-    # 13 near-verbatim pairs together: the thirteenth is a one-line quote of a long post, which the copy rules do
-    # not catch (docs/grouping.md).
-    assert second["missing"] == 0
-    assert second["event_precision"] >= 0.90 and second["event_recall"] >= 0.80
-    assert second["storyline_recall"] >= 0.78 and second["diff_sharing_storyline"] <= 0.15
-    assert second["copies"] >= 10 and second["copies_together"] >= 12 / 13
+    scores = [json.loads(r.output)["labels"][f] for f in files]
+    assert all(s["missing"] == 0 for s in scores)
+    tp, fp, fn = (sum(s[k] for s in scores) for k in ("tp", "fp", "fn"))
+    story = sum(round(s["storyline_recall"] * (s["counts"]["SAME"] + s["counts"]["STORY"])) for s in scores)
+    story_all = sum(s["counts"]["SAME"] + s["counts"]["STORY"] for s in scores)
+    diff = sum(round(s["diff_sharing_storyline"] * s["counts"]["DIFF"]) for s in scores)
+    diff_all = sum(s["counts"]["DIFF"] for s in scores)
+    # Measured with rarity weights (2026-12-06), 429 pairs: precision 0.898 (159 of 177), recall 0.832 (159 of
+    # 191), storyline recall 0.861, DIFF pairs sharing a storyline 9.2 %; without them 0.917, 0.812, 0.843, 9.2 %.
+    assert tp / (tp + fp) >= 0.88 and tp / (tp + fn) >= 0.81
+    assert story / story_all >= 0.83 and diff / diff_all <= 0.11
+    # Near-verbatim pairs: 18 of 18, 12 of 13 and 15 of 17; the ones apart are one-line quotes of a long post,
+    # which the copy rules do not catch (docs/grouping.md).
+    assert scores[0]["copies"] >= 10 and scores[0]["copies_together"] == 1.0
+    assert sum(round(s["copies"] * s["copies_together"]) for s in scores) >= 45
+    assert scores[0]["shares"]["largest_event_share_all"]["share"] < 0.01
+    assert scores[0]["shares"]["largest_storyline_share_all"]["share"] < 0.02
 
 
 def test_channels_are_ids_in_any_usual_form_or_handles_current_or_past(conn, tmp_path):

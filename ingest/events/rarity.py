@@ -1,0 +1,183 @@
+"""Rarity weights for the event level: a post's features weighted by how rare they were in the days before it.
+
+A word every channel uses every day ("Moscow", "Russia", "drones", the rouble) says little about which happening
+a post reports; a place name or a surname seen twice in two weeks says a lot. The event level therefore reads
+each post's vector (`ingest.events.text`) with every feature's weight multiplied by its inverse document
+frequency, `1 + ln((N + 1) / (df + 1))`, where N is the number of posts of the `WINDOW_DAYS` whole UTC days
+before the post's day and df the number of those posts that have the feature. The vector is then L2-normalised
+and quantised again, so dot products stay exact integers. Storylines keep the plain vector (`Item.svec`): the
+words a situation repeats for days are what holds a storyline together.
+
+The counts depend only on which posts of those earlier days exist, not on how runs were batched: a post's
+weights are fixed once the days before its own are, and a late post changes only the days after its own, which
+the replay it causes regroups. Without earlier days (a demo day, a pair of articles) every weight is the same
+and the vector is unchanged.
+
+A day's counts over the posts grouped before a run come from `ingest.warehouse.rarity_days`; this module is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import sparse
+
+from ingest.events.records import Item
+from ingest.events.text import SCALE, Vector
+
+DAY = 86400
+#: Days of posts a post's rarity weights are counted over (the whole UTC days before its own).
+WINDOW_DAYS = 14
+#: Posts in the window from which the weights count in full; below, `share` = posts / FULL_POSTS of the log.
+FULL_POSTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts:
+    """How many posts a UTC day holds and, per feature present in any of them, in how many."""
+
+    posts: int
+    idx: np.ndarray  # int32, sorted, unique
+    cnt: np.ndarray  # int64, same length
+
+    @staticmethod
+    def of(vectors: Sequence[Vector]) -> DayCounts:
+        parts = [v.idx for v in vectors if len(v)]
+        if not parts:
+            return DayCounts(len(vectors), np.zeros(0, np.int32), np.zeros(0, np.int64))
+        idx, cnt = np.unique(np.concatenate(parts), return_counts=True)
+        return DayCounts(len(vectors), idx.astype(np.int32), cnt.astype(np.int64))
+
+    def plus(self, other: DayCounts) -> DayCounts:
+        if not other.posts:
+            return self
+        if not self.posts:
+            return other
+        idx = np.concatenate([self.idx, other.idx])
+        cnt = np.concatenate([self.cnt, other.cnt])
+        u, inv = np.unique(idx, return_inverse=True)
+        return DayCounts(self.posts + other.posts, u.astype(np.int32), np.bincount(inv, cnt).astype(np.int64))
+
+
+EMPTY_DAY = DayCounts(0, np.zeros(0, np.int32), np.zeros(0, np.int64))
+
+
+def day_of(ts: float) -> int:
+    """The UTC day (days since the epoch) of a time in seconds."""
+    return int(ts // DAY)
+
+
+def run_days(items: Sequence[Item]) -> dict[int, DayCounts]:
+    """Each day's counts over the run's own posts (by their plain vectors)."""
+    by_day: dict[int, list[Vector]] = {}
+    for it in items:
+        by_day.setdefault(day_of(it.ts), []).append(it.story_vec)
+    return {d: DayCounts.of(vs) for d, vs in by_day.items()}
+
+
+def needed_days(items: Sequence[Item], window_days: int = WINDOW_DAYS) -> list[int]:
+    """The days whose counts weigh the run's posts: the `window_days` before each of the run's days."""
+    days = sorted({day_of(it.ts) for it in items})
+    return sorted({k for d in days for k in range(d - window_days, d)})
+
+
+def weigh(
+    items: Sequence[Item],
+    earlier: Mapping[int, DayCounts] | None = None,
+    window_days: int = WINDOW_DAYS,
+    full_posts: int = FULL_POSTS,
+) -> tuple[list[Item], dict[int, DayCounts]]:
+    """The items with `vec` weighted by rarity and `svec` the plain vector they came with, and the counts of
+    every day that weighed them or holds one of them (`earlier` plus the run's own posts).
+
+    `earlier[day]` is a day's counts over posts that are not among `items` (grouped before the run); the run's
+    own posts are counted here. `window_days` 0 returns the items unchanged. A window of fewer than
+    `full_posts` posts weighs in part (`Item.rarity` < 1): frequencies over a few posts say little."""
+    if not window_days or not items:
+        return list(items), {}
+    own = run_days(items)
+    days = sorted(set(needed_days(items, window_days)) | set(own))
+    # One sparse matrix of (day, feature) counts from both sources, duplicates summed; a window's counts are
+    # then one product with a (run day x day) matrix of ones. Integer sums: the order does not matter.
+    pos = {d: i for i, d in enumerate(days)}
+    sources = [(d, c) for d, c in (earlier or {}).items() if d in pos and c.posts]
+    sources += [(d, c) for d, c in own.items() if d in pos]
+    posts = np.zeros(len(days), np.int64)
+    for d, c in sources:
+        posts[pos[d]] += c.posts
+    all_idx = [c.idx for _, c in sources]
+    vocab = np.unique(np.concatenate(all_idx)) if all_idx else np.zeros(0, np.int32)
+    rows = np.concatenate([np.full(len(c.idx), pos[d], np.int64) for d, c in sources]) if sources else []
+    cols = np.searchsorted(vocab, np.concatenate(all_idx)) if all_idx else []
+    data = np.concatenate([c.cnt for _, c in sources]) if sources else []
+    M = sparse.csr_matrix((data, (rows, cols)), shape=(len(days), len(vocab)), dtype=np.int64)
+    M.sum_duplicates()
+    counts = {d: _row(M, pos[d], vocab, int(posts[pos[d]])) for d in days}
+
+    by_day: dict[int, list[int]] = {}
+    for i, it in enumerate(items):
+        by_day.setdefault(day_of(it.ts), []).append(i)
+    run = sorted(by_day)
+    ones = sparse.csr_matrix(
+        (
+            np.ones(sum(window_days for _ in run), np.int64),
+            (np.repeat(np.arange(len(run)), window_days),
+             np.array([pos[k] for d in run for k in range(d - window_days, d)], np.int64)),
+        ),
+        shape=(len(run), len(days)),
+    )  # fmt: skip
+    W = (ones @ M).tocsr()
+    W.sum_duplicates()
+    W.sort_indices()
+    n = ones @ posts
+    out = list(items)
+    for r, d in enumerate(run):
+        members = by_day[d]
+        window = _row(W, r, vocab, int(n[r]))
+        share = min(1.0, window.posts / full_posts) if full_posts else 1.0
+        plain = [items[i].story_vec for i in members]
+        for i, vec, p in zip(members, _weighted(plain, window, share), plain, strict=True):
+            out[i] = replace(items[i], vec=vec, svec=p, rarity=share)
+    return out, counts
+
+
+def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCounts:
+    lo, hi = m.indptr[r], m.indptr[r + 1]
+    keep = m.data[lo:hi] > 0
+    return DayCounts(
+        posts, vocab[m.indices[lo:hi][keep]].astype(np.int32), m.data[lo:hi][keep].astype(np.int64)
+    )
+
+
+def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
+    """Each vector reweighted by the window's inverse document frequencies (`share` of their log), normalised
+    and quantised. Every
+    operation is element-wise or a per-vector sum in a fixed order, so a vector's result does not depend on
+    which other vectors share the call."""
+    lens = [len(v) for v in vectors]
+    if not sum(lens) or not share:
+        return list(vectors)  # no history: every weight the same, the vector as it was
+    idx = np.concatenate([v.idx for v in vectors if len(v)])
+    val = np.concatenate([v.val for v in vectors if len(v)]).astype(np.float64)
+    df = np.zeros(len(idx), np.float64)
+    if len(window.idx):
+        pos = np.searchsorted(window.idx, idx)
+        pos_c = np.minimum(pos, len(window.idx) - 1)
+        hit = window.idx[pos_c] == idx
+        df[hit] = window.cnt[pos_c[hit]]
+    w = val * (1.0 + share * np.log((window.posts + 1.0) / (df + 1.0)))
+    out: list[Vector] = []
+    lo = 0
+    for v, n in zip(vectors, lens, strict=True):
+        if not n:
+            out.append(v)
+            continue
+        part = w[lo : lo + n]
+        norm = float(np.sqrt(np.dot(part, part)))
+        q = np.rint(SCALE * part / norm).astype(np.int64)
+        np.maximum(q, 1, out=q)
+        out.append(Vector(v.idx, q))
+        lo += n
+    return out

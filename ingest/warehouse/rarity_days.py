@@ -1,0 +1,86 @@
+"""Per-day feature counts over grouped posts, for the event level's rarity weights (`ingest.events.rarity`).
+
+`grouping_days` holds, for each UTC day, the counts over that day's rows of `event_posts` (each post's feature
+indices are its `vec_idx`): a run rewrites the rows of the days it grouped posts on, and a replay's rewind deletes
+the rows of its first day and after. A row is used only while its number of posts still equals the day's rows in
+`event_posts` (one indexed count per run); a day without a usable row is counted from `event_posts`, so a table
+that drifted (rows deleted by hand) costs a recount, never a wrong weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import psycopg
+
+#: A day's counts: (posts, feature indices ascending (int32), how many of the posts have each (int64)).
+Day = tuple[int, np.ndarray, np.ndarray]
+
+_DAY = "floor(extract(epoch FROM posted_at) / 86400)::int"
+
+
+def grouped_days(conn: psycopg.Connection, days: Iterable[int]) -> tuple[dict[int, Day], set[int]]:
+    """Counts of `days` over the posts grouped so far, and which of them were counted from `event_posts` (no
+    usable stored row) rather than read."""
+    days = sorted(set(days))
+    if not days:
+        return {}, set()
+    bounds = {"lo": days[0] * 86400, "hi": (days[-1] + 1) * 86400, "days": days}
+    actual = dict(
+        conn.execute(
+            f"""SELECT {_DAY} AS day, count(*)::int FROM event_posts
+                WHERE posted_at >= to_timestamp(%(lo)s) AND posted_at < to_timestamp(%(hi)s)
+                  AND {_DAY} = ANY(%(days)s)
+                GROUP BY 1""",  # noqa: S608 - a constant expression
+            bounds,
+        ).fetchall()
+    )
+    out: dict[int, Day] = {}
+    # Binary: a busy day's row holds ~10^5 counts, which the text format would parse digit by digit.
+    for day, posts, idx, cnt in conn.cursor(binary=True).execute(
+        "SELECT day, posts, idx, cnt FROM grouping_days WHERE day = ANY(%s)", (days,)
+    ):
+        if posts == actual.get(day, 0):
+            out[day] = (posts, np.array(idx, np.int32), np.array(cnt, np.int64))
+    empty = (np.zeros(0, np.int32), np.zeros(0, np.int64))
+    counted = {d for d in days if d not in out}
+    for d in counted:
+        if not actual.get(d):
+            out[d] = (0, *empty)
+    recount = sorted(d for d in counted if d not in out)
+    if recount:
+        feats = {
+            day: (idx, cnt)
+            for day, idx, cnt in conn.execute(
+                f"""SELECT day, array_agg(f ORDER BY f), array_agg(n ORDER BY f)
+                    FROM (SELECT {_DAY} AS day, f, count(*)::int AS n
+                          FROM event_posts, unnest(vec_idx) AS f
+                          WHERE posted_at >= to_timestamp(%(lo)s) AND posted_at < to_timestamp(%(hi)s)
+                            AND {_DAY} = ANY(%(days)s)
+                          GROUP BY 1, 2) c
+                    GROUP BY day""",  # noqa: S608 - a constant expression
+                {"lo": recount[0] * 86400, "hi": (recount[-1] + 1) * 86400, "days": recount},
+            )
+        }
+        for d in recount:
+            idx, cnt = feats.get(d, ((), ()))
+            out[d] = (actual[d], np.array(idx, np.int32), np.array(cnt, np.int64))
+    return out, counted
+
+
+def save_days(conn: psycopg.Connection, counts: Mapping[int, Day]) -> None:
+    """Store the counts of these days (each over all of the day's grouped posts). A full regroup writes a row per
+    day of the stream at once, so the rows go in by binary COPY after their old versions are deleted."""
+    if not counts:
+        return
+    days = sorted(counts)
+    conn.execute("DELETE FROM grouping_days WHERE day = ANY(%s)", (days,))
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY grouping_days (day, posts, idx, cnt) FROM STDIN (FORMAT binary)") as cp,
+    ):
+        cp.set_types(["int4", "int4", "int4[]", "int4[]"])
+        for d in days:
+            n, idx, cnt = counts[d]
+            cp.write_row((d, n, idx.tolist(), cnt.tolist()))
