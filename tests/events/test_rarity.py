@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from ingest.events import group_window
 from ingest.events.cluster import Item
@@ -143,3 +144,35 @@ def test_the_warehouse_keeps_the_counts_of_wholly_grouped_days_and_a_replay_coun
     with conn.transaction(force_rollback=True):
         rewind(conn, start + timedelta(days=2, hours=3))
         assert max(d for (d,) in conn.execute("SELECT day FROM grouping_days")) == first + 1
+
+
+@pytest.mark.slow
+def test_real_channels_grouped_run_by_run_as_days_arrive_equal_one_regroup(conn, shared_data):
+    """Four real channels (3,312 posts over two months) grouped as a schedule would: runs that each take the posts
+    up to a later cut, some cuts inside a day, with the stored day counts carried between runs; the groups equal
+    one regroup from scratch."""
+    from ingest.run.imports import import_files
+    from ingest.warehouse.event_reads import partition, storyline_partition
+
+    import_files(conn, [shared_data / "telegram_news_ru" / f"{c}.jsonl" for c in ("1000724666", "1003313758",
+                                                                                   "1003921752", "1032086354")])  # fmt: skip
+    conn.commit()
+    first, last = conn.execute("SELECT min(posted_at), max(posted_at) FROM posts").fetchone()
+    cut = first + timedelta(days=20, hours=5)
+    modes = []
+    while cut < last:
+        modes.append(group_window(conn, until=cut).mode)
+        cut += timedelta(days=9, hours=7)
+    modes.append(group_window(conn).mode)
+    assert modes.count("incremental") >= 4
+    assert conn.execute("SELECT count(*) FROM grouping_days WHERE posts > 0").fetchone()[0] > 40
+    runs = (sets(partition(conn)), sets(storyline_partition(conn)))
+    group_window(conn, full=True)
+    assert (sets(partition(conn)), sets(storyline_partition(conn))) == runs
+
+
+def sets(mapping: dict) -> set[frozenset]:
+    groups: dict = {}
+    for k, g in mapping.items():
+        groups.setdefault(g, set()).add(k)
+    return {frozenset(v) for v in groups.values()}
