@@ -141,11 +141,10 @@ def batched(fmt_name: str, paths: list[Path]) -> int:
 def tuned_gc():
     """The collector as bulk CLI commands run it, restored afterwards."""
     thresholds = gc.get_threshold()
+    # An older tree (an A/B run): the function lived in the CLI, or did not exist yet (the default collector).
     try:
         from ingest.run.bulk import tune_gc
-    except (
-        ImportError
-    ):  # an older tree: the function lived in the CLI, or did not exist yet (default collector)
+    except ImportError:
         try:
             from ingest.cli import _tune_gc as tune_gc
         except ImportError:

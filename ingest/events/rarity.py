@@ -50,19 +50,6 @@ class DayCounts:
         idx, cnt = np.unique(np.concatenate(parts), return_counts=True)
         return DayCounts(len(vectors), idx.astype(np.int32), cnt.astype(np.int64))
 
-    def plus(self, other: DayCounts) -> DayCounts:
-        if not other.posts:
-            return self
-        if not self.posts:
-            return other
-        idx = np.concatenate([self.idx, other.idx])
-        cnt = np.concatenate([self.cnt, other.cnt])
-        u, inv = np.unique(idx, return_inverse=True)
-        return DayCounts(self.posts + other.posts, u.astype(np.int32), np.bincount(inv, cnt).astype(np.int64))
-
-
-EMPTY_DAY = DayCounts(0, np.zeros(0, np.int32), np.zeros(0, np.int64))
-
 
 def day_of(ts: float) -> int:
     """The UTC day (days since the epoch) of a time in seconds."""
@@ -71,10 +58,15 @@ def day_of(ts: float) -> int:
 
 def run_days(items: Sequence[Item]) -> dict[int, DayCounts]:
     """Each day's counts over the run's own posts (by their plain vectors)."""
-    by_day: dict[int, list[Vector]] = {}
-    for it in items:
-        by_day.setdefault(day_of(it.ts), []).append(it.story_vec)
-    return {d: DayCounts.of(vs) for d, vs in by_day.items()}
+    return {d: DayCounts.of([items[i].story_vec for i in members]) for d, members in _by_day(items).items()}
+
+
+def _by_day(items: Sequence[Item]) -> dict[int, list[int]]:
+    """The items' positions, by their UTC day."""
+    out: dict[int, list[int]] = {}
+    for i, it in enumerate(items):
+        out.setdefault(day_of(it.ts), []).append(i)
+    return out
 
 
 def needed_days(items: Sequence[Item], window_days: int = WINDOW_DAYS) -> list[int]:
@@ -97,7 +89,8 @@ def weigh(
     `full_posts` posts weighs in part (`Item.rarity` < 1): frequencies over a few posts say little."""
     if not window_days or not items:
         return list(items), {}
-    own = run_days(items)
+    by_day = _by_day(items)
+    own = {d: DayCounts.of([items[i].story_vec for i in members]) for d, members in by_day.items()}
     days = sorted(set(needed_days(items, window_days)) | set(own))
     # One sparse matrix of (day, feature) counts from both sources, duplicates summed; a window's counts are
     # then one product with a (run day x day) matrix of ones. Integer sums: the order does not matter.
@@ -116,13 +109,10 @@ def weigh(
     M.sum_duplicates()
     counts = {d: _row(M, pos[d], vocab, int(posts[pos[d]])) for d in days}
 
-    by_day: dict[int, list[int]] = {}
-    for i, it in enumerate(items):
-        by_day.setdefault(day_of(it.ts), []).append(i)
     run = sorted(by_day)
     ones = sparse.csr_matrix(
         (
-            np.ones(sum(window_days for _ in run), np.int64),
+            np.ones(window_days * len(run), np.int64),
             (np.repeat(np.arange(len(run)), window_days),
              np.array([pos[k] for d in run for k in range(d - window_days, d)], np.int64)),
         ),
@@ -153,9 +143,8 @@ def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCoun
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
     """Each vector reweighted by the window's inverse document frequencies (`share` of their log), normalised
-    and quantised. Every
-    operation is element-wise or a per-vector sum in a fixed order, so a vector's result does not depend on
-    which other vectors share the call."""
+    and quantised. Every operation is element-wise or a per-vector sum in a fixed order, so a vector's result
+    does not depend on which other vectors share the call."""
     lens = [len(v) for v in vectors]
     if not sum(lens) or not share:
         return list(vectors)  # no history: every weight the same, the vector as it was

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import psycopg
 
+from ingest.warehouse import rarity_days
 from ingest.warehouse.event_writes import RESOLVE_EVENTS, RESOLVE_STORYLINES
 
 Key = tuple[str, int, int]
@@ -54,10 +55,7 @@ def rewind(conn: psycopg.Connection, t0: datetime) -> dict[Key, tuple[int, int |
         )
     }
     conn.execute("DELETE FROM event_posts WHERE posted_at >= %s", (t0,))
-    # The rarity counts of t0's day and after held posts that are now ungrouped (ingest/events/rarity.py).
-    conn.execute(
-        "DELETE FROM grouping_days WHERE day >= floor(extract(epoch FROM %s::timestamptz) / 86400)", (t0,)
-    )
+    rarity_days.forget_from(conn, t0)
     conn.execute("DELETE FROM event_redirects WHERE merged_at >= %s", (t0,))
     conn.execute("DELETE FROM storyline_redirects WHERE merged_at >= %s", (t0,))
     conn.execute("DELETE FROM events WHERE first_post_at >= %s", (t0,))

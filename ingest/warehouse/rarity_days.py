@@ -10,6 +10,7 @@ that drifted (rows deleted by hand) costs a recount, never a wrong weight.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 import numpy as np
 import psycopg
@@ -84,3 +85,11 @@ def save_days(conn: psycopg.Connection, counts: Mapping[int, Day]) -> None:
         for d in days:
             n, idx, cnt = counts[d]
             cp.write_row((d, n, idx.tolist(), cnt.tolist()))
+
+
+def forget_from(conn: psycopg.Connection, t0: datetime) -> None:
+    """A replay from `t0`: the rows of its day and after counted posts that are now ungrouped."""
+    conn.execute(
+        "DELETE FROM grouping_days WHERE day >= floor(extract(epoch FROM %s::timestamptz) / 86400)::int",
+        (t0,),
+    )

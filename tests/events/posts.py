@@ -74,3 +74,12 @@ def unrelated_posts() -> list[Post]:
     return [
         post(ch, 80000 + i, T0 + timedelta(minutes=3 + 7 * i), text) for i, (ch, text) in enumerate(UNRELATED)
     ]
+
+
+def sets(mapping: dict) -> set[frozenset]:
+    """A partition (post -> group id) as a set of groups, each the set of its posts: comparable across runs whose
+    ids differ."""
+    groups: dict = {}
+    for k, v in mapping.items():
+        groups.setdefault(v, set()).add(k)
+    return {frozenset(s) for s in groups.values()}

@@ -28,6 +28,7 @@ from tests.events.posts import (
     forward_of_intelslava,
     post,
     rutte_posts,
+    sets,
     unrelated_posts,
 )  # fmt: skip
 
@@ -35,13 +36,6 @@ from tests.events.posts import (
 def load(conn, posts):
     Loader(conn).load(posts)
     conn.commit()
-
-
-def sets(mapping: dict) -> set[frozenset]:
-    groups: dict = {}
-    for k, v in mapping.items():
-        groups.setdefault(v, set()).add(k)
-    return {frozenset(s) for s in groups.values()}
 
 
 def test_rutte_reports_form_one_event_and_unrelated_posts_do_not_join(conn):

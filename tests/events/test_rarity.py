@@ -16,6 +16,7 @@ from ingest.events.rarity import DAY, DayCounts, day_of, run_days, weigh
 from ingest.events.text import vectorize
 from ingest.models import Post
 from ingest.warehouse.loader import Loader
+from tests.events.posts import sets
 
 T0 = datetime(2024, 11, 1, tzinfo=timezone.utc).timestamp()
 
@@ -169,10 +170,3 @@ def test_real_channels_grouped_run_by_run_as_days_arrive_equal_one_regroup(conn,
     runs = (sets(partition(conn)), sets(storyline_partition(conn)))
     group_window(conn, full=True)
     assert (sets(partition(conn)), sets(storyline_partition(conn))) == runs
-
-
-def sets(mapping: dict) -> set[frozenset]:
-    groups: dict = {}
-    for k, g in mapping.items():
-        groups.setdefault(g, set()).add(k)
-    return {frozenset(v) for v in groups.values()}
