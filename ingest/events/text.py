@@ -52,6 +52,7 @@ _BARE_DOMAIN_URL = re.compile(
     r"\b(?:[a-z0-9-]+\.)+(?:com|org|net|ru|ua|io|me|info|news|gov|eu|uk)/[^\s<>\"')\]]*", re.I
 )
 _TOKEN = re.compile(r"[#@]?[^\W_]+(?:[’'][^\W_]+)?", re.U)
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})", re.U)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _RT_PREFIX = re.compile(r"^\s*(?:RT|MT)\s+@\w+:?\s*", re.I)
 _SENT_END = re.compile(r"[.!?…:\n]\s*$")
@@ -192,28 +193,27 @@ def _features(
         if t:
             add("h:" + t, W_HASHTAG)
 
-    prev_end = True  # start of text counts as a sentence start
-    pos = 0
     cache = _TOKEN_CACHE
-    for m in _TOKEN.finditer(body):
-        tok = m.group(0)
-        start = m.start()
-        # Only a capitalised word needs to know whether it starts a sentence (entity test).
+    # [gap, token, gap, token, ..., gap]: the token pattern split with its group kept, so each token comes with
+    # the text before it without a match object per token.
+    parts = _TOKEN_SPLIT.split(body)
+    get = feats.get
+    for n in range(1, len(parts), 2):
+        tok = parts[n]
+        # Only a capitalised word needs to know whether it starts a sentence (entity test): the first token
+        # does, and a later one when the text before it ends a sentence.
         if tok[0].isupper():
-            gap = body[pos:start]
-            sentence_start = prev_end or bool(_SENT_END.search(gap)) if gap else prev_end
-            key = (tok, sentence_start)
+            gap = parts[n - 1]
+            key = (tok, n == 1 or (bool(gap) and bool(_SENT_END.search(gap))))
         else:
             key = tok
-        pos = m.end()
-        prev_end = False
         out = cache.get(key)
         if out is None:
             if len(cache) >= _TOKEN_CACHE_MAX:
                 cache.clear()
             out = cache[key] = _token_features(tok, key is not tok and key[1])
         for name, w in out:
-            if feats.get(name, 0.0) < w:
+            if get(name, 0.0) < w:
                 feats[name] = w
     return feats
 
