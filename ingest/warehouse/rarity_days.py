@@ -15,6 +15,8 @@ from datetime import datetime
 import numpy as np
 import psycopg
 
+from ingest.warehouse.numpy_arrays import numpy_cursor
+
 #: A day's counts: (posts, feature indices ascending (int32), how many of the posts have each (int64)).
 Day = tuple[int, np.ndarray, np.ndarray]
 
@@ -38,12 +40,13 @@ def grouped_days(conn: psycopg.Connection, days: Iterable[int]) -> tuple[dict[in
         ).fetchall()
     )
     out: dict[int, Day] = {}
-    # Binary: a busy day's row holds ~10^5 counts, which the text format would parse digit by digit.
-    for day, posts, idx, cnt in conn.cursor(binary=True).execute(
-        "SELECT day, posts, idx, cnt FROM grouping_days WHERE day = ANY(%s)", (days,)
-    ):
-        if posts == actual.get(day, 0):
-            out[day] = (posts, np.array(idx, np.int32), np.array(cnt, np.int64))
+    # Binary, into numpy arrays: a busy day's row holds ~10^5 counts, which the text format would parse digit by
+    # digit and a list of ints would box one by one.
+    with numpy_cursor(conn) as cur:
+        rows = cur.execute("SELECT day, posts, idx, cnt FROM grouping_days WHERE day = ANY(%s)", (days,))
+        for day, posts, idx, cnt in rows:
+            if posts == actual.get(day, 0):
+                out[day] = (posts, idx.astype(np.int32), cnt.astype(np.int64))
     empty = (np.zeros(0, np.int32), np.zeros(0, np.int64))
     counted = {d for d in days if d not in out}
     for d in counted:
@@ -77,14 +80,15 @@ def save_days(conn: psycopg.Connection, counts: Mapping[int, Day]) -> None:
         return
     days = sorted(counts)
     conn.execute("DELETE FROM grouping_days WHERE day = ANY(%s)", (days,))
+    # The arrays go as numpy buffers: psycopg's list dumper packs ~10^5 integers a day one at a time.
     with (
-        conn.cursor() as cur,
+        numpy_cursor(conn) as cur,
         cur.copy("COPY grouping_days (day, posts, idx, cnt) FROM STDIN (FORMAT binary)") as cp,
     ):
         cp.set_types(["int4", "int4", "int4[]", "int4[]"])
         for d in days:
             n, idx, cnt = counts[d]
-            cp.write_row((d, n, idx.tolist(), cnt.tolist()))
+            cp.write_row((d, n, idx, cnt))
 
 
 def forget_from(conn: psycopg.Connection, t0: datetime) -> None:
