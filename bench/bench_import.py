@@ -5,11 +5,14 @@ Inputs are built from real captures in ../shared/data, re-numbered to the size a
 line, their authors in includes.users, from a real twarc page) and Telethon `to_dict()` JSONL (from a real
 Bloomberg channel record with its web-page media). Cases, each into a fresh scratch database:
 
-- first import of the file;
+- first import of the file, as `wirewatch import` runs it by default: the Telethon file (50 channels, 328 MB) is
+  split by channel across two worker processes; X pages (many accounts a line) are read by one process;
 - the same file again, nothing changed (what an hourly rescan mostly sees);
-- the file again (the same path: a collector re-writing its capture) with 1 % of the posts edited;
-- the first import with its read-ahead thread off (`WIREWATCH_IMPORT_READ_AHEAD=0`, the code before it), into
-  another fresh database: what reading ahead gains;
+- the file again (the same path: a collector re-writing its capture) with 1 % of the posts edited (a file imported
+  before is read by one process);
+- the first import in one process (`--jobs 1`), and in one process with its read-ahead thread off
+  (`WIREWATCH_IMPORT_READ_AHEAD=0`, the code before it), each into another fresh database: what splitting the
+  file and reading ahead gain;
 - the baseline: `COPY ... FROM STDIN (FORMAT binary)` of the `posts` and `raw_records` rows the first import
   stored, into an identical empty schema with all its indexes (and the search index);
 - the same posts as a folder of four files, each holding its own channels as per-channel captures do (Telethon
@@ -178,12 +181,15 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     # The file a collector keeps re-writing: imported, imported again unchanged, then again once 1 % of its
     # posts changed (same path, as a re-import is; copies are not timed).
     work = tmp / f"{name}.jsonl"
-    firsts, unchanged, edits, inline = [], [], [], []
+    firsts, unchanged, edits, inline, single = [], [], [], [], []
     rows: dict[str, bytes] = {}
     for _ in range(repeats):
         with scratch_db("ww_bench_import_inline") as dsn:
             shutil.copyfile(plain, work)
-            inline.append(cli_import(dsn, work, read_ahead=False)[0])
+            inline.append(cli_import(dsn, work, read_ahead=False, jobs=1)[0])
+        with scratch_db("ww_bench_import_single") as dsn:
+            shutil.copyfile(plain, work)
+            single.append(cli_import(dsn, work, jobs=1)[0])
         with scratch_db("ww_bench_import") as dsn:
             shutil.copyfile(plain, work)
             s, first = cli_import(dsn, work)
@@ -200,12 +206,23 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     f, u, e, c = (statistics.median(v) for v in (firsts, unchanged, edits, copies))
     mb = sum(len(b) for b in rows.values()) / 1e6
     report.add(case=f"{name}: first import", n=n, seconds=f, posts_per_s=n / f, runs=firsts)
+    fs = statistics.median(single)
+    report.add(
+        case=f"{name}: first import, one process (--jobs 1)", n=n, seconds=fs, speedup=fs / f, runs=single
+    )
     fi = statistics.median(inline)
-    report.add(case=f"{name}: first import without read-ahead", n=n, seconds=fi, speedup=fi / f, runs=inline)
+    report.add(
+        case=f"{name}: first import, one process without read-ahead",
+        n=n,
+        seconds=fi,
+        speedup=fi / fs,
+        runs=inline,
+    )
     report.add(case=f"{name}: unchanged re-import", n=n, seconds=u, speedup=f / u, runs=unchanged)
     report.add(case=f"{name}: 1% edited re-import", n=n, seconds=e, speedup=f / e, runs=edits)
     report.add(case=f"{name}: binary COPY of the stored rows (baseline)", n=n, seconds=c, mb=mb, runs=copies)
     report.add(case=f"{name}: ratio copy / first import", ratio=c / f, target=0.8)
+    report.add(case=f"{name}: ratio copy / first import, one process", ratio=c / fs, target=0.8)
     report.add(case=f"{name}: first / unchanged", ratio=f / u, target=20)
     report.add(case=f"{name}: first / 1% edited", ratio=f / e, target=10)
     report.add(case=f"{name}: summaries", first=_counts(first), unchanged=_counts(again))

@@ -41,7 +41,9 @@ def _lines(paths: list[Path]) -> list[bytes]:
     return out
 
 
-def build_telethon(dst: Path, n: int) -> Path:
+def build_telethon(dst: Path, n: int, channels: int | None = None) -> Path:
+    """n records cycled from the real Telethon captures, each its own post; `channels`: spread over that many
+    channel ids (a watch list's backfill) instead of the captures' own five."""
     seen, base = set(), []
     for ln in _lines(sorted((SHARED / "telethon").glob("*.jsonl"))):
         if ln not in seen:
@@ -53,6 +55,8 @@ def build_telethon(dst: Path, n: int) -> Path:
             rec = dict(base[i % len(base)])
             rec["id"] = i + 1
             rec["grouped_id"] = None  # keep one record = one post so posts/s is comparable
+            if channels:
+                rec["peer_id"] = {"_": "PeerChannel", "channel_id": 1_600_000_000 + i % channels}
             fh.write(orjson.dumps(rec) + b"\n")
     return path
 

@@ -32,8 +32,8 @@ def import_cmd(
         "--jobs",
         "-j",
         min=0,
-        help="Worker processes importing files at once; a channel's files share one (0: one per core, at most 4; "
-        "1: one process).",
+        help="Worker processes importing files at once; a channel's files share one, and one big Telethon JSONL "
+        "file of several channels is split by channel across them (0: one per core, at most 4; 1: one process).",
     ),
 ) -> None:
     """Import Telegram Desktop exports, Telethon JSONL, X API v2 pages or saved t.me/s pages.
@@ -41,8 +41,9 @@ def import_cmd(
     Idempotent: importing the same file again changes nothing. A file imported whole before with the same bytes
     (size and content hash, in the import ledger) is skipped without parsing, and in a file that is read a record
     whose post is stored from the very same bytes is not normalised again; --force reads everything. Bad
-    records land in rejected_records and the rest loads. Several files are imported at once on every core
-    (--jobs); the warehouse ends as one import of the files in order makes it. Exit code 0, or 1 when a file
+    records land in rejected_records and the rest loads. Several files are imported at once on every core, and
+    one big file of several channels is split by channel (--jobs); the warehouse ends as one import of the files
+    in order makes it. Exit code 0, or 1 when a file
     could not be read (or, with --strict, anything was rejected).
     """
     if fmt != "auto" and fmt not in FORMATS:

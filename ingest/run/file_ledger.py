@@ -171,6 +171,11 @@ def looks_unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
     return entry.size_bytes == st.st_size and entry.mtime_ns == st.st_mtime_ns
 
 
+def imported_before(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
+    """Whether the ledger has a row for the file in this format (whatever its bytes now)."""
+    return _entry(conn, path, fmt) is not None
+
+
 def _entry(conn: psycopg.Connection, path: Path, fmt: str) -> LedgerEntry | None:
     """The ledger row of the file, if it was imported in this format."""
     entry = ledger.get(conn, str(path.resolve()))

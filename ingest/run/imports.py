@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
@@ -47,10 +48,36 @@ class ImportSummary:
     attempts: int = 1  # more than one when the database went away or a deadlock rolled a batch back
     skipped: bool = False  # the file was imported whole before with these very bytes: not read again
     resumed_at: int | None = None  # a JSONL file that only grew: read on from this byte of it
+    # One shard of a file split by channel (`Shard`): the digests of the lines it loaded, for the ledger row the
+    # command writes once every shard is done.
+    line_hashes: bytes | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
                 "error": self.error, "skipped": self.skipped, "resumed_at": self.resumed_at}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` of one file, split by channel: the lines whose record's channel hashes to `index`
+    (`FileFormat.line_channel`), so that workers importing the parts never write one channel at once (lines that
+    name no channel, do not decode or are too long are part 0's). Every part reads every line, so part 0 alone
+    counts the lines skipped as known and reports an unreadable file."""
+
+    index: int
+    count: int
+
+    def owns(self, channel: int | None) -> bool:
+        return self.of(channel) == self.index
+
+    def of(self, channel: int | None) -> int:
+        if channel is None:
+            return 0
+        return zlib.crc32(str(channel).encode()) % self.count
+
+    @property
+    def reports(self) -> bool:
+        return self.index == 0
 
 
 def _album_safe_batches(items: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
@@ -218,6 +245,7 @@ def import_file(
     skip_records: bool = False,
     known: KnownLines | None = None,
     read_ahead: bool = True,
+    shard: Shard | None = None,
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
     run_id = runs.start_run(conn, "import", file_format.name, str(path))
@@ -238,10 +266,19 @@ def import_file(
         kwargs: dict = {"resume": resume} if resume else {}
         if known is not None:
             kwargs["known"] = known
+        if shard is not None:
+            channel_of = file_format.line_channel
+            if channel_of is None:
+                raise ValueError(f"{file_format.name} files cannot be split by channel")
+            kwargs["part"] = lambda data: shard.owns(channel_of(data))
         chunks = _album_safe_batches(iter(file_format.read(path, **kwargs)), size)
         # The probe of stored raw hashes runs where the batch is prepared: on the read-ahead thread's own
         # connection, or inline on the loader's.
         prober = Loader(probe, observed_at=observed) if probe is not None else loader
+
+        def known_skipped() -> int:
+            # Every part reads every line: the lines skipped as known are counted by part 0 alone.
+            return known.skipped if known is not None and (shard is None or shard.reports) else 0
 
         def prepare(chunk: list[RawRecord]) -> _Prepared:
             plan = plan_batch(chunk, file_format.fingerprinter, prober, skip=skip_records)
@@ -252,9 +289,7 @@ def import_file(
             # Inline they stay lazy (the loader hashes only the rows it sends).
             rounds = prepare_ahead([i for i in items if isinstance(i, Post)]) if read_ahead else None
             skipped = [chunk[r].origin for u in plan.skipped for r in u.records] if known is not None else []
-            return _Prepared(
-                len(chunk), plan, items, rounds, skipped, known.skipped if known is not None else 0
-            )
+            return _Prepared(len(chunk), plan, items, rounds, skipped, known_skipped())
 
         counted = 0  # lines skipped as known that a committed batch has counted
         # The posts of the batches that may still be uncommitted while a batch is planned ahead (those waiting
@@ -276,7 +311,7 @@ def import_file(
                     conn, run_id, summary, stats, batch.records, batch.lines_skipped - counted, on_progress
                 )
                 counted = batch.lines_skipped
-        if known is not None and (tail := known.skipped - counted):
+        if known is not None and (tail := known_skipped() - counted):
             _count(conn, run_id, summary, LoadStats(), 0, tail, on_progress)
     except psycopg.OperationalError as exc:
         finish_after_error(conn, run_id, faults.describe(exc), reconnect=reconnect)
@@ -286,10 +321,12 @@ def import_file(
         # stays loaded; the rest is reported.
         conn.rollback()
         summary.error = f"{type(exc).__name__}: {exc}"
-        summary.stats.rejected += loader.load_rejects(
-            [Rejected(source=file_format.name, reason=f"unreadable input: {exc}"[:500], origin=str(path))]
-        )
-        runs.add_counts(conn, run_id, {**LoadStats().as_dict(), "rejected": 1})
+        reported = shard is None or shard.reports  # every part of a split file meets the same damage
+        if reported:
+            summary.stats.rejected += loader.load_rejects(
+                [Rejected(source=file_format.name, reason=f"unreadable input: {exc}"[:500], origin=str(path))]
+            )
+        runs.add_counts(conn, run_id, {**LoadStats().as_dict(), "rejected": int(reported)})
         runs.finish_run(conn, run_id, "partial" if summary.records else "failed", error=summary.error)
         return summary
     except BaseException as exc:
@@ -299,6 +336,38 @@ def import_file(
         if probe is not None:
             probe.close()
     runs.finish_run(conn, run_id, "succeeded")
+    return summary
+
+
+def import_shard(
+    conn: psycopg.Connection,
+    path: Path,
+    file_format: FileFormat,
+    shard: Shard,
+    *,
+    resume: Resume | None = None,
+    known_lines: bytes | None = None,
+    batch_size: int = IMPORT_BATCH,
+    on_progress: Callable[[int], None] | None = None,
+    skip_records: bool = False,
+    into: list[ImportSummary] | None = None,
+) -> ImportSummary:
+    """One part of a file split by channel (`Shard`), as `import_files` imports a file it has planned: `resume`
+    and `known_lines` are the plan's (`file_ledger.plan`, made once for the whole file by the caller, who also
+    writes the ledger row when every part is done). The summary counts this part's records and carries the
+    digests of the lines it loaded (`line_hashes`)."""
+    summary = ImportSummary(str(path), file_format.name, resumed_at=resume.offset if resume else None)
+    if into is not None:
+        into.append(summary)
+    known = None
+    if file_format.known_lines:
+        known = KnownLines(base=resume.lines, carried=known_lines) if resume else KnownLines(known_lines)
+    import_file(
+        conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
+        resume=resume, skip_records=skip_records, known=known, shard=shard,
+    )  # fmt: skip
+    if known is not None and summary.error is None:
+        summary.line_hashes = known.remembered()
     return summary
 
 

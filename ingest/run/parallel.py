@@ -24,6 +24,13 @@ after a newer one changes nothing), so the warehouse ends as one import of the s
   import leaves it. A lost connection is retried in the worker that lost it, as in a one-process import. A fault
   a worker cannot retry away ends the command with the one-process exit code; the other workers are interrupted
   as by Ctrl-C (their runs marked failed) and no further file is started.
+
+One big file is split the same way when its format says which channel each record is of (Telethon JSONL) and its
+first records show several channels: each worker reads the whole file and imports the records of its own channels
+(`imports.Shard`), so no two workers write one channel. This process plans the file against the import ledger
+first (an unchanged file is still skipped after a hash, a grown one read on from its known prefix, known lines
+still skipped) and writes its ledger row only when every part has loaded to the end; each part is a run of its
+own. The warehouse ends as a one-process import of the file makes it.
 """
 
 from __future__ import annotations
@@ -46,8 +53,9 @@ import psycopg
 
 from ingest.models import Post
 from ingest.run import bulk, file_ledger
-from ingest.run.imports import IMPORT_BATCH, ImportSummary, expand_paths
-from ingest.run.reconnecting import import_paths
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, expand_paths
+from ingest.run.reconnecting import import_paths, import_shard_path
+from ingest.sources import known_lines
 from ingest.sources.formats import detect_format, get_format
 from ingest.sources.registry import FileFormat
 from ingest.warehouse import faults
@@ -100,6 +108,18 @@ def import_paths_parallel(
     process when `jobs` is 1 or fewer than two groups of files (by channel) need reading."""
     jobs = jobs or auto_jobs()
     files = list(expand_paths(paths))
+    if (
+        jobs > 1
+        and len(files) == 1
+        and (split := _split(dsn, files[0], fmt, jobs, skip_unchanged)) is not None
+    ):
+        file_format, parts = split
+        return [
+            _import_split(
+                dsn, files[0], file_format, parts, batch_size=batch_size, on_progress=on_progress,
+                skip_unchanged=skip_unchanged,
+            )
+        ]  # fmt: skip
     if jobs <= 1 or len(files) < 2:
         return import_paths(
             dsn, paths, fmt, batch_size=batch_size, on_progress=on_progress, skip_unchanged=skip_unchanged
@@ -125,6 +145,100 @@ def import_paths_parallel(
             results.update(zip(here, summaries, strict=True))  # one summary a file, in the order given
         results.update(pool.results())
     return [results[i] for i in sorted(results)]
+
+
+#: A single file is split by channel from this size on: below it, the workers' start-up and each one's read of the
+#: whole file cost more than the second core gives.
+SPLIT_MIN_BYTES = 64 * 1024 * 1024
+#: Records read from the file's start to see how its channels fall into parts.
+SPLIT_SAMPLE = 2000
+
+
+def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> tuple[FileFormat, int] | None:
+    """(format, parts) when one file should be imported by several workers, each taking its own channels: a
+    regular file of a format whose lines name their channel, big enough, whose first lines spread over the parts
+    (each part at least half its even share of them; else fewer parts, or none: a one-channel file is read by one
+    process), and not imported before in that format (an unchanged file costs its hash alone, and a changed or
+    grown one skips the lines it knows, so one process reads it faster than workers start)."""
+    if _size(path) < SPLIT_MIN_BYTES or not path.is_file():
+        return None
+    try:
+        file_format = detect_format(path) if fmt == "auto" else get_format(fmt)
+    except (ValueError, OSError):
+        return None
+    channel_of = file_format.line_channel
+    if channel_of is None:
+        return None
+    if skip_unchanged:
+        with connect(dsn) as conn:
+            if file_ledger.imported_before(conn, path, file_format.name):
+                return None
+    try:
+        with path.open("rb") as fh:
+            channels = [channel_of(line) for line in itertools.islice(fh, SPLIT_SAMPLE)]
+    except OSError:  # the one-process import reports it
+        return None
+    for parts in range(min(jobs, len(set(channels))), 1, -1):
+        counts = [0] * parts
+        for channel in channels:
+            counts[Shard(0, parts).of(channel)] += 1
+        if min(counts) * parts * 2 >= len(channels):
+            return file_format, parts
+    return None
+
+
+def _import_split(
+    dsn: str,
+    path: Path,
+    file_format: FileFormat,
+    parts: int,
+    *,
+    batch_size: int,
+    on_progress: Callable[[int], object] | None,
+    skip_unchanged: bool,
+) -> ImportSummary:
+    """One file imported by `parts` workers, each the records of its own channels (`imports.Shard`); its ledger
+    row is written here once every part has loaded to the end. The summary adds up the parts."""
+    summary = ImportSummary(str(path), file_format.name)
+    with connect(dsn) as conn:
+        plan = file_ledger.plan(
+            conn, path, file_format.name, appendable=file_format.appendable, skip_unchanged=skip_unchanged
+        )
+        conn.commit()
+        if plan.prior is not None:
+            # Counted as `import_files` counts them: the prefix's (or the unchanged file's) posts and rejects.
+            prior = plan.prior
+            summary.records, summary.stats.unchanged, summary.stats.rejected = (
+                prior.records, prior.posts, prior.rejected,
+            )  # fmt: skip
+            if on_progress:
+                on_progress(prior.records)
+        if plan.skip:
+            summary.skipped = True
+            return summary
+        summary.resumed_at = plan.resume.offset if plan.resume else None
+        job = _Job(dsn, file_format.name, batch_size, skip_unchanged,
+                   logging.getLogger().getEffectiveLevel(), os.getpid())  # fmt: skip
+        with _Pool(job, parts, on_progress) as pool:
+            for k in range(parts):
+                pool.submit([k], [path], (k, parts, plan.resume, plan.known_lines))
+            results = pool.results()
+        hashes = []
+        for k in range(parts):
+            part = results[k]
+            summary.records += part.records
+            summary.stats.add(part.stats)
+            summary.attempts = max(summary.attempts, part.attempts)
+            summary.error = summary.error or part.error
+            hashes.append(part.line_hashes)
+        if summary.error is None and plan.settled:
+            s = summary.stats
+            file_ledger.remember(
+                conn, plan.fingerprint, file_format.name, summary.records, s.inserted + s.updated + s.unchanged,
+                s.rejected, line_hashes=known_lines.union(*hashes) if file_format.known_lines else None,
+            )  # fmt: skip
+            conn.commit()
+    return summary
 
 
 def _size(path: Path) -> int:
@@ -206,9 +320,10 @@ class _Pool:
         self._relay = threading.Thread(target=self._relay_progress, name="wirewatch-progress", daemon=True)
         self._relay.start()
 
-    def submit(self, indexes: list[int], paths: list[Path]) -> None:
-        """Files imported by one worker, in this order (their summaries come back under their indexes)."""
-        self._tasks.put((indexes, [str(p) for p in paths]))
+    def submit(self, indexes: list[int], paths: list[Path], part: tuple | None = None) -> None:
+        """Files imported by one worker, in this order (their summaries come back under their indexes); `part`:
+        (index, count, resume, known lines) of one file split by channel."""
+        self._tasks.put((indexes, [str(p) for p in paths], part))
         self._submitted += len(indexes)
 
     def results(self) -> dict[int, ImportSummary]:
@@ -291,12 +406,22 @@ def _worker(job: _Job, tasks, done, progress, stop) -> None:
             task = tasks.get()
             if task is None:
                 return
-            indexes, paths = task
+            indexes, paths, part = task
             try:
-                summaries = import_paths(
-                    job.dsn, [Path(p) for p in paths], job.fmt, batch_size=job.batch_size,
-                    on_progress=progress.put, skip_unchanged=job.skip_unchanged,
-                )  # fmt: skip
+                if part is None:
+                    summaries = import_paths(
+                        job.dsn, [Path(p) for p in paths], job.fmt, batch_size=job.batch_size,
+                        on_progress=progress.put, skip_unchanged=job.skip_unchanged,
+                    )  # fmt: skip
+                else:
+                    index, count, resume, known = part
+                    summaries = [
+                        import_shard_path(
+                            job.dsn, Path(paths[0]), job.fmt, Shard(index, count), resume=resume,
+                            known_lines=known, batch_size=job.batch_size, on_progress=progress.put,
+                            skip_unchanged=job.skip_unchanged,
+                        )
+                    ]  # fmt: skip
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which ends the command with it

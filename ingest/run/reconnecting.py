@@ -13,8 +13,10 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from ingest import config as cfg
 from ingest.models import ChannelSpec
 from ingest.run.channel import ChannelSummary, failed_before_fetch, run_channel
-from ingest.run.imports import IMPORT_BATCH, ImportSummary, import_files
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, import_files, import_shard
 from ingest.sources.base import SourceError
+from ingest.sources.formats import get_format
+from ingest.sources.lines import Resume
 from ingest.sources.registry import build_source
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect
@@ -102,6 +104,35 @@ def import_paths(
 
     final = _with_reconnect(dsn, attempt)
     return _merge_attempts(attempts[:-1], final)
+
+
+def import_shard_path(
+    dsn: str,
+    path: Path,
+    fmt: str,
+    shard: Shard,
+    *,
+    resume: Resume | None = None,
+    known_lines: bytes | None = None,
+    batch_size: int = IMPORT_BATCH,
+    on_progress=None,
+    skip_unchanged: bool = False,
+) -> ImportSummary:
+    """`imports.import_shard` on its own connection, started again on a new one as `import_paths` does."""
+    file_format = get_format(fmt)
+    attempts: list[list[ImportSummary]] = []
+
+    def attempt(conn: psycopg.Connection) -> list[ImportSummary]:
+        attempts.append([])
+        return [
+            import_shard(
+                conn, path, file_format, shard, resume=resume, known_lines=known_lines, batch_size=batch_size,
+                on_progress=on_progress, skip_records=skip_unchanged, into=attempts[-1],
+            )
+        ]  # fmt: skip
+
+    final = _with_reconnect(dsn, attempt)
+    return _merge_attempts(attempts[:-1], final)[0]
 
 
 def _merge_attempts(earlier: list[list[ImportSummary]], final: list[ImportSummary]) -> list[ImportSummary]:

@@ -116,3 +116,11 @@ def pack(digests: Iterable[int]) -> bytes:
     if sys.byteorder == "big":
         out.byteswap()
     return out.tobytes()
+
+
+def union(*packed: bytes | None) -> bytes:
+    """Packed digest sets (`pack`) made one: the lines the parts of a file split by channel loaded."""
+    out: set[int] = set()
+    for raw in packed:
+        out.update(_array(raw))
+    return pack(out)

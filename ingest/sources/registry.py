@@ -52,6 +52,10 @@ class FileFormat:
     #: One post a line (albums aside): lines imported before from the same path are skipped undecoded (the
     #: reader takes `known=ingest.sources.known_lines.KnownLines`).
     known_lines: bool = False
+    #: "module:function" -> the id of the channel a line's record belongs to (None: not told), from the line's
+    #: bytes: lets one big file be imported on every core, each worker reading the lines of its own channels (the
+    #: reader takes `part`, a predicate on a line's bytes; `ingest.run.parallel`).
+    channel_of: str | None = None
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -64,6 +68,10 @@ class FileFormat:
     @property
     def fingerprinter(self) -> Fingerprinter | None:
         return _load(self.fingerprint) if self.fingerprint else None
+
+    @property
+    def line_channel(self) -> Callable[[bytes | None], int | None] | None:
+        return _load(self.channel_of) if self.channel_of else None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ PLATFORMS: dict[str, Platform] = {
                     appendable=True,
                     fingerprint="ingest.sources.telegram.fingerprint:FINGERPRINT",
                     known_lines=True,
+                    channel_of="ingest.sources.telegram.jsonl:line_channel",
                 ),
                 FileFormat(
                     "telegram-web",

@@ -8,11 +8,12 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from ingest.models import RawRecord
@@ -93,12 +94,17 @@ def _read_sidecar(table: str, _mtime_ns: int, _size: int) -> dict[int, tuple[str
 
 
 def read_jsonl(
-    path: Path, resume: Resume | None = None, known: KnownLines | None = None
+    path: Path,
+    resume: Resume | None = None,
+    known: KnownLines | None = None,
+    part: Callable[[bytes | None], bool] | None = None,
 ) -> Iterator[RawRecord]:
     """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
     becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects.
     `resume`: only what was appended after an imported prefix. `known`: every line is noted there, and a line
-    it knows from the file's last import is left out before decoding."""
+    it knows from the file's last import is left out before decoding. `part`: the lines to read (their bytes;
+    None for an oversize line), asked after `known` and before decoding: one part of a file split by channel
+    (`line_channel`)."""
     path = Path(path)
     context = file_context(path)
     limit = max_record_bytes()
@@ -108,6 +114,8 @@ def read_jsonl(
         for line in read_lines(fh, limit, resume):
             data = line.data
             if data is not None and known is not None and known.skip(line.number, data):
+                continue
+            if part is not None and not part(data):
                 continue
             origin = f"{prefix}{line.number}"
             if data is None:
@@ -139,6 +147,53 @@ def read_jsonl(
             if known is not None and _album_member(payload):
                 known.part(line.number)
             yield RawRecord(SOURCE_JSONL, payload, origin, context=context)
+
+
+class _Peer(msgspec.Struct):
+    channel_id: int | None = None
+    chat_id: int | None = None
+    user_id: int | None = None
+
+
+class _PeerOnly(msgspec.Struct):
+    peer_id: _Peer | None = None
+
+
+_PEER_ONLY = msgspec.json.Decoder(_PeerOnly)
+
+
+def line_channel(data: bytes | None) -> int | None:
+    """The chat id of a line's `Message.to_dict()` (`record_channel`) read without decoding the rest of it: a
+    typed decode of `peer_id` alone skips the other ~3 KB of a message in ~5 us, a twelfth of a full decode. A
+    line it cannot read that way is decoded whole; one that is not JSON, or too long to read, has none."""
+    if data is None:
+        return None
+    try:
+        peer = _PEER_ONLY.decode(data).peer_id
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        try:
+            return record_channel(orjson.loads(data))
+        except orjson.JSONDecodeError:
+            return None
+    if peer is None:
+        return None
+    for value in (peer.channel_id, peer.chat_id, peer.user_id):
+        if value is not None:
+            return value
+    return None
+
+
+def record_channel(payload: Any) -> int | None:
+    """The id of the chat a decoded `Message.to_dict()` was posted in (its `peer_id`), or None when the record
+    does not say (then the file's name decides, as the normaliser's context does)."""
+    if isinstance(payload, dict):
+        peer = payload.get("peer_id")
+        if isinstance(peer, dict):
+            for key in ("channel_id", "chat_id", "user_id"):
+                value = peer.get(key)
+                if isinstance(value, int):
+                    return value
+    return None
 
 
 def _album_member(payload: Any) -> bool:
