@@ -150,13 +150,14 @@ def import_paths_parallel(
 #: A single file is split by channel from this size on: below it, the workers' start-up and each one's read of the
 #: whole file cost more than the second core gives.
 SPLIT_MIN_BYTES = 64 * 1024 * 1024
-#: Records read from the file's start to see how its channels fall into parts.
-SPLIT_SAMPLE = 2000
+#: Lines read to see how the file's channels fall into parts, in runs from this many places over the file.
+SPLIT_SAMPLE = 2048
+SPLIT_PROBES = 64
 
 
 def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> tuple[FileFormat, int] | None:
     """(format, parts) when one file should be imported by several workers, each taking its own channels: a
-    regular file of a format whose lines name their channel, big enough, whose first lines spread over the parts
+    regular file of a format whose lines name their channel, big enough, whose lines (a sample from all over it) spread over the parts
     (each part at least half its even share of them; else fewer parts, or none: a one-channel file is read by one
     process), and not imported before in that format (an unchanged file costs its hash alone, and a changed or
     grown one skips the lines it knows, so one process reads it faster than workers start)."""
@@ -174,8 +175,7 @@ def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> t
             if file_ledger.imported_before(conn, path, file_format.name):
                 return None
     try:
-        with path.open("rb") as fh:
-            channels = [channel_of(line) for line in itertools.islice(fh, SPLIT_SAMPLE)]
+        channels = [channel_of(line) for line in _sample_lines(path)]
     except OSError:  # the one-process import reports it
         return None
     for parts in range(min(jobs, len(set(channels))), 1, -1):
@@ -185,6 +185,20 @@ def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> t
         if min(counts) * parts * 2 >= len(channels):
             return file_format, parts
     return None
+
+
+def _sample_lines(path: Path) -> list[bytes]:
+    """SPLIT_SAMPLE lines from all over the file, in runs from SPLIT_PROBES evenly spaced places: a capture written
+    channel after channel shows its channels as well as one whose channels interleave."""
+    size = path.stat().st_size
+    out: list[bytes] = []
+    with path.open("rb") as fh:
+        for k in range(SPLIT_PROBES):
+            fh.seek(size * k // SPLIT_PROBES)
+            if k:
+                fh.readline()  # the rest of the line the probe fell into
+            out += itertools.islice(fh, SPLIT_SAMPLE // SPLIT_PROBES)
+    return out
 
 
 def _import_split(

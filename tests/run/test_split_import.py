@@ -6,6 +6,10 @@ is not split."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -15,7 +19,7 @@ from ingest.run import parallel
 from ingest.run.imports import Shard, import_files
 from ingest.sources.telegram.jsonl import line_channel, record_channel
 from tests.conftest import truncate_all
-from tests.reliability.state import snapshot
+from tests.reliability.state import assert_as_one_inline_import, snapshot
 from tests.reliability.streams import generate_stream, write_jsonl
 
 CHANNELS = (1_700_000_101, 1_700_000_102, 1_700_000_103, 1_700_000_104, 1_700_000_105, 1_700_000_106)
@@ -123,7 +127,9 @@ def test_a_file_of_one_channel_or_a_small_file_is_not_split(
 def test_every_line_belongs_to_exactly_one_part_and_a_channel_to_one_part(shared_data: Path) -> None:
     """The channel read from a line's `peer_id` alone is the decoded record's, and parts cover every line once."""
     lines = [
-        line for p in sorted((shared_data / "telethon").glob("*.jsonl")) for line in p.read_bytes().splitlines()
+        line
+        for p in sorted((shared_data / "telethon").glob("*.jsonl"))
+        for line in p.read_bytes().splitlines()
     ]
     lines += [b"", b"not json", b'{"peer_id": {"channel_id": 1.5}}', b'{"peer_id": "x"}', b"[1, 2]"]
     import orjson
@@ -139,3 +145,51 @@ def test_every_line_belongs_to_exactly_one_part_and_a_channel_to_one_part(shared
         for channel in (*CHANNELS, None, 1488156064, -5, 2**80):
             owners = [k for k in range(count) if Shard(k, count).owns(channel)]
             assert len(owners) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_split_import_writes_no_ledger_row_and_the_next_import_finishes_it(
+    db: str, tmp_path: Path
+) -> None:
+    """SIGINT to the command (a terminal's Ctrl-C) while two workers load the parts of one 66 MB file: exit 130,
+    every part's run failed or done, no connection left, no ledger row (the file was not loaded whole); the next
+    import reads it again and the warehouse is the one a single import makes."""
+    from tests.run.test_parallel_import import (
+        _interactive,
+        _others_connected,
+        _wait_for_rows,
+        with_group_killed,
+    )
+
+    path = tmp_path / "backfill.jsonl"
+    with path.open("wb") as fh:
+        for n in range(4):
+            part = tmp_path / f"c{n}.jsonl"
+            stream = generate_stream(60 + n, messages=33_000, epochs=1, p_album=0.05, channel_id=CHANNELS[n])
+            write_jsonl(stream, 0, part)
+            fh.write(part.read_bytes())
+            part.unlink()
+    assert path.stat().st_size >= parallel.SPLIT_MIN_BYTES
+    cmd = [str(Path(sys.executable).with_name("wirewatch")), "--dsn", db, "import", str(path), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interactive)
+    try:
+        _wait_for_rows(db, proc, 2)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        with_group_killed(proc)
+    if proc.returncode == 0:
+        pytest.fail("the import finished before Ctrl-C reached it: make the file bigger")
+    assert proc.returncode == 130, err.decode(errors="replace")[-3000:]
+    assert _others_connected(db) == 0
+    with psycopg.connect(db) as conn:
+        runs = conn.execute("SELECT status, error, backend_pid FROM ingest_runs").fetchall()
+    assert len({pid for *_, pid in runs}) == 2 and ("failed", "KeyboardInterrupt: ") in [
+        r[:2] for r in runs
+    ], runs
+    assert _ledger(db) == []
+
+    again = subprocess.run(cmd, capture_output=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr.decode()[-800:]
+    assert len(_ledger(db)) == 1
+    assert_as_one_inline_import(db, [path])
