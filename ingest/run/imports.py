@@ -255,8 +255,12 @@ def import_file(
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
     loader = Loader(conn, run_id=run_id, observed_at=observed)
-    probe = _probe_connection(conn) if read_ahead and skip_records and file_format.fingerprinter else None
+    probe = None
     try:
+        # Inside the try: opening the connection takes a while, and Ctrl-C (or a worker's interrupt after another
+        # worker's fault) landing meanwhile must still end the run as failed, not leave it running.
+        if read_ahead and skip_records and file_format.fingerprinter:
+            probe = _probe_connection(conn)
         size = min(batch_size, file_format.records_per_batch or batch_size)
         if read_ahead:
             # Three batches are alive at once (loading, waiting, being prepared) instead of one and its posts:
