@@ -25,9 +25,9 @@ after a newer one changes nothing), so the warehouse ends as one import of the s
   a worker cannot retry away ends the command with the one-process exit code; the other workers are interrupted
   as by Ctrl-C (their runs marked failed) and no further file is started.
 
-One big file is split the same way when its format says which channel each record is of (Telethon JSONL) and its
-first records show several channels: each worker reads the whole file and imports the records of its own channels
-(`imports.Shard`), so no two workers write one channel. This process plans the file against the import ledger
+One big file is split the same way when its format tells each line's channel (Telethon JSONL) and a sample of its
+lines from all over it shows several channels: each worker reads the whole file and imports the lines of its own
+channels (`imports.Shard`), so no two workers write one channel. This process plans the file against the import ledger
 first (an unchanged file is still skipped after a hash, a grown one read on from its known prefix, known lines
 still skipped) and writes its ledger row only when every part has loaded to the end; each part is a run of its
 own. The warehouse ends as a one-process import of the file makes it.
@@ -158,7 +158,7 @@ SPLIT_PROBES = 64
 
 def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> tuple[FileFormat, int] | None:
     """(format, parts) when one file should be imported by several workers, each taking its own channels: a
-    regular file of a format whose lines name their channel, big enough, whose lines (a sample from all over it) spread over the parts
+    regular file of a format whose lines name their channel, big enough, whose sampled lines spread over the parts
     (each part at least half its even share of them; else fewer parts, or none: a one-channel file is read by one
     process), and not imported before in that format (an unchanged file costs its hash alone, and a changed or
     grown one skips the lines it knows, so one process reads it faster than workers start)."""
