@@ -54,7 +54,7 @@ import psycopg
 from ingest.models import Post
 from ingest.run import bulk, file_ledger
 from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, expand_paths
-from ingest.run.reconnecting import import_paths, import_shard_path
+from ingest.run.reconnecting import import_paths, import_shard_path, with_reconnect
 from ingest.sources import known_lines
 from ingest.sources.formats import detect_format, get_format
 from ingest.sources.lines import max_record_bytes
@@ -230,46 +230,53 @@ def _import_split(
     """One file imported by `parts` workers, each the records of its own channels (`imports.Shard`); its ledger
     row is written here once every part has loaded to the end. The summary adds up the parts."""
     summary = ImportSummary(str(path), file_format.name)
+    # No connection of this process stays open while the parts load (a long backfill may outlive the server's
+    # restart): one plans the file, another writes its ledger row afterwards, retried as the parts' are.
     with connect(dsn) as conn:
         plan = file_ledger.plan(
             conn, path, file_format.name, appendable=file_format.appendable, skip_unchanged=skip_unchanged
         )
         conn.commit()
-        if plan.prior is not None:
-            # Counted as `import_files` counts them: the prefix's (or the unchanged file's) posts and rejects.
-            prior = plan.prior
-            summary.records, summary.stats.unchanged, summary.stats.rejected = (
-                prior.records, prior.posts, prior.rejected,
-            )  # fmt: skip
-            if on_progress:
-                on_progress(prior.records)
-        if plan.skip:
-            summary.skipped = True
-            return summary
-        summary.resumed_at = plan.resume.offset if plan.resume else None
-        # Each part reads in batches of its share of `batch_size`: the process tree then holds about what one
-        # process does (100k Telethon posts, two parts: 269 MB at 2,500 a batch against 357 MB at 5,000).
-        job = _Job(dsn, file_format.name, max(1, batch_size // parts), skip_unchanged,
-                   logging.getLogger().getEffectiveLevel(), os.getpid())  # fmt: skip
-        with _Pool(job, parts, on_progress) as pool:
-            for k in range(parts):
-                pool.submit([k], [path], (k, parts, plan.resume, plan.known_lines))
-            results = pool.results()
-        hashes = []
+    if plan.prior is not None:
+        # Counted as `import_files` counts them: the prefix's (or the unchanged file's) posts and rejects.
+        prior = plan.prior
+        summary.records, summary.stats.unchanged, summary.stats.rejected = (
+            prior.records, prior.posts, prior.rejected,
+        )  # fmt: skip
+        if on_progress:
+            on_progress(prior.records)
+    if plan.skip:
+        summary.skipped = True
+        return summary
+    summary.resumed_at = plan.resume.offset if plan.resume else None
+    # Each part reads in batches of its share of `batch_size`: the process tree then holds about what one
+    # process does (100k Telethon posts, two parts: 269 MB at 2,500 a batch against 357 MB at 5,000).
+    job = _Job(dsn, file_format.name, max(1, batch_size // parts), skip_unchanged,
+               logging.getLogger().getEffectiveLevel(), os.getpid())  # fmt: skip
+    with _Pool(job, parts, on_progress) as pool:
         for k in range(parts):
-            part = results[k]
-            summary.records += part.records
-            summary.stats.add(part.stats)
-            summary.attempts = max(summary.attempts, part.attempts)
-            summary.error = summary.error or part.error
-            hashes.append(part.line_hashes)
-        if summary.error is None and plan.settled:
-            s = summary.stats
+            pool.submit([k], [path], (k, parts, plan.resume, plan.known_lines))
+        results = pool.results()
+    hashes = []
+    for k in range(parts):
+        part = results[k]
+        summary.records += part.records
+        summary.stats.add(part.stats)
+        summary.attempts = max(summary.attempts, part.attempts)
+        summary.error = summary.error or part.error
+        hashes.append(part.line_hashes)
+    if summary.error is None and plan.settled:
+        s = summary.stats
+        line_hashes = known_lines.union(*hashes) if file_format.known_lines else None
+
+        def remember(conn: psycopg.Connection) -> None:
             file_ledger.remember(
                 conn, plan.fingerprint, file_format.name, summary.records, s.inserted + s.updated + s.unchanged,
-                s.rejected, line_hashes=known_lines.union(*hashes) if file_format.known_lines else None,
+                s.rejected, line_hashes=line_hashes,
             )  # fmt: skip
             conn.commit()
+
+        with_reconnect(dsn, remember)
     return summary
 
 

@@ -155,6 +155,11 @@ def _merge_attempts(earlier: list[list[ImportSummary]], final: list[ImportSummar
     return final
 
 
+def with_reconnect(dsn: str, fn):
+    """`fn(conn)` on a connection of its own, retried on a new one as every import is (`_with_reconnect`)."""
+    return _with_reconnect(dsn, fn)
+
+
 def _retryable(exc: BaseException) -> bool:
     return faults.classify(exc) in (faults.CONNECTION, faults.CONFLICT)
 

@@ -147,6 +147,52 @@ def test_every_line_belongs_to_exactly_one_part_and_a_channel_to_one_part(shared
             assert len(owners) == 1
 
 
+def _big_file(tmp_path: Path) -> Path:
+    """A 66 MB Telethon capture of four channels, written channel after channel."""
+    path = tmp_path / "backfill.jsonl"
+    with path.open("wb") as fh:
+        for n in range(4):
+            part = tmp_path / f"c{n}.jsonl"
+            stream = generate_stream(60 + n, messages=33_000, epochs=1, p_album=0.05, channel_id=CHANNELS[n])
+            write_jsonl(stream, 0, part)
+            fh.write(part.read_bytes())
+            part.unlink()
+    assert path.stat().st_size >= parallel.SPLIT_MIN_BYTES
+    return path
+
+
+def _import_cmd(db: str, path: Path) -> list[str]:
+    return [str(Path(sys.executable).with_name("wirewatch")), "--dsn", db, "import", str(path), "--jobs", "2"]
+
+
+@pytest.mark.slow
+def test_connections_lost_mid_split_import_are_retried_and_the_file_remembered(
+    db: str, tmp_path: Path
+) -> None:
+    """Every connection of the import ended by the server while both parts load (a restart, a failover): each
+    part reconnects and finishes, the command writes the ledger row on a connection of its own, and the warehouse
+    is the one a single import makes."""
+    from tests.run.test_parallel_import import _wait_for_rows, with_group_killed
+
+    path = _big_file(tmp_path)
+    proc = subprocess.Popen(_import_cmd(db, path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for_rows(db, proc, 2)
+        with psycopg.connect(db, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchone()[0]
+        _, err = proc.communicate(timeout=300)
+    finally:
+        with_group_killed(proc)
+    assert ended >= 2, "the parts' connections were not there to end"
+    assert proc.returncode == 0, err.decode(errors="replace")[-3000:]
+    assert b"retry" in err, err.decode(errors="replace")[-3000:]
+    assert len(_ledger(db)) == 1
+    assert_as_one_inline_import(db, [path])
+
+
 @pytest.mark.slow
 def test_ctrl_c_of_a_split_import_writes_no_ledger_row_and_the_next_import_finishes_it(
     db: str, tmp_path: Path
@@ -161,16 +207,8 @@ def test_ctrl_c_of_a_split_import_writes_no_ledger_row_and_the_next_import_finis
         with_group_killed,
     )
 
-    path = tmp_path / "backfill.jsonl"
-    with path.open("wb") as fh:
-        for n in range(4):
-            part = tmp_path / f"c{n}.jsonl"
-            stream = generate_stream(60 + n, messages=33_000, epochs=1, p_album=0.05, channel_id=CHANNELS[n])
-            write_jsonl(stream, 0, part)
-            fh.write(part.read_bytes())
-            part.unlink()
-    assert path.stat().st_size >= parallel.SPLIT_MIN_BYTES
-    cmd = [str(Path(sys.executable).with_name("wirewatch")), "--dsn", db, "import", str(path), "--jobs", "2"]
+    path = _big_file(tmp_path)
+    cmd = _import_cmd(db, path)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interactive)
     try:
         _wait_for_rows(db, proc, 2)
