@@ -52,11 +52,11 @@ def ingest_channel(
             # Missing credentials fail this channel alone, with a run that says so; the other channels run.
             error = str(exc)
             log.error("channel %s:%s via %s: %s", spec.platform, spec.handle, spec.source, error)
-            return _with_reconnect(
+            return with_reconnect(
                 dsn, lambda conn: failed_before_fetch(conn, spec, error, kind=kind, window=(since, until))
             )
     try:
-        summary = _with_reconnect(
+        summary = with_reconnect(
             dsn,
             lambda conn: run_channel(
                 conn,
@@ -102,7 +102,7 @@ def import_paths(
             skip_unchanged=skip_unchanged,
         )  # fmt: skip
 
-    final = _with_reconnect(dsn, attempt)
+    final = with_reconnect(dsn, attempt)
     return _merge_attempts(attempts[:-1], final)
 
 
@@ -131,7 +131,7 @@ def import_shard_path(
             )
         ]  # fmt: skip
 
-    final = _with_reconnect(dsn, attempt)
+    final = with_reconnect(dsn, attempt)
     return _merge_attempts(attempts[:-1], final)[0]
 
 
@@ -155,11 +155,6 @@ def _merge_attempts(earlier: list[list[ImportSummary]], final: list[ImportSummar
     return final
 
 
-def with_reconnect(dsn: str, fn):
-    """`fn(conn)` on a connection of its own, retried on a new one as every import is (`_with_reconnect`)."""
-    return _with_reconnect(dsn, fn)
-
-
 def _retryable(exc: BaseException) -> bool:
     return faults.classify(exc) in (faults.CONNECTION, faults.CONFLICT)
 
@@ -172,7 +167,7 @@ def _log_retry(rs: RetryCallState, attempts: int) -> None:
     log.warning("%s; retry %d of %d", what, rs.attempt_number, attempts - 1)
 
 
-def _with_reconnect(dsn: str, fn, attempts: int = 4):
+def with_reconnect(dsn: str, fn, attempts: int = 4):
     """Run `fn(conn)` and, if the database connection is lost (a server restart, a failover) or a transaction
     lost a deadlock or serialization conflict, retry with a new connection after a randomised exponential wait
     (two writers that collided do not collide again in step). Safe because a pass is idempotent: committed

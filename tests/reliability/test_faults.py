@@ -56,7 +56,7 @@ def test_a_full_disk_is_not_retried_and_names_its_cause(dsn):
         raise pge.DiskFull("could not extend file: No space left on device")
 
     with pytest.raises(faults.DatabaseFault) as info:
-        reconnecting._with_reconnect(dsn, fn)
+        reconnecting.with_reconnect(dsn, fn)
     assert len(calls) == 1
     assert "disk is full" in str(info.value) and "free space" in str(info.value)
 
@@ -71,7 +71,7 @@ def test_a_deadlock_is_retried_as_a_deadlock(monkeypatch, dsn, caplog):
         return "ok"
 
     monkeypatch.setattr(reconnecting, "wait_random_exponential", lambda **kw: lambda rs: 0)
-    assert reconnecting._with_reconnect(dsn, fn) == "ok"
+    assert reconnecting.with_reconnect(dsn, fn) == "ok"
     assert len(calls) == 3
     assert "deadlock; retry 1 of 3" in caplog.text and "connection lost" not in caplog.text
 
