@@ -272,8 +272,6 @@ def import_file(
             kwargs["known"] = known
         if shard is not None:
             channel_of = file_format.line_channel
-            if channel_of is None:
-                raise ValueError(f"{file_format.name} files cannot be split by channel")
             kwargs["part"] = lambda data: shard.owns(channel_of(data))
         chunks = _album_safe_batches(iter(file_format.read(path, **kwargs)), size)
         # The probe of stored raw hashes runs where the batch is prepared: on the read-ahead thread's own
@@ -360,6 +358,9 @@ def import_shard(
     and `known_lines` are the plan's (`file_ledger.plan`, made once for the whole file by the caller, who also
     writes the ledger row when every part is done). The summary counts this part's records and carries the
     digests of the lines it loaded (`line_hashes`)."""
+    if file_format.line_channel is None:
+        # Checked before the run starts: inside it, a ValueError reads as a file that broke off.
+        raise TypeError(f"{file_format.name} files cannot be split by channel")
     summary = ImportSummary(str(path), file_format.name, resumed_at=resume.offset if resume else None)
     if into is not None:
         into.append(summary)
