@@ -57,7 +57,7 @@ from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, expand_paths
 from ingest.run.reconnecting import import_paths, import_shard_path, with_reconnect
 from ingest.sources import known_lines
 from ingest.sources.formats import detect_format, get_format
-from ingest.sources.lines import max_record_bytes
+from ingest.sources.lines import max_record_bytes, read_lines
 from ingest.sources.registry import FileFormat
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect
@@ -190,31 +190,19 @@ def _split(dsn: str, path: Path, fmt: str, jobs: int, skip_unchanged: bool) -> t
 
 def _sample_lines(path: Path) -> list[bytes | None]:
     """SPLIT_SAMPLE lines from all over the file, in runs from SPLIT_PROBES evenly spaced places: a capture written
-    channel after channel shows its channels as well as one whose channels interleave. A line over the record
-    limit is not read whole (None: part 0's, as the import treats it)."""
+    channel after channel shows its channels as well as one whose channels interleave. Read as the import reads
+    them (`lines.read_lines`): a line over the record limit is not read whole (None: part 0's)."""
     size = path.stat().st_size
     limit = max_record_bytes()
     out: list[bytes | None] = []
     with path.open("rb") as fh:
         for k in range(SPLIT_PROBES):
             fh.seek(size * k // SPLIT_PROBES)
+            lines = read_lines(fh, limit)
             if k:
-                _skip_rest_of_line(fh)  # the line the probe fell into
-            for _ in range(SPLIT_SAMPLE // SPLIT_PROBES):
-                line = fh.readline(limit + 2)
-                if not line:
-                    break
-                if len(line) == limit + 2 and not line.endswith(b"\n"):
-                    out.append(None)
-                    _skip_rest_of_line(fh)
-                else:
-                    out.append(line)
+                next(lines, None)  # the rest of the line the probe fell into
+            out += [line.data for line in itertools.islice(lines, SPLIT_SAMPLE // SPLIT_PROBES)]
     return out
-
-
-def _skip_rest_of_line(fh) -> None:
-    while (chunk := fh.readline(1 << 20)) and not chunk.endswith(b"\n"):
-        pass
 
 
 def _import_split(
