@@ -56,9 +56,11 @@ def day_of(ts: float) -> int:
     return int(ts // DAY)
 
 
-def run_days(items: Sequence[Item]) -> dict[int, DayCounts]:
-    """Each day's counts over the run's own posts (by their plain vectors)."""
-    return {d: DayCounts.of([items[i].story_vec for i in members]) for d, members in _by_day(items).items()}
+def run_days(items: Sequence[Item], by_day: Mapping[int, list[int]] | None = None) -> dict[int, DayCounts]:
+    """Each day's counts over the run's own posts (by their plain vectors); `by_day`: their positions by day, when
+    the caller has them (`_by_day`)."""
+    by_day = _by_day(items) if by_day is None else by_day
+    return {d: DayCounts.of([items[i].story_vec for i in members]) for d, members in by_day.items()}
 
 
 def _by_day(items: Sequence[Item]) -> dict[int, list[int]]:
@@ -90,7 +92,7 @@ def weigh(
     if not window_days or not items:
         return list(items), {}
     by_day = _by_day(items)
-    own = {d: DayCounts.of([items[i].story_vec for i in members]) for d, members in by_day.items()}
+    own = run_days(items, by_day)
     days = sorted(set(needed_days(items, window_days)) | set(own))
     # One sparse matrix of (day, feature) counts from both sources, duplicates summed; a window's counts are
     # then one product with a (run day x day) matrix of ones. Integer sums: the order does not matter.
