@@ -8,12 +8,13 @@ appending): it is read on from there."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 from blake3 import blake3
 
+from ingest.sources.known_lines import LineDigests
 from ingest.sources.lines import Resume
 from ingest.warehouse import ledger
 from ingest.warehouse.ledger import LedgerEntry
@@ -115,9 +116,9 @@ class Plan:
     taken: FileFingerprint | _Beside
     prior: LedgerEntry | None = None
     resume: Resume | None = None
-    # The lines that loaded at the file's last import (migration 016): a changed file skips those it still has,
-    # a grown one keeps remembering them.
-    known_lines: bytes | None = None
+    # The lines that loaded at the file's last import (migration 016) and the seed of their digests (023): a
+    # changed file skips those it still has, a grown one keeps remembering them. A path with none gets a seed.
+    known_lines: LineDigests = field(default_factory=LineDigests.fresh)
 
     @property
     def skip(self) -> bool:
@@ -144,20 +145,28 @@ def plan(conn: psycopg.Connection, path: Path, fmt: str, *, appendable: bool, sk
     if entry is None or not (entry.size_bytes == size or grown) or _head_differs(entry, path):
         # New, shrunk, or changed inside its first MiB: neither the same bytes nor only grown, so it is read whole
         # and nothing waits for its hash.
-        return Plan(_Beside(path), known_lines=entry.line_hashes if entry is not None else None)
+        return Plan(_Beside(path), known_lines=_known(entry))
     if not grown:
         # The same size: the same bytes, or a file changed in place (rare), which is then read whole with its
         # fingerprint (and line count, for the ledger) taken beside the read.
         fp = _same_bytes(entry, path)
-        return Plan(fp, prior=entry) if fp is not None else Plan(_Beside(path), known_lines=entry.line_hashes)
+        return Plan(fp, prior=entry) if fp is not None else Plan(_Beside(path), known_lines=_known(entry))
     fp = fingerprint(path, entry.size_bytes)
     if entry.size_bytes == fp.size_bytes and entry.content_hash == fp.content_hash:
         return Plan(fp, prior=entry)
     if grown and fp.prefix_hash == entry.content_hash and fp.prefix_ends_line:
         return Plan(
-            fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines), known_lines=entry.line_hashes
+            fp, prior=entry, resume=Resume(entry.size_bytes, fp.prefix_lines), known_lines=_known(entry)
         )
-    return Plan(fp, known_lines=entry.line_hashes)
+    return Plan(fp, known_lines=_known(entry))
+
+
+def _known(entry: LedgerEntry | None) -> LineDigests:
+    """The remembered lines of a ledger row, or a fresh seed: a row with no seed (written before migration 023)
+    holds SHA-256 digests, which no line's digest of today matches, so they are dropped (read once more)."""
+    if entry is None or entry.line_seed is None:
+        return LineDigests.fresh()
+    return LineDigests(entry.line_seed, entry.line_hashes)
 
 
 def looks_unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
@@ -201,7 +210,7 @@ def remember(
     records: int,
     posts: int,
     rejected: int,
-    line_hashes: bytes | None = None,
+    lines: LineDigests | None = None,
 ) -> None:
     ledger.record(
         conn,
@@ -215,7 +224,8 @@ def remember(
             records,
             posts,
             rejected,
-            line_hashes=line_hashes,
+            line_hashes=lines.packed if lines is not None else None,
             head_hash=fp.head_hash,
+            line_seed=lines.seed if lines is not None else None,
         ),
     )

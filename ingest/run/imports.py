@@ -21,7 +21,7 @@ from ingest.run import file_ledger
 from ingest.run.read_ahead import ReadAhead
 from ingest.run.records import BatchPlan, load_planned, normalize_records, plan_batch
 from ingest.sources.formats import FileFormat, detect_format, get_format
-from ingest.sources.known_lines import KnownLines
+from ingest.sources.known_lines import KnownLines, LineDigests
 from ingest.sources.lines import Resume
 from ingest.warehouse import faults, runs
 from ingest.warehouse.db import FINISH_APP, reconnector, sibling
@@ -50,7 +50,7 @@ class ImportSummary:
     resumed_at: int | None = None  # a JSONL file that only grew: read on from this byte of it
     # One shard of a file split by channel (`Shard`): the digests of the lines it loaded, for the ledger row the
     # command writes once every shard is done.
-    line_hashes: bytes | None = field(default=None, repr=False)
+    line_hashes: LineDigests | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
@@ -179,11 +179,7 @@ def import_files(
         known = None
         if file_format.known_lines:
             # A grown file reads only new lines (nothing to skip) and keeps its prefix's lines remembered.
-            known = (
-                KnownLines(base=plan.resume.lines, carried=plan.known_lines)
-                if plan.resume
-                else KnownLines(plan.known_lines)
-            )
+            known = KnownLines(plan.known_lines, base=plan.resume.lines if plan.resume else None)
         import_file(
             conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
             resume=plan.resume, skip_records=skip_unchanged, known=known, read_ahead=read_ahead,
@@ -193,7 +189,7 @@ def import_files(
             posts = s.inserted + s.updated + s.unchanged
             file_ledger.remember(
                 conn, plan.fingerprint, file_format.name, summary.records, posts, s.rejected,
-                line_hashes=known.remembered() if known is not None else None,
+                lines=known.remembered() if known is not None else None,
             )  # fmt: skip
             conn.commit()
     return summaries
@@ -348,7 +344,7 @@ def import_shard(
     shard: Shard,
     *,
     resume: Resume | None = None,
-    known_lines: bytes | None = None,
+    known_lines: LineDigests | None = None,
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
     skip_records: bool = False,
@@ -366,7 +362,7 @@ def import_shard(
         into.append(summary)
     known = None
     if file_format.known_lines:
-        known = KnownLines(base=resume.lines, carried=known_lines) if resume else KnownLines(known_lines)
+        known = KnownLines(known_lines, base=resume.lines if resume else None)
     import_file(
         conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
         resume=resume, skip_records=skip_records, known=known, shard=shard,

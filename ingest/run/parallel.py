@@ -260,7 +260,7 @@ def _import_split(
         def remember(conn: psycopg.Connection) -> None:
             file_ledger.remember(
                 conn, plan.fingerprint, file_format.name, summary.records, s.inserted + s.updated + s.unchanged,
-                s.rejected, line_hashes=line_hashes,
+                s.rejected, lines=line_hashes,
             )  # fmt: skip
             conn.commit()
 

@@ -16,6 +16,7 @@ from ingest.run.channel import ChannelSummary, failed_before_fetch, run_channel
 from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, import_files, import_shard
 from ingest.sources.base import SourceError
 from ingest.sources.formats import get_format
+from ingest.sources.known_lines import LineDigests
 from ingest.sources.lines import Resume
 from ingest.sources.registry import build_source
 from ingest.warehouse import faults
@@ -113,7 +114,7 @@ def import_shard_path(
     shard: Shard,
     *,
     resume: Resume | None = None,
-    known_lines: bytes | None = None,
+    known_lines: LineDigests | None = None,
     batch_size: int = IMPORT_BATCH,
     on_progress=None,
     skip_unchanged: bool = False,

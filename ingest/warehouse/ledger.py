@@ -22,13 +22,14 @@ class LedgerEntry:
     imported_at: datetime | None = None
     # Sorted digests of the lines that loaded as posts (migration 016): `ingest.sources.known_lines`.
     line_hashes: bytes | None = None
-    head_hash: bytes | None = None  # the first MiB's BLAKE2b-256 (migration 017)
+    head_hash: bytes | None = None  # the first MiB's BLAKE3 (migration 017)
+    line_seed: int | None = None  # what `line_hashes` are seeded with (migration 023; None: SHA-256 digests)
 
 
 def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
     row = conn.execute(
         """SELECT path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, imported_at,
-                  line_hashes, head_hash
+                  line_hashes, head_hash, line_seed
            FROM import_ledger WHERE path = %s""",
         (path,),
     ).fetchone()
@@ -37,20 +38,22 @@ def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
     lines = bytes(row[10]) if row[10] is not None else None
     head = bytes(row[11]) if row[11] is not None else None
     return LedgerEntry(
-        row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:10], line_hashes=lines, head_hash=head
-    )
+        row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:10], line_hashes=lines, head_hash=head,
+        line_seed=row[12],
+    )  # fmt: skip
 
 
 def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
     conn.execute(
         """INSERT INTO import_ledger
                (path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, line_hashes,
-                head_hash)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                head_hash, line_seed)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (path) DO UPDATE SET format = excluded.format, size_bytes = excluded.size_bytes,
                mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, lines = excluded.lines,
                records = excluded.records, posts = excluded.posts, rejected = excluded.rejected,
-               line_hashes = excluded.line_hashes, head_hash = excluded.head_hash, imported_at = now()""",
+               line_hashes = excluded.line_hashes, head_hash = excluded.head_hash, line_seed = excluded.line_seed,
+               imported_at = now()""",
         (
             e.path,
             e.format,
@@ -63,5 +66,6 @@ def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
             e.rejected,
             e.line_hashes,
             e.head_hash,
+            e.line_seed,
         ),
     )

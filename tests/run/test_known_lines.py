@@ -4,14 +4,17 @@ every line makes. Counted by decodes (calls of orjson.loads), not by time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from hashlib import sha256
 
 import orjson
 import pytest
 
+from ingest.run import file_ledger
 from ingest.run.imports import import_files
-from ingest.sources.known_lines import KnownLines, line_digest, pack
+from ingest.sources.known_lines import KnownLines, LineDigests, line_digest, pack, union
 from ingest.warehouse import ledger
+from ingest.warehouse.ledger import LedgerEntry
 from tests.conftest import truncate_all
 from tests.reliability.state import snapshot
 from tests.reliability.streams import generate_stream, write_jsonl
@@ -158,6 +161,33 @@ def test_a_grown_file_keeps_its_prefix_lines_for_the_next_change(db, conn, tmp_p
     assert (again.stats.updated, again.stats.unchanged) == (1, 79)
 
 
+def test_a_ledger_row_of_sha256_digests_is_read_whole_once_then_seeded(db, conn, tmp_path, decodes):
+    """A row written before migration 023 (no seed, SHA-256 digests): the next import decodes every line, writes
+    a seed and digests of today's kind, and the import after it skips again. The seed stays with the path."""
+    stream = generate_stream(35, messages=60, epochs=1, p_album=0.0, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    _import(conn, path)
+    seed = ledger.get(conn, str(path.resolve())).line_seed
+    assert seed is not None
+    conn.execute("UPDATE import_ledger SET line_seed = NULL")
+    conn.commit()
+    msgs = _messages(path)
+    msgs[0]["message"] = (msgs[0].get("message") or "") + " (corrected)"
+    _write(path, msgs)
+    decodes.clear()
+    again = _import(conn, path)
+    assert len(decodes) == len(msgs) and again.stats.updated == 1
+    reseeded = ledger.get(conn, str(path.resolve())).line_seed
+    assert reseeded is not None and reseeded != seed
+    msgs[1]["message"] = (msgs[1].get("message") or "") + " (corrected)"
+    _write(path, msgs)
+    decodes.clear()
+    third = _import(conn, path)
+    assert len(decodes) == 1 and third.stats.updated == 1
+    assert ledger.get(conn, str(path.resolve())).line_seed == reseeded
+
+
 def test_known_lines_skip_only_known_digests_and_never_remember_album_members():
     a, b = b'{"id": 1, "grouped_id": null}\n', b'{"id": 2, "grouped_id": 77}\n'
     c = b'{"id": 3, "grouped_id": null}\n'
@@ -166,14 +196,38 @@ def test_known_lines_skip_only_known_digests_and_never_remember_album_members():
     assert not first.skip(1, a) and not first.skip(2, b) and not first.skip(3, c)
     first.part(2)
     first.loaded(["f.jsonl:1", "f.jsonl:2", "f.jsonl:3", None, "elsewhere"])
-    assert sorted(_unpack(first.remembered())) == sorted([line_digest(a), line_digest(c)])
+    kept = first.remembered()
+    assert kept.seed == first.seed
+    assert sorted(_unpack(kept.packed)) == sorted([line_digest(a, kept.seed), line_digest(c, kept.seed)])
 
-    again = KnownLines(first.remembered())
+    again = KnownLines(kept)
     assert again.skip(1, a) and again.skip(3, c)
     assert not again.skip(2, b)  # the album member is decoded every time
     assert not again.skip(4, b'{"id": 4, "grouped_id": null}\n')
     assert again.skipped == 2
-    assert line_digest(b"x\r\n") == line_digest(b"x\n") == line_digest(b"x")
+    assert line_digest(b"x\r\n", 7) == line_digest(b"x\n", 7) == line_digest(b"x", 7)
+
+
+def test_digests_are_seeded_per_path_and_a_resumed_import_carries_its_prefix():
+    """Another seed makes other digests (what a path's are cannot be worked out without its ledger row), and a
+    grown file's import skips nothing but keeps the prefix's digests, under the same seed."""
+    line = b'{"id": 1, "grouped_id": null}\n'
+    assert line_digest(line, 1) != line_digest(line, 2)
+    assert KnownLines().seed != KnownLines().seed  # fresh seeds are random
+    first = KnownLines(LineDigests(11))
+    first.skip(1, line)
+    first.loaded(["f.jsonl:1"])
+    prefix = first.remembered()
+    assert not KnownLines(LineDigests(12, prefix.packed)).skip(1, line)  # the right digest, the wrong seed
+
+    grown = KnownLines(prefix, base=1)
+    assert not grown.skip(2, line)  # a resumed import reads its new lines, whatever they hold
+    grown.loaded(["f.jsonl:2"])
+    both = grown.remembered()
+    assert both.seed == 11 and _unpack(both.packed) == _unpack(prefix.packed)  # one line's digest, kept once
+    assert union(prefix, both) == both
+    with pytest.raises(ValueError):
+        union(prefix, LineDigests(12, prefix.packed))
 
 
 def test_digests_of_the_first_ledger_version_never_match():
@@ -181,7 +235,20 @@ def test_digests_of_the_first_ledger_version_never_match():
     read by today's rule they would let an album member be skipped, so none of them may match."""
     line = b'{"id": 2, "grouped_id": 77}\n'
     old = int.from_bytes(sha256(line.rstrip(b"\r\n")).digest()[:8], "little", signed=True)
-    assert not KnownLines(pack([old])).skip(1, line)
+    assert not KnownLines(LineDigests(3, pack([old]))).skip(1, line)
+
+
+def test_digests_of_the_second_ledger_version_never_match():
+    """Before migration 023 lines were digested with a salted SHA-256 and no seed was kept: such a row's digests
+    are dropped (`file_ledger._known`), so the next import reads every line once rather than trust them."""
+    line = b'{"id": 2, "grouped_id": null}\n'
+    salted = sha256(b"wirewatch known line 2\n")
+    salted.update(line.rstrip(b"\r\n"))
+    old = int.from_bytes(salted.digest()[:8], "little", signed=True)
+    entry = LedgerEntry("/f.jsonl", "telethon-jsonl", 1, 1, b"h", 1, 1, 1, 0, line_hashes=pack([old]))
+    known = file_ledger._known(entry)
+    assert known.packed is None and not KnownLines(known).skip(1, line)
+    assert file_ledger._known(replace(entry, line_seed=5)) == LineDigests(5, pack([old]))
 
 
 def _unpack(raw: bytes) -> list[int]:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ import pytest
 
 from ingest.run import parallel
 from ingest.run.imports import Shard, import_files
+from ingest.sources.known_lines import line_digest
 from ingest.sources.telegram.jsonl import line_channel, record_channel
 from tests.conftest import truncate_all
 from tests.reliability.state import assert_as_one_inline_import, snapshot
@@ -47,11 +49,19 @@ def _counts(s) -> tuple:
 
 
 def _ledger(db: str) -> list[tuple]:
+    """The ledger rows, their known lines as the numbers of the file's lines they remember (each import of a
+    path into a new warehouse digests its lines with a seed of its own)."""
     with psycopg.connect(db) as conn:
-        return conn.execute(
-            "SELECT path, format, size_bytes, content_hash, lines, records, posts, rejected, line_hashes "
+        rows = conn.execute(
+            "SELECT path, format, size_bytes, content_hash, lines, records, posts, rejected, line_hashes, line_seed "
             "FROM import_ledger ORDER BY path"
         ).fetchall()
+    out = []
+    for *row, hashes, seed in rows:
+        known = set(array("q", bytes(hashes or b"")))
+        lines = Path(row[0]).read_bytes().splitlines()
+        out.append((*row, tuple(n for n, line in enumerate(lines, 1) if line_digest(line, seed) in known)))
+    return out
 
 
 @pytest.fixture
