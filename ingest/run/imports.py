@@ -36,6 +36,9 @@ IMPORT_BATCH = 5000
 READ_AHEAD_ENV = "WIREWATCH_IMPORT_READ_AHEAD"
 READ_AHEAD_APP = "wirewatch-read-ahead"  # its connection's application_name in pg_stat_activity
 READ_AHEAD_DEPTH = 1  # prepared batches waiting for the loader, besides the one being prepared
+#: A batch also ends once this many lines were read since it began (most of them skipped as known): the changes
+#: of a re-read file then load while the rest is read, and its progress moves, instead of all at its end.
+LINES_PER_BATCH = 16_384
 
 
 @dataclass
@@ -80,14 +83,24 @@ class Shard:
         return self.index == 0
 
 
-def _album_safe_batches(items: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
-    """Batches of raw records that never split a run of records sharing an album (grouped_id) key."""
+def _album_safe_batches(
+    items: Iterator[RawRecord], size: int, lines_read: Callable[[], int] | None = None
+) -> Iterator[list[RawRecord]]:
+    """Batches of raw records that never split a run of records sharing an album (grouped_id) key: `size`
+    records, or fewer once LINES_PER_BATCH lines were read since the batch began (`lines_read`: lines read so
+    far, skipped ones included)."""
     carry: list[RawRecord] = []
     while True:
         fresh: list[RawRecord] = []
         try:
-            for rec in islice(items, size):
-                fresh.append(rec)
+            if lines_read is None:
+                fresh.extend(islice(items, size))
+            else:
+                until = lines_read() + LINES_PER_BATCH
+                for rec in items:
+                    fresh.append(rec)
+                    if len(fresh) >= size or lines_read() >= until:
+                        break
         except (OSError, ValueError):
             # The input broke mid-batch (a truncated file): load what it gave before the damage, then report it.
             if carry or fresh:
@@ -269,7 +282,9 @@ def import_file(
         if shard is not None:
             channel_of = file_format.line_channel
             kwargs["part"] = lambda data: shard.owns(channel_of(data))
-        chunks = _album_safe_batches(iter(file_format.read(path, **kwargs)), size)
+        chunks = _album_safe_batches(
+            iter(file_format.read(path, **kwargs)), size, known.noted if known is not None else None
+        )
         # The probe of stored raw hashes runs where the batch is prepared: on the read-ahead thread's own
         # connection, or inline on the loader's.
         prober = Loader(probe, observed_at=observed) if probe is not None else loader

@@ -39,7 +39,6 @@ import contextlib
 import ctypes
 import itertools
 import logging
-import multiprocessing
 import os
 import queue
 import signal
@@ -325,6 +324,9 @@ class _Pool:
     """Worker processes taking files from a queue; their progress counts and summaries come back on two others."""
 
     def __init__(self, job: _Job, n: int, on_progress: Callable[[int], object] | None) -> None:
+        # Imported here: a one-process import (an hourly re-read of a file) does not pay for it at start-up.
+        import multiprocessing
+
         # Spawned, not forked: the parent holds threads (a progress bar's, the fingerprint's) and libpq state.
         ctx = multiprocessing.get_context("spawn")
         self._tasks = ctx.Queue()

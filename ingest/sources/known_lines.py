@@ -105,6 +105,10 @@ class KnownLines:
         self.skipped += 1
         return True
 
+    def noted(self) -> int:
+        """Lines noted so far (read, whether skipped or not)."""
+        return len(self._digests)
+
     def part(self, number: int) -> None:
         """The reader's word, once it decoded line `number`, that the line is only part of a post (a Telethon
         album member): it is not remembered, so the next import decodes it again."""

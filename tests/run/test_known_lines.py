@@ -10,7 +10,7 @@ from hashlib import sha256
 import orjson
 import pytest
 
-from ingest.run import file_ledger
+from ingest.run import file_ledger, imports
 from ingest.run.imports import import_files
 from ingest.sources.known_lines import KnownLines, LineDigests, line_digest, pack, union
 from ingest.warehouse import ledger
@@ -186,6 +186,49 @@ def test_a_ledger_row_of_sha256_digests_is_read_whole_once_then_seeded(db, conn,
     third = _import(conn, path)
     assert len(decodes) == 1 and third.stats.updated == 1
     assert ledger.get(conn, str(path.resolve())).line_seed == reseeded
+
+
+def test_a_re_read_file_loads_its_few_changes_as_it_reads(db, conn, tmp_path, monkeypatch):
+    """Changes spread over a file read again are loaded in batches that end every LINES_PER_BATCH lines read, not
+    in one batch at the end (progress moves as the file is read), without splitting an album, and the warehouse
+    is the one reading every line makes."""
+    stream = generate_stream(36, messages=300, epochs=1, p_album=0.2, channel_id=CHANNEL)
+    path = tmp_path / f"capsynth_{CHANNEL}.jsonl"
+    write_jsonl(stream, 0, path)
+    original = path.read_bytes()
+    _import(conn, path)
+    msgs = _messages(path)
+    singles = [m for m in msgs if m.get("grouped_id") is None and m.get("message")]
+    for m in singles[::20]:
+        m["message"] += " (corrected)"
+    _write(path, msgs)
+    monkeypatch.setattr(imports, "LINES_PER_BATCH", 40)
+    batches: list[list] = []
+    real = imports._album_safe_batches
+
+    def watched(*args, **kwargs):
+        for batch in real(*args, **kwargs):
+            batches.append(batch)
+            yield batch
+
+    monkeypatch.setattr(imports, "_album_safe_batches", watched)
+    progress: list[int] = []
+    [again] = import_files(conn, [path], "telethon-jsonl", skip_unchanged=True, on_progress=progress.append)
+    assert again.error is None and again.stats.updated == len(singles[::20])
+    assert len(batches) >= 4 and max(len(b) for b in batches) < len(singles[::20]) + _album_lines(msgs)
+    assert len(progress) >= 4 and sum(progress) == len(msgs) == again.records
+    for before, after in zip(batches, batches[1:], strict=False):
+        album = before[-1].payload.get("grouped_id")
+        assert album is None or after[0].payload.get("grouped_id") != album, "an album was split"
+    got = snapshot(conn)
+
+    truncate_all(db)
+    edited = path.read_bytes()
+    path.write_bytes(original)
+    _import(conn, path, skip=False)
+    path.write_bytes(edited)
+    _import(conn, path, skip=False)
+    assert snapshot(conn).diff(got) == []
 
 
 def test_known_lines_skip_only_known_digests_and_never_remember_album_members():
