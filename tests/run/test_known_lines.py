@@ -50,6 +50,19 @@ def _write(path, msgs: list[dict]) -> None:
     path.write_bytes(b"".join(orjson.dumps(m) + b"\n" for m in msgs))
 
 
+def _read_every_line(db, conn, path, original: bytes, decodes: list | None = None):
+    """The warehouse emptied, then `original` and the file as it is now imported with --force (every line read):
+    what a changed file's re-import must equal. Returns the second import's summary."""
+    truncate_all(db)
+    edited = path.read_bytes()
+    path.write_bytes(original)
+    _import(conn, path, skip=False)
+    path.write_bytes(edited)
+    if decodes is not None:
+        decodes.clear()
+    return _import(conn, path, skip=False)
+
+
 def _album_lines(msgs: list[dict]) -> int:
     return sum(1 for m in msgs if m.get("grouped_id") is not None)
 
@@ -82,13 +95,7 @@ def test_a_changed_file_decodes_only_its_changed_lines_and_album_members(db, con
     got = snapshot(conn)
 
     # Reading every line (--force) makes the same warehouse and counts.
-    truncate_all(db)
-    edited = path.read_bytes()
-    path.write_bytes(original)
-    _import(conn, path, skip=False)
-    path.write_bytes(edited)
-    decodes.clear()
-    forced = _import(conn, path, skip=False)
+    forced = _read_every_line(db, conn, path, original, decodes)
     assert len(decodes) == len(msgs)
     assert snapshot(conn).diff(got) == []
     assert again.stats == forced.stats
@@ -221,13 +228,7 @@ def test_a_re_read_file_loads_its_few_changes_as_it_reads(db, conn, tmp_path, mo
         album = before[-1].payload.get("grouped_id")
         assert album is None or after[0].payload.get("grouped_id") != album, "an album was split"
     got = snapshot(conn)
-
-    truncate_all(db)
-    edited = path.read_bytes()
-    path.write_bytes(original)
-    _import(conn, path, skip=False)
-    path.write_bytes(edited)
-    _import(conn, path, skip=False)
+    _read_every_line(db, conn, path, original)
     assert snapshot(conn).diff(got) == []
 
 
