@@ -118,7 +118,12 @@ def _album_safe_batches(
             while cut > 0 and _album_key(chunk[cut - 1]) == tail_key:
                 cut -= 1
             if cut == 0:
-                cut = len(chunk)
+                if len(chunk) < size:
+                    # Ended by lines read inside the batch's only album (a part of a split file reads few of
+                    # its own lines): read on, or the album's members would load as separate posts.
+                    carry = chunk
+                    continue
+                cut = len(chunk)  # an album bigger than a batch: nothing keeps it whole
         carry = chunk[cut:]
         yield chunk[:cut]
 

@@ -144,4 +144,5 @@ def assert_as_one_inline_import(db: str, paths: list) -> None:
     truncate_all(db)
     with psycopg.connect(db) as conn:
         import_files(conn, paths, skip_unchanged=True, read_ahead=False)
-        assert snapshot(conn).diff(got) == []
+        diff = snapshot(conn).diff(got)
+        assert diff == [], diff[:20]

@@ -10,6 +10,7 @@ from hashlib import sha256
 import orjson
 import pytest
 
+from ingest.models import RawRecord
 from ingest.run import file_ledger, imports
 from ingest.run.imports import import_files
 from ingest.sources.known_lines import KnownLines, LineDigests, line_digest, pack, union
@@ -230,6 +231,21 @@ def test_a_re_read_file_loads_its_few_changes_as_it_reads(db, conn, tmp_path, mo
     got = snapshot(conn)
     _read_every_line(db, conn, path, original)
     assert snapshot(conn).diff(got) == []
+
+
+def test_a_batch_ended_by_lines_read_never_splits_an_album(monkeypatch):
+    """A part of a split file reads many lines of other channels between two of its own: a batch that reaches
+    LINES_PER_BATCH lines inside an album still holds the whole album (its members make one post)."""
+    monkeypatch.setattr(imports, "LINES_PER_BATCH", 10)
+    read = [0]
+
+    def records():
+        for n, album in enumerate([None, 7, 7, 7, None, 8, 8, None]):
+            read[0] += 25  # each record comes 25 lines after the one before
+            yield RawRecord("telethon_jsonl", {"id": n, "grouped_id": album}, f"f.jsonl:{read[0]}")
+
+    batches = list(imports._album_safe_batches(records(), 100, lambda: read[0]))
+    assert [[r.payload["id"] for r in b] for b in batches] == [[0], [1, 2, 3, 4], [5, 6, 7]]
 
 
 def test_known_lines_skip_only_known_digests_and_never_remember_album_members():
