@@ -173,7 +173,7 @@ def looks_unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
     """Whether the file has the size and modification time its ledger row (in this format) recorded: a guess
     that costs a stat, for deciding where to import a file (`ingest.run.parallel`), never for skipping one;
     `plan` compares the bytes."""
-    entry = _entry(conn, path, fmt)
+    entry = _entry(conn, path, fmt, with_lines=False)
     if entry is None:
         return False
     st = path.stat()
@@ -182,12 +182,12 @@ def looks_unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
 
 def imported_before(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
     """Whether the ledger has a row for the file in this format (whatever its bytes now)."""
-    return _entry(conn, path, fmt) is not None
+    return _entry(conn, path, fmt, with_lines=False) is not None
 
 
-def _entry(conn: psycopg.Connection, path: Path, fmt: str) -> LedgerEntry | None:
+def _entry(conn: psycopg.Connection, path: Path, fmt: str, *, with_lines: bool = True) -> LedgerEntry | None:
     """The ledger row of the file, if it was imported in this format."""
-    entry = ledger.get(conn, str(path.resolve()))
+    entry = ledger.get(conn, str(path.resolve()), with_lines=with_lines)
     return entry if entry is not None and entry.format == fmt else None
 
 

@@ -26,12 +26,14 @@ class LedgerEntry:
     line_seed: int | None = None  # what `line_hashes` are seeded with (migration 023; None: SHA-256 digests)
 
 
-def get(conn: psycopg.Connection, path: str) -> LedgerEntry | None:
+def get(conn: psycopg.Connection, path: str, *, with_lines: bool = True) -> LedgerEntry | None:
+    """The file's row; `with_lines` false leaves out its line digests (8 bytes a line: 8 MB for a 1M-line file),
+    for a caller that only asks whether or how the file was imported."""
     row = conn.execute(
         """SELECT path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, imported_at,
-                  line_hashes, head_hash, line_seed
+                  CASE WHEN %s THEN line_hashes END, head_hash, line_seed
            FROM import_ledger WHERE path = %s""",
-        (path,),
+        (with_lines, path),
     ).fetchone()
     if row is None:
         return None

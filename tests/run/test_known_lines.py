@@ -79,6 +79,9 @@ def test_a_changed_file_decodes_only_its_changed_lines_and_album_members(db, con
     assert 0 < albums < len(msgs)
     entry = ledger.get(conn, str(path.resolve()))
     assert entry is not None and entry.line_hashes is not None
+    # Asked only whether or how the file was imported, the ledger leaves the digests out and nothing else.
+    light = ledger.get(conn, str(path.resolve()), with_lines=False)
+    assert light.line_hashes is None and replace(light, line_hashes=entry.line_hashes) == entry
     # Every line loaded as (part of) a post; album members other than the one a merged post names are not kept.
     assert len(msgs) - albums <= len(entry.line_hashes) // 8 <= len(msgs)
 
