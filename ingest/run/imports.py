@@ -51,9 +51,9 @@ class ImportSummary:
     attempts: int = 1  # more than one when the database went away or a deadlock rolled a batch back
     skipped: bool = False  # the file was imported whole before with these very bytes: not read again
     resumed_at: int | None = None  # a JSONL file that only grew: read on from this byte of it
-    # One shard of a file split by channel (`Shard`): the digests of the lines it loaded, for the ledger row the
-    # command writes once every shard is done.
-    line_hashes: LineDigests | None = field(default=None, repr=False)
+    # One part of a file split by channel (`SplitPart`): the digests of the lines it loaded, for the ledger row the
+    # command writes once every part is done.
+    known_lines: LineDigests | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         return {"path": self.path, "format": self.format, "records": self.records, **self.stats.as_dict(),
@@ -81,6 +81,17 @@ class Shard:
     @property
     def reports(self) -> bool:
         return self.index == 0
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """What one worker of a file split by channel imports: its `Shard`, and the plan the command made once for the
+    whole file (`file_ledger.plan`): the known lines, under the one seed every part digests with, and where a grown
+    file is read on from."""
+
+    shard: Shard
+    known_lines: LineDigests
+    resume: Resume | None = None
 
 
 def _album_safe_batches(
@@ -194,10 +205,7 @@ def import_files(
             summary.skipped = True
             continue
         summary.resumed_at = plan.resume.offset if plan.resume else None
-        known = None
-        if file_format.known_lines:
-            # A grown file reads only new lines (nothing to skip) and keeps its prefix's lines remembered.
-            known = KnownLines(plan.known_lines, base=plan.resume.lines if plan.resume else None)
+        known = _known_lines(file_format, plan.known_lines, plan.resume)
         import_file(
             conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
             resume=plan.resume, skip_records=skip_unchanged, known=known, read_ahead=read_ahead,
@@ -361,35 +369,39 @@ def import_shard(
     conn: psycopg.Connection,
     path: Path,
     file_format: FileFormat,
-    shard: Shard,
+    part: SplitPart,
     *,
-    resume: Resume | None = None,
-    known_lines: LineDigests | None = None,
     batch_size: int = IMPORT_BATCH,
     on_progress: Callable[[int], None] | None = None,
     skip_records: bool = False,
     into: list[ImportSummary] | None = None,
 ) -> ImportSummary:
-    """One part of a file split by channel (`Shard`), as `import_files` imports a file it has planned: `resume`
-    and `known_lines` are the plan's (`file_ledger.plan`, made once for the whole file by the caller, who also
-    writes the ledger row when every part is done). The summary counts this part's records and carries the
-    digests of the lines it loaded (`line_hashes`)."""
+    """One part of a file split by channel, as `import_files` imports a file it has planned (the caller, who made
+    the plan, writes the ledger row when every part is done). The summary counts this part's records and carries
+    the digests of the lines it loaded (`known_lines`)."""
     if file_format.line_channel is None:
         # Checked before the run starts: inside it, a ValueError reads as a file that broke off.
         raise TypeError(f"{file_format.name} files cannot be split by channel")
+    resume = part.resume
     summary = ImportSummary(str(path), file_format.name, resumed_at=resume.offset if resume else None)
     if into is not None:
         into.append(summary)
-    known = None
-    if file_format.known_lines:
-        known = KnownLines(known_lines, base=resume.lines if resume else None)
+    known = _known_lines(file_format, part.known_lines, resume)
     import_file(
         conn, path, file_format, batch_size=batch_size, on_progress=on_progress, summary=summary,
-        resume=resume, skip_records=skip_records, known=known, shard=shard,
+        resume=resume, skip_records=skip_records, known=known, shard=part.shard,
     )  # fmt: skip
     if known is not None and summary.error is None:
-        summary.line_hashes = known.remembered()
+        summary.known_lines = known.remembered()
     return summary
+
+
+def _known_lines(file_format: FileFormat, digests: LineDigests, resume: Resume | None) -> KnownLines | None:
+    """The reader's known lines for a planned file of a one-post-a-line format: a grown file reads only new lines
+    (nothing to skip) and keeps its prefix's lines remembered."""
+    if not file_format.known_lines:
+        return None
+    return KnownLines(digests, base=resume.lines if resume else None)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ import psycopg
 
 from ingest.models import Post
 from ingest.run import bulk, file_ledger
-from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, expand_paths
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, SplitPart, expand_paths
 from ingest.run.reconnecting import import_paths, import_shard_path, with_reconnect
 from ingest.sources import known_lines
 from ingest.sources.formats import detect_format, get_format
@@ -242,24 +242,24 @@ def _import_split(
                logging.getLogger().getEffectiveLevel(), os.getpid())  # fmt: skip
     with _Pool(job, parts, on_progress) as pool:
         for k in range(parts):
-            pool.submit([k], [path], (k, parts, plan.resume, plan.known_lines))
+            pool.submit([k], [path], SplitPart(Shard(k, parts), plan.known_lines, plan.resume))
         results = pool.results()
-    hashes = []
+    digests = []
     for k in range(parts):
         part = results[k]
         summary.records += part.records
         summary.stats.add(part.stats)
         summary.attempts = max(summary.attempts, part.attempts)
         summary.error = summary.error or part.error
-        hashes.append(part.line_hashes)
+        digests.append(part.known_lines)
     if summary.error is None and plan.settled:
         s = summary.stats
-        line_hashes = known_lines.union(*hashes) if file_format.known_lines else None
+        lines = known_lines.union(*digests) if file_format.known_lines else None
 
         def remember(conn: psycopg.Connection) -> None:
             file_ledger.remember(
                 conn, plan.fingerprint, file_format.name, summary.records, s.inserted + s.updated + s.unchanged,
-                s.rejected, lines=line_hashes,
+                s.rejected, lines=lines,
             )  # fmt: skip
             conn.commit()
 
@@ -349,9 +349,9 @@ class _Pool:
         self._relay = threading.Thread(target=self._relay_progress, name="wirewatch-progress", daemon=True)
         self._relay.start()
 
-    def submit(self, indexes: list[int], paths: list[Path], part: tuple | None = None) -> None:
+    def submit(self, indexes: list[int], paths: list[Path], part: SplitPart | None = None) -> None:
         """Files imported by one worker, in this order (their summaries come back under their indexes); `part`:
-        (index, count, resume, known lines) of one file split by channel."""
+        the worker's part of one file split by channel."""
         self._tasks.put((indexes, [str(p) for p in paths], part))
         self._submitted += len(indexes)
 
@@ -443,12 +443,10 @@ def _worker(job: _Job, tasks, done, progress, stop) -> None:
                         on_progress=progress.put, skip_unchanged=job.skip_unchanged,
                     )  # fmt: skip
                 else:
-                    index, count, resume, known = part
                     summaries = [
                         import_shard_path(
-                            job.dsn, Path(paths[0]), job.fmt, Shard(index, count), resume=resume,
-                            known_lines=known, batch_size=job.batch_size, on_progress=progress.put,
-                            skip_unchanged=job.skip_unchanged,
+                            job.dsn, Path(paths[0]), job.fmt, part, batch_size=job.batch_size,
+                            on_progress=progress.put, skip_unchanged=job.skip_unchanged,
                         )
                     ]  # fmt: skip
             except KeyboardInterrupt:

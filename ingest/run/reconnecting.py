@@ -13,11 +13,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from ingest import config as cfg
 from ingest.models import ChannelSpec
 from ingest.run.channel import ChannelSummary, failed_before_fetch, run_channel
-from ingest.run.imports import IMPORT_BATCH, ImportSummary, Shard, import_files, import_shard
+from ingest.run.imports import IMPORT_BATCH, ImportSummary, SplitPart, import_files, import_shard
 from ingest.sources.base import SourceError
 from ingest.sources.formats import get_format
-from ingest.sources.known_lines import LineDigests
-from ingest.sources.lines import Resume
 from ingest.sources.registry import build_source
 from ingest.warehouse import faults
 from ingest.warehouse.db import connect
@@ -111,10 +109,8 @@ def import_shard_path(
     dsn: str,
     path: Path,
     fmt: str,
-    shard: Shard,
+    part: SplitPart,
     *,
-    resume: Resume | None = None,
-    known_lines: LineDigests | None = None,
     batch_size: int = IMPORT_BATCH,
     on_progress=None,
     skip_unchanged: bool = False,
@@ -127,8 +123,8 @@ def import_shard_path(
         attempts.append([])
         return [
             import_shard(
-                conn, path, file_format, shard, resume=resume, known_lines=known_lines, batch_size=batch_size,
-                on_progress=on_progress, skip_records=skip_unchanged, into=attempts[-1],
+                conn, path, file_format, part, batch_size=batch_size, on_progress=on_progress,
+                skip_records=skip_unchanged, into=attempts[-1],
             )
         ]  # fmt: skip
 
