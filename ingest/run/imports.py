@@ -64,8 +64,8 @@ class ImportSummary:
 class Shard:
     """Part `index` of `count` of one file, split by channel: the lines whose record's channel hashes to `index`
     (`FileFormat.line_channel`), so that workers importing the parts never write one channel at once (lines that
-    name no channel, do not decode or are too long are part 0's). Every part reads every line, so part 0 alone
-    counts the lines skipped as known and reports an unreadable file."""
+    name no channel, are too long, or do not decode and do not open with their channel, are part 0's). Every part
+    reads every line, so part 0 alone counts the lines skipped as known and reports an unreadable file."""
 
     index: int
     count: int

@@ -17,6 +17,7 @@ import pytest
 from ingest.run import parallel
 from ingest.run.imports import Shard, import_files
 from ingest.sources.known_lines import line_digest
+from ingest.sources.telegram import jsonl
 from ingest.sources.telegram.jsonl import line_channel, record_channel
 from tests.conftest import truncate_all
 from tests.reliability.state import assert_as_one_inline_import, snapshot
@@ -153,6 +154,31 @@ def test_every_line_belongs_to_exactly_one_part_and_a_channel_to_one_part(shared
         for channel in (*CHANNELS, None, 1488156064, -5, 2**80):
             owners = [k for k in range(count) if Shard(k, count).owns(channel)]
             assert len(owners) == 1
+
+
+def test_a_line_is_routed_by_its_opening_as_collectors_write_it(shared_data: Path) -> None:
+    """The opening of a message (type, id, peer) gives its channel in both layouts collectors write (json.dumps'
+    spaced one, orjson's compact one) without reading further: a line that breaks off after it goes to its
+    channel's part, whose worker rejects it; an opening in another order is read by the typed decode."""
+    import orjson
+
+    real = (shared_data / "telethon" / "bloomberg_1488156064.jsonl").read_bytes().splitlines()[0]
+    want = record_channel(orjson.loads(real))
+    assert want == 1488156064
+    compact = orjson.dumps(orjson.loads(real))
+    assert compact.startswith(b'{"_":"Message","id":')
+    for layout in (real, compact):
+        assert jsonl._OPENING.match(layout) is not None
+        assert line_channel(layout) == want
+        assert line_channel(layout[:120]) == want  # broken off: not JSON, yet its opening names the channel
+    reordered = orjson.dumps({"peer_id": {"_": "PeerChannel", "channel_id": 42}, "_": "Message", "id": 1})
+    assert jsonl._OPENING.match(reordered) is None
+    assert line_channel(reordered) == 42
+    assert line_channel(b'{"_": "Message", "id": 1, "peer_id": {"_": "PeerChannel", "channel_id": 42}') == 42
+    assert (
+        line_channel(b'{"_": "MessageEmpty", "id": 1, "peer_id": {"_": "PeerChannel", "channel_id": 4')
+        is None
+    )
 
 
 def _big_file(tmp_path: Path) -> Path:
