@@ -52,7 +52,7 @@ from ingest.events.records import (
     past_span,
 )
 from ingest.events.sums import Bucket, Level
-from ingest.events.text import DIM, figures_of
+from ingest.events.text import DIM, FIGURE_BASE, figures_of
 
 __all__ = [
     "ROLE_FORWARD", "ROLE_ORIGIN", "ROLE_REPORT", "Assignment", "Cluster", "Grouper", "Item", "Key", "Merge",
@@ -99,6 +99,11 @@ class Params:
     # A post whose figures (multi-digit numbers) all differ from the figures of an event needs this much more
     # similarity to join it: the rate "above 106" and "above 109" are two moments of one story, not one event.
     figure_conflict: float = 0.15
+    # The event's figures that count for that test: those weighing at least this share of its heaviest figure in
+    # its sum. Every figure any member named would let the event drift level by level ("the dollar at 112",
+    # one post adding "the euro at 118", then "113, euro 118" sharing that one), so a templated run of rates
+    # chained into one event of a day; the figures most of its posts repeat are what the event reports (0: all).
+    figure_core: float = 0.5
     # The event level weighs features by their rarity over this many whole days before a post's day
     # (`ingest.events.rarity`; 0: plain vectors). The two thresholds above are for plain vectors (a post with
     # no history before it); a post weighed over at least `rarity_full_posts` earlier posts needs
@@ -116,8 +121,8 @@ class Params:
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
             f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
-            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} r={self.rarity_window_days} "
-            f"rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
+            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} fk={self.figure_core} "
+            f"r={self.rarity_window_days} rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
             f"dim={text.DIM_BITS}"
         )
 
@@ -364,9 +369,20 @@ class Grouper:
         result.storylines_changed |= st.finish(sitems)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
-        """Whether the event has figures and shares none with the post (exact: its current sum's figures)."""
-        theirs = self.events.current_features(cid, items, figures_of)
-        return bool(len(theirs)) and not np.isin(figs, theirs).any()
+        """Whether the event has figures and the post shares none of its core ones (`Params.figure_core`; exact:
+        from its current sum)."""
+        core = self.params.figure_core
+        if not core:
+            theirs = self.events.current_features(cid, items, figures_of)
+            return bool(len(theirs)) and not np.isin(figs, theirs).any()
+        idx, val = self.events.materialize(cid, items)
+        first = int(np.searchsorted(idx, FIGURE_BASE))
+        weights = val[first:]
+        if not len(weights):
+            return False
+        # Integer sums against an integer bound: exact, as every other comparison of the grouping.
+        theirs = idx[first:][weights * 1000 >= round(core * 1000) * int(weights.max())]
+        return not np.isin(figs, theirs).any()
 
     def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
         """Stage 0: the event a post joins whatever its text: the event of a post it forwards, reposts, quotes

@@ -215,3 +215,23 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     assert _stories(pruned, items) == _stories(every, items)
     for e, ln in zip(early, links, strict=True):  # each late forward is in its original's event
         assert pruned.event_of(ln.key) == pruned.event_of(e.key)
+
+
+def test_a_rate_at_another_level_stays_out_though_one_member_named_its_other_figure():
+    """Rates chain level by level when any figure a member named counts: three channels report the dollar at
+    112, one adds the euro at 118, and "113, euro 118" shares that one figure. The event's core figures (112,
+    which most of its posts repeat) decide; a report of the same level still joins."""
+    level = "Доллар поднялся выше 112 рублей, — данные торгов"
+    with_euro = "Доллар поднялся выше 112 рублей, евро — выше 118 рублей"
+    next_level = "Доллар поднялся выше 113 рублей, евро — выше 118 рублей"
+    same_level = "Курс доллара поднялся выше 112 рублей на бирже"
+    items = [item(("telegram", c, 1), 60 * c, level) for c in (1, 2, 3)]
+    items += [item(("telegram", 4, 1), 300, with_euro), item(("telegram", 5, 1), 1500, next_level)]
+    items += [item(("telegram", 6, 1), 1600, same_level)]
+    g = Grouper()
+    g.process(items)
+    first = g.event_of(items[0].key)
+    assert [g.event_of(it.key) == first for it in items] == [True, True, True, True, False, True]
+    union = Grouper(Params(figure_core=0))  # every figure of the event counts: the next level joins
+    union.process(items)
+    assert union.event_of(items[4].key) == union.event_of(items[0].key)
