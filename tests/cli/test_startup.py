@@ -90,3 +90,20 @@ def test_bulk_commands_tune_the_collector_and_the_thread_switch_interval(command
         assert (threshold, interval) == (200_000, BULK_SWITCH_INTERVAL)
     else:
         assert (threshold, interval) == (700, 0.005)
+
+
+def test_reading_files_loads_no_live_client():
+    """What `wirewatch import` uses of every file format (reader, normaliser, fingerprints, line channels) in a
+    fresh interpreter: none of the live clients' stacks, which the platform packages hold beside their readers."""
+    code = (
+        "import sys\n"
+        "from ingest.sources.formats import FORMATS\n"
+        "for f in FORMATS.values():\n"
+        "    f.read, f.normalize, f.fingerprinter, f.line_channel\n"
+        "print('REPORT', ' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    loaded = set(next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT ")).split()[1:])
+    assert {"ingest.sources.telegram.jsonl", "ingest.sources.x.fingerprint"} <= loaded
+    for heavy in ("telethon", "tweepy", "requests", "ingest.sources.telegram.client", "ingest.sources.x.source"):
+        assert heavy not in loaded, heavy

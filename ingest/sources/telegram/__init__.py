@@ -19,22 +19,34 @@ Modules, one concern each: `jsonl` (the file reader), `credentials`, `session` (
 (the peer cache), `budget` (the resolution budget), `client` (the asyncio bridge), `source` (`TelethonSource`).
 """
 
-from ingest.sources.telegram.budget import ResolveBudget, process_budget
-from ingest.sources.telegram.client import ClientFactory, default_client_factory
-from ingest.sources.telegram.credentials import (
-    TelegramCredentials,
-    airflow_conn_var,
-    credentials_from_env,
-    env_prefix,
-)
-from ingest.sources.telegram.jsonl import SOURCE_JSONL, handle_from_filename, json_safe, read_jsonl
-from ingest.sources.telegram.peers import ChannelAccessError, PeerCache
-from ingest.sources.telegram.session import SessionLock, default_lock_dir, session_digest
-from ingest.sources.telegram.source import SOURCE_LIVE, TelethonSource
+import importlib
+from typing import Any
 
-__all__ = [
-    "SOURCE_JSONL", "SOURCE_LIVE", "ChannelAccessError", "ClientFactory", "PeerCache", "ResolveBudget",
-    "SessionLock", "TelegramCredentials", "TelethonSource", "airflow_conn_var", "credentials_from_env",
-    "default_client_factory", "default_lock_dir", "env_prefix", "handle_from_filename", "json_safe",
-    "process_budget", "read_jsonl", "session_digest",
-]  # fmt: skip
+#: Public name -> the module that defines it. Loaded on first use (PEP 562): importing the file reader
+#: (`ingest.sources.telegram.jsonl`) imports this package first, and an import of a Telethon file must not pay for
+#: the live client's asyncio and Telethon stack (~0.1 s of start-up).
+_EXPORTS = {
+    "ResolveBudget": "budget", "process_budget": "budget",
+    "ClientFactory": "client", "default_client_factory": "client",
+    "TelegramCredentials": "credentials", "airflow_conn_var": "credentials", "credentials_from_env": "credentials",
+    "env_prefix": "credentials",
+    "SOURCE_JSONL": "jsonl", "handle_from_filename": "jsonl", "json_safe": "jsonl", "read_jsonl": "jsonl",
+    "ChannelAccessError": "peers", "PeerCache": "peers",
+    "SessionLock": "session", "default_lock_dir": "session", "session_digest": "session",
+    "SOURCE_LIVE": "source", "TelethonSource": "source",
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -14,8 +14,29 @@ missing (`since_id`, `until_id` = oldest id read) and the newest id seen, and th
 first, then advances `last_post_id` to that newest id.
 """
 
-from ingest.sources.x.credentials import bearer_token_from_env
-from ingest.sources.x.files import FILE_SOURCE, read_pages
-from ingest.sources.x.source import LIVE_SOURCE, TIMELINE_CAP, XSource
+import importlib
+from typing import Any
 
-__all__ = ["FILE_SOURCE", "LIVE_SOURCE", "TIMELINE_CAP", "XSource", "bearer_token_from_env", "read_pages"]
+#: Public name -> the module that defines it. Loaded on first use (PEP 562): importing the file reader or the
+#: fingerprints (`files`, `fingerprint`) imports this package first, and an import of an X file must not pay for
+#: tweepy and requests (~0.15 s of start-up).
+_EXPORTS = {
+    "bearer_token_from_env": "credentials",
+    "FILE_SOURCE": "files", "read_pages": "files",
+    "LIVE_SOURCE": "source", "TIMELINE_CAP": "source", "XSource": "source",
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
