@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.models import Channel, Deletion, Metrics, Post, PostRef, RawRecord, Rejected, quick_init
+from ingest.models import (
+    Channel,
+    Deletion,
+    Metrics,
+    Post,
+    PostRef,
+    RawRecord,
+    Rejected,
+    positional,
+    quick_init,
+)
 from ingest.sources.lines import Line
 
 
@@ -62,3 +72,83 @@ def test_quick_init_refuses_what_it_cannot_copy():
 
     with pytest.raises(TypeError):
         quick_init(WithPostInit)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Wide:
+    """Enough fields for quick_init to store them through the mutable twin."""
+
+    a: int
+    b: int = 2
+    c: int = 3
+    d: int = 4
+    e: int = 5
+    f: int = 6
+    g: int = 7
+    h: list[int] = dataclasses.field(default_factory=list)
+
+
+quick_init(_Wide)
+
+
+class _WideChild(_Wide):
+    __slots__ = ("extra",)
+
+
+def test_a_model_stored_through_its_twin_is_its_own_class_again():
+    wide = _Wide(1, h=[8])
+    assert type(wide) is _Wide and dataclasses.astuple(wide) == (1, 2, 3, 4, 5, 6, 7, [8])
+    assert wide == _Wide(1, 2, 3, 4, 5, 6, 7, [8]) and _Wide(1).h is not _Wide(1).h
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wide.a = 2  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(wide)) == wide
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    post = Post("x", 1, 2, when, "t")
+    assert type(post) is Post and post.raw_hash is None and post.deleted is False
+
+
+def test_a_subclass_instance_keeps_its_class():
+    child = _WideChild(1, 9)
+    assert type(child) is _WideChild and (child.a, child.b, child.h) == (1, 9, [])
+
+
+def test_no_twin_for_a_class_whose_layout_differs():
+    from ingest.models import _mutable_twin
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int
+
+    assert _mutable_twin(Child) is None
+    assert _mutable_twin(_Wide) is not None
+
+
+def test_positional_builds_what_keywords_build():
+    when = datetime(2021, 9, 22, 16, 37, 29, tzinfo=UTC)
+    kwargs = dict(
+        platform="x", channel_id=1, post_id=2, posted_at=when, text="t", channel=Channel("x", 1, "h", "n"),
+        edited_at=when, version_at=when, source_post_id=3, lang="en", url="u", reply_to=PostRef("x", 1, 2, when),
+        quoted=None, reposted=PostRef("x", 4, 5), media=({"type": "photo", "id": "3_1"},), links=("l",),
+        hashtags=("h",), mentions=("m",), metrics=Metrics(views=1), observed_at=when, source="s", raw={"a": 1},
+        origin="o",
+    )  # fmt: skip
+    make = positional(Post, tuple(kwargs))
+    built = make(*kwargs.values())
+    assert built == Post(**kwargs)
+    assert repr(built) == repr(Post(**kwargs))  # origin and raw_hash are left out of ==, not of repr
+    assert [getattr(built, f.name) for f in dataclasses.fields(Post)] == [
+        getattr(Post(**kwargs), f.name) for f in dataclasses.fields(Post)
+    ]
+    metrics = positional(Metrics, ("views", "reposts", "replies", "likes", "quotes"))
+    assert metrics(1, 2, 3, 4, 5) == Metrics(views=1, reposts=2, replies=3, likes=4, quotes=5)
+
+
+def test_positional_refuses_unknown_or_missing_fields():
+    with pytest.raises(TypeError, match="no field"):
+        positional(Post, ("platform", "nope"))
+    with pytest.raises(TypeError, match="required"):
+        positional(Post, ("platform", "post_id"))

@@ -102,8 +102,16 @@ def test_reading_files_loads_no_live_client():
         "    f.read, f.normalize, f.fingerprinter, f.line_channel\n"
         "print('REPORT', ' '.join(sorted(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     loaded = set(next(ln for ln in out.stdout.splitlines() if ln.startswith("REPORT ")).split()[1:])
     assert {"ingest.sources.telegram.jsonl", "ingest.sources.x.fingerprint"} <= loaded
-    for heavy in ("telethon", "tweepy", "requests", "ingest.sources.telegram.client", "ingest.sources.x.source"):
+    for heavy in (
+        "telethon",
+        "tweepy",
+        "requests",
+        "ingest.sources.telegram.client",
+        "ingest.sources.x.source",
+    ):
         assert heavy not in loaded, heavy
