@@ -74,6 +74,21 @@ def parse_time(value: Any, what: str) -> datetime:
         raise ValueError(f"{what} is not ISO 8601: {value[:40]!r}") from None
 
 
+def parse_created(value: Any, what: str) -> datetime:
+    """`parse_time` of a time as X writes it (`2021-09-22T16:37:29.000Z`): `fromisoformat` takes the Z itself
+    at a fifth of `iso_to_utc`'s cost, with the same result; any other shape, and any failure, goes the
+    general way (and gets its error message from there)."""
+    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[10] == "T" and value[19] == ".":
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if dt.tzinfo is UTC:
+                return dt
+    return parse_time(value, what)
+
+
 def observed_at(fetched_at: datetime | None, twarc: dict | None) -> datetime | None:
     """When a page's counts were observed: when the source fetched it, else the `__twarc.retrieved_at` a twarc2
     file carries (None when neither is known or the latter is unreadable). The fingerprint's skip rule and the
@@ -96,12 +111,22 @@ def unescape(text: str) -> str:
 
 
 def normalize_lang(value: Any) -> str | None:
-    if not isinstance(value, str):
+    if type(value) is str:
+        # A page holds a few languages, a file a few dozen: remember them (bounded: a file can write anything).
+        code = _LANGS.get(value, _UNSEEN)
+        if code is not _UNSEEN:
+            return code
+    elif not isinstance(value, str):
         return None
     code = value.strip().lower()
-    if not code or code in NO_LANGUAGE:
-        return None
-    return LEGACY_LANGS.get(code, code)
+    code = None if not code or code in NO_LANGUAGE else LEGACY_LANGS.get(code, code)
+    if type(value) is str and len(_LANGS) < 1024:
+        _LANGS[value] = code
+    return code
+
+
+_UNSEEN: Any = object()
+_LANGS: dict[str, str | None] = {}
 
 
 def reject(record: RawRecord, reason: str, payload: Any, **ids: Any) -> Rejected:
