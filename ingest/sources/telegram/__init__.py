@@ -19,8 +19,7 @@ Modules, one concern each: `jsonl` (the file reader), `credentials`, `session` (
 (the peer cache), `budget` (the resolution budget), `client` (the asyncio bridge), `source` (`TelethonSource`).
 """
 
-import importlib
-from typing import Any
+from ingest.sources.exports import lazy_exports
 
 #: Public name -> the module that defines it. Loaded on first use (PEP 562): importing the file reader
 #: (`ingest.sources.telegram.jsonl`) imports this package first, and an import of a Telethon file must not pay for
@@ -39,14 +38,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,8 +14,7 @@ missing (`since_id`, `until_id` = oldest id read) and the newest id seen, and th
 first, then advances `last_post_id` to that newest id.
 """
 
-import importlib
-from typing import Any
+from ingest.sources.exports import lazy_exports
 
 #: Public name -> the module that defines it. Loaded on first use (PEP 562): importing the file reader or the
 #: fingerprints (`files`, `fingerprint`) imports this package first, and an import of an X file must not pay for
@@ -29,14 +28,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
