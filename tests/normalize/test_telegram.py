@@ -175,6 +175,41 @@ def test_poll_sticker_video_and_unsupported_media(records):
     assert post_of(one(records, "onepiece", 3753)).media == ({"type": "unsupported"},)
 
 
+@pytest.mark.parametrize("bad", [7, True, 2.5])
+def test_a_list_field_of_a_sub_object_that_is_no_list_counts_as_none_and_the_post_keeps_its_text(
+    records, bad
+):
+    """Photo sizes, document attributes, poll answers and reaction results given as a number are malformed
+    sub-objects, as a photo or a poll that is no object: the post loads with its text, without what they held
+    (before, iterating them raised a TypeError that rejected the whole message as a normaliser error)."""
+    cases = [
+        (("onepiece", 3757), ("media", "photo", "sizes")),
+        (("spotify", 6), ("media", "document", "attributes")),
+        (("onepiece", 3879), ("media", "poll", "answers")),
+        (("python", 2004375), ("reactions", "results")),
+    ]
+    out = {}
+    for (file, msg_id), path in cases:
+        rec = one(records, file, msg_id)
+        out[path[-1]] = post = post_of(dataclasses.replace(rec, payload=_with(rec.payload, path, bad)))
+        assert post.text == post_of(rec).text, path
+    photo = out["sizes"].media[0]
+    assert photo["type"] == "photo" and "width" not in photo
+    poll = out["answers"].media[0]
+    assert poll["answers"] == [] and poll["total_voters"] == 688
+    assert out["attributes"].media[0]["type"] == "document"
+    assert not out["results"].metrics.reactions
+
+
+def _with(payload: dict, path: tuple[str, ...], value: object) -> dict:
+    out = copy.deepcopy(payload)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
 def test_hashtag_and_mention_entities(records):
     assert post_of(one(records, "onepiece", 3869)).hashtags == ("Meme",)
     assert post_of(one(records, "python", 2004371)).mentions == ("Kol1w",)

@@ -49,7 +49,7 @@ def media_items(media: Any) -> list[dict[str, Any]]:
         results = media.get("results") if isinstance(media.get("results"), dict) else {}
         return [{
             "type": "poll", "id": poll.get("id"), "question": _tl_text(poll.get("question")),
-            "answers": [_tl_text(a.get("text")) for a in poll.get("answers") or [] if isinstance(a, dict)],
+            "answers": [_tl_text(a.get("text")) for a in _list(poll.get("answers")) if isinstance(a, dict)],
             "closed": poll.get("closed"), "quiz": poll.get("quiz"), "total_voters": results.get("total_voters"),
         }]  # fmt: skip
     if kind in ("MessageMediaGeo", "MessageMediaGeoLive", "MessageMediaVenue"):
@@ -110,14 +110,14 @@ def _largest_size(sizes: Any) -> dict[str, Any] | None:
                 best, top = s, area
         else:
             return best
-    sized = [s for s in sizes or [] if isinstance(s, dict) and isinstance(s.get("w"), int)]
+    sized = [s for s in _list(sizes) if isinstance(s, dict) and isinstance(s.get("w"), int)]
     return max(sized, key=lambda s: (s.get("w") or 0) * (s.get("h") or 0)) if sized else None
 
 
 def _document(doc: Any, media: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("_") != "Document":
         return {"type": "document", "id": doc.get("id") if isinstance(doc, dict) else None}
-    attrs = [a for a in doc.get("attributes") or [] if isinstance(a, dict)]
+    attrs = [a for a in _list(doc.get("attributes")) if isinstance(a, dict)]
     names = {a.get("_") for a in attrs}
     kind = "document"
     for attr, mapped in _DOC_ATTR_TYPES.items():
@@ -195,7 +195,7 @@ def _reactions(value: Any) -> dict[str, int] | None:
     if not isinstance(value, dict):
         return None
     out: dict[str, int] = {}
-    for rc in value.get("results") or ():
+    for rc in _list(value.get("results")):
         # The usual result, an emoji with a count, in as few steps as it takes: plain dicts read by subscript (a
         # third of a `get`, and 20 a message); a missing key or any other shape goes the long way.
         if type(rc) is dict:
@@ -210,6 +210,12 @@ def _reactions(value: Any) -> dict[str, int] | None:
                 pass
         _add_reaction(out, rc)
     return out
+
+
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    """A list field of a sub-object (photo sizes, document attributes, poll answers, reaction results) as a list:
+    another value counts as none, as a malformed sub-object does, so the post keeps its text."""
+    return value if isinstance(value, list | tuple) else []
 
 
 def _add_reaction(out: dict[str, int], rc: Any) -> None:
