@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from ingest.models import (
-    INT64_MAX,
     Channel,
     Deletion,
     Metrics,
@@ -35,6 +34,7 @@ from ingest.normalize.x.fields import (
     plain_id,
     reject,
     snowflake_time,
+    tweet_id,
     unescape,
 )
 from ingest.textsafe import x_post_url
@@ -128,28 +128,13 @@ class _Page:
         # else takes the general helpers, whose checks and messages are the only ones.
         get = t.get
         raw_id = get("id")
-        # `plain_id` written out for the id and the author: two calls a post saved, ~0.2 us
-        if not (
-            type(raw_id) is str
-            and len(raw_id) <= 19
-            and raw_id.isdigit()
-            and raw_id.isascii()
-            and 0 < (tid := int(raw_id)) <= INT64_MAX
-        ):
-            tid = plain_id(raw_id) or positive_id(raw_id, "id")
+        tid = tweet_id(raw_id, "id")
         author = get("author_id")
         if author is None and in_data:
             author = self.default_author
         if author is None:
             raise ValueError("author_id missing (request the author_id field)")
-        if not (
-            type(author) is str
-            and len(author) <= 19
-            and author.isdigit()
-            and author.isascii()
-            and 0 < (channel_id := int(author)) <= INT64_MAX
-        ):
-            channel_id = plain_id(author) or positive_id(author, "author_id")
+        channel_id = tweet_id(author, "author_id")
         history = get("edit_history_tweet_ids")
         if (
             history is None
