@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.models import INT64_MAX, Channel, Deletion, Post, RawRecord, Rejected, positional
+from ingest.models import Channel, Deletion, Post, RawRecord, Rejected, positional
 from ingest.normalize.telegram.fields import (
     PLATFORM,
     Bad,
@@ -42,14 +42,10 @@ def normalize_message(record: RawRecord) -> list[Post | Rejected | Deletion]:
     if kind not in _MESSAGE_TYPES:
         shown = kind if isinstance(kind, str) else type(kind).__name__
         return [_reject(record, f"unknown record type {shown!r} in '_': expected Message or MessageService")]
-    peer = msg.get("peer_id")
-    # The usual peer, a PeerChannel with a valid id, read here without a call; `channel_of` words the rest.
-    channel_id = peer.get("channel_id") if type(peer) is dict and peer.get("_") == "PeerChannel" else None
-    if not (type(channel_id) is int and 0 < channel_id <= INT64_MAX):
-        try:
-            channel_id = channel_of(peer, "peer_id", required=True)
-        except Bad as exc:
-            return [_reject(record, str(exc))]
+    try:
+        channel_id = channel_of(msg.get("peer_id"), "peer_id", required=True)
+    except Bad as exc:
+        return [_reject(record, str(exc))]
     try:
         post_id = message_id(msg.get("id"))
     except Bad as exc:
