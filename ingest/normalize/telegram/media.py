@@ -87,29 +87,6 @@ def media_items(media: Any) -> list[dict[str, Any]]:
 
 def _largest_size(sizes: Any) -> dict[str, Any] | None:
     """The photo size with the most pixels (the first of equals), among those with an integer width."""
-    if type(sizes) is list:
-        # Sizes with int width and height (or none): the area compared without a key function and a list. Any
-        # other shape (a bool, a str height) takes the general path below, which may compare or fail otherwise.
-        best, top = None, 0
-        for s in sizes:
-            if type(s) is not dict:
-                if isinstance(s, dict):
-                    break
-                continue
-            w, h = s.get("w"), s.get("h")
-            if type(w) is not int:
-                if isinstance(w, int):
-                    break
-                continue
-            if h is None:
-                h = 0
-            elif type(h) is not int:
-                break
-            area = w * h
-            if best is None or area > top:
-                best, top = s, area
-        else:
-            return best
     sized = [s for s in _list(sizes) if isinstance(s, dict) and isinstance(s.get("w"), int)]
     return max(sized, key=lambda s: (s.get("w") or 0) * (s.get("h") or 0)) if sized else None
 
@@ -159,24 +136,15 @@ def _tl_text(value: Any) -> str | None:
 
 
 def message_metrics(msg: dict[str, Any]) -> Metrics | None:
-    # The usual counts (absent, or a non-negative int) are taken without a call; `_opt_count` checks the rest.
-    views = msg.get("views")
-    if views is not None and not (type(views) is int and 0 <= views <= INT64_MAX):
-        views = _opt_count(views, "views")
-    forwards = msg.get("forwards")
-    if forwards is not None and not (type(forwards) is int and 0 <= forwards <= INT64_MAX):
-        forwards = _opt_count(forwards, "forwards")
-    replies = None
+    views = _opt_count(msg.get("views"), "views")
+    forwards = _opt_count(msg.get("forwards"), "forwards")
     rep = msg.get("replies")
-    if isinstance(rep, dict):
-        replies = rep.get("replies")
-        if replies is not None and not (type(replies) is int and 0 <= replies <= INT64_MAX):
-            replies = _opt_count(replies, "replies.replies")
+    replies = _opt_count(rep.get("replies"), "replies.replies") if isinstance(rep, dict) else None
     reactions = msg.get("reactions")
     reactions = _reactions(reactions) if reactions is not None else None
     if views is None and forwards is None and replies is None and reactions is None:
         return None  # what Metrics(...).is_empty() says, without making one
-    return Metrics(views, forwards, replies, None, None, None, reactions)
+    return Metrics(views=views, forwards=forwards, replies=replies, reactions=reactions)
 
 
 def _opt_count(value: Any, what: str) -> int | None:
