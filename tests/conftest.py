@@ -127,7 +127,9 @@ def truncate_all(dsn: str) -> None:
         tables = [
             r[0]
             for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+                # The schema's own state stays: which migrations ran, and the keys migration 024 wrote.
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename NOT IN ('schema_migrations', 'warehouse_keys')"
             )
         ]
         if tables:

@@ -75,7 +75,7 @@ def plan_batch(
     from the stored posts the loader reads ahead (`Loader.probe_ahead`)."""
     if fingerprinter is None or not records:
         return BatchPlan(list(records))
-    units = fingerprinter.units(records)
+    units = fingerprinter.units(records, loader.raw_key())
     skipped: list[Unit] = []
     new_keys: set[tuple[str, int, int]] = set()
     if skip and units:

@@ -347,7 +347,7 @@ def normalize_replay(record: RawRecord) -> Iterator[Normalized]:
         yield replace(item, source=NAME) if isinstance(item, Post) else item
 
 
-def _units(records: Sequence[RawRecord]) -> list[Unit]:
+def _units(records: Sequence[RawRecord], key: int) -> list[Unit]:
     """A replayed batch's units, by its capture format's fingerprinter (one format a batch)."""
     fmt = records[0].context.get("format") if records else None
     if fmt not in (TELETHON, X_PAGES) or any(r.context.get("format") != fmt for r in records):
@@ -356,7 +356,7 @@ def _units(records: Sequence[RawRecord]) -> list[Unit]:
         from ingest.sources.telegram.fingerprint import units
     else:
         from ingest.sources.x.fingerprint import units
-    return units(records)
+    return units(records, key)
 
 
 def _without(record: RawRecord, skipped: set[int]) -> tuple[RawRecord, frozenset[int]] | None:

@@ -24,6 +24,7 @@ from psycopg.types.json import set_json_dumps
 
 from ingest.models import Channel, Deletion, Post, Rejected, stable_hash
 from ingest.warehouse.channels import record_channel, record_channels_at_once
+from ingest.warehouse.keys import read_key
 from ingest.warehouse.locks import lock_channels
 from ingest.warehouse.metrics_policy import MetricsPolicy
 from ingest.warehouse.post_rows import Prepared, post_row, prepare, raw_row, stage_row
@@ -111,6 +112,13 @@ class Loader:
         self._seen_reltuples = False
         self._channels_seen: dict[tuple[str, int], tuple[str | None, str | None]] = {}
         self._ahead: StoredAhead | None = None
+        self._raw_key: int | None = None
+
+    def raw_key(self) -> int:
+        """The key the raw-record hashes are taken under (`ingest.warehouse.keys`), read once."""
+        if self._raw_key is None:
+            self._raw_key = read_key(self.conn)
+        return self._raw_key
 
     def probe_ahead(self, platform: str, channel_id: int) -> None:
         """Answer `stored_raw(..., ahead=True)` for this channel from windows of its stored posts read ahead (see

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingest.warehouse.keys import ensure_keys
 from ingest.warehouse.locks import advisory_lock
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def upgrade(conn: psycopg.Connection, directory: Path | None = None) -> list[str
             conn.autocommit = True
             log.info("applied migration %s", mig.name)
             applied.append(mig.name)
+        ensure_keys(conn)
     finally:
         conn.autocommit = True
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))

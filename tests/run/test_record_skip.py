@@ -207,6 +207,50 @@ def test_a_live_rescan_normalises_only_what_changed_and_still_sees_the_rest(db, 
     assert snapshot(conn).diff(got) == []
 
 
+def test_hashes_of_another_key_are_read_once_then_skipped_under_the_new_one(db, conn, telethon_calls):
+    """Stored raw hashes taken under another key (SHA-256 ones from before migration 024, or a key lost with an
+    emptied `warehouse_keys`) never match: the next pass normalises every record once and stores the new hashes,
+    changing nothing else, and the pass after it skips them all again."""
+    stream = generate_stream(11, messages=60, epochs=1, channel_id=CHANNEL)
+    clock = SimClock(stream.t(0) + timedelta(minutes=5))
+    first = _live(conn, stream, clock)
+    key = conn.execute("SELECT value FROM warehouse_keys WHERE name = 'raw_hash'").fetchone()[0]
+    assert 0 <= key < 2**63
+    before = snapshot(conn)
+    conn.execute("UPDATE warehouse_keys SET value = value # 1 WHERE name = 'raw_hash'")
+    conn.commit()
+
+    clock.set(stream.t(0) + timedelta(minutes=35))
+    telethon_calls.calls = 0
+    again = _live(conn, stream, clock)
+    assert telethon_calls.calls == len(stream.live(0)) > 0
+    assert (again.stats.inserted, again.stats.updated, again.stats.versions) == (0, 0, 0)
+    assert again.stats.unchanged == first.stats.inserted
+    assert snapshot(conn).diff(before) == []
+
+    clock.set(stream.t(0) + timedelta(minutes=50))
+    telethon_calls.calls = 0
+    _live(conn, stream, clock)
+    assert telethon_calls.calls == 0
+
+
+def test_an_emptied_key_table_gets_a_new_random_key_from_db_upgrade(db, conn):
+    from ingest.warehouse import migrate
+    from ingest.warehouse.keys import MissingKeys, read_key
+
+    kept = read_key(conn)
+    conn.execute("DELETE FROM warehouse_keys")
+    with pytest.raises(MissingKeys, match="wirewatch db upgrade"):
+        read_key(conn)
+    conn.commit()
+    assert migrate.upgrade(conn) == []  # every command runs it: no migration is due, the key is written again
+    made = read_key(conn)
+    assert 0 <= made < 2**63 and made != kept  # 63 random bits: equal with a chance of 1e-19
+    migrate.upgrade(conn)
+    assert read_key(conn) == made
+    conn.rollback()
+
+
 def test_a_resaved_tme_page_normalises_only_the_changed_widget(db, conn, tmp_path, repo_root, monkeypatch):
     import ingest.normalize.telegram_web as web_normalize
 

@@ -12,9 +12,21 @@ from ingest.models import Post, RawRecord, Rejected
 from ingest.normalize.telegram import normalize_message
 from ingest.normalize.x import normalize_page
 from ingest.run.records import Planned, normalize_records
-from ingest.sources.telegram.fingerprint import units as telethon_units
-from ingest.sources.x.fingerprint import units as x_units
+from ingest.sources.telegram.fingerprint import units as _telethon_units
+from ingest.sources.telegram_web.fingerprint import units as _web_units
+from ingest.sources.x.fingerprint import units as _x_units
 from ingest.sources.x.fingerprint import without
+
+KEY = 0x5EED_1234_ABCD  # a warehouse's raw-hash key: the tests compare hashes taken under one key
+
+
+def telethon_units(records, key: int = KEY):
+    return _telethon_units(records, key)
+
+
+def x_units(records, key: int = KEY):
+    return _x_units(records, key)
+
 
 AUTHOR, OTHER = "1730978465104347136", "44196397"
 
@@ -177,3 +189,29 @@ def test_a_messages_hash_moves_with_its_context_and_source_not_with_the_context_
     assert got[1] == h(RawRecord("telethon", _msg(1, text="a"), context=dict(ctx)))
     assert got[2] == h(RawRecord("telethon", _msg(2, text="a"), context={**ctx, "title": "x"}))
     assert got[3] == h(RawRecord("telethon-jsonl", _msg(3, text="a"), context=dict(ctx)))
+
+
+def test_every_platforms_hash_is_keyed_by_the_warehouse():
+    """The same input hashes otherwise under another warehouse's key (`warehouse_keys`), for a message, an album,
+    a tweet and a t.me/s widget: whoever does not know the key cannot tell which edit would hash like a stored post."""
+    msgs = [
+        RawRecord("telethon", m, fetched_at=None) for m in (_msg(1, text="a"), _msg(2, 77), _msg(3, 77, "c"))
+    ]
+    page = RawRecord("x_v2_jsonl", _page(1), "f:1")
+    widget = RawRecord(
+        "telegram_web",
+        {"post": "durov/42", "text": "hello", "datetime": "2026-06-26T10:00:00+00:00", "views": "1.2K"},
+        context={"handle": "durov", "channel_id": 1006503122},
+    )
+    for units in (telethon_units, x_units, lambda r, key=KEY: _web_units(r, key)):
+        batch = {"telethon": msgs, "x_v2_jsonl": [page], "telegram_web": [widget]}
+        for records in batch.values():
+            a, b = units(records, KEY), units(records, KEY + 1)
+            if not a:
+                continue
+            assert [u[:3] for u in a] == [u[:3] for u in b]
+            assert all(x.raw_hash != y.raw_hash for x, y in zip(a, b, strict=True))
+            assert [u.raw_hash for u in a] == [u.raw_hash for u in units(records, KEY)]
+    assert (
+        len(telethon_units(msgs)) == 2 and len(x_units([page])) > 10 and len(_web_units([widget], KEY)) == 1
+    )

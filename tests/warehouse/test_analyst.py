@@ -328,7 +328,17 @@ def test_analyst_cannot_write_even_in_a_read_write_transaction(analyst_conn, sta
 
 
 @pytest.mark.parametrize(
-    "table", ["raw_records", "rejected_records", "cursors", "ingest_runs", "posts", "channels", "event_posts"]
+    "table",
+    [
+        "raw_records",
+        "rejected_records",
+        "cursors",
+        "ingest_runs",
+        "posts",
+        "channels",
+        "event_posts",
+        "warehouse_keys",
+    ],
 )
 def test_analyst_cannot_read_tables_outside_schema_analyst(analyst_conn, table):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):

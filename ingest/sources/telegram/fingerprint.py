@@ -47,7 +47,8 @@ def _album(payload: Any) -> object | None:
 _UNSURE = object()
 
 
-def units(records: Sequence[RawRecord]) -> list[Unit]:
+def units(records: Sequence[RawRecord], secret: int) -> list[Unit]:
+    """The batch's units, hashed under the warehouse's raw-hash key `secret`."""
     out: list[Unit] = []
     albums: dict[tuple[int, int], list[int]] = {}
     albums_safe = True
@@ -64,7 +65,7 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
             if key is not None:
                 known = seeds.get((id(ctx), rec.source))
                 if known is None:
-                    known = seeds[(id(ctx), rec.source)] = (ctx, context_seed(SALT, rec.source, ctx))
+                    known = seeds[(id(ctx), rec.source)] = (ctx, context_seed(secret, SALT, rec.source, ctx))
                 h = raw_hash_in(known[1], rec.payload) if known[1] is not None else None
                 if h is not None:
                     out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
@@ -81,7 +82,7 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
         ):
             continue
         ids = tuple(keys[m][1] for m in members)  # type: ignore[index]
-        h = raw_hash(SALT, first.source, first.context, [records[m].payload for m in members])
+        h = raw_hash(SALT, first.source, first.context, [records[m].payload for m in members], key=secret)
         observed = [records[m].fetched_at for m in members]
         if h is None or any(
             o != observed[0] or records[m].source != first.source

@@ -15,7 +15,7 @@ PLATFORM = "telegram"
 SALT = "tme-widget-1"
 
 
-def units(records: Sequence[RawRecord]) -> list[Unit]:
+def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
     out: list[Unit] = []
     for i, rec in enumerate(records):
         payload = rec.payload
@@ -36,7 +36,7 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
         if channel_id is None:
             continue
         facts = (ctx.get("handle"), ctx.get("title"), ctx.get("channel_id"))
-        h = raw_hash(SALT, rec.source, facts, payload)
+        h = raw_hash(SALT, rec.source, facts, payload, key=key)
         if h is not None:
             out.append(Unit(PLATFORM, channel_id, post_id, h, (i,), (post_id,), rec.fetched_at))
     return out

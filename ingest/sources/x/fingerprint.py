@@ -98,7 +98,8 @@ def _attachments(t: dict | None, page: _Page) -> list:
     return [page.media.get(str(k)) for k in keys] + [page.polls.get(str(p)) for p in polls]
 
 
-def units(records: Sequence[RawRecord]) -> list[Unit]:
+def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
+    """The batch's units (a tweet each), hashed under the warehouse's raw-hash `key`."""
     out: list[Unit] = []
     for i, rec in enumerate(records):
         if rec.raw_text is not None or not _usable(rec.payload):
@@ -125,7 +126,7 @@ def units(records: Sequence[RawRecord]) -> list[Unit]:
             h = raw_hash(
                 SALT, rec.source, in_data, rec.context, page.twarc, t, page.users.get(str(author)), deps,
                 [_attachments(t, page), *(_attachments(d, page) for d in deps)],
-                page.includes.get("users") if missing_original else None,
+                page.includes.get("users") if missing_original else None, key=key,
             )  # fmt: skip
             if h is not None:
                 out.append(Unit(PLATFORM, channel_id, first, h, (i,), (first,), observed, part=tid))
