@@ -116,7 +116,7 @@ class Params:
         from ingest.events import text
 
         return (
-            f"v3 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v4 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -399,14 +399,21 @@ class Grouper:
                 t = ev.resolve(self.ref_event[ref])
             if t is not None and self._ensure_event(t):
                 return t, kind, (ROLE_FORWARD if kind in ("forward", "repost") else ROLE_REPORT)
+        # A post that is all boilerplate has only its whole text as a copy key (`text.whole_copy_key`): an
+        # advertisement repeated daily would otherwise chain into one event for months, so its copies join only
+        # an event younger than the span any event may grow by similarity.
+        boiler_only = not len(it.vec)
         for key in (it.dup, it.lead):
             if key is None:
                 continue
             for t in self.dup_event.get(key, ()):
                 t = ev.resolve(t)
                 c = ev.clusters[t] if self._ensure_event(t) else None
-                if c is not None and c.last_ts >= it.ts - ev.window_s:
-                    return t, "duplicate", ROLE_REPORT
+                if c is None or c.last_ts < it.ts - ev.window_s:
+                    continue
+                if boiler_only and past_span(it.ts - c.first_ts, self.params.event_max_span_hours):
+                    continue
+                return t, "duplicate", ROLE_REPORT
         return None, "new", ROLE_ORIGIN
 
     def _place(

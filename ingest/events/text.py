@@ -402,6 +402,22 @@ def lead_key(text: str) -> int | None:
     return None
 
 
+#: Words a post that is all boilerplate needs for its whole text to be a copy key (a signature or a one-line call
+#: is shorter; the advertisements channels repeat run to dozens of words).
+WHOLE_COPY_WORDS = 20
+
+
+def whole_copy_key(lines: Sequence) -> int | None:
+    """The copy key of a post whose cleaned text is empty (every line its channel's boilerplate): `duplicate_key`
+    of its whole text as published, markup and decoration gone (`lines` are `clean.Line`s), when it has at least
+    `WHOLE_COPY_WORDS` words. An advertisement that one channel repeats so often that it is learned as
+    boilerplate thus meets its copy in a sister channel, whether that copy is all boilerplate there too or not."""
+    body, _ = split_urls(_RT_PREFIX.sub("", "\n".join(ln.text for ln in lines)))
+    if len(_DUP_TOKEN.findall(body)) < WHOLE_COPY_WORDS:
+        return None
+    return _duplicate_key(body)
+
+
 def _duplicate_key(body: str) -> int | None:
     toks = [t.lower() for t in _DUP_TOKEN.findall(body) if not t.isdigit() or len(t) > 1]
     if len(toks) < 6:

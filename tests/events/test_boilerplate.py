@@ -88,6 +88,48 @@ def test_a_post_that_is_empty_after_cleaning_stays_alone(conn):
         assert [k for k, e in part.items() if e == part[p.key]] == [p.key]
 
 
+AD = (
+    "**Вакансии «Библиотеки программиста» — ждем вас в команде!**\n\n"
+    "Мы постоянно растем и развиваемся, поэтому создали отдельную [страницу,](https://job.example.org/) на которой "
+    "будут размещены наши актуальные вакансии. Сейчас мы ищем:\n👉контент-менеджеров для ведения телеграм-каналов\n\n"
+    "Мы предлагаем частичную занятость и полностью удаленный формат работы\n\nЖдем ваших откликов 👾"
+)
+
+
+def test_an_advertisement_learned_as_boilerplate_still_meets_its_copies_but_never_chains_for_days(conn):
+    """A channel repeats its advertisement daily until every line of it is learned as boilerplate (its cleaned
+    text is empty); a sister channel posts it too. The copies of one day are one event, across the channels, but the
+    daily repeats are not one event for weeks: a post that is all boilerplate joins only an event under 48 h old."""
+    a, b, c = (Channel("telegram", 7001 + i, h, h) for i, h in enumerate(("lib_a", "lib_b", "lib_c")))
+    news = _channel_posts(a, 40, "", T0) + _channel_posts(b, 40, "", T0, first_id=500)
+    ads = [post(a, 900 + d, T0 + timedelta(days=d, hours=20), AD) for d in range(12)]
+    ads += [post(b, 950 + d, T0 + timedelta(days=d, hours=21), f"❗{AD}") for d in range(12)]
+    # a channel whose copy is not boilerplate at all: its cleaned text is the whole advertisement
+    once = post(c, 1, T0 + timedelta(days=10, hours=22), AD.replace("**", ""))
+    load(conn, news + ads + [once])
+    group_window(conn)
+    part = partition(conn)
+    assert (
+        clean(AD, boilerplate_of(conn, [("telegram", a.channel_id)])[("telegram", a.channel_id)]).text == ""
+    )
+    # The 24 copies make a handful of events that each hold both channels' copies of a few days (as single
+    # posts they were 16 events), and the third channel's plain copy meets them.
+    by_event: dict[int, set[int]] = {}
+    for p in [*ads, once]:
+        by_event.setdefault(part[p.key], set()).add(p.channel_id)
+    assert 3 <= len(by_event) <= 6
+    assert sum({a.channel_id, b.channel_id} <= chans for chans in by_event.values()) >= len(by_event) - 1
+    assert c.channel_id in by_event[part[once.key]] and len(by_event[part[once.key]]) == 3
+    # From its fifth day on the advertisement is all boilerplate in both channels: those repeats make events of
+    # at most 48 h (the first days' repeats, plain copies then, join as copies always have).
+    spans: dict[int, list[datetime]] = {}
+    for p in ads:
+        if p.posted_at >= T0 + timedelta(days=5):
+            spans.setdefault(part[p.key], []).append(p.posted_at)
+    assert len(spans) >= 3
+    assert max(max(t) - min(t) for t in spans.values()) <= timedelta(hours=48)
+
+
 def test_copies_join_across_channels_and_hours_whatever_their_decoration(conn):
     a = Channel("telegram", 6001, "a", "A")
     b = Channel("telegram", 6002, "b", "B")
