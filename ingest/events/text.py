@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.events.clean import is_matching_link
+from ingest.events.clean import is_matching_link, maybe_url
 from ingest.events.lexicon import (
     CONCEPT_EXACT,
     CONCEPT_LENS,
@@ -138,11 +138,8 @@ def _concept(word: str) -> str | None:
     return None
 
 
-_MAYBE_URL = re.compile(r"/|www\.", re.I)  # every URL either pattern matches contains one of these
-
-
 def split_urls(text: str) -> tuple[str, list[str]]:
-    if not _MAYBE_URL.search(text):
+    if not maybe_url(text):
         return text, []
     urls = _URL.findall(text) + _BARE_DOMAIN_URL.findall(text)
     text = _BARE_DOMAIN_URL.sub(" ", _URL.sub(" ", text))
@@ -419,11 +416,19 @@ def whole_copy_key(lines: Sequence) -> int | None:
 
 
 def _duplicate_key(body: str) -> int | None:
-    toks = [t.lower() for t in _DUP_TOKEN.findall(body) if not t.isdigit() or len(t) > 1]
+    # Channels append their own signature: the first 40 tokens decide, so a long post is read no further.
+    toks: list[str] = []
+    for m in _DUP_TOKEN.finditer(body):
+        t = m.group()
+        if len(t) > 1 or not t.isdigit():
+            toks.append(t)
+            if len(toks) == 40:
+                break
     if len(toks) < 6:
         return None
-    # Channels append their own signature: the first 40 tokens decide.
-    data = " ".join(toks[:40]).encode("utf-8")
+    # Lower-casing the joined tokens is lower-casing each: the separator is a space, which no case rule reads
+    # past (Greek final sigma included).
+    data = " ".join(toks).lower().encode("utf-8")
     return int.from_bytes(
         zlib.crc32(data).to_bytes(4, "big") + zlib.adler32(data).to_bytes(4, "big"), "big", signed=True
     )
