@@ -269,14 +269,19 @@ def digest(groups: set[frozenset]) -> str:
 def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shared_data, monkeypatch):
     from ingest.run.imports import import_files
 
+    from ingest.events import prepare
+
     import_files(conn, [shared_data / "telegram_news_ru" / f"{c}.jsonl" for c in PINNED_CHANNELS])
     conn.commit()
+    # Texts prepared by the worker processes (only runs of tens of thousands of posts use them otherwise).
+    monkeypatch.setattr(prepare, "MIN_PARALLEL", 1000)
+    monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "2")
     stats = group_window(conn)
     assert stats.posts == 3312
     events, storylines = sets(partition(conn)), sets(storyline_partition(conn))
     assert (digest(events), digest(storylines)) == (PINNED_EVENTS, PINNED_STORYLINES)
-    # One thread and small buckets: the same groups (the second thread and the bucket size only decide how
-    # much is computed at once).
+    # One process, one thread and small buckets: the same groups (the workers, the second thread and the bucket
+    # size only decide where and how much is computed at once).
     monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "1")
     group_window(conn, full=True, params=Params(bucket_posts=100))
     assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == storylines
