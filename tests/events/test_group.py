@@ -267,9 +267,8 @@ def digest(groups: set[frozenset]) -> str:
 
 @pytest.mark.slow
 def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shared_data, monkeypatch):
-    from ingest.run.imports import import_files
-
     from ingest.events import prepare
+    from ingest.run.imports import import_files
 
     import_files(conn, [shared_data / "telegram_news_ru" / f"{c}.jsonl" for c in PINNED_CHANNELS])
     conn.commit()
