@@ -9,6 +9,10 @@ class NaiveTime(ValueError):
     """An ISO 8601 time without a UTC offset where one is required."""
 
 
+class OutOfRange(ValueError):
+    """An ISO time whose UTC instant falls outside the years 1-9999 (9999-12-31T23:59:59-01:00)."""
+
+
 def iso_to_utc(text: str, *, naive_is_utc: bool = True) -> datetime:
     """An ISO 8601 string as an aware UTC datetime; a trailing Z means UTC. A time without an offset is taken
     as UTC, or refused with `NaiveTime` when `naive_is_utc` is False. Raises ValueError when not ISO 8601.
@@ -30,4 +34,7 @@ def iso_to_utc(text: str, *, naive_is_utc: bool = True) -> datetime:
         except ValueError:
             aware = None
         return aware if aware is not None and aware.tzinfo is UTC else dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00: a valid ISO time whose UTC instant is past year 9999
+        raise OutOfRange(f"out of range in UTC: {text[:40]!r}") from None

@@ -23,7 +23,7 @@ import orjson
 
 from ingest.models import Channel, Metrics, Post, PostRef, RawRecord, Rejected, positive_id
 from ingest.textsafe import telegram_post_url
-from ingest.times import NaiveTime, iso_to_utc
+from ingest.times import NaiveTime, OutOfRange, iso_to_utc
 
 SOURCE = "telegram_web"
 PLATFORM = "telegram"
@@ -99,6 +99,8 @@ def parse_posted_at(value: Any) -> datetime:
         return iso_to_utc(value, naive_is_utc=False)
     except NaiveTime:
         raise ValueError(f"time[datetime] has no time zone: {value[:40]!r}") from None
+    except OutOfRange:
+        raise ValueError(f"time[datetime] is out of range in UTC: {value[:40]!r}") from None
     except ValueError as exc:
         raise ValueError(f"time[datetime] is not ISO 8601: {value[:40]!r}") from exc
 

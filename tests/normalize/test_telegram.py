@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -327,6 +327,15 @@ def base(records) -> dict:
         (lambda p: p.update(date="yesterday"), "date is not a time: 'yesterday'"),
         (lambda p: p.update(date=["2025"]), "date has type list"),
         (lambda p: p.update(edit_date="2025-13-01 00:00:00"), "edit_date is not a time"),
+        # a valid ISO time whose UTC instant is past year 9999: a reason, not a normaliser crash
+        (
+            lambda p: p.update(date="9999-12-31T23:59:59-01:00"),
+            "date is out of range in UTC: '9999-12-31T23:59:59-01:00'",
+        ),
+        (
+            lambda p: p.update(date=datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-2)))),
+            "date is out of range in UTC",
+        ),
         (lambda p: p.pop("peer_id"), "peer_id missing"),
         (lambda p: p.update(peer_id={"_": "PeerUser", "user_id": 5}), "PeerUser (private chat)"),
         (lambda p: p.update(peer_id={"_": "PeerChat", "chat_id": 5}), "PeerChat (basic group 5)"),

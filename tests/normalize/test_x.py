@@ -338,6 +338,13 @@ def test_corrupt_and_foreign_pages_are_rejected_with_the_reason(shared_data):
         RawRecord("x_v2_jsonl", {"data": [{**tweet, "created_at": "2022-10-04T15:25:05"}]}, "n")
     )
     assert "has no time zone" in naive.reason
+    (far,) = normalize_page(
+        RawRecord("x_v2_jsonl", {"data": [{**tweet, "created_at": "9999-12-31T23:59:59-01:00"}]}, "f")
+    )
+    assert (
+        far.reason
+        == "tweet 1577318900085186562 (data[0]): created_at is out of range in UTC: '9999-12-31T23:59:59-01:00'"
+    )
     (no_author,) = normalize_page(
         RawRecord("x_v2_jsonl", {"data": [{"id": "1577318900085186562", "text": "x"}]}, "a")
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.models import INT64_MAX, INT64_MIN, PostRef, check_id, id_problem, utc_from_unix
-from ingest.times import NaiveTime, iso_to_utc
+from ingest.times import NaiveTime, OutOfRange, iso_to_utc
 
 PLATFORM = "telegram"
 #: A public username as Telegram allows it (a letter first, 4 to 32 letters, digits and underscores).
@@ -91,7 +91,10 @@ def timestamp(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise Bad(f"{what} is a naive datetime ({value.isoformat()}): its time zone is unknown")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise Bad(f"{what} is out of range in UTC: {value.isoformat()}") from None
     if isinstance(value, bool):
         raise Bad(f"{what} has type bool, expected a time")
     if isinstance(value, (int, float)):
@@ -109,6 +112,8 @@ def _iso(value: str, what: str, naive_ok: bool) -> datetime:
         return iso_to_utc(value, naive_is_utc=naive_ok)
     except NaiveTime:
         raise Bad(f"{what} has no time zone ({value[:40]!r}) in a live payload") from None
+    except OutOfRange:
+        raise Bad(f"{what} is out of range in UTC: {value[:40]!r}") from None
     except ValueError:
         raise Bad(f"{what} is not a time: {value[:40]!r}") from None
 

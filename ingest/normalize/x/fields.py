@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingest.models import INT64_MAX, RawRecord, Rejected, positive_id
-from ingest.times import NaiveTime, iso_to_utc
+from ingest.times import NaiveTime, OutOfRange, iso_to_utc
 
 PLATFORM = "x"
 #: Snowflake ids carry their creation time: ms = (id >> 22) + this epoch (2010-11-04T01:42:54.657Z).
@@ -70,6 +70,8 @@ def parse_time(value: Any, what: str) -> datetime:
         return iso_to_utc(value, naive_is_utc=False)
     except NaiveTime:
         raise ValueError(f"{what} has no time zone: {value[:40]!r}") from None
+    except OutOfRange:
+        raise ValueError(f"{what} is out of range in UTC: {value[:40]!r}") from None
     except ValueError:
         raise ValueError(f"{what} is not ISO 8601: {value[:40]!r}") from None
 
