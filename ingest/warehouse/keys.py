@@ -19,6 +19,9 @@ def ensure_keys(conn: psycopg.Connection) -> None:
     next input is normalised once, its old hash no longer matching."""
     if conn.execute("SELECT to_regclass('warehouse_keys') IS NULL").fetchone()[0]:
         return
+    # Read first: every command runs this, and a role that may read the key but not write it must still start.
+    if conn.execute("SELECT 1 FROM warehouse_keys WHERE name = %s", (RAW_HASH,)).fetchone():
+        return
     conn.execute(
         "INSERT INTO warehouse_keys (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
         (RAW_HASH, secrets.randbits(63)),
