@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+#: The lengths of a naive date and time to the second, without and with microseconds (`str()` of a datetime).
+_NAIVE_LENGTHS = (19, 26)
+
 
 class NaiveTime(ValueError):
     """An ISO 8601 time without a UTC offset where one is required."""
@@ -18,6 +21,17 @@ def iso_to_utc(text: str, *, naive_is_utc: bool = True) -> datetime:
     as UTC, or refused with `NaiveTime` when `naive_is_utc` is False. Raises ValueError when not ISO 8601.
     The one parser of ISO times: callers word their own errors."""
     text = text.strip()
+    if naive_is_utc and len(text) in _NAIVE_LENGTHS:
+        # The usual naive time ("2025-08-20 05:54:04.000000", as Telethon dumps write it): parsed once, with the
+        # offset, instead of naive first and again below (~0.3 µs, two or three times a message). What does not
+        # read as a UTC time that way (a date alone parses naive) takes the full path, which words its faults.
+        try:
+            aware = datetime.fromisoformat(text + "+00:00")
+        except ValueError:
+            pass
+        else:
+            if aware.tzinfo is UTC:
+                return aware
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)

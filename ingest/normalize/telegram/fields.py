@@ -65,28 +65,12 @@ def integer(value: Any, what: str) -> int:
         raise Bad(str(exc)) from None
 
 
-#: The lengths of `str()` of a naive datetime, without and with microseconds.
-_NAIVE_LENGTHS = (19, 26)
-_fromisoformat = datetime.fromisoformat
-
-
 def timestamp(value: Any, what: str, *, naive_ok: bool) -> datetime | None:
     """An aware UTC time from a datetime (live), an ISO string (JSON-safe live payloads, to_json dumps) or a
     naive string (to_dict dumps written with str(); UTC by Telethon's convention, accepted only for files)."""
     if value is None:
         return None
     if type(value) is str:  # files and JSON-safe live payloads: the same path as below, its checks skipped
-        if naive_ok and len(value) in _NAIVE_LENGTHS:
-            # A dump's naive UTC time ("2025-08-20 05:54:04.000000"): parsed once, with the offset, where
-            # `iso_to_utc` parses it naive first (~0.3 µs saved a time, two or three a message). What does not
-            # read as a UTC time that way (a date alone parses naive) takes the full path, which words its faults.
-            try:
-                aware = _fromisoformat(value + "+00:00")
-            except ValueError:
-                pass
-            else:
-                if aware.tzinfo is UTC:
-                    return aware
         return _iso(value, what, naive_ok)
     if isinstance(value, datetime):
         if value.tzinfo is None:
