@@ -406,22 +406,14 @@ def _metrics(pm: Any) -> Metrics | None:
     if not isinstance(pm, dict):
         return None
     get = pm.get
-    # int_or_none, with its common case (a JSON integer) first
-    views, reposts, replies = get("impression_count"), get("retweet_count"), get("reply_count")
-    likes, quotes = get("like_count"), get("quote_count")
-    if type(views) is not int:
-        views = int_or_none(views)
-    if type(reposts) is not int:
-        reposts = int_or_none(reposts)
-    if type(replies) is not int:
-        replies = int_or_none(replies)
-    if type(likes) is not int:
-        likes = int_or_none(likes)
-    if type(quotes) is not int:
-        quotes = int_or_none(quotes)
-    if views is None and reposts is None and replies is None and likes is None and quotes is None:
-        return None  # Metrics.is_empty: no count reported
-    return _metrics_of(views, reposts, replies, likes, quotes)
+    m = _metrics_of(
+        int_or_none(get("impression_count")),
+        int_or_none(get("retweet_count")),
+        int_or_none(get("reply_count")),
+        int_or_none(get("like_count")),
+        int_or_none(get("quote_count")),
+    )
+    return None if m.is_empty() else m
 
 
 def _distinct(items: Any, key: str) -> tuple[str, ...]:
