@@ -111,19 +111,30 @@ class Params:
     rarity_window_days: int = 14
     rarity_full_posts: int = 1000
     rarity_event_threshold: float = 0.22
+    # Anchors: a post that joins no event by similarity joins the best event that began at most `anchor_hours`
+    # before it if their cosine is at least `anchor_threshold` and the event holds at least `anchor_min_shared`
+    # of the post's rare features (at most `anchor_max_df` posts of the rarity window had them; a rare name gives
+    # its word, skeleton and entity features). Two channels telling different facets of one happening in
+    # different words ("two drones shot down over Ramenskoye", "two houses burn in Ramenskoye") share little but
+    # the place, which the two weeks before had hardly named. 0 hours: off.
+    anchor_hours: float = 3.0
+    anchor_threshold: float = 0.16
+    anchor_max_df: int = 10
+    anchor_min_shared: int = 4
 
     def fingerprint(self) -> str:
         from ingest.events import text
 
         return (
-            f"v4 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v5 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
             f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
             f"sl={self.storyline_link_threshold} fc={self.figure_conflict} fk={self.figure_core} "
             f"r={self.rarity_window_days} rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
-            f"dim={text.DIM_BITS}"
+            f"ah={self.anchor_hours} at={self.anchor_threshold} ad={self.anchor_max_df} "
+            f"am={self.anchor_min_shared} dim={text.DIM_BITS}"
         )
 
     def join_thresholds(self, rarity: float) -> tuple[float, float]:
@@ -264,6 +275,8 @@ class Grouper:
     def _begin_bucket(self, bk: Bucket, sbk: Bucket, ts0: float, e_floor: float, s_floor: float) -> None:
         """Both levels' candidate products for the bucket, and the bucket's own products."""
         ev, st, p = self.events, self.storylines, self.params
+        # Events young enough for an anchor join are candidates from the anchor threshold on.
+        young = (p.anchor_threshold, p.anchor_hours * 3600.0) if self._anchors(bk.items) else None
 
         def intra() -> None:
             bk.compute_intra()
@@ -279,12 +292,12 @@ class Grouper:
 
             job = self._pool.submit(other)
             try:
-                ev.begin(bk, ts0, e_floor, p.event_max_span_hours)
+                ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young)
             finally:
                 job.result()
         else:
             intra()
-            ev.begin(bk, ts0, e_floor, p.event_max_span_hours)
+            ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young)
             st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours)
 
     def _bucket_loop(
@@ -325,6 +338,9 @@ class Grouper:
                         continue
                     sim, event_id, joined_by, role = cos, cid, "similar", ROLE_REPORT
                     break
+                if event_id is None and (anchored := self._anchored(i, it, items, xi2, figs)) is not None:
+                    sim, event_id = anchored
+                    joined_by, role = "anchor", ROLE_REPORT
             if event_id is not None and sim is None and xi2:
                 d = ev.dot_with(event_id, i)
                 n2 = ev.norm2_of(event_id)
@@ -367,6 +383,35 @@ class Grouper:
             self.last_order = it.order
         result.events_changed |= ev.finish(items)
         result.storylines_changed |= st.finish(sitems)
+
+    def _anchors(self, items: list[Item]) -> bool:
+        p = self.params
+        return (
+            bool(p.anchor_hours)
+            and 0 < p.anchor_threshold < p.rarity_event_threshold
+            and any(it.rare is not None and len(it.rare) >= p.anchor_min_shared for it in items)
+        )
+
+    def _anchored(
+        self, i: int, it: Item, items: list[Item], xi2: float, figs: np.ndarray
+    ) -> tuple[float, int] | None:
+        """An anchor join (`Params.anchor_hours`): the best young event above the anchor threshold that holds
+        enough of the post's rare features and whose core figures the post does not contradict."""
+        p, ev = self.params, self.events
+        rare = it.rare
+        if rare is None or len(rare) < p.anchor_min_shared or not xi2:
+            return None
+        young = p.anchor_hours * 3600.0
+        for cos, cid, _ in ev.best(i, it.ts, xi2, p.anchor_threshold):
+            if it.ts - ev.clusters[cid].first_ts > young:
+                continue
+            theirs = ev.current_features(cid, items, lambda idx: idx)
+            if int(np.isin(rare, theirs).sum()) < p.anchor_min_shared:
+                continue
+            if len(figs) and self._figures_differ(figs, cid, items):
+                continue
+            return cos, cid
+        return None
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
         """Whether the event has figures and the post shares none of its core ones (`Params.figure_core`; exact:

@@ -194,7 +194,10 @@ def eval_crisislex(
         Item(("x", 0, t.tweet_id), t.ts, vec, dup=dup) for t, (vec, dup) in zip(tweets, analysed, strict=True)
     ]
     params = params or Params()
-    items, _ = rarity.weigh(items, None, params.rarity_window_days, params.rarity_full_posts)
+    items, _ = rarity.weigh(
+        items, None, params.rarity_window_days, params.rarity_full_posts,
+        params.anchor_max_df if params.anchor_hours else None,
+    )  # fmt: skip
     g = Grouper(params)
     res = g.process(items)
     seconds = time.perf_counter() - t0

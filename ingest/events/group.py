@@ -247,7 +247,13 @@ def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[
     own_days = {rarity.day_of(it.ts) for it in items}
     stored, counted = rarity_days.grouped_days(conn, set(rarity.needed_days(items, window)) | own_days)
     earlier = {d: rarity.DayCounts(*c) for d, c in stored.items()}
-    weighted, counts = rarity.weigh(items, earlier, window, params.rarity_full_posts)
+    weighted, counts = rarity.weigh(
+        items,
+        earlier,
+        window,
+        params.rarity_full_posts,
+        params.anchor_max_df if params.anchor_hours else None,
+    )
     rarity_days.save_days(
         conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in own_days or d in counted}
     )

@@ -82,13 +82,16 @@ def weigh(
     earlier: Mapping[int, DayCounts] | None = None,
     window_days: int = WINDOW_DAYS,
     full_posts: int = FULL_POSTS,
+    anchor_df: int | None = None,
 ) -> tuple[list[Item], dict[int, DayCounts]]:
     """The items with `vec` weighted by rarity and `svec` the plain vector they came with, and the counts of
     every day that weighed them or holds one of them (`earlier` plus the run's own posts).
 
     `earlier[day]` is a day's counts over posts that are not among `items` (grouped before the run); the run's
     own posts are counted here. `window_days` 0 returns the items unchanged. A window of fewer than
-    `full_posts` posts weighs in part (`Item.rarity` < 1): frequencies over a few posts say little."""
+    `full_posts` posts weighs in part (`Item.rarity` < 1): frequencies over a few posts say little. With
+    `anchor_df`, a post over a full window also gets `Item.rare`: its features that at most that many of the
+    window's posts had."""
     if not window_days or not items:
         return list(items), {}
     by_day = _by_day(items)
@@ -130,8 +133,10 @@ def weigh(
         window = _row(W, r, vocab, int(n[r]))
         share = min(1.0, window.posts / full_posts) if full_posts else 1.0
         plain = [items[i].story_vec for i in members]
+        limit = anchor_df if anchor_df is not None and share >= 1.0 else None
         for i, vec, p in zip(members, _weighted(plain, window, share), plain, strict=True):
-            out[i] = replace(items[i], vec=vec, svec=p, rarity=share)
+            rare = _rare(p.idx, window, limit) if limit is not None else None
+            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=rare)
     return out, counts
 
 
@@ -141,6 +146,16 @@ def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCoun
     return DayCounts(
         posts, vocab[m.indices[lo:hi][keep]].astype(np.int32), m.data[lo:hi][keep].astype(np.int64)
     )
+
+
+def _rare(idx: np.ndarray, window: DayCounts, limit: int) -> np.ndarray:
+    """The features of `idx` that at most `limit` of the window's posts had."""
+    df = np.zeros(len(idx), np.int64)
+    if len(window.idx) and len(idx):
+        pos = np.minimum(np.searchsorted(window.idx, idx), len(window.idx) - 1)
+        hit = window.idx[pos] == idx
+        df[hit] = window.cnt[pos[hit]]
+    return idx[df <= limit]
 
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:

@@ -41,6 +41,9 @@ class Item:
     # How fully `vec` is weighted by rarity: 0 plain (no history before the post), 1 over a full history; the
     # event level's thresholds follow it (`Params.join_thresholds`).
     rarity: float = 0.0
+    # The post's rare features (`ingest.events.rarity`: at most `Params.anchor_max_df` posts of the window had
+    # them), the anchors a young event may share with it (`Params.anchor_hours`); None without a full history.
+    rare: np.ndarray | None = None
 
     @property
     def order(self) -> tuple:
@@ -77,7 +80,7 @@ class Assignment:
     event: int  # the event the post was assigned to (before any later merge)
     storyline: int
     role: str
-    joined_by: str  # forward | repost | quote | duplicate | similar | new
+    joined_by: str  # forward | repost | quote | reply | forwarded | duplicate | similar | anchor | new
     similarity: float | None
     vec: Vector
     dup: int | None

@@ -238,10 +238,14 @@ class Level:
         self.pending.add(c.id)
 
     # ---- bucket start: open clusters' dot products, candidates above the floor
-    def begin(self, bk: Bucket, ts0: float, floor: float, max_span_h: float = 0.0) -> None:
+    def begin(
+        self, bk: Bucket, ts0: float, floor: float, max_span_h: float = 0.0,
+        young: tuple[float, float] | None = None,
+    ) -> None:  # fmt: skip
         """`max_span_h`: a cluster past its span (`records.past_span`) at the bucket's first post (`ts0`) takes
         no post of the bucket by similarity, so it stays out of the product; a post linked to it (a forward, a
-        copy) still reaches it, through `_local`."""
+        copy) still reaches it, through `_local`. `young` (floor, seconds): a cluster whose first post is at most
+        that many seconds before one of the bucket's posts is a candidate from that lower floor on."""
         st = self.store
         if self.pending:
             st.put([self.clusters[c] for c in sorted(self.pending) if c in self.clusters])
@@ -284,16 +288,21 @@ class Level:
         # Candidates among the untouched open clusters, for every post at once (the per-post test of the
         # original one-post-at-a-time loop, same float operations). A per-slot bound first: cos >= floor
         # needs dot >= floor * |c| * min |x| (the margin covers rounding), which rejects most entries cheaply.
+        floors = np.full(len(slots), floor)
+        if young is not None and young[0] < floor and len(slots):
+            # Young for some post of the bucket: for its first, the earliest (posts come in time order).
+            floors[st.first[slots] >= bk.ts[0] - young[1]] = young[0]
         if ST.nnz and n:
             min_x = float(np.sqrt(bk.xi2[bk.xi2 > 0].min())) if (bk.xi2 > 0).any() else 0.0
-            thr = floor * np.sqrt(st.norm2[slots]) * min_x * (1.0 - 1e-9)
+            thr = floors * np.sqrt(st.norm2[slots]) * min_x * (1.0 - 1e-9)
             hit = np.nonzero(ST.data >= np.repeat(thr, np.diff(ST.indptr)))[0]
         else:
             hit = np.zeros(0, np.int64)
-        rows = slots[np.searchsorted(ST.indptr, hit, side="right") - 1]
+        at = np.searchsorted(ST.indptr, hit, side="right") - 1
+        rows = slots[at]
         cols = ST.indices[hit]
         cos = ST.data[hit].astype(np.float64) / np.sqrt(st.norm2[rows] * bk.xi2[cols])
-        sel = cos >= floor
+        sel = cos >= floors[at]
         sel[sel] = st.last[rows[sel]] >= bk.ts[cols[sel]] - self.window_s
         k_sel, i_sel, c_sel, d_sel = rows[sel], cols[sel], cos[sel], ST.data[hit][sel]
         order = np.argsort(i_sel, kind="stable")

@@ -196,8 +196,8 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     seen = {"open": 0, "rows": 0}
     real_begin = sums.Level.begin
 
-    def counted(self, bk, ts0, floor, max_span_h=0.0):
-        real_begin(self, bk, ts0, floor, max_span_h)
+    def counted(self, bk, ts0, floor, max_span_h=0.0, young=None):
+        real_begin(self, bk, ts0, floor, max_span_h, young)
         n = self.store.n
         seen["open"] += int((self.store.live[:n] & (self.store.last[:n] >= ts0 - self.window_s)).sum())
         seen["rows"] += self.ST.shape[0]
@@ -207,8 +207,8 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     pruned.process(items)
     assert seen["rows"] < 0.8 * seen["open"], seen  # the product did leave old clusters out
 
-    monkeypatch.setattr(sums.Level, "begin", lambda self, bk, ts0, floor, max_span_h=0.0: real_begin(
-        self, bk, ts0, floor, 0.0))  # fmt: skip
+    monkeypatch.setattr(sums.Level, "begin", lambda self, bk, ts0, floor, max_span_h=0.0, young=None: real_begin(
+        self, bk, ts0, floor, 0.0, young))  # fmt: skip
     every = Grouper(p)
     every.process(items)
     assert _partition(pruned, items) == _partition(every, items)
