@@ -133,10 +133,11 @@ def weigh(
         window = _row(W, r, vocab, int(n[r]))
         share = min(1.0, window.posts / full_posts) if full_posts else 1.0
         plain = [items[i].story_vec for i in members]
-        limit = anchor_df if anchor_df is not None and share >= 1.0 else None
-        for i, vec, p in zip(members, _weighted(plain, window, share), plain, strict=True):
-            rare = _rare(p.idx, window, limit) if limit is not None else None
-            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=rare)
+        rare = (
+            _rare(plain, window, anchor_df) if anchor_df is not None and share >= 1.0 else [None] * len(plain)
+        )
+        for i, vec, p, r in zip(members, _weighted(plain, window, share), plain, rare, strict=True):
+            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=r)
     return out, counts
 
 
@@ -148,14 +149,20 @@ def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCoun
     )
 
 
-def _rare(idx: np.ndarray, window: DayCounts, limit: int) -> np.ndarray:
-    """The features of `idx` that at most `limit` of the window's posts had."""
+def _rare(vectors: Sequence[Vector], window: DayCounts, limit: int) -> list[np.ndarray]:
+    """Each vector's features that at most `limit` of the window's posts had (one lookup for all of them)."""
+    lens = [len(v) for v in vectors]
+    if not sum(lens):
+        return [v.idx for v in vectors]
+    idx = np.concatenate([v.idx for v in vectors])
     df = np.zeros(len(idx), np.int64)
-    if len(window.idx) and len(idx):
+    if len(window.idx):
         pos = np.minimum(np.searchsorted(window.idx, idx), len(window.idx) - 1)
         hit = window.idx[pos] == idx
         df[hit] = window.cnt[pos[hit]]
-    return idx[df <= limit]
+    keep = df <= limit
+    bounds = np.cumsum(lens)[:-1]
+    return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep, bounds), strict=True)]
 
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
