@@ -42,7 +42,7 @@ class FirstSeen:
 @dataclass(slots=True)
 class TimelineEntry:
     at: datetime
-    what: str  # first report | report | follow-up | forward | repost | quote | edit
+    what: str  # first report | report | related report | follow-up | forward | repost | copy | quote | edit
     channel: str
     platform: str
     post_id: int

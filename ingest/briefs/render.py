@@ -11,7 +11,8 @@ from ingest.briefs.model import PLATFORM_NAMES, Brief, Claim, PostLink
 from ingest.textsafe import inert
 
 _WHAT = {"first report": "**first report**", "forward": "forward", "repost": "repost", "edit": "edit",
-         "follow-up": "follow-up", "copy": "verbatim copy", "quote": "quote", "report": "report"}  # fmt: skip
+         "follow-up": "follow-up", "copy": "verbatim copy", "quote": "quote", "report": "report",
+         "related report": "related report (shared names)"}  # fmt: skip
 
 
 def _t(dt: datetime | None, *, date: bool = True) -> str:

@@ -211,3 +211,24 @@ def test_json_rendering_is_utc_and_round_trips():
     assert data["first_seen"]["at"] == "2026-06-26T02:47:10Z"
     assert data["provenance"][0]["url"] == "https://t.me/alpha/10"
     assert list(data)[:3] == ["event_id", "storyline_id", "headline"]
+
+
+def test_a_post_grouped_on_shared_rare_names_is_marked_for_the_editor_to_check():
+    """A post grouping joined by rare words only (`joined_by = anchor`) is a related report in the timeline, and a
+    caveat names it; a post joined by similarity stays a report."""
+    a = post(A, 10, 0, "В московской школе №1512 около 50 детей отравились, школу закрыли на карантин.")
+    c = post(
+        C,
+        30,
+        100,
+        "Роспотребнадзор приостановил работу школы №1512 из-за кишечной инфекции.",
+        joined_by="anchor",
+    )
+    d = post(D, 40, 110, "В школе №1512 отравились около 50 детей, её закрыли на карантин.")
+    b = build_brief(event(a, c, d))
+    assert {e.post_id: e.what for e in b.timeline} == {10: "first report", 30: "related report", 40: "report"}
+    assert b.caveats == [
+        "1 post joined on shared rare names only (@charlie 30: check that it reports this happening)."
+    ]
+    md = render_markdown(b)
+    assert "related report (shared names)" in md and "joined on shared rare names only (@charlie 30" in md
