@@ -5,6 +5,7 @@ rule is what joins them (off, they stay apart)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,19 +28,24 @@ SINCE = datetime(2024, 11, 4, tzinfo=timezone.utc)
 UNTIL = datetime(2024, 11, 19, tzinfo=timezone.utc)
 
 
-def window_files(shared_data: Path, out: Path) -> list[Path]:
-    """Each channel's posts of [SINCE, UNTIL), as its own JSONL file (the whole files take ~10x longer to group)."""
-    paths = []
+def window_files(shared_data: Path, out: Path, late: Callable[[dict], bool] = lambda r: False) -> list[Path]:
+    """Each channel's posts of [SINCE, UNTIL), as its own JSONL file (the whole files take ~10x longer to group);
+    those `late` picks go to a file of their own under `out/late` instead (listed after the others)."""
+    paths, later = [], []
+    (out / "late").mkdir()
     for src in sorted((shared_data / "telegram_news_ru").glob("*.jsonl")):
-        keep = [
-            line for line in src.read_bytes().splitlines()
-            if SINCE <= datetime.fromisoformat(orjson.loads(line)["date"]) < UNTIL
-        ]  # fmt: skip
-        if keep:
-            dst = out / src.name
-            dst.write_bytes(b"\n".join(keep) + b"\n")
-            paths.append(dst)
-    return paths
+        keep: list[bytes] = []
+        held: list[bytes] = []
+        for line in src.read_bytes().splitlines():
+            r = orjson.loads(line)
+            if SINCE <= datetime.fromisoformat(r["date"]) < UNTIL:
+                (held if late(r) else keep).append(line)
+        for lines, folder, into in ((keep, out, paths), (held, out / "late", later)):
+            if lines:
+                dst = folder / src.name
+                dst.write_bytes(b"\n".join(lines) + b"\n")
+                into.append(dst)
+    return paths + later
 
 
 def joined_by(conn, key) -> str:
@@ -80,3 +86,35 @@ def test_two_reports_of_one_happening_in_different_words_meet_on_their_rare_feat
     assert part[FIRST] != part[SECOND]
     assert joined_by(conn, SECOND) != "anchor"
     assert "anchor" not in {r[0] for r in conn.execute("SELECT DISTINCT joined_by FROM event_posts")}
+
+
+@pytest.mark.slow
+def test_late_posts_replayed_with_anchors_equal_one_full_regroup(conn, shared_data, tmp_path):
+    """Posts of the last two days that arrive late (every fifth one, and the second report) make the next run replay
+    from the earliest of them; the replay's anchors, counted from the stored days, come out as one full regroup's."""
+    cut = datetime(2024, 11, 17, tzinfo=timezone.utc)
+
+    def late(r: dict) -> bool:
+        return (r["peer_id"]["channel_id"], r["id"]) == SECOND[1:] or (
+            datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
+        )
+
+    files = window_files(shared_data, tmp_path, late)
+    on_time = [f for f in files if f.parent == tmp_path]
+    import_files(conn, on_time)
+    conn.commit()
+    group_window(conn)
+    import_files(conn, [f for f in files if f not in on_time])
+    conn.commit()
+    stats = group_window(conn)
+    assert stats.mode == "replay"
+    events, stories = sets(partition(conn)), sets(storyline_partition(conn))
+    assert partition(conn)[FIRST] == partition(conn)[SECOND]
+    anchors = conn.execute("SELECT count(*) FROM event_posts WHERE joined_by = 'anchor'").fetchone()[0]
+    assert anchors > 0
+
+    group_window(conn, full=True)
+    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+    assert (
+        conn.execute("SELECT count(*) FROM event_posts WHERE joined_by = 'anchor'").fetchone()[0] == anchors
+    )
