@@ -390,3 +390,17 @@ def test_event_titles_of_real_channels_carry_no_markup_decoration_or_signature(c
     refresh_summaries(conn, [eid], [])
     assert conn.execute("SELECT title FROM events WHERE event_id = %s", (eid,)).fetchone()[0] == first.strip()
     conn.rollback()
+
+
+def test_the_posts_that_repost_or_quote_a_post_are_found_by_index(conn):
+    """Every grouping run looks up the reposts and quotes of its posts (`events_of_referrers`): by index, not by
+    reading the whole posts table (migration 026), as the forwards always were."""
+    conn.execute("SET enable_seqscan = off")
+    for cols, index in (
+        ("fwd_channel_id = 1 AND fwd_post_id = 2", "posts_fwd_idx"),
+        ("reposted_channel_id = 1 AND reposted_post_id = 2 AND platform = 'x'", "posts_repost_idx"),
+        ("quoted_channel_id = 1 AND quoted_post_id = 2 AND platform = 'x'", "posts_quote_idx"),
+    ):
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT post_id FROM posts WHERE {cols}"))  # noqa: S608
+        assert index in plan and "Seq Scan" not in plan, plan
+    conn.rollback()
