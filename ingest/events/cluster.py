@@ -122,6 +122,11 @@ class Params:
     anchor_max_df: int = 10
     anchor_min_shared: int = 4
 
+    def anchor_df(self) -> int | None:
+        """How many posts of the rarity window may have a feature for it to be rare (`Item.rare`), or None when
+        anchors are off: what `rarity.weigh` is given."""
+        return self.anchor_max_df if self.anchor_hours and self.anchor_threshold > 0 else None
+
     def fingerprint(self) -> str:
         from ingest.events import text
 
@@ -386,10 +391,8 @@ class Grouper:
 
     def _anchors(self, items: list[Item]) -> bool:
         p = self.params
-        return (
-            bool(p.anchor_hours)
-            and 0 < p.anchor_threshold < p.rarity_event_threshold
-            and any(it.rare is not None and len(it.rare) >= p.anchor_min_shared for it in items)
+        return p.anchor_df() is not None and any(
+            it.rare is not None and len(it.rare) >= p.anchor_min_shared for it in items
         )
 
     def _anchored(
@@ -399,7 +402,7 @@ class Grouper:
         enough of the post's rare features and whose core figures the post does not contradict."""
         p, ev = self.params, self.events
         rare = it.rare
-        if rare is None or len(rare) < p.anchor_min_shared or not xi2:
+        if p.anchor_df() is None or rare is None or len(rare) < p.anchor_min_shared or not xi2:
             return None
         young = p.anchor_hours * 3600.0
         for cos, cid, _ in ev.best(i, it.ts, xi2, p.anchor_threshold):

@@ -252,7 +252,7 @@ def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[
         earlier,
         window,
         params.rarity_full_posts,
-        params.anchor_max_df if params.anchor_hours else None,
+        params.anchor_df(),
     )
     rarity_days.save_days(
         conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in own_days or d in counted}
