@@ -121,17 +121,35 @@ class Params:
     anchor_threshold: float = 0.16
     anchor_max_df: int = 10
     anchor_min_shared: int = 4
+    # Storylines past their first day need news to grow: a new event (or a post that would merge two storylines)
+    # joins a storyline that began more than `storyline_key_grace_hours` before it only if the post shares with
+    # the storyline a feature that burst the day before the post's (at least `storyline_hot_min` posts of that
+    # day had it, and `storyline_hot_ratio` times the daily mean of the window's other days;
+    # `ingest.events.rarity.hot_features`). A developing situation makes its words burst (the dollar above 110,
+    # a named cyclone); a daily beat (the evening's rate, tomorrow's weather, the night's drone count, "today is
+    # ... Day") does not, and without this test each beat was one storyline a week long. Needs a full window of
+    # history (`rarity_full_posts`); 0 hours: off.
+    storyline_key_grace_hours: float = 24.0
+    storyline_hot_min: int = 3
+    storyline_hot_ratio: float = 8.0
 
     def anchor_df(self) -> int | None:
         """How many posts of the rarity window may have a feature for it to be rare (`Item.rare`), or None when
         anchors are off: what `rarity.weigh` is given."""
         return self.anchor_max_df if self.anchor_hours and self.anchor_threshold > 0 else None
 
+    def storyline_hot(self) -> tuple[int, float] | None:
+        """(min posts, ratio) for `Item.hot`, or None when storylines take events on similarity alone: what
+        `rarity.weigh` is given."""
+        if not self.storyline_key_grace_hours or not self.rarity_window_days:
+            return None
+        return self.storyline_hot_min, self.storyline_hot_ratio
+
     def fingerprint(self) -> str:
         from ingest.events import text
 
         return (
-            f"v5 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v6 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -139,7 +157,8 @@ class Params:
             f"sl={self.storyline_link_threshold} fc={self.figure_conflict} fk={self.figure_core} "
             f"r={self.rarity_window_days} rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
             f"ah={self.anchor_hours} at={self.anchor_threshold} ad={self.anchor_max_df} "
-            f"am={self.anchor_min_shared} dim={text.DIM_BITS}"
+            f"am={self.anchor_min_shared} sk={self.storyline_key_grace_hours} sh={self.storyline_hot_min} "
+            f"sr={self.storyline_hot_ratio} dim={text.DIM_BITS}"
         )
 
     def join_thresholds(self, rarity: float) -> tuple[float, float]:
@@ -472,7 +491,9 @@ class Grouper:
         if event_id is None:
             # The candidates cleared the bar at the floor; a new event needs the bar at the join threshold.
             for cos, sid, _ in s_cands:
-                if cos >= p.storyline_bar(p.storyline_threshold, it.ts - st.clusters[sid].first_ts):
+                if cos >= p.storyline_bar(
+                    p.storyline_threshold, it.ts - st.clusters[sid].first_ts
+                ) and self._storyline_takes(it, sid):
                     return sid
             sid = st.create(i, it, xi2)
             result.storylines_created.add(sid)
@@ -508,16 +529,32 @@ class Grouper:
             self._merge(ev, a, b, items, it, result)
         story_now = st.resolve(ev.clusters[ev.resolve(event_id)].storyline)
         own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
-        if own >= p.storyline_merge_threshold:
+        # A merge needs the post to be news to both storylines (`_storyline_takes`), asked only of those that
+        # clear the bars: the test reads the storyline's features.
+        if own >= p.storyline_merge_threshold and self._storyline_takes(it, story_now):
             for cos, other, _ in s_cands:
                 if cos < p.storyline_merge_threshold:
                     break
                 a, b = st.resolve(story_now), st.resolve(other)
-                if a != b and cos >= p.storyline_bar(
-                    p.storyline_merge_threshold, it.ts - st.clusters[b].first_ts
+                if (
+                    a != b
+                    and cos >= p.storyline_bar(p.storyline_merge_threshold, it.ts - st.clusters[b].first_ts)
+                    and self._storyline_takes(it, b)
                 ):
                     self._merge(st, a, b, sitems, it, result)
                     story_now = st.resolve(story_now)
+
+    def _storyline_takes(self, it: Item, sid: int) -> bool:
+        """Whether the storyline may take the post by similarity: always in its first
+        `Params.storyline_key_grace_hours`, later only if the post shares one of its hot features with it."""
+        grace = self.params.storyline_key_grace_hours
+        st = self.storylines
+        if it.hot is None or not grace or it.ts - st.clusters[st.resolve(sid)].first_ts <= grace * 3600.0:
+            return True
+        if not len(it.hot):
+            return False
+        theirs = st.current_features(st.resolve(sid), self._sitems, lambda idx: idx)
+        return bool(np.isin(it.hot, theirs).any())
 
     def _remember(self, it: Item, event_id: int) -> None:
         """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy key."""

@@ -196,7 +196,7 @@ def eval_crisislex(
     params = params or Params()
     items, _ = rarity.weigh(
         items, None, params.rarity_window_days, params.rarity_full_posts,
-        params.anchor_df(),
+        params.anchor_df(), params.storyline_hot(),
     )  # fmt: skip
     g = Grouper(params)
     res = g.process(items)

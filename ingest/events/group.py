@@ -253,6 +253,7 @@ def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[
         window,
         params.rarity_full_posts,
         params.anchor_df(),
+        params.storyline_hot(),
     )
     rarity_days.save_days(
         conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in own_days or d in counted}

@@ -8,6 +8,12 @@ before the post's day and df the number of those posts that have the feature. Th
 and quantised again, so dot products stay exact integers. Storylines keep the plain vector (`Item.svec`): the
 words a situation repeats for days are what holds a storyline together.
 
+The same counts say which of a post's features were *hot* the day before its own (`hot_features`): had by at
+least a few posts of that day and by many times more than the day's share of the window before it. A situation
+that develops over days (a currency's fall, a cyclone, an offensive) makes its words burst; a daily beat (the
+evening's rate, the weather, the night's drone count) does not. Storylines past their first day take a new event
+only on such a word (`ingest.events.cluster.Params.storyline_key_grace_hours`).
+
 The counts depend only on which posts of those earlier days exist, not on how runs were batched: a post's
 weights are fixed once the days before its own are, and a late post changes only the days after its own, which
 the replay it causes regroups. Without earlier days (a demo day, a pair of articles) every weight is the same
@@ -25,7 +31,7 @@ import numpy as np
 from scipy import sparse
 
 from ingest.events.records import Item
-from ingest.events.text import SCALE, Vector
+from ingest.events.text import FIGURE_BASE, SCALE, Vector
 
 DAY = 86400
 #: Days of posts a post's rarity weights are counted over (the whole UTC days before its own).
@@ -83,6 +89,7 @@ def weigh(
     window_days: int = WINDOW_DAYS,
     full_posts: int = FULL_POSTS,
     anchor_df: int | None = None,
+    hot: tuple[int, float] | None = None,
 ) -> tuple[list[Item], dict[int, DayCounts]]:
     """The items with `vec` weighted by rarity and `svec` the plain vector they came with, and the counts of
     every day that weighed them or holds one of them (`earlier` plus the run's own posts).
@@ -91,7 +98,7 @@ def weigh(
     own posts are counted here. `window_days` 0 returns the items unchanged. A window of fewer than
     `full_posts` posts weighs in part (`Item.rarity` < 1): frequencies over a few posts say little. With
     `anchor_df`, a post over a full window also gets `Item.rare`: its features that at most that many of the
-    window's posts had."""
+    window's posts had. With `hot` = (min_posts, ratio), such a post also gets `Item.hot` (`hot_features`)."""
     if not window_days or not items:
         return list(items), {}
     by_day = _by_day(items)
@@ -133,12 +140,35 @@ def weigh(
         window = _row(W, r, vocab, int(n[r]))
         share = min(1.0, window.posts / full_posts) if full_posts else 1.0
         plain = [items[i].story_vec for i in members]
-        rare = (
-            _rare(plain, window, anchor_df) if anchor_df is not None and share >= 1.0 else [None] * len(plain)
-        )
-        for i, vec, p, r in zip(members, _weighted(plain, window, share), plain, rare, strict=True):
-            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=r)
+        full = share >= 1.0
+        rare = _rare(plain, window, anchor_df) if anchor_df is not None and full else [None] * len(plain)
+        hots: list[np.ndarray | None] = [None] * len(plain)
+        if hot is not None and full and window_days > 1:
+            burst = hot_features(counts[d - 1], _row(W, r, vocab, int(n[r])), window_days, *hot)
+            hots = [v.idx[np.isin(v.idx, burst, assume_unique=True)] for v in plain]
+        for i, vec, p, r_, h in zip(members, _weighted(plain, window, share), plain, rare, hots, strict=True):
+            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=r_, hot=h)
     return out, counts
+
+
+def hot_features(
+    yesterday: DayCounts, window: DayCounts, window_days: int, min_posts: int, ratio: float
+) -> np.ndarray:
+    """The features that burst on `yesterday` (the last day of `window`): at least `min_posts` of its posts had
+    them, and at least `ratio` times the mean daily count of the window's other days. Figures are left out: a
+    rate or a toll that recurs daily is the beat, not the news."""
+    if not len(yesterday.idx):
+        return yesterday.idx
+    y = yesterday.cnt
+    # The window's other days: the whole window's counts less yesterday's.
+    pos = np.minimum(np.searchsorted(window.idx, yesterday.idx), max(len(window.idx) - 1, 0))
+    before = np.zeros(len(y), np.int64)
+    if len(window.idx):
+        hit = window.idx[pos] == yesterday.idx
+        before[hit] = window.cnt[pos[hit]]
+    before -= y
+    keep = (y >= min_posts) & (y * (window_days - 1) >= ratio * before) & (yesterday.idx < FIGURE_BASE)
+    return yesterday.idx[keep]
 
 
 def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCounts:

@@ -44,6 +44,10 @@ class Item:
     # The post's rare features (`ingest.events.rarity`: at most `Params.anchor_max_df` posts of the window had
     # them), the anchors a young event may share with it (`Params.anchor_hours`); None without a full history.
     rare: np.ndarray | None = None
+    # The post's features that burst the day before its own (`ingest.events.rarity.hot_features`): what a
+    # storyline past its first day must share with it (`Params.storyline_key_grace_hours`); None without a
+    # full history, and then no such test applies.
+    hot: np.ndarray | None = None
 
     @property
     def order(self) -> tuple:

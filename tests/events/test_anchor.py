@@ -5,17 +5,15 @@ rule is what joins them (off, they stay apart)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 
-import orjson
 import pytest
 
 from ingest.events import group_window, partition
 from ingest.events.cluster import Params
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
+from tests.events.news_window import window_files
 from tests.events.posts import sets
 
 # "❗️ В московской школе №1512 около 50 детей отравились, учреждение закрыли на карантин." and, 1 h 43 min later in
@@ -28,26 +26,6 @@ SINCE = datetime(2024, 11, 4, tzinfo=timezone.utc)
 UNTIL = datetime(2024, 11, 19, tzinfo=timezone.utc)
 
 
-def window_files(shared_data: Path, out: Path, late: Callable[[dict], bool] = lambda r: False) -> list[Path]:
-    """Each channel's posts of [SINCE, UNTIL), as its own JSONL file (the whole files take ~10x longer to group);
-    those `late` picks go to a file of their own under `out/late` instead (listed after the others)."""
-    paths, later = [], []
-    (out / "late").mkdir()
-    for src in sorted((shared_data / "telegram_news_ru").glob("*.jsonl")):
-        keep: list[bytes] = []
-        held: list[bytes] = []
-        for line in src.read_bytes().splitlines():
-            r = orjson.loads(line)
-            if SINCE <= datetime.fromisoformat(r["date"]) < UNTIL:
-                (held if late(r) else keep).append(line)
-        for lines, folder, into in ((keep, out, paths), (held, out / "late", later)):
-            if lines:
-                dst = folder / src.name
-                dst.write_bytes(b"\n".join(lines) + b"\n")
-                into.append(dst)
-    return paths + later
-
-
 def joined_by(conn, key) -> str:
     return conn.execute(
         "SELECT joined_by FROM event_posts WHERE platform = %s AND channel_id = %s AND post_id = %s", key
@@ -58,7 +36,7 @@ def joined_by(conn, key) -> str:
 def test_two_reports_of_one_happening_in_different_words_meet_on_their_rare_features(
     conn, shared_data, tmp_path
 ):
-    import_files(conn, window_files(shared_data, tmp_path))
+    import_files(conn, window_files(shared_data, tmp_path, SINCE, UNTIL))
     conn.commit()
     # Everything up to the first report, then the rest as an increment: the second post's rare features are
     # counted from the days the first run stored.
@@ -99,7 +77,7 @@ def test_late_posts_replayed_with_anchors_equal_one_full_regroup(conn, shared_da
             datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
         )
 
-    files = window_files(shared_data, tmp_path, late)
+    files = window_files(shared_data, tmp_path, SINCE, UNTIL, late)
     on_time = [f for f in files if f.parent == tmp_path]
     import_files(conn, on_time)
     conn.commit()

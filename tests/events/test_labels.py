@@ -77,12 +77,13 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     story_all = sum(s["counts"]["SAME"] + s["counts"]["STORY"] for s in scores)
     diff = sum(round(s["diff_sharing_storyline"] * s["counts"]["DIFF"]) for s in scores)
     diff_all = sum(s["counts"]["DIFF"] for s in scores)
-    # Measured with rarity weights and core figures (2026-12-06), 565 pairs of four batches: precision 0.923 (205 of
-    # 222), recall 0.833 (205 of 246), storyline recall 0.857, DIFF pairs sharing a storyline 8.8 % (with every
-    # figure of an event counting: 0.899, 0.829, 0.860, 8.8 %; without the weights, three batches: 0.917, 0.812,
-    # 0.843, 9.2 %).
+    # Measured with rarity weights, core figures, anchors and storylines that take events past their first day only
+    # on burst words (2026-12-06): precision 0.920 (208 of 226), recall 0.846 (208 of 246), storyline recall 0.868
+    # (322 of 371), DIFF pairs sharing a storyline 7.2 % (14 of 194; 8.8 %, 17, on similarity alone). Earlier:
+    # with every figure of an event counting, 0.899, 0.829, 0.860, 8.8 %; without the weights, three batches:
+    # 0.917, 0.812, 0.843, 9.2 %.
     assert tp / (tp + fp) >= 0.90 and tp / (tp + fn) >= 0.81
-    assert story / story_all >= 0.83 and diff / diff_all <= 0.11
+    assert story / story_all >= 0.83 and diff / diff_all <= 0.08
     # Near-verbatim pairs: 18 of 18, 12 of 13, 15 of 17 and 22 of 22; the ones apart are one-line quotes of a
     # long post, which the copy rules do not catch (docs/grouping.md).
     assert scores[0]["copies"] >= 10 and scores[0]["copies_together"] == 1.0

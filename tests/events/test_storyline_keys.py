@@ -1,0 +1,84 @@
+"""Storylines past their first day take a new event only on a word that burst the day before
+(`Params.storyline_key_grace_hours`, `ingest.events.rarity.hot_features`), on real posts of the Telegram news
+channels: daily beats ("today is ... Day", tomorrow's weather) no longer chain into week-long storylines, and a
+developing situation (the Tbilisi protests) still holds across days. Increments agree with a full regroup."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from ingest.events import group_window, partition
+from ingest.events.cluster import Params
+from ingest.events.rarity import DayCounts, hot_features
+from ingest.events.text import FIGURE_BASE
+from ingest.run.imports import import_files
+from ingest.warehouse.event_reads import storyline_partition
+from tests.events.news_window import window_files
+from tests.events.posts import sets
+
+# Labelled DIFF pairs of the development set (tests/data/grouping_ru/pairs3_dev.tsv, pairs4_dev.tsv): "Сегодня
+# отмечается День «Кутания в пледы»." (10-26) and "Сегодня отмечается День бабушек и дедушек" (10-28); "Сегодня в
+# Москве ожидаются дожди и сильный ветер…" (10-23) and "Сегодня ночью в столице ожидаются заморозки." (10-25).
+DAYS = (("telegram", 1747110091, 18830), ("telegram", 1003313758, 64957))
+WEATHER = (("telegram", 1699803165, 26766), ("telegram", 1747110091, 18819))
+# A labelled STORY pair (pairs_dev.tsv), two days apart: water cannon against the protesters in Tbilisi on 11-28,
+# and the protesters still throwing fireworks at the police on 11-30.
+TBILISI = (("telegram", 1100158992, 74676), ("telegram", 1101170442, 271227))
+
+
+def together(part: dict, pair: tuple) -> bool:
+    return part[pair[0]] == part[pair[1]]
+
+
+@pytest.mark.slow
+def test_daily_beats_do_not_chain_into_storylines(conn, shared_data, tmp_path):
+    # The 14 whole days before the first post of the weather pair, and up to the last post of the other.
+    since, until = datetime(2024, 10, 9, tzinfo=timezone.utc), datetime(2024, 10, 29, tzinfo=timezone.utc)
+    import_files(conn, window_files(shared_data, tmp_path, since, until))
+    conn.commit()
+    group_window(conn, until=datetime(2024, 10, 27, tzinfo=timezone.utc))
+    group_window(conn)  # the last two days as an increment, counted from the days the first run stored
+    stories = storyline_partition(conn)
+    assert not together(stories, DAYS) and not together(stories, WEATHER)
+    events, stories = sets(partition(conn)), sets(stories)
+
+    group_window(conn, full=True)
+    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+    group_window(conn, full=True, params=Params(bucket_posts=100))
+    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+
+    # On similarity alone each beat is one storyline: the test is what keeps them apart.
+    group_window(conn, full=True, params=Params(storyline_key_grace_hours=0))
+    stories = storyline_partition(conn)
+    assert together(stories, DAYS) and together(stories, WEATHER)
+
+
+@pytest.mark.slow
+def test_a_developing_situation_holds_on_the_words_that_burst(conn, shared_data, tmp_path):
+    since, until = datetime(2024, 11, 14, tzinfo=timezone.utc), datetime(2024, 12, 1, tzinfo=timezone.utc)
+    import_files(conn, window_files(shared_data, tmp_path, since, until))
+    conn.commit()
+    group_window(conn)
+    assert together(storyline_partition(conn), TBILISI)
+    # Nothing counts as burst at this ratio: the storyline, two days old, no longer takes the later post.
+    group_window(conn, full=True, params=Params(storyline_hot_ratio=10_000))
+    assert not together(storyline_partition(conn), TBILISI)
+
+
+def _counts(posts: int, pairs: dict[int, int]) -> DayCounts:
+    idx = np.array(sorted(pairs), np.int32)
+    return DayCounts(posts, idx, np.array([pairs[i] for i in idx], np.int64))
+
+
+def test_hot_features_burst_against_the_days_before():
+    figure = FIGURE_BASE + 7
+    yesterday = _counts(300, {1: 30, 2: 30, 3: 2, 4: 40, figure: 50})
+    # The window's 14 days include yesterday: feature 1 had 13 posts on the 13 other days (1 a day, 30 yesterday),
+    # feature 2 had 65 (5 a day: 6x), 3 is new but on too few posts, 4 is new, the figure bursts but is a figure.
+    window = _counts(4000, {1: 43, 2: 95, 3: 2, 4: 40, figure: 50})
+    assert hot_features(yesterday, window, 14, 3, 8.0).tolist() == [1, 4]
+    assert hot_features(yesterday, window, 14, 3, 5.0).tolist() == [1, 2, 4]
+    assert hot_features(yesterday, window, 14, 2, 8.0).tolist() == [1, 3, 4]
