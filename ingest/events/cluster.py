@@ -551,10 +551,7 @@ class Grouper:
         st = self.storylines
         if it.hot is None or not grace or it.ts - st.clusters[st.resolve(sid)].first_ts <= grace * 3600.0:
             return True
-        if not len(it.hot):
-            return False
-        theirs = st.current_features(st.resolve(sid), self._sitems, lambda idx: idx)
-        return bool(np.isin(it.hot, theirs).any())
+        return bool(len(it.hot)) and st.holds_any(st.resolve(sid), self._sitems, it.hot)
 
     def _remember(self, it: Item, event_id: int) -> None:
         """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy key."""

@@ -144,8 +144,7 @@ def weigh(
         rare = _rare(plain, window, anchor_df) if anchor_df is not None and full else [None] * len(plain)
         hots: list[np.ndarray | None] = [None] * len(plain)
         if hot is not None and full and window_days > 1:
-            burst = hot_features(counts[d - 1], _row(W, r, vocab, int(n[r])), window_days, *hot)
-            hots = [v.idx[np.isin(v.idx, burst, assume_unique=True)] for v in plain]
+            hots = _among(plain, hot_features(counts[d - 1], window, window_days, *hot))
         for i, vec, p, r_, h in zip(members, _weighted(plain, window, share), plain, rare, hots, strict=True):
             out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=r_, hot=h)
     return out, counts
@@ -191,6 +190,18 @@ def _rare(vectors: Sequence[Vector], window: DayCounts, limit: int) -> list[np.n
         hit = window.idx[pos] == idx
         df[hit] = window.cnt[pos[hit]]
     keep = df <= limit
+    bounds = np.cumsum(lens)[:-1]
+    return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep, bounds), strict=True)]
+
+
+def _among(vectors: Sequence[Vector], feats: np.ndarray) -> list[np.ndarray]:
+    """Each vector's features that are among the sorted `feats` (one lookup for all of them)."""
+    lens = [len(v) for v in vectors]
+    if not sum(lens) or not len(feats):
+        return [v.idx[:0] for v in vectors]
+    idx = np.concatenate([v.idx for v in vectors])
+    pos = np.minimum(np.searchsorted(feats, idx), len(feats) - 1)
+    keep = feats[pos] == idx
     bounds = np.cumsum(lens)[:-1]
     return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep, bounds), strict=True)]
 

@@ -66,6 +66,15 @@ def _merge_sorted(
     return ai, val
 
 
+def _any_in(sorted_idx: np.ndarray, feats: np.ndarray) -> bool:
+    """Whether any of `feats` is in the sorted, unique `sorted_idx`."""
+    if not len(sorted_idx) or not len(feats):
+        return False
+    pos = np.searchsorted(sorted_idx, feats)
+    np.minimum(pos, len(sorted_idx) - 1, out=pos)
+    return bool((sorted_idx[pos] == feats).any())
+
+
 def _sum_members(vecs: Sequence[Vector]) -> tuple[np.ndarray, np.ndarray]:
     if len(vecs) == 1:
         return vecs[0].idx, vecs[0].val
@@ -426,6 +435,13 @@ class Level:
         adding up their values: cheaper than `materialize` when only which features are present matters."""
         parts = [part(self.clusters[cid].idx), *(part(items[j].vec.idx) for j in self._pending(cid))]
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def holds_any(self, cid: int, items: Sequence[Item], feats: np.ndarray) -> bool:
+        """Whether the cluster's current sum (stored sum and pending members) has any of the sorted `feats`: a
+        binary search in each sorted part, without concatenating or sorting them."""
+        if _any_in(self.clusters[cid].idx, feats):
+            return True
+        return any(_any_in(items[j].vec.idx, feats) for j in self._pending(cid))
 
     def materialize(self, cid: int, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
         """The cluster's current sum: its stored sum plus members added in this bucket."""
