@@ -82,3 +82,30 @@ def test_hot_features_burst_against_the_days_before():
     assert hot_features(yesterday, window, 14, 3, 8.0).tolist() == [1, 4]
     assert hot_features(yesterday, window, 14, 3, 5.0).tolist() == [1, 2, 4]
     assert hot_features(yesterday, window, 14, 2, 8.0).tolist() == [1, 3, 4]
+
+
+@pytest.mark.slow
+def test_late_posts_replayed_with_the_storyline_test_equal_one_full_regroup(conn, shared_data, tmp_path):
+    """Posts of the last three days that arrive late (every fifth one, and the later "Day" post) change the burst
+    counts of the days after their own; the replay they cause comes out as one full regroup."""
+    since, until = datetime(2024, 10, 9, tzinfo=timezone.utc), datetime(2024, 10, 29, tzinfo=timezone.utc)
+    cut = datetime(2024, 10, 26, tzinfo=timezone.utc)
+
+    def late(r: dict) -> bool:
+        return (r["peer_id"]["channel_id"], r["id"]) == DAYS[1][1:] or (
+            datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
+        )
+
+    files = window_files(shared_data, tmp_path, since, until, late)
+    on_time = [f for f in files if f.parent == tmp_path]
+    import_files(conn, on_time)
+    conn.commit()
+    group_window(conn)
+    import_files(conn, [f for f in files if f not in on_time])
+    conn.commit()
+    assert group_window(conn).mode == "replay"
+    events, stories = sets(partition(conn)), sets(storyline_partition(conn))
+    assert not together(storyline_partition(conn), DAYS)
+
+    group_window(conn, full=True)
+    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
