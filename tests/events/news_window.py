@@ -9,6 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import psycopg
+
+from ingest.events import group_window
+from ingest.events.group import GroupStats
+from ingest.run.imports import import_files
 
 
 def window_files(
@@ -35,3 +40,26 @@ def window_files(
                 dst.write_bytes(b"\n".join(lines) + b"\n")
                 into.append(dst)
     return paths + later
+
+
+def late_ones(key: tuple[str, int, int], cut: datetime) -> Callable[[dict], bool]:
+    """A `late` picker for `window_files`: the post `key`, and every fifth post from `cut` on."""
+
+    def late(r: dict) -> bool:
+        return (r["peer_id"]["channel_id"], r["id"]) == key[1:] or (
+            datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
+        )
+
+    return late
+
+
+def group_on_time_then_late(conn: psycopg.Connection, files: list[Path], out: Path) -> GroupStats:
+    """Import and group the files `window_files` wrote on time (under `out`), then import the late ones and group
+    again: the second run's stats."""
+    on_time = [f for f in files if f.parent == out]
+    import_files(conn, on_time)
+    conn.commit()
+    group_window(conn)
+    import_files(conn, [f for f in files if f not in on_time])
+    conn.commit()
+    return group_window(conn)

@@ -13,7 +13,7 @@ from ingest.events import group_window, partition
 from ingest.events.cluster import Params
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
-from tests.events.news_window import window_files
+from tests.events.news_window import group_on_time_then_late, late_ones, window_files
 from tests.events.posts import sets
 
 # "❗️ В московской школе №1512 около 50 детей отравились, учреждение закрыли на карантин." and, 1 h 43 min later in
@@ -70,22 +70,9 @@ def test_two_reports_of_one_happening_in_different_words_meet_on_their_rare_feat
 def test_late_posts_replayed_with_anchors_equal_one_full_regroup(conn, shared_data, tmp_path):
     """Posts of the last two days that arrive late (every fifth one, and the second report) make the next run replay
     from the earliest of them; the replay's anchors, counted from the stored days, come out as one full regroup's."""
-    cut = datetime(2024, 11, 17, tzinfo=timezone.utc)
-
-    def late(r: dict) -> bool:
-        return (r["peer_id"]["channel_id"], r["id"]) == SECOND[1:] or (
-            datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
-        )
-
+    late = late_ones(SECOND, datetime(2024, 11, 17, tzinfo=timezone.utc))
     files = window_files(shared_data, tmp_path, SINCE, UNTIL, late)
-    on_time = [f for f in files if f.parent == tmp_path]
-    import_files(conn, on_time)
-    conn.commit()
-    group_window(conn)
-    import_files(conn, [f for f in files if f not in on_time])
-    conn.commit()
-    stats = group_window(conn)
-    assert stats.mode == "replay"
+    assert group_on_time_then_late(conn, files, tmp_path).mode == "replay"
     events, stories = sets(partition(conn)), sets(storyline_partition(conn))
     assert partition(conn)[FIRST] == partition(conn)[SECOND]
     anchors = conn.execute("SELECT count(*) FROM event_posts WHERE joined_by = 'anchor'").fetchone()[0]

@@ -16,7 +16,7 @@ from ingest.events.rarity import DayCounts, hot_features
 from ingest.events.text import FIGURE_BASE
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
-from tests.events.news_window import window_files
+from tests.events.news_window import group_on_time_then_late, late_ones, window_files
 from tests.events.posts import sets
 
 # Labelled DIFF pairs of the development set (tests/data/grouping_ru/pairs3_dev.tsv, pairs4_dev.tsv): "Сегодня
@@ -89,21 +89,9 @@ def test_late_posts_replayed_with_the_storyline_test_equal_one_full_regroup(conn
     """Posts of the last three days that arrive late (every fifth one, and the later "Day" post) change the burst
     counts of the days after their own; the replay they cause comes out as one full regroup."""
     since, until = datetime(2024, 10, 9, tzinfo=timezone.utc), datetime(2024, 10, 29, tzinfo=timezone.utc)
-    cut = datetime(2024, 10, 26, tzinfo=timezone.utc)
-
-    def late(r: dict) -> bool:
-        return (r["peer_id"]["channel_id"], r["id"]) == DAYS[1][1:] or (
-            datetime.fromisoformat(r["date"]) >= cut and r["id"] % 5 == 0
-        )
-
+    late = late_ones(DAYS[1], datetime(2024, 10, 26, tzinfo=timezone.utc))
     files = window_files(shared_data, tmp_path, since, until, late)
-    on_time = [f for f in files if f.parent == tmp_path]
-    import_files(conn, on_time)
-    conn.commit()
-    group_window(conn)
-    import_files(conn, [f for f in files if f not in on_time])
-    conn.commit()
-    assert group_window(conn).mode == "replay"
+    assert group_on_time_then_late(conn, files, tmp_path).mode == "replay"
     events, stories = sets(partition(conn)), sets(storyline_partition(conn))
     assert not together(storyline_partition(conn), DAYS)
 
