@@ -24,7 +24,7 @@ A day's counts over the posts grouped before a run come from `ingest.warehouse.r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -160,12 +160,7 @@ def hot_features(
         return yesterday.idx
     y = yesterday.cnt
     # The window's other days: the whole window's counts less yesterday's.
-    pos = np.minimum(np.searchsorted(window.idx, yesterday.idx), max(len(window.idx) - 1, 0))
-    before = np.zeros(len(y), np.int64)
-    if len(window.idx):
-        hit = window.idx[pos] == yesterday.idx
-        before[hit] = window.cnt[pos[hit]]
-    before -= y
+    before = _df(window, yesterday.idx) - y
     keep = (y >= min_posts) & (y * (window_days - 1) >= ratio * before) & (yesterday.idx < FIGURE_BASE)
     return yesterday.idx[keep]
 
@@ -179,31 +174,38 @@ def _row(m: sparse.csr_matrix, r: int, vocab: np.ndarray, posts: int) -> DayCoun
 
 
 def _rare(vectors: Sequence[Vector], window: DayCounts, limit: int) -> list[np.ndarray]:
-    """Each vector's features that at most `limit` of the window's posts had (one lookup for all of them)."""
+    """Each vector's features that at most `limit` of the window's posts had."""
+    return _per_post(vectors, lambda idx: _df(window, idx) <= limit)
+
+
+def _among(vectors: Sequence[Vector], feats: np.ndarray) -> list[np.ndarray]:
+    """Each vector's features that are among the sorted, unique `feats`."""
+    if not len(feats):
+        return [v.idx[:0] for v in vectors]
+    return _per_post(
+        vectors, lambda idx: feats[np.minimum(np.searchsorted(feats, idx), len(feats) - 1)] == idx
+    )
+
+
+def _per_post(vectors: Sequence[Vector], keep: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
+    """Each vector's features that `keep` (a mask over the features of all the vectors at once) keeps: one lookup
+    for a day's posts rather than one per post."""
     lens = [len(v) for v in vectors]
     if not sum(lens):
         return [v.idx for v in vectors]
     idx = np.concatenate([v.idx for v in vectors])
+    bounds = np.cumsum(lens)[:-1]
+    return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep(idx), bounds), strict=True)]
+
+
+def _df(counts: DayCounts, idx: np.ndarray) -> np.ndarray:
+    """How many posts of `counts` had each of the features `idx` (0 for those it does not hold)."""
     df = np.zeros(len(idx), np.int64)
-    if len(window.idx):
-        pos = np.minimum(np.searchsorted(window.idx, idx), len(window.idx) - 1)
-        hit = window.idx[pos] == idx
-        df[hit] = window.cnt[pos[hit]]
-    keep = df <= limit
-    bounds = np.cumsum(lens)[:-1]
-    return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep, bounds), strict=True)]
-
-
-def _among(vectors: Sequence[Vector], feats: np.ndarray) -> list[np.ndarray]:
-    """Each vector's features that are among the sorted `feats` (one lookup for all of them)."""
-    lens = [len(v) for v in vectors]
-    if not sum(lens) or not len(feats):
-        return [v.idx[:0] for v in vectors]
-    idx = np.concatenate([v.idx for v in vectors])
-    pos = np.minimum(np.searchsorted(feats, idx), len(feats) - 1)
-    keep = feats[pos] == idx
-    bounds = np.cumsum(lens)[:-1]
-    return [i[k] for i, k in zip(np.split(idx, bounds), np.split(keep, bounds), strict=True)]
+    if len(counts.idx):
+        pos = np.minimum(np.searchsorted(counts.idx, idx), len(counts.idx) - 1)
+        hit = counts.idx[pos] == idx
+        df[hit] = counts.cnt[pos[hit]]
+    return df
 
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
