@@ -549,9 +549,10 @@ class Grouper:
         `Params.storyline_key_grace_hours`, later only if the post shares one of its hot features with it."""
         grace = self.params.storyline_key_grace_hours
         st = self.storylines
-        if it.hot is None or not grace or it.ts - st.clusters[st.resolve(sid)].first_ts <= grace * 3600.0:
+        sid = st.resolve(sid)
+        if it.hot is None or not grace or it.ts - st.clusters[sid].first_ts <= grace * 3600.0:
             return True
-        return bool(len(it.hot)) and st.holds_any(st.resolve(sid), self._sitems, it.hot)
+        return bool(len(it.hot)) and st.holds_any(sid, self._sitems, it.hot)
 
     def _remember(self, it: Item, event_id: int) -> None:
         """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy key."""

@@ -156,8 +156,6 @@ def hot_features(
     """The features that burst on `yesterday` (the last day of `window`): at least `min_posts` of its posts had
     them, and at least `ratio` times the mean daily count of the window's other days. Figures are left out: a
     rate or a toll that recurs daily is the beat, not the news."""
-    if not len(yesterday.idx):
-        return yesterday.idx
     y = yesterday.cnt
     # The window's other days: the whole window's counts less yesterday's.
     before = _df(window, yesterday.idx) - y
@@ -180,11 +178,7 @@ def _rare(vectors: Sequence[Vector], window: DayCounts, limit: int) -> list[np.n
 
 def _among(vectors: Sequence[Vector], feats: np.ndarray) -> list[np.ndarray]:
     """Each vector's features that are among the sorted, unique `feats`."""
-    if not len(feats):
-        return [v.idx[:0] for v in vectors]
-    return _per_post(
-        vectors, lambda idx: feats[np.minimum(np.searchsorted(feats, idx), len(feats) - 1)] == idx
-    )
+    return _per_post(vectors, lambda idx: _found(feats, idx)[1])
 
 
 def _per_post(vectors: Sequence[Vector], keep: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
@@ -201,11 +195,18 @@ def _per_post(vectors: Sequence[Vector], keep: Callable[[np.ndarray], np.ndarray
 def _df(counts: DayCounts, idx: np.ndarray) -> np.ndarray:
     """How many posts of `counts` had each of the features `idx` (0 for those it does not hold)."""
     df = np.zeros(len(idx), np.int64)
-    if len(counts.idx):
-        pos = np.minimum(np.searchsorted(counts.idx, idx), len(counts.idx) - 1)
-        hit = counts.idx[pos] == idx
-        df[hit] = counts.cnt[pos[hit]]
+    pos, hit = _found(counts.idx, idx)
+    df[hit] = counts.cnt[pos[hit]]
     return df
+
+
+def _found(sorted_idx: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `idx` is in the sorted, unique `sorted_idx`, and whether it is there: a binary search for
+    each (a day's posts have ~10^5 features; sorting them with the window's, as `np.isin` does, costs more)."""
+    if not len(sorted_idx):
+        return np.zeros(len(idx), np.int64), np.zeros(len(idx), bool)
+    pos = np.minimum(np.searchsorted(sorted_idx, idx), len(sorted_idx) - 1)
+    return pos, sorted_idx[pos] == idx
 
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
@@ -217,12 +218,7 @@ def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) 
         return list(vectors)  # no history: every weight the same, the vector as it was
     idx = np.concatenate([v.idx for v in vectors if len(v)])
     val = np.concatenate([v.val for v in vectors if len(v)]).astype(np.float64)
-    df = np.zeros(len(idx), np.float64)
-    if len(window.idx):
-        pos = np.searchsorted(window.idx, idx)
-        pos_c = np.minimum(pos, len(window.idx) - 1)
-        hit = window.idx[pos_c] == idx
-        df[hit] = window.cnt[pos_c[hit]]
+    df = _df(window, idx)
     w = val * (1.0 + share * np.log((window.posts + 1.0) / (df + 1.0)))
     out: list[Vector] = []
     lo = 0
