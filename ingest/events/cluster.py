@@ -132,6 +132,13 @@ class Params:
     storyline_key_grace_hours: float = 24.0
     storyline_hot_min: int = 3
     storyline_hot_ratio: float = 8.0
+    # Excerpts: a post joins an event begun at most `excerpt_hours` before it when one of the two repeats the
+    # other whole: the post's main sentence is a sentence of a post of the event, or the other way round
+    # (`text.sentence_keys`). A channel posts a statement as it is made ("Kyiv has more than once tried to strike
+    # Moscow, — Putin") and another lists it among the press conference's statements: the two share one
+    # sentence and little else by weight. A post that links two events this way merges them. Longer windows
+    # reach back to articles that a weekly or daily digest lists, which are other happenings. 0: off.
+    excerpt_hours: float = 3.0
 
     def anchor_df(self) -> int | None:
         """How many posts of the rarity window may have a feature for it to be rare (`Item.rare`), or None when
@@ -149,7 +156,7 @@ class Params:
         from ingest.events import text
 
         return (
-            f"v6 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v7 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -158,7 +165,8 @@ class Params:
             f"r={self.rarity_window_days} rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
             f"ah={self.anchor_hours} at={self.anchor_threshold} ad={self.anchor_max_df} "
             f"am={self.anchor_min_shared} sk={self.storyline_key_grace_hours} sh={self.storyline_hot_min} "
-            f"sr={self.storyline_hot_ratio} dim={text.DIM_BITS}"
+            f"sr={self.storyline_hot_ratio} xh={self.excerpt_hours} xw={text.SENTENCE_WORDS} "
+            f"xm={text.MAIN_SHARE} dim={text.DIM_BITS}"
         )
 
     def join_thresholds(self, rarity: float) -> tuple[float, float]:
@@ -224,6 +232,10 @@ class Grouper:
         self.dup_event: dict[
             int, list[int]
         ] = {}  # duplicate key -> events holding it, first occurrence first
+        # Excerpt joins: a post's main sentence key -> events holding a post with it as a sentence, and a sentence
+        # key -> events holding a post whose main sentence it is; first occurrence first.
+        self.sentence_event: dict[int, list[int]] = {}
+        self.main_event: dict[int, list[int]] = {}
         self._lut: np.ndarray | None = None
         self._slut: np.ndarray | None = None  # the storyline bucket's columns, when its vectors differ
         self._sitems: list[Item] | None = None  # the bucket's items as the storyline level reads them
@@ -387,6 +399,12 @@ class Grouper:
                 st.add(story_id, i, sit, d, sxi2)
 
             self._merge_converged(i, it, items, sitems, event_id, sim, shrink, cands, s_cands, result)
+            # A post that repeats a sentence of two young events (a digest of a press conference whose statements
+            # were posted one by one) links them: one happening.
+            for other in self._excerpt_events(it):
+                a, b = ev.resolve(event_id), ev.resolve(other)
+                if a != b and it.ts - ev.clusters[a].first_ts <= p.excerpt_hours * 3600.0:
+                    self._merge(ev, a, b, items, it, result)
             self._remember(it, event_id)
             result.assignments.append(
                 Assignment(
@@ -402,6 +420,8 @@ class Grouper:
                     it.content_hash,
                     it.lead,
                     it.svec,
+                    it.main,
+                    it.sentences,
                 )
             )
             self.last_order = it.order
@@ -481,7 +501,29 @@ class Grouper:
                 if boiler_only and past_span(it.ts - c.first_ts, self.params.event_max_span_hours):
                     continue
                 return t, "duplicate", ROLE_REPORT
+        for t in self._excerpt_events(it):
+            return t, "excerpt", ROLE_REPORT
         return None, "new", ROLE_ORIGIN
+
+    def _excerpt_events(self, it: Item) -> list[int]:
+        """The open events begun at most `Params.excerpt_hours` before the post that hold a post one of whose
+        sentences is the post's main one, or whose main sentence is one of the post's; in the order of the keys
+        and of each key's first holder."""
+        hours = self.params.excerpt_hours
+        if not hours or (it.main is None and not it.sentences):
+            return []
+        ev = self.events
+        out: list[int] = []
+        looks = [(it.main, self.sentence_event)] if it.main is not None else []
+        looks += [(k, self.main_event) for k in it.sentences]
+        for key, holders in looks:
+            for t in holders.get(key, ()):
+                t = ev.resolve(t)
+                if t in out or not self._ensure_event(t):
+                    continue
+                if it.ts - ev.clusters[t].first_ts <= hours * 3600.0:
+                    out.append(t)
+        return out
 
     def _place(
         self, i: int, it: Item, event_id: int | None, s_cands: list, xi2: float, result: RunResult
@@ -555,7 +597,8 @@ class Grouper:
         return bool(len(it.hot)) and st.holds_any(sid, self._sitems, it.hot)
 
     def _remember(self, it: Item, event_id: int) -> None:
-        """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy key."""
+        """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy keys
+        and its sentences."""
         self.post_event[it.key] = event_id
         for kind, ref in it.refs:
             if ref not in self.post_event and kind != "reply":
@@ -563,6 +606,15 @@ class Grouper:
         for key in (it.dup, it.lead):
             if key is not None:
                 holders = self.dup_event.setdefault(key, [])
+                if event_id not in holders:
+                    holders.append(event_id)
+        if self.params.excerpt_hours:
+            if it.main is not None:
+                holders = self.main_event.setdefault(it.main, [])
+                if event_id not in holders:
+                    holders.append(event_id)
+            for key in it.sentences:
+                holders = self.sentence_event.setdefault(key, [])
                 if event_id not in holders:
                     holders.append(event_id)
 

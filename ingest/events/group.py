@@ -109,9 +109,17 @@ def _items(
     )
     items = [
         Item(
-            (r.platform, r.channel_id, r.post_id), _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead
-        )
-        for r, (vec, dup, lead, _title) in zip(rows, prepared, strict=True)
+            (r.platform, r.channel_id, r.post_id),
+            _ts(r.posted_at),
+            vec,
+            _refs(r),
+            dup,
+            r.content_hash,
+            lead,
+            main=main,
+            sentences=sentences,
+        )  # fmt: skip
+        for r, (vec, dup, lead, _title, (main, sentences)) in zip(rows, prepared, strict=True)
     ]
     titles = {it.key: p[3] for it, p in zip(items, prepared, strict=True)}
     return items, titles
@@ -292,6 +300,16 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
         holders = g.dup_event.setdefault(dup, [])
         if eid not in holders:
             holders.append(eid)
+    # Excerpt joins reach events begun at most `excerpt_hours` before a post, so their holders were posted
+    # since then: the run's first post less those hours bounds the read.
+    if params.excerpt_hours and items:
+        mains = sorted({it.main for it in items if it.main is not None})
+        sentences = sorted({k for it in items for k in it.sentences})
+        since = _dt(min(it.ts for it in items)) - timedelta(hours=params.excerpt_hours)
+        for kind, key, eid in store.events_of_sentences(conn, mains, sentences, since):
+            holders = (g.sentence_event if kind == "sentence" else g.main_event).setdefault(key, [])
+            if eid not in holders:
+                holders.append(eid)
 
 
 def _final_ids(
@@ -355,7 +373,7 @@ def _write(
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
              a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val, None if a.svec is None else a.svec.val,
-             titles.get(a.key))
+             titles.get(a.key), a.main, list(a.sentences) or None)
             for a in res.assignments
         ),
     )  # fmt: skip

@@ -48,6 +48,10 @@ class Item:
     # storyline past its first day must share with it (`Params.storyline_key_grace_hours`); None without a
     # full history, and then no such test applies.
     hot: np.ndarray | None = None
+    # Its sentences of at least 8 words (`text.sentence_keys`), and the one that is most of the post: what an
+    # excerpt join compares (`Params.excerpt_hours`).
+    main: int | None = None
+    sentences: tuple[int, ...] = ()
 
     @property
     def order(self) -> tuple:
@@ -84,13 +88,16 @@ class Assignment:
     event: int  # the event the post was assigned to (before any later merge)
     storyline: int
     role: str
-    joined_by: str  # forward | repost | quote | reply | forwarded | duplicate | similar | anchor | new
+    # forward | repost | quote | reply | forwarded | duplicate | excerpt | similar | anchor | new
+    joined_by: str
     similarity: float | None
     vec: Vector
     dup: int | None
     content_hash: int
     lead: int | None = None
     svec: Vector | None = None  # the storyline level's vector when it is not `vec`
+    main: int | None = None
+    sentences: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

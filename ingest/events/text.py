@@ -434,6 +434,43 @@ def _duplicate_key(body: str) -> int | None:
     )
 
 
+#: A sentence is told apart at a line break, after a full stop, question or exclamation mark, ellipsis or
+#: semicolon, and at a spaced dash (the attribution of a statement: "…, — Putin").
+_SENTENCE_BREAK = re.compile(r"\n+|(?<=[.!?…;])\s+|\s+[—–]\s+")
+#: Words a sentence needs to be a key: shorter ones ("Putin:", "Details:", "Air-raid alert in Kyiv") recur.
+SENTENCE_WORDS = 8
+#: The share of a post's words its main sentence holds: the post says that one thing (a statement and its
+#: attribution), not a list of them.
+MAIN_SHARE = 0.7
+
+
+def sentence_keys(text: str) -> tuple[int | None, tuple[int, ...]]:
+    """(main key, sentence keys) of a cleaned text: a hash of each sentence of at least `SENTENCE_WORDS` words
+    (case, punctuation, links and list markers gone), sorted, and the key of the sentence that holds at least
+    `MAIN_SHARE` of the text's words, if one does. A channel posting one statement ("Kyiv has more than once
+    tried to strike Moscow, — Putin") and another listing it among the statements of the same press conference
+    share that sentence: the main key of the one is a sentence key of the other (`Grouper._excerpt_events`)."""
+    body, _ = split_urls(_RT_PREFIX.sub("", text or ""))
+    total = 0
+    found: list[tuple[int, list[str]]] = []
+    for part in _SENTENCE_BREAK.split(body):
+        toks = _DUP_TOKEN.findall(part)
+        total += len(toks)
+        if len(toks) >= SENTENCE_WORDS:
+            found.append((len(toks), toks))
+    main = None
+    keys: set[int] = set()
+    for n, toks in found:
+        data = ("sentence\x00" + " ".join(toks[:40]).lower()).encode("utf-8")
+        key = int.from_bytes(
+            zlib.crc32(data).to_bytes(4, "big") + zlib.adler32(data).to_bytes(4, "big"), "big", signed=True
+        )
+        keys.add(key)
+        if n >= MAIN_SHARE * total:
+            main = key
+    return main, tuple(sorted(keys))
+
+
 def title_of(text: str, limit: int = 120) -> str:
     """A one-line title: the first line (or sentence) of the text, shortened at a word boundary."""
     text = _RT_PREFIX.sub("", text or "").strip()

@@ -298,6 +298,30 @@ def events_of_duplicates(
     ).fetchall()
 
 
+def events_of_sentences(
+    conn: psycopg.Connection, mains: Sequence[int], sentences: Sequence[int], since: datetime
+) -> list[tuple[str, int, int]]:
+    """(kind, key, assigned event) of posts grouped since `since` that an excerpt join may reach: "sentence" for
+    a post holding one of `mains` among its sentence keys, "main" for a post whose main key is one of
+    `sentences`; in order of each event's first post with the key (as the grouper noted them)."""
+    if not mains and not sentences:
+        return []
+    return conn.execute(
+        """SELECT kind, k, assigned_event_id FROM (
+               SELECT kind, k, assigned_event_id, min(posted_at) AS first_at FROM (
+                   SELECT 'sentence' AS kind, s.k, ep.assigned_event_id, ep.posted_at
+                   FROM event_posts ep CROSS JOIN LATERAL unnest(ep.sentence_keys) AS s(k)
+                   WHERE ep.posted_at >= %(since)s AND ep.sentence_keys && %(m)s::int8[] AND s.k = ANY(%(m)s)
+                   UNION ALL
+                   SELECT 'main', ep.main_key, ep.assigned_event_id, ep.posted_at
+                   FROM event_posts ep
+                   WHERE ep.posted_at >= %(since)s AND ep.main_key = ANY(%(s)s)) u
+               GROUP BY kind, k, assigned_event_id) g
+           ORDER BY first_at, assigned_event_id""",
+        {"m": list(mains), "s": list(sentences), "since": since},
+    ).fetchall()
+
+
 def max_ids(conn: psycopg.Connection) -> tuple[int, int]:
     return conn.execute(
         "SELECT (SELECT coalesce(max(event_id), 0) FROM events), (SELECT coalesce(max(storyline_id), 0) FROM storylines)"
