@@ -434,9 +434,9 @@ def _duplicate_key(body: str) -> int | None:
     )
 
 
-#: A sentence is told apart at a line break, after a full stop, question or exclamation mark, ellipsis or
-#: semicolon, and at a spaced dash (the attribution of a statement: "…, — Putin").
-_SENTENCE_BREAK = re.compile(r"\n+|(?<=[.!?…;])\s+|\s+[—–]\s+")
+#: Where one sentence ends and the next begins, besides a line break: a full stop, question or exclamation mark,
+#: ellipsis or semicolon before a space, and a spaced dash (the attribution of a statement: "…, — Putin").
+_SENTENCE_BREAKS = (". ", "! ", "? ", "… ", "; ", " — ", " – ")
 #: Words a sentence needs to be a key: shorter ones ("Putin:", "Details:", "Air-raid alert in Kyiv") recur.
 SENTENCE_WORDS = 8
 #: The share of a post's words its main sentence holds: the post says that one thing (a statement and its
@@ -449,18 +449,29 @@ def sentence_keys(text: str) -> tuple[int | None, tuple[int, ...]]:
     (case, punctuation, links and list markers gone), sorted, and the key of the sentence that holds at least
     `MAIN_SHARE` of the text's words, if one does. A channel posting one statement ("Kyiv has more than once
     tried to strike Moscow, — Putin") and another listing it among the statements of the same press conference
-    share that sentence: the main key of the one is a sentence key of the other (`Grouper._excerpt_events`)."""
-    body, _ = split_urls(_RT_PREFIX.sub("", text or ""))
+    share that sentence: the main key of the one is a sentence key of the other (`Grouper._excerpt_events`).
+    Words are counted between spaces, and a sentence is hashed from its word tokens only if it has enough of
+    them: string methods rather than a regular expression over every text (~3x cheaper on the real stream)."""
+    if not text or text.count(" ") + text.count("\xa0") < SENTENCE_WORDS - 1:
+        return None, ()  # too few words for any sentence to be a key
+    body, _ = split_urls(_RT_PREFIX.sub("", text))
+    body = body.replace("\xa0", " ")  # Russian typography puts a no-break space before a dash
+    for brk in _SENTENCE_BREAKS:
+        if brk in body:
+            body = body.replace(brk, "\n")
     total = 0
-    found: list[tuple[int, list[str]]] = []
-    for part in _SENTENCE_BREAK.split(body):
-        toks = _DUP_TOKEN.findall(part)
-        total += len(toks)
-        if len(toks) >= SENTENCE_WORDS:
-            found.append((len(toks), toks))
+    long: list[tuple[int, str]] = []
+    for part in body.split("\n"):
+        n = len(part.split())
+        total += n
+        if n >= SENTENCE_WORDS:
+            long.append((n, part))
     main = None
     keys: set[int] = set()
-    for n, toks in found:
+    for n, part in long:
+        toks = _DUP_TOKEN.findall(part)
+        if len(toks) < SENTENCE_WORDS:
+            continue  # words of punctuation or emoji alone
         data = ("sentence\x00" + " ".join(toks[:40]).lower()).encode("utf-8")
         key = int.from_bytes(
             zlib.crc32(data).to_bytes(4, "big") + zlib.adler32(data).to_bytes(4, "big"), "big", signed=True

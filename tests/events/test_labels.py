@@ -77,17 +77,17 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     story_all = sum(s["counts"]["SAME"] + s["counts"]["STORY"] for s in scores)
     diff = sum(round(s["diff_sharing_storyline"] * s["counts"]["DIFF"]) for s in scores)
     diff_all = sum(s["counts"]["DIFF"] for s in scores)
-    # Measured with rarity weights, core figures, anchors and storylines that take events past their first day only
-    # on burst words (2026-12-06): precision 0.920 (208 of 226), recall 0.846 (208 of 246), storyline recall 0.868
-    # (322 of 371), DIFF pairs sharing a storyline 7.2 % (14 of 194; 8.8 %, 17, on similarity alone). Earlier:
+    # Measured with rarity weights, core figures, anchors, storylines that take events past their first day only
+    # on burst words and excerpt joins (2026-12-06): precision 0.921 (210 of 228), recall 0.854 (210 of 246),
+    # storyline recall 0.868 (322 of 371), DIFF pairs sharing a storyline 7.2 % (14 of 194; 8.8 %, 17, on
+    # similarity alone). Before excerpt joins: 0.920 (208 of 226), 0.846, the same storyline figures. Earlier:
     # with every figure of an event counting, 0.899, 0.829, 0.860, 8.8 %; without the weights, three batches:
     # 0.917, 0.812, 0.843, 9.2 %.
-    assert tp / (tp + fp) >= 0.90 and tp / (tp + fn) >= 0.81
+    assert tp / (tp + fp) >= 0.90 and tp / (tp + fn) >= 0.82
     assert story / story_all >= 0.83 and diff / diff_all <= 0.08
-    # Near-verbatim pairs: 18 of 18, 12 of 13, 15 of 17 and 22 of 22; the ones apart are one-line quotes of a
-    # long post, which the copy rules do not catch (docs/grouping.md).
+    # Near-verbatim pairs: 18 of 18, 13 of 13, 15 of 17 and 22 of 22 (12 of 13 in batch 2 before excerpt joins).
     assert scores[0]["copies"] >= 10 and scores[0]["copies_together"] == 1.0
-    assert sum(round(s["copies"] * s["copies_together"]) for s in scores) >= 65
+    assert sum(round(s["copies"] * s["copies_together"]) for s in scores) >= 66
     assert scores[0]["shares"]["largest_event_share_all"]["share"] < 0.01
     assert scores[0]["shares"]["largest_storyline_share_all"]["share"] < 0.02
 
