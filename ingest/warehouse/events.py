@@ -307,15 +307,17 @@ def events_of_sentences(
     if not mains and not sentences:
         return []
     return conn.execute(
-        """SELECT kind, k, assigned_event_id FROM (
+        # The keys as tables the planner hashes: `= ANY(array)` and `&&` compare every row with every key.
+        """WITH m(k) AS (SELECT DISTINCT unnest(%(m)s::int8[])), s(k) AS (SELECT DISTINCT unnest(%(s)s::int8[]))
+           SELECT kind, k, assigned_event_id FROM (
                SELECT kind, k, assigned_event_id, min(posted_at) AS first_at FROM (
-                   SELECT 'sentence' AS kind, s.k, ep.assigned_event_id, ep.posted_at
-                   FROM event_posts ep CROSS JOIN LATERAL unnest(ep.sentence_keys) AS s(k)
-                   WHERE ep.posted_at >= %(since)s AND ep.sentence_keys && %(m)s::int8[] AND s.k = ANY(%(m)s)
+                   SELECT 'sentence' AS kind, x.k, ep.assigned_event_id, ep.posted_at
+                   FROM event_posts ep CROSS JOIN LATERAL unnest(ep.sentence_keys) AS x(k) JOIN m ON m.k = x.k
+                   WHERE ep.posted_at >= %(since)s
                    UNION ALL
                    SELECT 'main', ep.main_key, ep.assigned_event_id, ep.posted_at
-                   FROM event_posts ep
-                   WHERE ep.posted_at >= %(since)s AND ep.main_key = ANY(%(s)s)) u
+                   FROM event_posts ep JOIN s ON s.k = ep.main_key
+                   WHERE ep.posted_at >= %(since)s) u
                GROUP BY kind, k, assigned_event_id) g
            ORDER BY first_at, assigned_event_id""",
         {"m": list(mains), "s": list(sentences), "since": since},
