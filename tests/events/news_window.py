@@ -11,9 +11,12 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from ingest.events import group_window
+from ingest.events import group_window, partition
+from ingest.events.cluster import Params
 from ingest.events.group import GroupStats
 from ingest.run.imports import import_files
+from ingest.warehouse.event_reads import storyline_partition
+from tests.events.posts import sets
 
 
 def window_files(
@@ -63,3 +66,22 @@ def group_on_time_then_late(conn: psycopg.Connection, files: list[Path], out: Pa
     import_files(conn, [f for f in files if f not in on_time])
     conn.commit()
     return group_window(conn)
+
+
+def groups(conn: psycopg.Connection) -> tuple[set, set]:
+    """The warehouse's events and storylines, each as a set of frozensets of post keys (ids left out)."""
+    return sets(partition(conn)), sets(storyline_partition(conn))
+
+
+def assert_regroups_agree(conn: psycopg.Connection, expected: tuple[set, set]) -> None:
+    """One full regroup, and one in buckets of 100 posts, make the `expected` events and storylines (`groups`)."""
+    for params in (None, Params(bucket_posts=100)):
+        group_window(conn, full=True, params=params)
+        assert groups(conn) == expected, params
+
+
+def joined_by(conn: psycopg.Connection, key: tuple[str, int, int]) -> str:
+    """Why the post is in its event (`event_posts.joined_by`)."""
+    return conn.execute(
+        "SELECT joined_by FROM event_posts WHERE platform = %s AND channel_id = %s AND post_id = %s", key
+    ).fetchone()[0]

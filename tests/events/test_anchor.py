@@ -13,7 +13,14 @@ from ingest.events import group_window, partition
 from ingest.events.cluster import Params
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
-from tests.events.news_window import group_on_time_then_late, late_ones, window_files
+from tests.events.news_window import (
+    assert_regroups_agree,
+    group_on_time_then_late,
+    groups,
+    joined_by,
+    late_ones,
+    window_files,
+)
 from tests.events.posts import sets
 
 # "❗️ В московской школе №1512 около 50 детей отравились, учреждение закрыли на карантин." and, 1 h 43 min later in
@@ -24,12 +31,6 @@ SECOND = ("telegram", 1003313758, 65366)
 # The 14 whole days the rarity weights of 2024-11-18 are counted over, and that day.
 SINCE = datetime(2024, 11, 4, tzinfo=timezone.utc)
 UNTIL = datetime(2024, 11, 19, tzinfo=timezone.utc)
-
-
-def joined_by(conn, key) -> str:
-    return conn.execute(
-        "SELECT joined_by FROM event_posts WHERE platform = %s AND channel_id = %s AND post_id = %s", key
-    ).fetchone()[0]
 
 
 @pytest.mark.slow
@@ -45,13 +46,9 @@ def test_two_reports_of_one_happening_in_different_words_meet_on_their_rare_feat
     part = partition(conn)
     assert part[FIRST] == part[SECOND]
     assert joined_by(conn, SECOND) == "anchor"
-    events, stories = sets(part), sets(storyline_partition(conn))
-
-    group_window(conn, full=True)  # one full regroup: the same groups
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
-    # Small buckets: a young event is a candidate from the anchor threshold on in every bucket it is young for.
-    group_window(conn, full=True, params=Params(bucket_posts=100))
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+    # One full regroup, and small buckets (a young event is a candidate from the anchor threshold on in every
+    # bucket it is young for): the same groups.
+    assert_regroups_agree(conn, groups(conn))
 
     # The second report came 1 h 43 min after the first: an event is young for anchors for `anchor_hours`.
     group_window(conn, full=True, params=Params(anchor_hours=1.5))

@@ -14,7 +14,13 @@ from ingest.events.cluster import Params
 from ingest.events.text import sentence_keys
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
-from tests.events.news_window import group_on_time_then_late, late_ones, window_files
+from tests.events.news_window import (
+    assert_regroups_agree,
+    group_on_time_then_late,
+    groups,
+    late_ones,
+    window_files,
+)
 from tests.events.posts import sets
 
 # Labelled SAME pairs of the development set (tests/data/grouping_ru/pairs_dev.tsv, pairs3_dev.tsv,
@@ -52,12 +58,6 @@ def test_sentence_keys_name_the_statement_a_post_makes_and_the_sentences_a_list_
     assert sentence_keys("Коротко: отбой тревоги.") == (None, ())
 
 
-def joined_by(conn, key) -> str:
-    return conn.execute(
-        "SELECT joined_by FROM event_posts WHERE platform = %s AND channel_id = %s AND post_id = %s", key
-    ).fetchone()[0]
-
-
 @pytest.mark.slow
 def test_a_statement_and_the_digest_that_lists_it_are_one_event(conn, shared_data, tmp_path):
     import_files(conn, window_files(shared_data, tmp_path, SINCE, UNTIL))
@@ -70,12 +70,7 @@ def test_a_statement_and_the_digest_that_lists_it_are_one_event(conn, shared_dat
     for a, b in PAIRS:
         assert part[a] == part[b], (a, b)
     assert conn.execute("SELECT count(*) FROM event_posts WHERE joined_by = 'excerpt'").fetchone()[0] > 0
-    events, stories = sets(part), sets(storyline_partition(conn))
-
-    group_window(conn, full=True)  # one full regroup: the same groups
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
-    group_window(conn, full=True, params=Params(bucket_posts=100))
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+    assert_regroups_agree(conn, groups(conn))  # one full regroup, and buckets of 100: the same groups
 
     # Off, the short statements and the long digests share too little by weight: the rule is what joins them.
     group_window(conn, full=True, params=Params(excerpt_hours=0))

@@ -16,7 +16,13 @@ from ingest.events.rarity import DayCounts, hot_features
 from ingest.events.text import FIGURE_BASE
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
-from tests.events.news_window import group_on_time_then_late, late_ones, window_files
+from tests.events.news_window import (
+    assert_regroups_agree,
+    group_on_time_then_late,
+    groups,
+    late_ones,
+    window_files,
+)
 from tests.events.posts import sets
 
 # Labelled DIFF pairs of the development set (tests/data/grouping_ru/pairs3_dev.tsv, pairs4_dev.tsv): "Сегодня
@@ -43,12 +49,7 @@ def test_daily_beats_do_not_chain_into_storylines(conn, shared_data, tmp_path):
     group_window(conn)  # the last two days as an increment, counted from the days the first run stored
     stories = storyline_partition(conn)
     assert not together(stories, DAYS) and not together(stories, WEATHER)
-    events, stories = sets(partition(conn)), sets(stories)
-
-    group_window(conn, full=True)
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
-    group_window(conn, full=True, params=Params(bucket_posts=100))
-    assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == stories
+    assert_regroups_agree(conn, groups(conn))  # one full regroup, and buckets of 100: the same groups
 
     # On similarity alone each beat is one storyline: the test is what keeps them apart.
     group_window(conn, full=True, params=Params(storyline_key_grace_hours=0))
