@@ -350,7 +350,8 @@ class Grouper:
             xi2 = float(it.vec.norm2)
             sit = sitems[i]
             sxi2 = xi2 if sit is it else float(sit.vec.norm2)
-            event_id, joined_by, role = self._linked_event(it)
+            excerpts = self._excerpt_events(it)
+            event_id, joined_by, role = self._linked_event(it, excerpts)
             sim: float | None = None
 
             # stage 1: the open event whose centroid the post matches best, above the bar for the event's age
@@ -400,10 +401,16 @@ class Grouper:
 
             self._merge_converged(i, it, items, sitems, event_id, sim, shrink, cands, s_cands, result)
             # A post that repeats a sentence of two young events (a digest of a press conference whose statements
-            # were posted one by one) links them: one happening.
-            for other in self._excerpt_events(it):
+            # were posted one by one) links them: one happening. (Stage 2 may have merged some meanwhile: both
+            # must still be young.)
+            young = p.excerpt_hours * 3600.0
+            for other in excerpts:
                 a, b = ev.resolve(event_id), ev.resolve(other)
-                if a != b and it.ts - ev.clusters[a].first_ts <= p.excerpt_hours * 3600.0:
+                if (
+                    a != b
+                    and it.ts - ev.clusters[a].first_ts <= young
+                    and it.ts - ev.clusters[b].first_ts <= young
+                ):
                     self._merge(ev, a, b, items, it, result)
             self._remember(it, event_id)
             result.assignments.append(
@@ -471,9 +478,10 @@ class Grouper:
         theirs = idx[first:][weights * 1000 >= round(core * 1000) * int(weights.max())]
         return not np.isin(figs, theirs).any()
 
-    def _linked_event(self, it: Item) -> tuple[int | None, str, str]:
+    def _linked_event(self, it: Item, excerpts: list[int]) -> tuple[int | None, str, str]:
         """Stage 0: the event a post joins whatever its text: the event of a post it forwards, reposts, quotes
-        or replies to (or of earlier forwards of it), else of an earlier copy of its cleaned text."""
+        or replies to (or of earlier forwards of it), else of an earlier copy of its cleaned text, else the first
+        of its `excerpts` (`_excerpt_events`)."""
         ev = self.events
         target = self.event_of(it.key) if it.key in self.post_event else None
         if target is None and it.key in self.ref_event:
@@ -501,8 +509,8 @@ class Grouper:
                 if boiler_only and past_span(it.ts - c.first_ts, self.params.event_max_span_hours):
                     continue
                 return t, "duplicate", ROLE_REPORT
-        for t in self._excerpt_events(it):
-            return t, "excerpt", ROLE_REPORT
+        if excerpts:
+            return excerpts[0], "excerpt", ROLE_REPORT
         return None, "new", ROLE_ORIGIN
 
     def _excerpt_events(self, it: Item) -> list[int]:
@@ -510,19 +518,26 @@ class Grouper:
         sentences is the post's main one, or whose main sentence is one of the post's; in the order of the keys
         and of each key's first holder."""
         hours = self.params.excerpt_hours
-        if not hours or (it.main is None and not it.sentences):
+        if not hours:
+            return []
+        # Most posts share no sentence with anything: look the keys up before building anything.
+        found: list[int] = []
+        if it.main is not None and (h := self.sentence_event.get(it.main)):
+            found += h
+        get = self.main_event.get
+        for k in it.sentences:
+            if h := get(k):
+                found += h
+        if not found:
             return []
         ev = self.events
         out: list[int] = []
-        looks = [(it.main, self.sentence_event)] if it.main is not None else []
-        looks += [(k, self.main_event) for k in it.sentences]
-        for key, holders in looks:
-            for t in holders.get(key, ()):
-                t = ev.resolve(t)
-                if t in out or not self._ensure_event(t):
-                    continue
-                if it.ts - ev.clusters[t].first_ts <= hours * 3600.0:
-                    out.append(t)
+        for t in found:
+            t = ev.resolve(t)
+            if t in out or not self._ensure_event(t):
+                continue
+            if it.ts - ev.clusters[t].first_ts <= hours * 3600.0:
+                out.append(t)
         return out
 
     def _place(
