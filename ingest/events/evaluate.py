@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ingest.events import rarity
 from ingest.events.cluster import Grouper, Item, Params
-from ingest.events.text import analyse_many, duplicate_key, lead_key, sentence_keys, vectorize
+from ingest.events.text import analyse_many, copy_keys, duplicate_key, vectorize
 
 HALVES = ("all", "tune", "heldout")
 
@@ -191,9 +191,9 @@ def eval_crisislex(
     t0 = time.perf_counter()
     analysed = analyse_many([(t.text, (), ()) for t in tweets])
     items = [
-        Item(("x", 0, t.tweet_id), t.ts, vec, dup=dup, lead=lead_key(t.text), main=main, sentences=sentences)
-        for t, (vec, dup), (main, sentences) in zip(
-            tweets, analysed, (sentence_keys(t.text) for t in tweets), strict=True
+        Item(("x", 0, t.tweet_id), t.ts, vec, dup=dup, lead=lead, main=main, sentences=sentences)
+        for t, (vec, dup), (lead, (main, sentences)) in zip(
+            tweets, analysed, map(copy_keys, (t.text for t in tweets)), strict=True
         )
     ]
     params = params or Params()

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from ingest.events.clean import NONE, Boilerplate, Parsed, clean, parse, segments
-from ingest.events.text import Vector, analyse_many, lead_key, sentence_keys, whole_copy_key
+from ingest.events.text import Vector, analyse_many, copy_keys, whole_copy_key
 
 ChannelKey = tuple[str, int]
 # (the parsed text, links, posted_at as epoch seconds, channel)
@@ -70,15 +70,17 @@ def _prepare_chunk(args: tuple[list[PostText], Mapping[ChannelKey, Boilerplate]]
     cleaned = [clean(parsed, boiler.get(ch, NONE), links, at) for parsed, links, at, ch in posts]
     # Hashtags count as they appear in the cleaned text: a channel's fixed tags went with its boilerplate.
     analysed = analyse_many([(c.text, c.links, ()) for c in cleaned])
-    return [
-        (vec, dup, lead_key(c.text), title_of(c.text) or _plain_title(post[0]), sentence_keys(c.text))
-        if c.text or len(vec)
-        # All boilerplate (no text, no link left): nothing to match on but the whole text as published, so that
-        # a long advertisement its channels repeat is one event with its copies elsewhere (`whole_copy_key`;
-        # the grouper bounds such an event's span, `Grouper._linked_event`).
-        else (vec, whole_copy_key(post[0].lines), None, _plain_title(post[0]), _NO_SENTENCES)
-        for post, c, (vec, dup) in zip(posts, cleaned, analysed, strict=True)
-    ]
+    out: list[Prepared] = []
+    for post, c, (vec, dup) in zip(posts, cleaned, analysed, strict=True):
+        if c.text or len(vec):
+            lead, sentences = copy_keys(c.text)
+            out.append((vec, dup, lead, title_of(c.text) or _plain_title(post[0]), sentences))
+        else:
+            # All boilerplate (no text, no link left): nothing to match on but the whole text as published, so
+            # that a long advertisement its channels repeat is one event with its copies elsewhere
+            # (`whole_copy_key`; the grouper bounds such an event's span, `Grouper._linked_event`).
+            out.append((vec, whole_copy_key(post[0].lines), None, _plain_title(post[0]), _NO_SENTENCES))
+    return out
 
 
 _NO_SENTENCES: tuple[int | None, tuple[int, ...]] = (None, ())
