@@ -31,6 +31,7 @@ import numpy as np
 from scipy import sparse
 
 from ingest.events.records import Item
+from ingest.events.sums import find_sorted
 from ingest.events.text import FIGURE_BASE, SCALE, Vector
 
 DAY = 86400
@@ -178,7 +179,7 @@ def _rare(vectors: Sequence[Vector], window: DayCounts, limit: int) -> list[np.n
 
 def _among(vectors: Sequence[Vector], feats: np.ndarray) -> list[np.ndarray]:
     """Each vector's features that are among the sorted, unique `feats`."""
-    return _per_post(vectors, lambda idx: _found(feats, idx)[1])
+    return _per_post(vectors, lambda idx: find_sorted(feats, idx)[1])
 
 
 def _per_post(vectors: Sequence[Vector], keep: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
@@ -195,18 +196,9 @@ def _per_post(vectors: Sequence[Vector], keep: Callable[[np.ndarray], np.ndarray
 def _df(counts: DayCounts, idx: np.ndarray) -> np.ndarray:
     """How many posts of `counts` had each of the features `idx` (0 for those it does not hold)."""
     df = np.zeros(len(idx), np.int64)
-    pos, hit = _found(counts.idx, idx)
+    pos, hit = find_sorted(counts.idx, idx)
     df[hit] = counts.cnt[pos[hit]]
     return df
-
-
-def _found(sorted_idx: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of `idx` is in the sorted, unique `sorted_idx`, and whether it is there: a binary search for
-    each (a day's posts have ~10^5 features; sorting them with the window's, as `np.isin` does, costs more)."""
-    if not len(sorted_idx):
-        return np.zeros(len(idx), np.int64), np.zeros(len(idx), bool)
-    pos = np.minimum(np.searchsorted(sorted_idx, idx), len(sorted_idx) - 1)
-    return pos, sorted_idx[pos] == idx
 
 
 def _weighted(vectors: Sequence[Vector], window: DayCounts, share: float = 1.0) -> list[Vector]:
