@@ -64,6 +64,14 @@ __all__ = [
 MIN_THREADED_POSTS = 2048
 
 
+def note_holder(holders: dict[int, list[int]], key: int, event_id: int) -> None:
+    """Note that `event_id` holds a post with `key` (a copy, headline or sentence key), keeping the events in the
+    order of their first post with it."""
+    events = holders.setdefault(key, [])
+    if event_id not in events:
+        events.append(event_id)
+
+
 @dataclass(frozen=True)
 class Params:
     """Grouping parameters; `fingerprint()` is stored with the state so a change forces a full regroup."""
@@ -400,18 +408,7 @@ class Grouper:
                 st.add(story_id, i, sit, d, sxi2)
 
             self._merge_converged(i, it, items, sitems, event_id, sim, shrink, cands, s_cands, result)
-            # A post that repeats a sentence of two young events (a digest of a press conference whose statements
-            # were posted one by one) links them: one happening. (Stage 2 may have merged some meanwhile: both
-            # must still be young.)
-            young = p.excerpt_hours * 3600.0
-            for other in excerpts:
-                a, b = ev.resolve(event_id), ev.resolve(other)
-                if (
-                    a != b
-                    and it.ts - ev.clusters[a].first_ts <= young
-                    and it.ts - ev.clusters[b].first_ts <= young
-                ):
-                    self._merge(ev, a, b, items, it, result)
+            self._merge_excerpts(it, items, event_id, excerpts, result)
             self._remember(it, event_id)
             result.assignments.append(
                 Assignment(
@@ -540,6 +537,22 @@ class Grouper:
                 out.append(t)
         return out
 
+    def _merge_excerpts(
+        self, it: Item, items: list[Item], event_id: int, excerpts: list[int], result: RunResult
+    ) -> None:
+        """A post that repeats a sentence of two young events (a digest of a press conference whose statements
+        were posted one by one) links them: one happening. Stage 2 may have merged some meanwhile: both must
+        still be young."""
+        ev, young = self.events, self.params.excerpt_hours * 3600.0
+        for other in excerpts:
+            a, b = ev.resolve(event_id), ev.resolve(other)
+            if (
+                a != b
+                and it.ts - ev.clusters[a].first_ts <= young
+                and it.ts - ev.clusters[b].first_ts <= young
+            ):
+                self._merge(ev, a, b, items, it, result)
+
     def _place(
         self, i: int, it: Item, event_id: int | None, s_cands: list, xi2: float, result: RunResult
     ) -> int:
@@ -620,18 +633,12 @@ class Grouper:
                 self.ref_event.setdefault(ref, event_id)
         for key in (it.dup, it.lead):
             if key is not None:
-                holders = self.dup_event.setdefault(key, [])
-                if event_id not in holders:
-                    holders.append(event_id)
+                note_holder(self.dup_event, key, event_id)
         if self.params.excerpt_hours:
             if it.main is not None:
-                holders = self.main_event.setdefault(it.main, [])
-                if event_id not in holders:
-                    holders.append(event_id)
+                note_holder(self.main_event, it.main, event_id)
             for key in it.sentences:
-                holders = self.sentence_event.setdefault(key, [])
-                if event_id not in holders:
-                    holders.append(event_id)
+                note_holder(self.sentence_event, key, event_id)
 
     def _merge(self, level: Level, a: int, b: int, items: list[Item], it: Item, result: RunResult) -> None:
         ca, cb = level.clusters[a], level.clusters[b]

@@ -25,7 +25,7 @@ from ingest.events import rarity
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
-from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult
+from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult, note_holder
 from ingest.events.prepare import parse_all, prepare_all
 from ingest.events.records import Key
 from ingest.events.sums import Level
@@ -297,9 +297,7 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
         g.ref_event.setdefault(ref, eid)
     dups = sorted({k for it in items for k in (it.dup, it.lead) if k is not None})
     for dup, eid in store.events_of_duplicates(conn, dups, t_ref - timedelta(hours=params.window_hours)):
-        holders = g.dup_event.setdefault(dup, [])
-        if eid not in holders:
-            holders.append(eid)
+        note_holder(g.dup_event, dup, eid)
     # Excerpt joins reach events begun at most `excerpt_hours` before a post, so their holders were posted
     # since then: the run's first post less those hours bounds the read.
     if params.excerpt_hours and items:
@@ -307,9 +305,7 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
         sentences = sorted({k for it in items for k in it.sentences})
         since = _dt(min(it.ts for it in items)) - timedelta(hours=params.excerpt_hours)
         for kind, key, eid in store.events_of_sentences(conn, mains, sentences, since):
-            holders = (g.sentence_event if kind == "sentence" else g.main_event).setdefault(key, [])
-            if eid not in holders:
-                holders.append(eid)
+            note_holder(g.sentence_event if kind == "sentence" else g.main_event, key, eid)
 
 
 def _final_ids(
