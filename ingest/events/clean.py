@@ -59,8 +59,10 @@ def maybe_url(text: str) -> bool:
     return "/" in text or (("w" in text or "W" in text) and _WWW.search(text) is not None)
 
 
-# A segment boundary inside a line: sentence end or a separator that signatures use ("text. Subscribe", "a | b").
-_SEGMENT_SPLIT = re.compile(r"(?<=[.!?…])\s+|\s+[|•·—–]\s+")
+# A segment boundary inside a line: sentence end, a separator that signatures use ("text. Subscribe", "a | b"),
+# or the space before a line's last word when that is an @-mention: channels sign each post with their handle
+# ("… впервые с 29 марта 2022 года @banksta"), glued to the news without a full stop.
+_SEGMENT_SPLIT = re.compile(r"(?<=[.!?…])\s+|\s+[|•·—–]\s+|\s+(?=@\w{4,32}\s*$)")
 _KEY_DROP = re.compile(r"[\W_]+", re.U)
 
 # t.me paths that are not a post: invites, bots, boosts, channel pages, add-stickers, proxies.

@@ -53,6 +53,18 @@ def test_a_signature_glued_to_the_last_line_is_cut_as_a_trailing_segment():
     )
 
 
+def test_a_handle_signed_without_a_full_stop_is_cut_as_a_trailing_segment():
+    """Channels sign with their handle glued to the news ("… 2022 года @banksta"): the mention is the line's
+    trailing segment, counted and cut like any other; a mention inside the text is not a segment."""
+    text = "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года @banksta"
+    tail = segment_key("@banksta")
+    assert tail in segments(text)
+    assert clean(text, Boilerplate({tail: 0.0})).text == "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года"
+    inside = "Пишите @banksta о том, что видели на улицах города сегодня"
+    assert tail not in segments(inside)
+    assert clean(inside, Boilerplate({tail: 0.0})).text == inside
+
+
 def test_copies_with_different_decoration_clean_to_the_same_text():
     a = "⚡️**Путин подписал закон** о запрете пропаганды чайлдфри\n\n😄[— Подписаться](https://t.me/+MudQsy2gMds3MmVi)"
     b = "❗️Путин подписал закон о запрете пропаганды чайлдфри"
