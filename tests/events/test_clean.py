@@ -59,7 +59,10 @@ def test_a_handle_signed_without_a_full_stop_is_cut_as_a_trailing_segment():
     text = "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года @banksta"
     tail = segment_key("@banksta")
     assert tail in segments(text)
-    assert clean(text, Boilerplate({tail: 0.0})).text == "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года"
+    assert (
+        clean(text, Boilerplate({tail: 0.0})).text
+        == "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года"
+    )
     inside = "Пишите @banksta о том, что видели на улицах города сегодня"
     assert tail not in segments(inside)
     assert clean(inside, Boilerplate({tail: 0.0})).text == inside
