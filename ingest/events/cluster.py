@@ -164,7 +164,7 @@ class Params:
         from ingest.events import text
 
         return (
-            f"v8 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v9 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "

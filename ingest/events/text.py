@@ -373,6 +373,15 @@ def analyse_many(
 
 
 _DUP_TOKEN = re.compile(r"[^\W_]+", re.U)
+#: Short words a headline or sentence key keeps: negations change what is claimed. Other words of one or two
+#: letters without a digit (prepositions, conjunctions, "РФ" after "Минобороны") are left out of those keys, as
+#: channels add or drop them when they re-type a headline ("Минпросвещения РФ установило …").
+_KEY_SHORT_KEPT = frozenset(("не", "ни", "no"))
+
+
+def _key_words(toks: list[str]) -> list[str]:
+    """Lower-cased tokens for a headline or sentence key, short words other than negations left out."""
+    return [t for t in (t.lower() for t in toks) if len(t) > 2 or t in _KEY_SHORT_KEPT or not t.isalpha()]
 
 
 def duplicate_key(text: str) -> int | None:
@@ -402,12 +411,12 @@ def _key64(data: bytes) -> int:
 
 def _lead_key(body: str) -> int | None:
     for line in body.splitlines():
-        toks = [t.lower() for t in _DUP_TOKEN.findall(line)]
+        toks = _DUP_TOKEN.findall(line)
         if not toks:
             continue
         if len(toks) < 8:
             return None
-        return _key64(("lead\x00" + " ".join(toks[:40])).encode("utf-8"))
+        return _key64(("lead\x00" + " ".join(_key_words(toks[:40]))).encode("utf-8"))
     return None
 
 
@@ -490,7 +499,7 @@ def _sentence_keys(body: str) -> tuple[int | None, tuple[int, ...]]:
         toks = _DUP_TOKEN.findall(part)
         if len(toks) < SENTENCE_WORDS:
             continue  # words of punctuation or emoji alone
-        key = _key64(("sentence\x00" + " ".join(toks[:40]).lower()).encode("utf-8"))
+        key = _key64(("sentence\x00" + " ".join(_key_words(toks[:40]))).encode("utf-8"))
         keys.add(key)
         if n >= MAIN_SHARE * total:
             main = key

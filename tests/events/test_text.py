@@ -9,6 +9,8 @@ from ingest.events.text import (
     analyse_many,
     duplicate_key,
     features,
+    lead_key,
+    sentence_keys,
     skeleton,
     title_of,
     translit,
@@ -67,6 +69,19 @@ def test_duplicate_key_ignores_case_punctuation_links_and_retweet_prefix():
     )
     assert duplicate_key(a) != duplicate_key(a.replace("Ankara", "Vilnius"))
     assert duplicate_key("Breaking news") is None
+
+
+def test_headline_and_sentence_keys_leave_out_short_words_but_not_negations():
+    """Two real headlines of one announcement, 3 h apart in two channels (a labelled SAME pair), differ only in
+    "РФ": their headline and sentence keys are one. A negation is never left out."""
+    a = "Минпросвещения РФ установило минимальные баллы ЕГЭ на 2025/2026 учебный год. \n\n44 балла — по информатике"
+    b = "👨‍🏫Минпросвещения установило минимальные баллы ЕГЭ на 2025/2026 учебный год\n\nЭкзамены пройдут с 21 марта"
+    assert lead_key(a) == lead_key(b) is not None
+    assert sentence_keys(a)[1][0] in sentence_keys(b)[1]
+    claim = "Путин подписал закон о запрете пропаганды чайлдфри в интернете и кино"
+    assert lead_key(claim) != lead_key(claim.replace("Путин подписал", "Путин не подписал"))
+    assert sentence_keys(claim)[0] != sentence_keys(claim.replace("Путин подписал", "Путин не подписал"))[0]
+    assert lead_key(claim) != lead_key(claim.replace("в интернете", "в 5 интернете"))  # a figure stays
 
 
 def test_title_is_first_line_shortened():
