@@ -163,6 +163,22 @@ class Parsed:
     tail: tuple[str, int | None] | None
     orphan_links: tuple[str, ...]  # links of lines that are empty once markup and emoji are gone
 
+    def __reduce__(self) -> tuple:
+        # Parsed texts cross to and from the grouping's worker processes by the hundred thousand: as plain
+        # tuples they pickle several times faster than through the frozen dataclasses' field-by-field state
+        # (~60 µs a real post there and back).
+        return _parsed, (
+            tuple((ln.text, ln.key, ln.links) for ln in self.lines),
+            self.lead,
+            self.tail,
+            self.orphan_links,
+        )
+
+
+def _parsed(lines: tuple, lead: tuple | None, tail: tuple | None, orphan_links: tuple[str, ...]) -> Parsed:
+    """A parsed text rebuilt from `Parsed.__reduce__`."""
+    return Parsed(tuple(Line(*ln) for ln in lines), lead, tail, orphan_links)
+
 
 def parse(text: str) -> Parsed:
     """Markup and decoration removed line by line, each line's links and key kept with it."""

@@ -11,6 +11,8 @@ posts; re-created events keep their old ids where their posts overlap.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
 from collections import Counter
@@ -151,13 +153,36 @@ def group_window(
                 "grouping parameters changed (%s -> %s): regrouping everything", stored, params.fingerprint()
             )
             full, since = True, None
-        stats = _run(conn, since, until, params, full)
+        with fewer_collections():
+            stats = _run(conn, since, until, params, full)
         store.set_state(conn, params.fingerprint())
     if stats.posts >= ANALYZE_AFTER_POSTS:
         store.analyze(conn)
         conn.commit()
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+#: The cyclic collector's thresholds while a run groups (see `fewer_collections`).
+GROUPING_GC_THRESHOLDS = (200_000, 10, 10)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect reference cycles less often while a run groups, then as before. A run allocates millions of
+    small objects (parsed lines, vectors, candidate lists, each open event's members) while its state stays
+    alive, and Python's default (a young collection every 700 allocations, survivors walked again and again)
+    spent ~13 % of the 100k synthetic regroup's client CPU walking them (47.3 → 41.4 s, one run each, the
+    groups identical). What a run builds holds few cycles; those it does are collected at the run's end."""
+    before = gc.get_threshold()
+    if before[0] >= GROUPING_GC_THRESHOLDS[0]:
+        yield  # a bulk command tuned the collector already (`ingest.run.bulk`)
+        return
+    gc.set_threshold(*GROUPING_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class _Clock:

@@ -55,6 +55,34 @@ def test_rutte_reports_form_one_event_and_unrelated_posts_do_not_join(conn):
     assert top["title"].startswith("NATO Secretary General Mark Rutte")
 
 
+def test_a_run_collects_cycles_less_often_and_puts_the_collector_back(conn, monkeypatch):
+    import gc
+
+    from ingest.events import group as grouping
+
+    seen = []
+    run = grouping._run
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "_run", spy)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        load(conn, rutte_posts())
+        group_window(conn)
+        assert seen == [grouping.GROUPING_GC_THRESHOLDS]
+        assert gc.get_threshold() == (700, 10, 10)
+        # A process tuned already (a bulk command) keeps its own setting.
+        gc.set_threshold(500_000, 20, 20)
+        group_window(conn, full=True)
+        assert seen[1] == gc.get_threshold() == (500_000, 20, 20)
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_a_forward_joins_its_origin_and_counts_once(conn):
     load(conn, rutte_posts() + unrelated_posts())
     group_window(conn)

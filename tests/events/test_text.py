@@ -84,6 +84,27 @@ def test_headline_and_sentence_keys_leave_out_short_words_but_not_negations():
     assert lead_key(claim) != lead_key(claim.replace("в интернете", "в 5 интернете"))  # a figure stays
 
 
+def test_vectors_and_parsed_texts_cross_to_worker_processes_unchanged():
+    import pickle
+
+    from ingest.events.clean import parse
+
+    texts = [
+        *RUTTE_TEXTS.values(),
+        *(t for _, t in UNRELATED),
+        "⚡️**Жирный** [текст](https://t.me/a/1)\n\nВторая строка. @handle",
+        "",
+    ]
+    for t in texts:
+        p = parse(t)
+        assert pickle.loads(pickle.dumps(p)) == p
+    for vec, _dup in analyse_many([(t, (), ()) for t in texts]):
+        back = pickle.loads(pickle.dumps(vec))
+        assert back.idx.dtype == vec.idx.dtype and back.val.dtype == vec.val.dtype
+        assert np.array_equal(back.idx, vec.idx) and np.array_equal(back.val, vec.val)
+        assert back.norm2 == vec.norm2
+
+
 def test_title_is_first_line_shortened():
     assert title_of("⚡️ Rutte: contracts\nmore text") == "⚡️ Rutte: contracts"
     long = "word " * 60
