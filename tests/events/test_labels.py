@@ -85,9 +85,12 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     # 0.917, 0.812, 0.843, 9.2 %.
     assert tp / (tp + fp) >= 0.90 and tp / (tp + fn) >= 0.82
     assert story / story_all >= 0.83 and diff / diff_all <= 0.08
-    # Near-verbatim pairs: 18 of 18, 13 of 13, 15 of 17 and 22 of 22 (12 of 13 in batch 2 before excerpt joins).
+    # 2026-12-07, with handles cut as trailing segments and short words out of headline and sentence keys:
+    # precision 0.921 (211 of 229), recall 0.858 (211 of 246), the storyline figures unchanged.
+    # Near-verbatim pairs: 18 of 18, 13 of 13, 16 of 17 and 22 of 22 (15 of 17 in batch 3 before 2026-12-07, 12
+    # of 13 in batch 2 before excerpt joins).
     assert scores[0]["copies"] >= 10 and scores[0]["copies_together"] == 1.0
-    assert sum(round(s["copies"] * s["copies_together"]) for s in scores) >= 66
+    assert sum(round(s["copies"] * s["copies_together"]) for s in scores) >= 67
     assert scores[0]["shares"]["largest_event_share_all"]["share"] < 0.01
     assert scores[0]["shares"]["largest_storyline_share_all"]["share"] < 0.02
 
