@@ -391,8 +391,11 @@ _KEY_SHORT_KEPT = frozenset(("не", "ни", "no"))
 
 
 def _key_words(toks: list[str]) -> list[str]:
-    """Lower-cased tokens for a headline or sentence key, short words other than negations left out."""
-    return [t for t in (t.lower() for t in toks) if len(t) > 2 or t in _KEY_SHORT_KEPT or not t.isalpha()]
+    """Lower-cased tokens for a headline or sentence key, short words other than negations left out. (Tokens hold
+    no space: lower-casing them joined is lower-casing each, at one call.)"""
+    return [
+        t for t in " ".join(toks).lower().split(" ") if len(t) > 2 or t in _KEY_SHORT_KEPT or not t.isalpha()
+    ]
 
 
 def duplicate_key(text: str) -> int | None:
