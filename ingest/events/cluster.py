@@ -32,7 +32,7 @@ starts only read the bucket, so the storylines' runs on a second thread while th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -283,13 +283,30 @@ class Grouper:
     # ---- the stream
     def process(self, items: Iterable[Item]) -> RunResult:
         items = sorted(items, key=lambda it: it.order)
+        return self.process_chunks([items], len(items))
+
+    def process_chunks(self, chunks: Iterable[Sequence[Item]], total: int) -> RunResult:
+        """`process` of items that come chunk by chunk, each in time order and after the chunks before it (a
+        regroup scoring its first posts while later ones are still prepared): the buckets are the same slices
+        of the whole run as `process` makes. `total`: how many items will come (it decides the second thread)."""
         result = RunResult()
         b = self.params.bucket_posts
-        if workers() > 1 and len(items) >= MIN_THREADED_POSTS:
+        if workers() > 1 and total >= MIN_THREADED_POSTS:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="wirewatch-group")
+        pending: list[Item] = []
+        last: tuple | None = None
         try:
-            for start in range(0, len(items), b):
-                self._bucket(items[start : start + b], result)
+            for chunk in chunks:
+                for it in chunk:
+                    if last is not None and it.order < last:
+                        raise ValueError(f"items out of time order: {it.key} after {last}")
+                    last = it.order
+                pending.extend(chunk)
+                while len(pending) >= b:
+                    self._bucket(pending[:b], result)
+                    del pending[:b]
+            if pending:
+                self._bucket(pending, result)
         finally:
             if self._pool is not None:
                 self._pool.shutdown()

@@ -23,12 +23,12 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import psycopg
 
-from ingest.events import rarity
+from ingest.events import prepare, rarity
 from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult, note_holder
-from ingest.events.prepare import parse_all, prepare_all
+from ingest.events.prepare import Prepared, parse_all, prepare_all
 from ingest.events.records import Key
 from ingest.events.sums import Level
 from ingest.events.text import Vector, vectorize
@@ -109,22 +109,17 @@ def _items(
         ],
         boiler,
     )
-    items = [
-        Item(
-            (r.platform, r.channel_id, r.post_id),
-            _ts(r.posted_at),
-            vec,
-            _refs(r),
-            dup,
-            r.content_hash,
-            lead,
-            main=main,
-            sentences=sentences,
-        )  # fmt: skip
-        for r, (vec, dup, lead, _title, (main, sentences)) in zip(rows, prepared, strict=True)
-    ]
+    items = [_item(r, p) for r, p in zip(rows, prepared, strict=True)]
     titles = {it.key: p[3] for it, p in zip(items, prepared, strict=True)}
     return items, titles
+
+
+def _item(r: store.PostRow, prepared: Prepared) -> Item:
+    vec, dup, lead, _title, (main, sentences) = prepared
+    return Item(
+        (r.platform, r.channel_id, r.post_id), _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead,
+        main=main, sentences=sentences,
+    )  # fmt: skip
 
 
 #: A run that grouped this many posts refreshes the planner's statistics of the group tables before it returns:
@@ -222,19 +217,102 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     clock.lap("select")
     rows = list(store.posts_to_group(conn, since, until, only_dirty=only_dirty, t0=t0))
     clock.lap("read")
+    # With no stored groups to load (a first grouping, a regroup from the start) and posts enough for worker
+    # processes, the run scores its first posts while the workers still prepare the later ones.
+    stateless = not (store.has_groups(conn) or store.has_redirects(conn))
+    pipelined = stateless and prepare.parallel(len(rows), prepare.MIN_STREAMED)
+    if pipelined:
+        rows.sort(key=_row_order)  # the scoring order (`Item.order`), which the chunks must come in
     parsed, segs = zip(*parse_all([r.text or "" for r in rows]), strict=True) if rows else ((), ())
     learn_boilerplate(conn, rows, segs)
     boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
     clock.lap("boilerplate")
-    items, titles = _items(rows, parsed, boiler)
-    clock.lap("vectorise")
-    items = _weigh(conn, items, params)
-    clock.lap("rarity")
-    stats = GroupStats(mode, posts=len(items), replayed_from=t0 if mode != "incremental" else None)
+    g = _grouper(conn, params)
+    stats = GroupStats(mode, posts=len(rows), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases
-    if not items:
-        return stats
+    if pipelined:
+        result, titles = _score_as_prepared(conn, g, rows, parsed, boiler, params)
+        clock.lap("group")  # preparing, weighing and scoring, side by side
+    else:
+        items, titles = _items(rows, parsed, boiler)
+        clock.lap("vectorise")
+        items = _weigh(conn, items, params)
+        clock.lap("rarity")
+        if not items:
+            return stats
+        if not stateless:
+            _load_state(conn, g, items, params, ref_time)
+        clock.lap("state")
+        result = g.process(items)
+        clock.lap("group")
+    _write(conn, g, result, old, clock, titles)
+    stats.events_created = len(result.events_created)
+    stats.storylines_created = len(result.storylines_created)
+    stats.events_merged = sum(1 for m in result.merges if m.level == "event")
+    stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
+    return stats
 
+
+def _row_order(r: store.PostRow) -> tuple:
+    return (_ts(r.posted_at), (r.platform, r.channel_id, r.post_id))
+
+
+def _score_as_prepared(
+    conn: psycopg.Connection,
+    g: Grouper,
+    rows: Sequence[store.PostRow],
+    parsed: Sequence[Parsed],
+    boiler: Mapping[tuple[str, int], Boilerplate],
+    params: Params,
+) -> tuple[RunResult, dict[Key, str]]:
+    """The run's posts prepared by the workers a chunk at a time, weighed (`rarity.StreamWeigher`) and scored as
+    the chunks come, in `rows`' order (the scoring order). The same items, weights and buckets as preparing all,
+    weighing all (`_weigh`) and then scoring: only what runs beside what changes."""
+    titles: dict[Key, str] = {}
+    weigher = None
+    own_days: set[int] = set()
+    counted: set[int] = set()
+    window = params.rarity_window_days
+    if window:
+        own_days = {rarity.day_of(_ts(r.posted_at)) for r in rows}
+        needed = {k for d in own_days for k in range(d - window, d)}
+        stored, counted = rarity_days.grouped_days(conn, needed | own_days)
+        weigher = rarity.StreamWeigher(
+            {d: rarity.DayCounts(*c) for d, c in stored.items()},
+            window,
+            params.rarity_full_posts,
+            params.anchor_df(),
+            params.storyline_hot(),
+        )
+    posts = [
+        (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
+        for r, t in zip(rows, parsed, strict=True)
+    ]
+
+    def chunks() -> Iterator[list[Item]]:
+        start = 0
+        for part in prepare.prepare_chunks(posts, boiler, prepare.MIN_STREAMED):
+            items = [_item(r, p) for r, p in zip(rows[start : start + len(part)], part, strict=True)]
+            start += len(part)
+            titles.update((it.key, p[3]) for it, p in zip(items, part, strict=True))
+            yield weigher.weigh(items) if weigher is not None else items
+
+    result = g.process_chunks(chunks(), len(rows))
+    if weigher is not None:
+        rarity_days.save_days(
+            conn,
+            {
+                d: (c.posts, c.idx, c.cnt)
+                for d, c in weigher.counts().items()
+                if d in own_days or d in counted
+            },
+        )
+    return result, titles
+
+
+def _grouper(conn: psycopg.Connection, params: Params) -> Grouper:
+    """A grouper for one run: new ids are temporary (negative) until the run's writes, and events and storylines
+    it needs that the state did not load are read from the warehouse."""
     temp = {"e": 0, "s": 0}
 
     def new_event() -> int:
@@ -253,21 +331,10 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         rows = list(store.open_storylines(conn, datetime.max.replace(tzinfo=timezone.utc), [sid]))
         return _cluster(rows[0], event=False) if rows else None
 
-    g = Grouper(
+    return Grouper(
         params, new_event_id=new_event, new_storyline_id=new_storyline, load_event=load_event,
         load_storyline=load_storyline,
     )  # fmt: skip
-    if store.has_groups(conn) or store.has_redirects(conn):
-        _load_state(conn, g, items, params, ref_time)
-    clock.lap("state")
-    result = g.process(items)
-    clock.lap("group")
-    _write(conn, g, result, old, clock, titles)
-    stats.events_created = len(result.events_created)
-    stats.storylines_created = len(result.storylines_created)
-    stats.events_merged = sum(1 for m in result.merges if m.level == "event")
-    stats.storylines_merged = sum(1 for m in result.merges if m.level == "storyline")
-    return stats
 
 
 def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[Item]:

@@ -151,6 +151,113 @@ def weigh(
     return out, counts
 
 
+class StreamWeigher:
+    """`weigh` for items that arrive in time order a chunk at a time (a regroup that scores its first posts while
+    worker processes still prepare the later ones). A post's weights depend only on the days before its own and
+    each vector is weighed on its own (`_weighted`, `_rare`, `_among`), so a day's window is made once, when its
+    first item comes (the run's own days before it are complete by then), every chunk of that day is weighed
+    with it, and the items and `counts()` are what one `weigh` of all of them returns."""
+
+    def __init__(
+        self,
+        earlier: Mapping[int, DayCounts] | None,
+        window_days: int = WINDOW_DAYS,
+        full_posts: int = FULL_POSTS,
+        anchor_df: int | None = None,
+        hot: tuple[int, float] | None = None,
+    ) -> None:
+        self.earlier = dict(earlier or {})
+        self.window_days, self.full_posts, self.anchor_df, self.hot = window_days, full_posts, anchor_df, hot
+        self.own: dict[int, list[Vector]] = {}  # the run's plain vectors by day
+        self.done: dict[int, DayCounts] = {}  # earlier + own counts of days no item can come for any more
+        self.day: int | None = None
+        self.window = DayCounts(0, np.zeros(0, np.int32), np.zeros(0, np.int64))
+        self.hot_feats: np.ndarray | None = None
+
+    def weigh(self, items: Sequence[Item]) -> list[Item]:
+        """The chunk's items (in time order, after every item weighed before) with `weigh`'s weights."""
+        if not self.window_days:
+            return list(items)
+        out: list[Item] = []
+        start = 0
+        while start < len(items):
+            day = day_of(items[start].ts)
+            end = start + 1
+            while end < len(items) and day_of(items[end].ts) == day:
+                end += 1
+            if day != self.day:
+                self._begin(day)
+            part = items[start:end]
+            plain = [it.story_vec for it in part]
+            self.own[day].extend(plain)
+            share = min(1.0, self.window.posts / self.full_posts) if self.full_posts else 1.0
+            full = share >= 1.0
+            if self.anchor_df is not None and full:
+                rare = _rare(plain, self.window, self.anchor_df)
+            else:
+                rare = [None] * len(plain)
+            hots: list[np.ndarray | None] = [None] * len(plain)
+            if self.hot_feats is not None and full:
+                hots = _among(plain, self.hot_feats)
+            for it, vec, p, r_, h in zip(
+                part, _weighted(plain, self.window, share), plain, rare, hots, strict=True
+            ):
+                out.append(replace(it, vec=vec, svec=p, rarity=share, rare=r_, hot=h))
+            start = end
+        return out
+
+    def _begin(self, day: int) -> None:
+        if self.day is not None:
+            if day < self.day:
+                raise ValueError(f"items out of time order: day {day} after day {self.day}")
+            self.done[self.day] = self._count(self.day)
+        self.day = day
+        self.own[day] = []
+        days = range(day - self.window_days, day)
+        self.window = _summed([self._counts(k) for k in days])
+        self.hot_feats = None
+        if self.hot is not None and self.window_days > 1:
+            self.hot_feats = hot_features(self._counts(day - 1), self.window, self.window_days, *self.hot)
+
+    def _counts(self, day: int) -> DayCounts:
+        """A day before the current one: its stored and own counts together."""
+        got = self.done.get(day)
+        return got if got is not None else self._count(day)
+
+    def _count(self, day: int) -> DayCounts:
+        parts = []
+        stored = self.earlier.get(day)
+        if stored is not None and stored.posts:  # as `weigh` takes its sources
+            parts.append(stored)
+        if day in self.own:
+            parts.append(DayCounts.of(self.own[day]))
+        return _summed(parts)
+
+    def counts(self) -> dict[int, DayCounts]:
+        """What `weigh` returns besides the items: the counts of every day that weighed the items or holds one."""
+        if self.day is not None and self.day not in self.done:
+            self.done[self.day] = self._count(self.day)
+        days = {k for d in self.own for k in range(d - self.window_days, d)} | set(self.own)
+        return {d: self._counts(d) for d in sorted(days)}
+
+
+def _summed(parts: Sequence[DayCounts]) -> DayCounts:
+    """Several days' (or sources') counts added up, as `weigh`'s sparse sums make them: sorted features, counts
+    above zero."""
+    posts = sum(p.posts for p in parts)
+    parts = [p for p in parts if len(p.idx)]
+    if not parts:
+        return DayCounts(posts, np.zeros(0, np.int32), np.zeros(0, np.int64))
+    if len(parts) == 1:
+        keep = parts[0].cnt > 0
+        return DayCounts(posts, parts[0].idx[keep].astype(np.int32), parts[0].cnt[keep].astype(np.int64))
+    uniq, inv = np.unique(np.concatenate([p.idx for p in parts]), return_inverse=True)
+    cnt = np.zeros(len(uniq), np.int64)
+    np.add.at(cnt, inv, np.concatenate([p.cnt for p in parts]).astype(np.int64))
+    keep = cnt > 0
+    return DayCounts(posts, uniq[keep].astype(np.int32), cnt[keep])
+
+
 def hot_features(
     yesterday: DayCounts, window: DayCounts, window_days: int, min_posts: int, ratio: float
 ) -> np.ndarray:

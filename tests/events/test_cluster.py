@@ -35,6 +35,19 @@ def test_reports_in_different_words_and_languages_form_one_event():
     assert len({g.event_of(n.key) for n in noise}) == len(noise)
 
 
+def test_items_that_come_in_chunks_group_as_one_list_and_must_come_in_time_order():
+    items, noise = rutte_items()
+    whole = Grouper(Params(bucket_posts=3))
+    whole.process(items + noise)
+    ordered = sorted(items + noise, key=lambda it: it.order)
+    chunked = Grouper(Params(bucket_posts=3))
+    chunked.process_chunks([ordered[:2], [], ordered[2:7], ordered[7:]], len(ordered))
+    assert all(chunked.event_of(it.key) == whole.event_of(it.key) for it in ordered)
+    late = Grouper(Params(bucket_posts=3))
+    with pytest.raises(ValueError, match="time order"):
+        late.process_chunks([ordered[3:], ordered[:3]], len(ordered))
+
+
 def test_forward_repost_and_quote_join_the_origin_even_with_other_text():
     g = Grouper()
     g.process([item(("telegram", 1, 5), 0, RUTTE_TEXTS["intelslava"])])

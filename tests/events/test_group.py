@@ -302,15 +302,18 @@ def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shar
     conn.commit()
     # Texts prepared by the worker processes (only runs of tens of thousands of posts use them otherwise).
     monkeypatch.setattr(prepare, "MIN_PARALLEL", 1000)
+    monkeypatch.setattr(prepare, "MIN_STREAMED", 1000)
     monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "2")
     stats = group_window(conn)
     assert stats.posts == 3312
+    assert "vectorise" not in stats.phases  # prepared, weighed and scored side by side (`_score_as_prepared`)
     events, storylines = sets(partition(conn)), sets(storyline_partition(conn))
     assert (digest(events), digest(storylines)) == (PINNED_EVENTS, PINNED_STORYLINES)
     # One process, one thread and small buckets: the same groups (the workers, the second thread and the bucket
     # size only decide where and how much is computed at once).
     monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "1")
-    group_window(conn, full=True, params=Params(bucket_posts=100))
+    stats = group_window(conn, full=True, params=Params(bucket_posts=100))
+    assert "vectorise" in stats.phases  # prepared first, then weighed, then scored
     assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == storylines
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from ingest.events import group_window
 from ingest.events.cluster import Item
-from ingest.events.rarity import DAY, DayCounts, day_of, run_days, weigh
+from ingest.events.rarity import DAY, DayCounts, StreamWeigher, day_of, run_days, weigh
 from ingest.events.text import vectorize
 from ingest.models import Post
 from ingest.warehouse.loader import Loader
@@ -82,6 +82,39 @@ def test_weights_depend_only_on_the_posts_of_the_days_before_however_runs_are_cu
     assert counts[d].posts == len(day_posts)
     ref = DayCounts.of([it.vec for it in day_posts])
     assert np.array_equal(counts[d].idx, ref.idx) and np.array_equal(counts[d].cnt, ref.cnt)
+
+
+def _arrays_equal(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+
+
+@pytest.mark.parametrize("chunk", [1, 97, 1000])
+def test_weighing_in_time_ordered_chunks_equals_one_weighing(shared_data, chunk):
+    """A regroup that scores early posts while later ones are still prepared weighs them chunk by chunk
+    (`StreamWeigher`): every item (weights, plain vector, share, rare and hot features) and the day counts it
+    returns equal one `weigh` of all of them, with stored counts for the first days, anchors and burst words."""
+    items = real_items(shared_data, channels=("1000724666", "1003313758", "1101170442"), limit=2500)
+    cut = len(items) // 4
+    earlier = run_days(items[:cut])
+    run = items[cut:]
+    kwargs = dict(full_posts=300, anchor_df=10, hot=(3, 8.0))
+    whole, counts = weigh(run, earlier, **kwargs)
+    stream = StreamWeigher(earlier, **kwargs)
+    got = [it for k in range(0, len(run), chunk) for it in stream.weigh(run[k : k + chunk])]
+    assert len(got) == len(whole)
+    assert any(it.hot is not None and len(it.hot) for it in whole) and any(
+        it.rare is not None for it in whole
+    )
+    for a, b in zip(got, whole, strict=True):
+        assert a.key == b.key and same(a, b) and a.svec is b.svec
+        assert _arrays_equal(a.rare, b.rare) and _arrays_equal(a.hot, b.hot)
+    got_counts = stream.counts()
+    assert got_counts.keys() == counts.keys()
+    for d, c in counts.items():
+        g = got_counts[d]
+        assert g.posts == c.posts and np.array_equal(g.idx, c.idx) and np.array_equal(g.cnt, c.cnt), d
+    with pytest.raises(ValueError):
+        stream.weigh(run[:1])  # an item of an earlier day than the last: not in time order
 
 
 def test_a_vector_is_weighed_the_same_whatever_else_shares_its_day(shared_data):
