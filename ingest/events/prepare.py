@@ -65,28 +65,18 @@ def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
         return [x for part in pool.map(fn, chunks) for x in part]
 
 
-#: Niceness of the workers that prepare posts while the grouping scores earlier ones (`prepare_chunks`): the
-#: scoring thread is the run's critical path, so the workers take what CPU it leaves.
-STREAM_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    os.nice(STREAM_NICENESS)
-
-
 def prepare_chunks(
     posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], minimum: int | None = None
 ) -> Iterator[list[Prepared]]:
     """`prepare_all`'s results a chunk of `CHUNK` posts at a time, in order, as the workers finish them (in
     this process when `parallel` says no for `minimum`), for a run that scores its first posts while later
-    ones are still being prepared. The workers run at a lower priority than the scoring process."""
+    ones are still being prepared. (Workers at a lower priority, niceness 10, made no measurable difference to
+    the 100k synthetic regroup: 56.3 and 57.3 s against 52.1 and 60.3 s, alternated.)"""
     chunks = _chunks(posts, boiler)
     if not parallel(len(posts), minimum):
         yield from map(_prepare_chunk, chunks)
         return
-    pool = ProcessPoolExecutor(
-        workers(), mp_context=multiprocessing.get_context("fork"), initializer=_lower_priority
-    )
+    pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork"))
     try:
         yield from pool.map(_prepare_chunk, chunks)
     finally:
