@@ -223,7 +223,12 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     pipelined = stateless and prepare.parallel(len(rows), prepare.MIN_STREAMED)
     if pipelined:
         rows.sort(key=_row_order)  # the scoring order (`Item.order`), which the chunks must come in
-    parsed, segs = zip(*parse_all([r.text or "" for r in rows]), strict=True) if rows else ((), ())
+    texts = [r.text or "" for r in rows]
+    if pipelined:
+        # Only the segments come back from the workers; those that prepare parse the texts again.
+        parsed, segs = texts, prepare.segments_all(texts)
+    else:
+        parsed, segs = zip(*parse_all(texts), strict=True) if rows else ((), ())
     learn_boilerplate(conn, rows, segs)
     boiler = boilerplate_of(conn, {(r.platform, r.channel_id) for r in rows})
     clock.lap("boilerplate")
@@ -261,7 +266,7 @@ def _score_as_prepared(
     conn: psycopg.Connection,
     g: Grouper,
     rows: Sequence[store.PostRow],
-    parsed: Sequence[Parsed],
+    texts: Sequence[str],
     boiler: Mapping[tuple[str, int], Boilerplate],
     params: Params,
 ) -> tuple[RunResult, dict[Key, str]]:
@@ -286,7 +291,7 @@ def _score_as_prepared(
         )
     posts = [
         (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
-        for r, t in zip(rows, parsed, strict=True)
+        for r, t in zip(rows, texts, strict=True)
     ]
 
     def chunks() -> Iterator[list[Item]]:
