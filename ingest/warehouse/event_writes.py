@@ -151,7 +151,9 @@ def write_redirects(conn: psycopg.Connection, events: Sequence[tuple], storyline
 def refresh_summaries(
     conn: psycopg.Connection, event_ids: Sequence[int], storyline_ids: Sequence[int]
 ) -> None:
-    """Recompute what analysts read: roles, origin, counts, independent sources and titles."""
+    """Recompute what analysts read: roles, origin, counts, independent sources and titles. (An event's title
+    falls back to a post's published first line only when none of its rows holds a cleaned title, rows written
+    before migration 018: only those rows' texts are gathered for it, not every member's whole text.)"""
     if event_ids:
         ids = list(event_ids)
         # The earliest post that is not a forward is the origin; other non-forwards are reports.
@@ -187,7 +189,8 @@ def refresh_summaries(
                           coalesce(
                               (array_agg(ep.title ORDER BY (ep.title = ''), (ep.role <> 'origin'), ep.posted_at)
                                    FILTER (WHERE ep.title IS NOT NULL))[1],
-                              left(split_part(btrim((array_agg(p.text ORDER BY (ep.role <> 'origin'), (p.text = ''), ep.posted_at))[1]),
+                              left(split_part(btrim((array_agg(p.text ORDER BY (ep.role <> 'origin'), (p.text = ''), ep.posted_at)
+                                                     FILTER (WHERE ep.title IS NULL))[1]),
                                          E'\n', 1), 160)) AS title
                    FROM event_posts ep JOIN posts p USING (platform, channel_id, post_id)
                    WHERE ep.event_id = ANY(%s) GROUP BY ep.event_id) s
