@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ingest.events.clean import Boilerplate, clean, is_matching_link, segment_key, segments, strip_markup
 
 TOPOR = (
@@ -43,26 +45,23 @@ def test_boilerplate_applies_only_from_the_time_it_was_learned():
     assert "Подписаться" not in clean(text, b).text  # no time: everything learned so far
 
 
-def test_a_signature_glued_to_the_last_line_is_cut_as_a_trailing_segment():
-    text = "Курс евро превысил 115 рублей впервые с марта 2022 года. @banksta"
+@pytest.mark.parametrize(
+    "news",
+    [
+        "Курс евро превысил 115 рублей впервые с марта 2022 года.",
+        # Channels also sign with their handle glued to the news, without a full stop.
+        "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года",
+    ],
+)
+def test_a_signature_glued_to_the_last_line_is_cut_as_a_trailing_segment(news):
     tail = segment_key("@banksta")
+    text = f"{news} @banksta"
     assert tail in segments(text)
-    assert (
-        clean(text, Boilerplate({tail: 0.0})).text
-        == "Курс евро превысил 115 рублей впервые с марта 2022 года."
-    )
+    assert clean(text, Boilerplate({tail: 0.0})).text == news
 
 
-def test_a_handle_signed_without_a_full_stop_is_cut_as_a_trailing_segment():
-    """Channels sign with their handle glued to the news ("… 2022 года @banksta"): the mention is the line's
-    trailing segment, counted and cut like any other; a mention inside the text is not a segment."""
-    text = "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года @banksta"
+def test_a_handle_inside_the_text_is_no_segment():
     tail = segment_key("@banksta")
-    assert tail in segments(text)
-    assert (
-        clean(text, Boilerplate({tail: 0.0})).text
-        == "Юань поднялся выше 15 рублей впервые с 29 марта 2022 года"
-    )
     inside = "Пишите @banksta о том, что видели на улицах города сегодня"
     assert tail not in segments(inside)
     assert clean(inside, Boilerplate({tail: 0.0})).text == inside
