@@ -226,7 +226,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     texts = [r.text or "" for r in rows]
     if pipelined:
         # Only the segments come back from the workers; those that prepare parse the texts again.
-        parsed, segs = texts, prepare.segments_all(texts)
+        parsed, segs = (), prepare.segments_all(texts)
     else:
         parsed, segs = zip(*parse_all(texts), strict=True) if rows else ((), ())
     learn_boilerplate(conn, rows, segs)
@@ -236,7 +236,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
     stats = GroupStats(mode, posts=len(rows), replayed_from=t0 if mode != "incremental" else None)
     stats.phases = clock.phases
     if pipelined:
-        result, titles = _score_as_prepared(conn, g, rows, parsed, boiler, params)
+        result, titles = _score_as_prepared(conn, g, rows, texts, boiler, params)
         clock.lap("group")  # preparing, weighing and scoring, side by side
     else:
         items, titles = _items(rows, parsed, boiler)
@@ -277,18 +277,10 @@ def _score_as_prepared(
     weigher = None
     own_days: set[int] = set()
     counted: set[int] = set()
-    window = params.rarity_window_days
-    if window:
+    if params.rarity_window_days:
         own_days = {rarity.day_of(_ts(r.posted_at)) for r in rows}
-        needed = {k for d in own_days for k in range(d - window, d)}
-        stored, counted = rarity_days.grouped_days(conn, needed | own_days)
-        weigher = rarity.StreamWeigher(
-            {d: rarity.DayCounts(*c) for d, c in stored.items()},
-            window,
-            params.rarity_full_posts,
-            params.anchor_df(),
-            params.storyline_hot(),
-        )
+        earlier, counted = _stored_days(conn, own_days, params)
+        weigher = rarity.StreamWeigher(earlier, *_rarity_args(params))
     posts = [
         (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
         for r, t in zip(rows, texts, strict=True)
@@ -296,7 +288,7 @@ def _score_as_prepared(
 
     def chunks() -> Iterator[list[Item]]:
         start = 0
-        for part in prepare.prepare_chunks(posts, boiler, prepare.MIN_STREAMED):
+        for part in prepare.prepare_chunks(posts, boiler):
             items = [_item(r, p) for r, p in zip(rows[start : start + len(part)], part, strict=True)]
             start += len(part)
             titles.update((it.key, p[3]) for it, p in zip(items, part, strict=True))
@@ -304,14 +296,7 @@ def _score_as_prepared(
 
     result = g.process_chunks(chunks(), len(rows))
     if weigher is not None:
-        rarity_days.save_days(
-            conn,
-            {
-                d: (c.posts, c.idx, c.cnt)
-                for d, c in weigher.counts().items()
-                if d in own_days or d in counted
-            },
-        )
+        _save_days(conn, weigher.counts(), own_days | counted)
     return result, titles
 
 
@@ -346,24 +331,33 @@ def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[
     """The items with the event level's rarity weights (`ingest.events.rarity`), counted over the posts of the
     days before each post's day: those grouped before the run (stored per day) and the run's own. The days the
     run grouped posts on, and those just counted, are stored for the next run."""
-    window = params.rarity_window_days
-    if not window or not items:
+    if not params.rarity_window_days or not items:
         return items
     own_days = {rarity.day_of(it.ts) for it in items}
-    stored, counted = rarity_days.grouped_days(conn, set(rarity.needed_days(items, window)) | own_days)
-    earlier = {d: rarity.DayCounts(*c) for d, c in stored.items()}
-    weighted, counts = rarity.weigh(
-        items,
-        earlier,
-        window,
-        params.rarity_full_posts,
-        params.anchor_df(),
-        params.storyline_hot(),
-    )
-    rarity_days.save_days(
-        conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in own_days or d in counted}
-    )
+    earlier, counted = _stored_days(conn, own_days, params)
+    weighted, counts = rarity.weigh(items, earlier, *_rarity_args(params))
+    _save_days(conn, counts, own_days | counted)
     return weighted
+
+
+def _stored_days(
+    conn: psycopg.Connection, own_days: set[int], params: Params
+) -> tuple[dict[int, rarity.DayCounts], set[int]]:
+    """The stored counts of the days that weigh a run's posts of `own_days` (and of those days themselves), and
+    which of them were just counted from the warehouse's posts (they are saved with the run's own)."""
+    needed = set(rarity.needed_days(own_days, params.rarity_window_days)) | own_days
+    stored, counted = rarity_days.grouped_days(conn, needed)
+    return {d: rarity.DayCounts(*c) for d, c in stored.items()}, counted
+
+
+def _rarity_args(params: Params) -> tuple:
+    """(window days, full posts, anchor df, hot) as `rarity.weigh` and `rarity.StreamWeigher` take them."""
+    return params.rarity_window_days, params.rarity_full_posts, params.anchor_df(), params.storyline_hot()
+
+
+def _save_days(conn: psycopg.Connection, counts: Mapping[int, rarity.DayCounts], days: set[int]) -> None:
+    """Store the counts of `days` for the next run."""
+    rarity_days.save_days(conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in days})
 
 
 def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:

@@ -24,7 +24,7 @@ A day's counts over the posts grouped before a run come from `ingest.warehouse.r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -78,9 +78,8 @@ def _by_day(items: Sequence[Item]) -> dict[int, list[int]]:
     return out
 
 
-def needed_days(items: Sequence[Item], window_days: int = WINDOW_DAYS) -> list[int]:
-    """The days whose counts weigh the run's posts: the `window_days` before each of the run's days."""
-    days = sorted({day_of(it.ts) for it in items})
+def needed_days(days: Iterable[int], window_days: int = WINDOW_DAYS) -> list[int]:
+    """The days whose counts weigh the posts of `days`: the `window_days` before each of them."""
     return sorted({k for d in days for k in range(d - window_days, d)})
 
 
@@ -104,7 +103,7 @@ def weigh(
         return list(items), {}
     by_day = _by_day(items)
     own = run_days(items, by_day)
-    days = sorted(set(needed_days(items, window_days)) | set(own))
+    days = sorted(set(needed_days(own, window_days)) | set(own))
     # One sparse matrix of (day, feature) counts from both sources, duplicates summed; a window's counts are
     # then one product with a (run day x day) matrix of ones. Integer sums: the order does not matter.
     pos = {d: i for i, d in enumerate(days)}
@@ -139,16 +138,35 @@ def weigh(
     for r, d in enumerate(run):
         members = by_day[d]
         window = _row(W, r, vocab, int(n[r]))
-        share = min(1.0, window.posts / full_posts) if full_posts else 1.0
-        plain = [items[i].story_vec for i in members]
-        full = share >= 1.0
-        rare = _rare(plain, window, anchor_df) if anchor_df is not None and full else [None] * len(plain)
-        hots: list[np.ndarray | None] = [None] * len(plain)
-        if hot is not None and full and window_days > 1:
-            hots = _among(plain, hot_features(counts[d - 1], window, window_days, *hot))
-        for i, vec, p, r_, h in zip(members, _weighted(plain, window, share), plain, rare, hots, strict=True):
-            out[i] = replace(items[i], vec=vec, svec=p, rarity=share, rare=r_, hot=h)
+        share = _share(window, full_posts)
+        hots = None
+        if hot is not None and share >= 1.0 and window_days > 1:
+            hots = hot_features(counts[d - 1], window, window_days, *hot)
+        weighted = _weigh_day([items[i] for i in members], window, share, anchor_df, hots)
+        for i, it in zip(members, weighted, strict=True):
+            out[i] = it
     return out, counts
+
+
+def _share(window: DayCounts, full_posts: int) -> float:
+    """How much of the rarity logarithm a window's posts weigh with (`FULL_POSTS`)."""
+    return min(1.0, window.posts / full_posts) if full_posts else 1.0
+
+
+def _weigh_day(
+    items: Sequence[Item], window: DayCounts, share: float, anchor_df: int | None, hot: np.ndarray | None
+) -> list[Item]:
+    """Posts of one day weighed by its window: `vec` reweighted, `svec` the plain vector, and over a full window
+    `rare` (features at most `anchor_df` of the window's posts had) and `hot` (those among the day before's burst
+    features, when given). Each post's result is its own, whatever else shares the call."""
+    plain = [it.story_vec for it in items]
+    full = share >= 1.0
+    rare = _rare(plain, window, anchor_df) if anchor_df is not None and full else [None] * len(plain)
+    hots: list[np.ndarray | None] = _among(plain, hot) if hot is not None else [None] * len(plain)
+    return [
+        replace(it, vec=vec, svec=p, rarity=share, rare=r_, hot=h)
+        for it, vec, p, r_, h in zip(items, _weighted(plain, window, share), plain, rare, hots, strict=True)
+    ]
 
 
 class StreamWeigher:
@@ -172,6 +190,7 @@ class StreamWeigher:
         self.done: dict[int, DayCounts] = {}  # earlier + own counts of days no item can come for any more
         self.day: int | None = None
         self.window = DayCounts(0, np.zeros(0, np.int32), np.zeros(0, np.int64))
+        self.share = 0.0
         self.hot_feats: np.ndarray | None = None
 
     def weigh(self, items: Sequence[Item]) -> list[Item]:
@@ -188,21 +207,8 @@ class StreamWeigher:
             if day != self.day:
                 self._begin(day)
             part = items[start:end]
-            plain = [it.story_vec for it in part]
-            self.own[day].extend(plain)
-            share = min(1.0, self.window.posts / self.full_posts) if self.full_posts else 1.0
-            full = share >= 1.0
-            if self.anchor_df is not None and full:
-                rare = _rare(plain, self.window, self.anchor_df)
-            else:
-                rare = [None] * len(plain)
-            hots: list[np.ndarray | None] = [None] * len(plain)
-            if self.hot_feats is not None and full:
-                hots = _among(plain, self.hot_feats)
-            for it, vec, p, r_, h in zip(
-                part, _weighted(plain, self.window, share), plain, rare, hots, strict=True
-            ):
-                out.append(replace(it, vec=vec, svec=p, rarity=share, rare=r_, hot=h))
+            self.own[day].extend(it.story_vec for it in part)
+            out += _weigh_day(part, self.window, self.share, self.anchor_df, self.hot_feats)
             start = end
         return out
 
@@ -215,8 +221,9 @@ class StreamWeigher:
         self.own[day] = []
         days = range(day - self.window_days, day)
         self.window = _summed([self._counts(k) for k in days])
+        self.share = _share(self.window, self.full_posts)
         self.hot_feats = None
-        if self.hot is not None and self.window_days > 1:
+        if self.hot is not None and self.share >= 1.0 and self.window_days > 1:
             self.hot_feats = hot_features(self._counts(day - 1), self.window, self.window_days, *self.hot)
 
     def _counts(self, day: int) -> DayCounts:

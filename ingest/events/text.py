@@ -87,9 +87,9 @@ class Vector:
         return len(self.idx)
 
     def __reduce__(self) -> tuple:
-        # Vectors cross to and from the grouping's worker processes by the hundred thousand: as raw buffers they
-        # pickle in ~2 µs a post, against ~26 µs through the frozen dataclass's field-by-field state and numpy's
-        # array pickling.
+        # Vectors cross to and from the grouping's worker processes by the hundred thousand: as raw buffers a
+        # real post's vector takes 4.2 µs to dump and 2.6 µs to load, against 9.7 and 16.3 µs through the frozen
+        # dataclass's field-by-field state and numpy's array pickling.
         return _vector, (self.idx.tobytes(), self.idx.dtype.str, self.val.tobytes(), self.val.dtype.str)
 
 
