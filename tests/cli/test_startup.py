@@ -90,7 +90,8 @@ def test_parsing_a_command_line_loads_no_pydantic(tmp_path):
     """Options are parsed and converted without pydantic: typer 0.29 imports it to build an adapter for every
     option, ~0.09 s of each start, which an hourly re-import of unchanged files mostly is (pyproject pins below)."""
     missing = str(tmp_path / "missing.jsonl")
-    argv = ["wirewatch", "--dsn", "postgresql://nobody@127.0.0.1:1/none", "import", missing, "--json", "--jobs", "1"]
+    dsn = "postgresql://nobody@127.0.0.1:1/none"
+    argv = ["wirewatch", "--dsn", dsn, "import", missing, "--json", "--jobs", "1"]
     loaded = set(_after_run(argv, "' '.join(sorted(sys.modules))"))
     assert "ingest.cli.imports" in loaded  # the command ran past its options
     assert "pydantic" not in loaded
