@@ -145,6 +145,10 @@ class RawRecord:
     fetched_at: datetime | None = None
     context: dict[str, Any] = field(default_factory=dict)
     raw_text: str | None = None  # the undecoded line/bytes when decoding failed
+    # The raw hash of the bytes `payload` was decoded from, taken by a reader that had them (a Telethon JSONL
+    # line) under the seed its platform's fingerprinter would use: spares serialising the payload again to hash
+    # it. None: the fingerprinter hashes the payload.
+    digest: int | None = None
 
 
 @quick_init

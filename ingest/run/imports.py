@@ -295,12 +295,16 @@ def import_file(
         if shard is not None:
             channel_of = file_format.line_channel
             kwargs["part"] = lambda data: shard.owns(channel_of(data))
-        chunks = _album_safe_batches(
-            iter(file_format.read(path, **kwargs)), size, known.noted if known is not None else None
-        )
         # The probe of stored raw hashes runs where the batch is prepared: on the read-ahead thread's own
         # connection, or inline on the loader's.
         prober = Loader(probe, observed_at=observed) if probe is not None else loader
+        if file_format.line_hashes and file_format.fingerprinter:
+            kwargs["raw_key"] = prober.raw_key()
+            if probe is not None:
+                probe.rollback()  # no snapshot held while reading
+        chunks = _album_safe_batches(
+            iter(file_format.read(path, **kwargs)), size, known.noted if known is not None else None
+        )
 
         def known_skipped() -> int:
             # Every part reads every line: the lines skipped as known are counted by part 0 alone.

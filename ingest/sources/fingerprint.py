@@ -85,6 +85,14 @@ def raw_hash_in(seed: int, payload: object) -> int | None:
     return _digest(data, seed)
 
 
+def raw_hash_of(seed: int, data: bytes | memoryview) -> int:
+    """The raw hash of a payload given as the JSON bytes it was decoded from, under a `context_seed`. It is the
+    value `raw_hash_in` gives when those bytes are what orjson writes for the payload (a compact line), and another
+    one otherwise (other spacing, escapes or key order): then a stored post is normalised once more, and the
+    hash it stores matches from then on. Bytes decide the payload, so equal hashes never hide a change."""
+    return _digest(data, seed)
+
+
 def _digest(data: bytes, key: int) -> int:
     """64-bit XXH3 under a secret seed, as a signed integer. A skipped record is one whose hash equals the stored
     one, so an edit must not be craftable to hash like the version we hold (it would never become a version).

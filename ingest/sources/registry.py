@@ -56,6 +56,9 @@ class FileFormat:
     #: bytes: lets one big file be imported on every core, each worker reading the lines of its own channels (the
     #: reader takes `part`, a predicate on a line's bytes; `ingest.run.parallel`).
     channel_of: str | None = None
+    #: The reader takes `raw_key` (the warehouse's raw-hash key) and hashes the bytes each record was decoded from
+    #: (`RawRecord.digest`), so that its fingerprinter need not serialise the payload again to hash it.
+    line_hashes: bool = False
 
     @property
     def read(self) -> Callable[[Path], Iterator[RawRecord]]:
@@ -141,6 +144,7 @@ PLATFORMS: dict[str, Platform] = {
                     fingerprint="ingest.sources.telegram.fingerprint:FINGERPRINT",
                     known_lines=True,
                     channel_of="ingest.sources.telegram.jsonl:line_channel",
+                    line_hashes=True,
                 ),
                 FileFormat(
                     "telegram-web",

@@ -279,3 +279,47 @@ def test_a_resaved_tme_page_normalises_only_the_changed_widget(db, conn, tmp_pat
     assert calls.calls == 1 + 2 * widgets
     assert snapshot(conn).diff(got) == []
     assert again.stats == forced.stats and again.stats.updated == 1
+
+
+def test_a_file_of_other_bytes_is_normalised_once_then_skipped_by_its_lines_hashes(
+    db, conn, tmp_path, telethon_calls, shared_data
+):
+    """Telethon JSONL records are skipped by the hash of their line's bytes (`RawRecord.digest`). The real capture
+    at another path: nothing normalised. The same messages written compactly (other bytes, the same payloads):
+    each normalised once, nothing written but their new hashes; then skipped. An edited line: that one alone."""
+    src = shared_data / "telethon" / "bloomberg_1488156064.jsonl"
+    lines = src.read_bytes().splitlines()
+
+    def at(name: str, data: bytes):
+        # A collector's next capture: another file named after the same channel (the ledger never knows it).
+        path = tmp_path / name / src.name
+        path.parent.mkdir()
+        path.write_bytes(data)
+        telethon_calls.calls = 0
+        return _import(conn, path, "telethon-jsonl", skip=True)
+
+    first = at("a", src.read_bytes())
+    assert telethon_calls.calls == len(lines) and first.stats.inserted > 20
+    got = snapshot(conn)
+    same = at("b", src.read_bytes())
+    assert telethon_calls.calls == 0 and same.stats.unchanged == first.stats.inserted
+
+    compact = [orjson.dumps(orjson.loads(line)) for line in lines]
+    rewritten = at("c", b"".join(c + b"\n" for c in compact))
+    assert telethon_calls.calls == len(lines)
+    assert (rewritten.stats.inserted, rewritten.stats.updated, rewritten.stats.versions) == (0, 0, 0)
+    assert snapshot(conn).diff(got) == []
+    at("d", b"".join(c + b"\n" for c in compact))
+    assert telethon_calls.calls == 0
+
+    msgs = [orjson.loads(c) for c in compact]
+    i = next(k for k, m in enumerate(msgs) if m.get("grouped_id") is None and m.get("message"))
+    msgs[i]["message"] += " (corrected)"
+    edited = at("e", b"".join(orjson.dumps(m) + b"\n" for m in msgs))
+    assert telethon_calls.calls == 1
+    assert (edited.stats.inserted, edited.stats.updated) == (0, 1)
+    texts = conn.execute(
+        "SELECT text FROM post_versions WHERE channel_id = %s AND post_id = %s ORDER BY version_at",
+        (msgs[i]["peer_id"]["channel_id"], msgs[i]["id"]),
+    ).fetchall()
+    assert [t for (t,) in texts][-1].endswith(" (corrected)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
+import orjson
 import pytest
 
 from ingest.models import Post, RawRecord, Rejected
@@ -215,3 +216,47 @@ def test_every_platforms_hash_is_keyed_by_the_warehouse():
     assert (
         len(telethon_units(msgs)) == 2 and len(x_units([page])) > 10 and len(_web_units([widget], KEY)) == 1
     )
+
+
+def _read_with_key(path, key: int = KEY) -> list[RawRecord]:
+    from ingest.sources.telegram.jsonl import read_jsonl
+
+    return list(read_jsonl(path, raw_key=key))
+
+
+def test_a_line_read_with_the_key_carries_the_raw_hash_of_its_bytes(shared_data, tmp_path):
+    """A real Telethon capture (written with spaces after separators) read with the warehouse's key: each record
+    carries the hash of its line's bytes, its unit takes it, and any byte of the line moves it. Written compactly
+    by orjson, the same messages hash as their payloads do, so hashes stored from such files stay valid."""
+    from ingest.sources.fingerprint import raw_hash_of
+    from ingest.sources.telegram.fingerprint import line_seed
+    from ingest.sources.telegram.jsonl import SOURCE_JSONL
+
+    src = shared_data / "telethon" / "bloomberg_1488156064.jsonl"
+    lines = src.read_bytes().splitlines()
+    assert b'", "' in lines[0]  # not orjson's compact form
+    records = _read_with_key(src)
+    assert len(records) == len(lines) > 20
+    seed = line_seed(KEY, SOURCE_JSONL, records[0].context)
+    assert [r.digest for r in records] == [raw_hash_of(seed, line) for line in lines]
+    singles = [i for i, r in enumerate(records) if r.payload.get("grouped_id") is None]
+    by_record = {u.records: u.raw_hash for u in telethon_units(records)}
+    assert all(by_record[(i,)] == records[i].digest for i in singles)
+    # From the payload (a record of a reader without the key), the spaced line's hash differs...
+    undigested = [RawRecord(r.source, r.payload, r.origin, r.fetched_at, r.context) for r in records]
+    from_payload = {u.records: u.raw_hash for u in telethon_units(undigested)}
+    assert all(from_payload[(i,)] != by_record[(i,)] for i in singles)
+    # ...and the compact line's is the same.
+    compact = tmp_path / src.name
+    compact.write_bytes(b"".join(orjson.dumps(orjson.loads(line)) + b"\n" for line in lines))
+    again = {u.records: u.raw_hash for u in telethon_units(_read_with_key(compact))}
+    assert all(again[(i,)] == from_payload[(i,)] for i in singles)
+    # One byte of a line (a space the payload does not see) moves its hash: bytes, not payloads, are compared.
+    spaced = tmp_path / "spaced" / src.name
+    spaced.parent.mkdir()
+    spaced.write_bytes(b"\n".join([lines[0].replace(b'", "', b'",  "', 1), *lines[1:]]) + b"\n")
+    moved = _read_with_key(spaced)
+    assert moved[0].payload == records[0].payload and moved[0].digest != records[0].digest
+    assert [r.digest for r in moved[1:]] == [r.digest for r in records[1:]]
+    # Another warehouse's key, another hash.
+    assert _read_with_key(src, KEY + 1)[0].digest != records[0].digest

@@ -47,6 +47,12 @@ def _album(payload: Any) -> object | None:
 _UNSURE = object()
 
 
+def line_seed(secret: int, source: str, context: dict[str, Any]) -> int | None:
+    """What a reader hashes the lines of a file with (`RawRecord.digest`, `fingerprint.raw_hash_of`): the seed
+    `units` takes for a single message of this source and context under the warehouse's key `secret`."""
+    return context_seed(secret, SALT, source, context)
+
+
 def units(records: Sequence[RawRecord], secret: int) -> list[Unit]:
     """The batch's units, hashed under the warehouse's raw-hash key `secret`."""
     out: list[Unit] = []
@@ -66,7 +72,9 @@ def units(records: Sequence[RawRecord], secret: int) -> list[Unit]:
                 known = seeds.get((id(ctx), rec.source))
                 if known is None:
                     known = seeds[(id(ctx), rec.source)] = (ctx, context_seed(secret, SALT, rec.source, ctx))
-                h = raw_hash_in(known[1], rec.payload) if known[1] is not None else None
+                h = rec.digest  # hashed from its line's bytes by the reader (`line_seed`), if it had them
+                if h is None and known[1] is not None:
+                    h = raw_hash_in(known[1], rec.payload)
                 if h is not None:
                     out.append(Unit(PLATFORM, key[0], key[1], h, (i,), (key[1],), rec.fetched_at))
         elif gid is _UNSURE or key is None:

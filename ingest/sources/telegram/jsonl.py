@@ -18,8 +18,10 @@ import orjson
 
 from ingest.models import RawRecord
 from ingest.normalize.telegram.fields import USERNAME, written_channel
+from ingest.sources.fingerprint import raw_hash_of
 from ingest.sources.known_lines import KnownLines
 from ingest.sources.lines import Resume, max_record_bytes, open_lines, oversize_record, read_lines
+from ingest.sources.telegram.fingerprint import line_seed
 
 SOURCE_JSONL = "telethon_jsonl"
 log = logging.getLogger(__name__)
@@ -98,15 +100,19 @@ def read_jsonl(
     resume: Resume | None = None,
     known: KnownLines | None = None,
     part: Callable[[bytes | None], bool] | None = None,
+    raw_key: int | None = None,
 ) -> Iterator[RawRecord]:
     """Stream a Telethon to_dict JSONL file, one record a line. A line that is not JSON (or not UTF-8)
     becomes a record with no payload and the undecodable text in `raw_text`, which the normaliser rejects.
     `resume`: only what was appended after an imported prefix. `known`: every line is noted there, and a line
     it knows from the file's last import is left out before decoding. `part`: the lines to read (their bytes;
     None for an oversize line), asked after `known` and before decoding: one part of a file split by channel
-    (`line_channel`)."""
+    (`line_channel`). `raw_key`: the warehouse's raw-hash key; a record decoded straight from its line then
+    carries the line's raw hash (`RawRecord.digest`), taken from the bytes at hand instead of serialising the
+    payload again to hash it."""
     path = Path(path)
     context = file_context(path)
+    seed = line_seed(raw_key, SOURCE_JSONL, context) if raw_key is not None else None
     limit = max_record_bytes()
     prefix = f"{path}:"
     loads = orjson.loads
@@ -129,7 +135,9 @@ def read_jsonl(
             else:
                 if known is not None and _album_member(payload):
                     known.part(line.number)
-                yield RawRecord(SOURCE_JSONL, payload, origin, None, context)
+                # The line without its end of line: a file written compactly by orjson then hashes as its payloads.
+                digest = raw_hash_of(seed, memoryview(data)[: line.size]) if seed is not None else None
+                yield RawRecord(SOURCE_JSONL, payload, origin, None, context, None, digest)
                 continue
             stripped = data.strip()
             if not stripped:
