@@ -9,7 +9,9 @@ Bloomberg channel record with its web-page media). Cases, each into a fresh scra
   split by channel across two worker processes; X pages (many accounts a line) are read by one process;
 - the same file again, nothing changed (what an hourly rescan mostly sees);
 - the file again (the same path: a collector re-writing its capture) with 1 % of the posts edited (a file imported
-  before is read by one process);
+  before is read by one process). In X pages every 100th tweet is edited, one a page: every record (page line)
+  changed. X pages also get the case the issue's words name, 1 % of the records edited: every tweet of every
+  100th page (1 % of the posts again), re-imported after a first import of its own database;
 - the first import in one process (`--jobs 1`), and in one process with its read-ahead thread off
   (`WIREWATCH_IMPORT_READ_AHEAD=0`, the code before it), each into another fresh database: what splitting the
   file and reading ahead gain;
@@ -56,8 +58,11 @@ def _text(i: int, edited: bool) -> str:
     return base + " (updated)" if edited else base
 
 
-def x_pages(path: Path, n: int, edited_every: int = 0, accounts: int = 500) -> None:
-    """n X posts from `accounts` accounts, 100 a page line, shaped as the real twarc page `two_tweets.jsonl`."""
+def x_pages(
+    path: Path, n: int, edited_every: int = 0, accounts: int = 500, *, edited_pages_every: int = 0
+) -> None:
+    """n X posts from `accounts` accounts, 100 a page line, shaped as the real twarc page `two_tweets.jsonl`.
+    Edited: every `edited_every`-th tweet, and every tweet of every `edited_pages_every`-th page."""
     page = orjson.loads(
         (SHARED / "x_api_v2" / "twarc_pages" / "two_tweets.jsonl").read_bytes().splitlines()[0]
     )
@@ -75,7 +80,10 @@ def x_pages(path: Path, n: int, edited_every: int = 0, accounts: int = 500) -> N
                 t["author_id"] = uid
                 t["lang"] = "en"
                 t["created_at"] = (START + timedelta(seconds=30 * i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-                t["text"] = _text(i, bool(edited_every) and i % edited_every == 0)
+                edited = (bool(edited_every) and i % edited_every == 0) or (
+                    bool(edited_pages_every) and (lo // 100) % edited_pages_every == 0
+                )
+                t["text"] = _text(i, edited)
                 t["public_metrics"] = {
                     "retweet_count": i % 7,
                     "reply_count": 0,
@@ -226,7 +234,28 @@ def one_format(name: str, make, n: int, repeats: int, report: Report, tmp: Path)
     report.add(case=f"{name}: first / unchanged", ratio=f / u, target=20)
     report.add(case=f"{name}: first / 1% edited", ratio=f / e, target=10)
     report.add(case=f"{name}: summaries", first=_counts(first), unchanged=_counts(again))
+    if make is x_pages:
+        pages_case(name, plain, n, repeats, f, report, tmp)
     folder_case(name, plain, n, repeats, report, tmp)
+
+
+def pages_case(name: str, plain: Path, n: int, repeats: int, first: float, report: Report, tmp: Path) -> None:
+    """1 % of the records (page lines) edited, all their tweets: re-imported at the same path after a first import
+    (not timed) into a database of its own. Compared with the median first import of the run."""
+    edited, work = tmp / f"{name}.edited_pages", tmp / f"{name}.pages.jsonl"
+    x_pages(edited, n, edited_pages_every=100)
+    runs = []
+    for _ in range(repeats):
+        with scratch_db("ww_bench_import_pages") as dsn:
+            shutil.copyfile(plain, work)
+            cli_import(dsn, work)
+            shutil.copyfile(edited, work)
+            s, summary = cli_import(dsn, work)
+            runs.append(s)
+    e = statistics.median(runs)
+    report.add(case=f"{name}: 1% of records (pages) edited re-import", n=n, seconds=e, speedup=first / e,
+               runs=runs, counts=_counts(summary))  # fmt: skip
+    report.add(case=f"{name}: first / 1% of records edited", ratio=first / e, target=10)
 
 
 FOLDER_FILES = 4

@@ -166,7 +166,7 @@ def _known(entry: LedgerEntry | None) -> LineDigests:
     holds SHA-256 digests, which no line's digest of today matches, so they are dropped (read once more)."""
     if entry is None or entry.line_seed is None:
         return LineDigests.fresh()
-    return LineDigests(entry.line_seed, entry.line_hashes)
+    return LineDigests(entry.line_seed, entry.line_hashes, entry.line_posts)
 
 
 def looks_unchanged(conn: psycopg.Connection, path: Path, fmt: str) -> bool:
@@ -227,5 +227,6 @@ def remember(
             line_hashes=lines.packed if lines is not None else None,
             head_hash=fp.head_hash,
             line_seed=lines.seed if lines is not None else None,
+            line_posts=lines.posts if lines is not None else None,
         ),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -306,9 +306,11 @@ def import_file(
             iter(file_format.read(path, **kwargs)), size, known.noted if known is not None else None
         )
 
-        def known_skipped() -> int:
-            # Every part reads every line: the lines skipped as known are counted by part 0 alone.
-            return known.skipped if known is not None and (shard is None or shard.reports) else 0
+        def known_skipped() -> tuple[int, int]:
+            # Every part reads every line: the lines skipped as known (and their posts) are counted by part 0 alone.
+            if known is None or (shard is not None and not shard.reports):
+                return 0, 0
+            return known.skipped, known.skipped_posts
 
         def prepare(chunk: list[RawRecord]) -> _Prepared:
             plan = plan_batch(chunk, file_format.fingerprinter, prober, skip=skip_records)
@@ -321,7 +323,7 @@ def import_file(
             skipped = [chunk[r].origin for u in plan.skipped for r in u.records] if known is not None else []
             return _Prepared(len(chunk), plan, items, rounds, skipped, known_skipped())
 
-        counted = 0  # lines skipped as known that a committed batch has counted
+        counted = (0, 0)  # lines skipped as known, and their posts, that a committed batch has counted
         # The posts of the batches that may still be uncommitted while a batch is planned ahead (those waiting
         # in the queue, and the one loading): its probe may have seen their new posts as new too.
         recent: deque[frozenset] = deque(maxlen=READ_AHEAD_DEPTH + 1)
@@ -335,13 +337,18 @@ def import_file(
                 if read_ahead:
                     recent.append(frozenset(i.key for i in batch.items if isinstance(i, Post)))
                 if known is not None:
-                    known.loaded(i.origin for i in batch.items if isinstance(i, Post))
-                    known.loaded(batch.skipped_origins)
+                    _remember_lines(known, batch)
                 _count(
-                    conn, run_id, summary, stats, batch.records, batch.lines_skipped - counted, on_progress
+                    conn,
+                    run_id,
+                    summary,
+                    stats,
+                    batch.records,
+                    _minus(batch.lines_skipped, counted),
+                    on_progress,
                 )
                 counted = batch.lines_skipped
-        if known is not None and (tail := known_skipped() - counted):
+        if known is not None and (tail := _minus(known_skipped(), counted)) != (0, 0):
             _count(conn, run_id, summary, LoadStats(), 0, tail, on_progress)
     except psycopg.OperationalError as exc:
         finish_after_error(conn, run_id, faults.describe(exc), reconnect=reconnect)
@@ -401,7 +408,7 @@ def import_shard(
 
 
 def _known_lines(file_format: FileFormat, digests: LineDigests, resume: Resume | None) -> KnownLines | None:
-    """The reader's known lines for a planned file of a one-post-a-line format: a grown file reads only new lines
+    """The reader's known lines for a planned file of a one-record-a-line format: a grown file reads only new lines
     (nothing to skip) and keeps its prefix's lines remembered."""
     if not file_format.known_lines:
         return None
@@ -417,7 +424,8 @@ class _Prepared:
     items: list[Post | Rejected | Deletion]
     rounds: list[list[PreparedRow]] | None  # its posts' rows with their hashes, when read ahead
     skipped_origins: list[str | None]  # where the posts held unchanged were read from (`path:line`)
-    lines_skipped: int  # lines the reader left out as known, up to the end of this batch (a running total)
+    # Lines the reader left out as known, and the posts they stand for, up to the end of this batch (running totals).
+    lines_skipped: tuple[int, int]
 
 
 def _probe_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
@@ -432,18 +440,37 @@ def _probe_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
         return None
 
 
+def _remember_lines(known: KnownLines, batch: _Prepared) -> None:
+    """Count the posts each line of a loaded batch made (or was skipped for, record by record). A line that made a
+    reject, or two posts of one key (an X page holding an edit and its original), is not remembered: it is read
+    again next time, its reject reported again and its versions loaded together, as record skipping reads them;
+    a deletion names no line, and a line that makes one makes no post."""
+    posts = [i for i in batch.items if isinstance(i, Post)]
+    known.loaded(p.origin for p in posts)
+    known.loaded(batch.skipped_origins)
+    known.withheld(getattr(i, "origin", None) for i in batch.items if not isinstance(i, Post))
+    lines = Counter((p.origin, p.key) for p in posts)
+    if len(lines) < len(posts):
+        known.withheld(origin for (origin, _), n in lines.items() if n > 1)
+
+
+def _minus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] - b[0], a[1] - b[1]
+
+
 def _count(
     conn: psycopg.Connection,
     run_id: int,
     summary: ImportSummary,
     stats: LoadStats,
     records: int,
-    skipped_lines: int,
+    skipped: tuple[int, int],
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    """A batch's counts into its run and the summary, committed with it; lines skipped as known count as
-    records and unchanged posts."""
-    stats.unchanged += skipped_lines
+    """A batch's counts into its run and the summary, committed with it; lines skipped as known (`skipped`: lines,
+    their posts) count as records, and their posts as unchanged."""
+    skipped_lines, skipped_posts = skipped
+    stats.unchanged += skipped_posts
     runs.add_counts(conn, run_id, stats.as_dict())
     conn.commit()
     summary.stats.add(stats)

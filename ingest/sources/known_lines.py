@@ -3,10 +3,12 @@
 Importing again a file that changed a little (a collector re-wrote it with a few messages edited) would otherwise
 decode, hash and probe every line to find the few that changed. The import ledger keeps the digests of the lines
 whose records loaded as posts (migration 016); a line read again from the same path with one of those digests
-holds exactly the input that produced a stored post, so it is skipped before it is decoded and counted as one
-unchanged post. A line the reader finds, once decoded, to be only part of a post (a Telethon album member: an
-album is one post merged from several lines, so an edited member is merged with the others again) is never
-remembered, so it is never skipped either; and because only decoded lines are asked, a skipped line costs its
+holds exactly the input that produced a stored post, so it is skipped before it is decoded and counted as the
+unchanged posts it made (one for a Telethon message; an X page's tweets and the originals it includes: the ledger
+keeps those counts where a line made other than one, migration 028). A line the reader finds, once decoded, to be
+only part of a post (a Telethon album member: an album is one post merged from several lines, so an edited member
+is merged with the others again) is never remembered, so it is never skipped either; nor is a line that made a
+reject or a deletion, so that it is reported again. Because only decoded lines are asked, a skipped line costs its
 digest alone.
 
 The trust is the import ledger's (as for a whole unchanged file): the warehouse still holds what it loaded. The
@@ -20,7 +22,7 @@ from __future__ import annotations
 import secrets
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from xxhash import xxh3_64_intdigest
@@ -51,6 +53,8 @@ class LineDigests:
 
     seed: int
     packed: bytes | None = None
+    #: The posts each line made, 4 bytes each (little-endian) in the order of `packed`; None: one each.
+    posts: bytes | None = None
 
     @classmethod
     def fresh(cls) -> LineDigests:
@@ -58,8 +62,8 @@ class LineDigests:
         return cls(secrets.randbits(63))
 
 
-def _array(raw: bytes | None) -> array:
-    out = array("q")
+def _array(raw: bytes | None, code: str = "q") -> array:
+    out = array(code)
     if raw:
         out.frombytes(raw)
         if sys.byteorder == "big":  # stored little-endian
@@ -75,15 +79,20 @@ class KnownLines:
     def __init__(self, digests: LineDigests | None = None, *, base: int | None = None):
         digests = digests or LineDigests.fresh()
         self.seed = digests.seed
-        # A set: a lookup a line is ~0.1 us against ~1 us for a search of the sorted array (memory: ~60 bytes a
-        # known line, only while a changed file is read again).
-        self._known = set(_array(digests.packed)) if base is None else set()
-        self._carried = _array(digests.packed) if base is not None else array("q")
+        # A set (a dict where lines made other than one post each): a lookup a line is ~0.1 us against ~1 us for a
+        # search of the sorted array (memory: ~60 bytes a known line, only while a changed file is read again).
+        self._counts = digests.posts is not None
+        known: set[int] | dict[int, int] = _counted(digests) if self._counts else set(_array(digests.packed))
+        self._known = known if base is None else set()
+        self._carried = known if base is not None else set()
         self._base = base or 0
         self._digests = array("q")  # by line number - base - 1; 0 where a line was not noted
-        self._loaded = bytearray()  # 1 where the line's record loaded as a post, or was skipped as known
-        self._parts: set[int] = set()  # lines that are part of a post (album members): never remembered
-        self.skipped = 0
+        self._posts = array("l")  # by line: the posts its records loaded as, or it was skipped for
+        self._parts: set[int] = (
+            set()
+        )  # lines never remembered: part of a post (album members), rejects, deletions
+        self.skipped = 0  # lines
+        self.skipped_posts = 0  # the posts they stand for
 
     def skip(self, number: int, data: bytes) -> bool:
         """Note line `number` (its bytes as read) and tell whether it can be left out undecoded."""
@@ -92,17 +101,20 @@ class KnownLines:
         digests = self._digests
         if at == len(digests):  # the usual case: lines come in order, each once
             digests.append(digest)
-            self._loaded.append(0)
+            self._posts.append(0)
         else:
             if at > len(digests):  # blank or oversize lines in between were not noted
                 grow = at + 1 - len(digests)
                 digests.extend([0] * grow)
-                self._loaded.extend(bytes(grow))
+                self._posts.extend([0] * grow)
             digests[at] = digest
-        if digest not in self._known:
+        known = self._known
+        if digest not in known:
             return False
-        self._loaded[at] = 1
+        posts = known[digest] if self._counts else 1  # type: ignore[index]
+        self._posts[at] = posts
         self.skipped += 1
+        self.skipped_posts += posts
         return True
 
     def noted(self) -> int:
@@ -115,8 +127,17 @@ class KnownLines:
         self._parts.add(number - self._base - 1)
 
     def loaded(self, origins: Iterable[str | None]) -> None:
-        """Mark the lines these records came from (origins `path:line`) as loaded into posts."""
-        size = len(self._loaded)
+        """Count for the lines these posts came from (origins `path:line`, one a post) a post each."""
+        for at in self._lines(origins):
+            self._posts[at] += 1
+
+    def withheld(self, origins: Iterable[str | None]) -> None:
+        """The lines these rejects or deletions came from are not remembered: their next import reads them again,
+        and reports them again."""
+        self._parts.update(self._lines(origins))
+
+    def _lines(self, origins: Iterable[str | None]) -> Iterator[int]:
+        size = len(self._posts)
         for origin in origins:
             if not origin:
                 continue
@@ -124,18 +145,18 @@ class KnownLines:
             if tail.isdigit():
                 at = int(tail) - self._base - 1
                 if 0 <= at < size:
-                    self._loaded[at] = 1
+                    yield at
 
     def remembered(self) -> LineDigests:
-        """What the ledger keeps for the next import: the digests of the lines that loaded, under this seed."""
+        """What the ledger keeps for the next import: the digests of the lines that loaded as posts, under this
+        seed, with how many posts each."""
         parts = self._parts
-        keep = [
-            d
-            for at, (d, ok) in enumerate(zip(self._digests, self._loaded, strict=True))
-            if ok and at not in parts
-        ]
-        keep.extend(self._carried)
-        return LineDigests(self.seed, pack(keep))
+        carried = self._carried
+        keep = dict(carried) if isinstance(carried, dict) else dict.fromkeys(carried, 1)
+        for at, (d, n) in enumerate(zip(self._digests, self._posts, strict=True)):
+            if n and at not in parts:
+                keep[d] = n
+        return LineDigests(self.seed, *pack_counted(keep))
 
 
 def pack(digests: Iterable[int]) -> bytes:
@@ -146,12 +167,37 @@ def pack(digests: Iterable[int]) -> bytes:
     return out.tobytes()
 
 
+def pack_counted(posts: dict[int, int]) -> tuple[bytes, bytes | None]:
+    """Digests and their posts as the ledger stores them (`LineDigests.packed`, `.posts`): the counts are left
+    out (None) when every line made one post, as every line of a Telethon file does."""
+    keys = sorted(posts)
+    packed = pack(keys)
+    if all(posts[k] == 1 for k in keys):
+        return packed, None
+    counts = array("l", [posts[k] for k in keys])
+    if counts.itemsize != 4:
+        counts = array("i", counts)
+    if sys.byteorder == "big":
+        counts.byteswap()
+    return packed, counts.tobytes()
+
+
+def _counted(digests: LineDigests) -> dict[int, int]:
+    keys = _array(digests.packed)
+    if digests.posts is None:
+        return dict.fromkeys(keys, 1)
+    counts = _array(digests.posts, "i")
+    if len(counts) != len(keys):  # not what this module wrote: remember nothing rather than miscount
+        return {}
+    return dict(zip(keys, counts, strict=True))
+
+
 def union(*parts: LineDigests) -> LineDigests:
     """The lines the parts of a file split by channel loaded, made one (the parts share their plan's seed)."""
     seeds = {p.seed for p in parts}
     if len(seeds) != 1:
         raise ValueError(f"the parts of one file digest their lines with one seed, not {len(seeds)}")
-    out: set[int] = set()
+    out: dict[int, int] = {}
     for p in parts:
-        out.update(_array(p.packed))
-    return LineDigests(seeds.pop(), pack(out))
+        out.update(_counted(p))
+    return LineDigests(seeds.pop(), *pack_counted(out))

@@ -49,8 +49,8 @@ class FileFormat:
     appendable: bool = False
     #: "module:attribute" -> ingest.sources.fingerprint.Fingerprinter: lets unchanged records skip normalising.
     fingerprint: str | None = None
-    #: One post a line (albums aside): lines imported before from the same path are skipped undecoded (the
-    #: reader takes `known=ingest.sources.known_lines.KnownLines`).
+    #: One record a line (a Telethon message, albums aside; an X page): lines imported before from the same path
+    #: are skipped undecoded (the reader takes `known=ingest.sources.known_lines.KnownLines`).
     known_lines: bool = False
     #: "module:function" -> the id of the channel a line's record belongs to (None: not told), from the line's
     #: bytes: lets one big file be imported on every core, each worker reading the lines of its own channels (the
@@ -176,6 +176,7 @@ PLATFORMS: dict[str, Platform] = {
                     records_per_batch=50,
                     appendable=True,
                     fingerprint="ingest.sources.x.fingerprint:FINGERPRINT",
+                    known_lines=True,
                 ),
             ),
             auto_source=lambda account: "x_api",

@@ -24,6 +24,7 @@ class LedgerEntry:
     line_hashes: bytes | None = None
     head_hash: bytes | None = None  # the first MiB's BLAKE3 (migration 017)
     line_seed: int | None = None  # what `line_hashes` are seeded with (migration 023; None: SHA-256 digests)
+    line_posts: bytes | None = None  # the posts each of `line_hashes` made (migration 028; None: one each)
 
 
 def get(conn: psycopg.Connection, path: str, *, with_lines: bool = True) -> LedgerEntry | None:
@@ -31,9 +32,9 @@ def get(conn: psycopg.Connection, path: str, *, with_lines: bool = True) -> Ledg
     for a caller that only asks whether or how the file was imported."""
     row = conn.execute(
         """SELECT path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, imported_at,
-                  CASE WHEN %s THEN line_hashes END, head_hash, line_seed
+                  CASE WHEN %s THEN line_hashes END, head_hash, line_seed, CASE WHEN %s THEN line_posts END
            FROM import_ledger WHERE path = %s""",
-        (with_lines, path),
+        (with_lines, with_lines, path),
     ).fetchone()
     if row is None:
         return None
@@ -41,7 +42,7 @@ def get(conn: psycopg.Connection, path: str, *, with_lines: bool = True) -> Ledg
     head = bytes(row[11]) if row[11] is not None else None
     return LedgerEntry(
         row[0], row[1], row[2], row[3], bytes(row[4]), *row[5:10], line_hashes=lines, head_hash=head,
-        line_seed=row[12],
+        line_seed=row[12], line_posts=bytes(row[13]) if row[13] is not None else None,
     )  # fmt: skip
 
 
@@ -49,13 +50,13 @@ def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
     conn.execute(
         """INSERT INTO import_ledger
                (path, format, size_bytes, mtime_ns, content_hash, lines, records, posts, rejected, line_hashes,
-                head_hash, line_seed)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                head_hash, line_seed, line_posts)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (path) DO UPDATE SET format = excluded.format, size_bytes = excluded.size_bytes,
                mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash, lines = excluded.lines,
                records = excluded.records, posts = excluded.posts, rejected = excluded.rejected,
                line_hashes = excluded.line_hashes, head_hash = excluded.head_hash, line_seed = excluded.line_seed,
-               imported_at = now()""",
+               line_posts = excluded.line_posts, imported_at = now()""",
         (
             e.path,
             e.format,
@@ -69,5 +70,6 @@ def record(conn: psycopg.Connection, e: LedgerEntry) -> None:
             e.line_hashes,
             e.head_hash,
             e.line_seed,
+            e.line_posts,
         ),
     )

@@ -13,7 +13,7 @@ import pytest
 from ingest.models import RawRecord
 from ingest.run import file_ledger, imports
 from ingest.run.imports import import_files
-from ingest.sources.known_lines import KnownLines, LineDigests, line_digest, pack, union
+from ingest.sources.known_lines import KnownLines, LineDigests, line_digest, pack, pack_counted, union
 from ingest.warehouse import ledger
 from ingest.warehouse.ledger import LedgerEntry
 from tests.conftest import truncate_all
@@ -321,3 +321,46 @@ def test_digests_of_the_second_ledger_version_never_match():
 
 def _unpack(raw: bytes) -> list[int]:
     return [int.from_bytes(raw[i : i + 8], "little", signed=True) for i in range(0, len(raw), 8)]
+
+
+def test_lines_of_many_posts_are_counted_and_a_withheld_line_is_never_remembered():
+    """An X page line makes many posts: its digest is remembered with their count, skipping it counts them, a
+    resumed import and the union of split parts keep the counts; a line that made a reject is not remembered. A
+    file whose lines made one post each stores no counts (as every Telethon file)."""
+    a, b, c = b'{"data": [1, 2, 3]}\n', b'{"data": [4]}\n', b'{"data": [5, 6], "errors": [7]}\n'
+    first = KnownLines(LineDigests(21))
+    assert not any(first.skip(n, line) for n, line in enumerate((a, b, c), 1))
+    first.loaded(["f.jsonl:1"] * 3 + ["f.jsonl:2", "f.jsonl:3", "f.jsonl:3"])
+    first.withheld(["f.jsonl:3"])
+    kept = first.remembered()
+    assert dict(zip(_unpack(kept.packed), _counts(kept.posts), strict=True)) == {
+        line_digest(a, 21): 3,
+        line_digest(b, 21): 1,
+    }
+
+    again = KnownLines(kept)
+    assert again.skip(1, a) and again.skip(2, b) and not again.skip(3, c)
+    assert (again.skipped, again.skipped_posts) == (2, 4)
+
+    grown = KnownLines(kept, base=3)
+    d = b'{"data": [8, 9]}\n'
+    assert not grown.skip(4, d)
+    grown.loaded(["f.jsonl:4", "f.jsonl:4"])
+    both = grown.remembered()
+    assert dict(zip(_unpack(both.packed), _counts(both.posts), strict=True)) == {
+        line_digest(a, 21): 3,
+        line_digest(b, 21): 1,
+        line_digest(d, 21): 2,
+    }
+    assert union(kept, both) == both
+
+    single = KnownLines(LineDigests(22))
+    single.skip(1, b)
+    single.loaded(["f.jsonl:1"])
+    assert single.remembered().posts is None
+    assert pack_counted({5: 1, 3: 1}) == (pack([3, 5]), None)
+
+
+def _counts(raw: bytes | None) -> list[int]:
+    assert raw is not None
+    return [int.from_bytes(raw[i : i + 4], "little", signed=True) for i in range(0, len(raw), 4)]

@@ -106,15 +106,21 @@ def test_a_reimported_telethon_file_normalises_only_the_records_that_changed(
     assert again.stats == forced.stats
 
 
-def test_a_reimported_page_file_normalises_only_the_edited_tweet(db, conn, tmp_path, x_posts_made):
-    path = tmp_path / "pages.jsonl"
-    pages = [_page(seed, edit=False) for seed in range(3)] + [_page(3)]
-    for n, page in enumerate(pages):  # four pages of other posts
+def _pages(plain: int, *, edited: int = 0) -> list[dict]:
+    """`plain` pages, then `edited` pages each holding an edit and its original, all of other posts."""
+    pages = [_page(seed, edit=False) for seed in range(plain)] + [_page(plain + k) for k in range(edited)]
+    for n, page in enumerate(pages):
         for t in page["data"] + page["includes"]["tweets"]:
             t["id"] = str(int(t["id"]) + n * 10_000)
             t["edit_history_tweet_ids"] = [str(int(i) + n * 10_000) for i in t["edit_history_tweet_ids"]]
             for r in t.get("referenced_tweets", ()):
                 r["id"] = str(int(r["id"]) + n * 10_000)
+    return pages
+
+
+def test_a_reimported_page_file_normalises_only_the_edited_tweet(db, conn, tmp_path, x_posts_made):
+    path = tmp_path / "pages.jsonl"
+    pages = _pages(3, edited=1)
     path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in pages))
     original = path.read_bytes()
     first = _import(conn, path, "x-v2-jsonl", skip=True)
@@ -323,3 +329,43 @@ def test_a_file_of_other_bytes_is_normalised_once_then_skipped_by_its_lines_hash
         (msgs[i]["peer_id"]["channel_id"], msgs[i]["id"]),
     ).fetchall()
     assert [t for (t,) in texts][-1].endswith(" (corrected)")
+
+
+def test_a_page_file_read_again_decodes_only_its_changed_pages(db, conn, tmp_path, x_posts_made, monkeypatch):
+    """X page lines imported before from the same path are skipped undecoded and counted as the posts they made
+    (known lines with post counts, migration 028), except a page that made a reject, which is read and reported
+    again; the warehouse and the counts are those of reading every line."""
+    decoded: list[bytes] = []
+    real = orjson.loads
+    monkeypatch.setattr(orjson, "loads", lambda data: decoded.append(data) or real(data))
+    path = tmp_path / "pages.jsonl"
+    pages = _pages(6)
+    pages[4]["errors"] = [{"title": "Not Found Error", "resource_type": "tweet", "resource_id": "9"}]
+    path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in pages))
+    original = path.read_bytes()
+    first = _import(conn, path, "x-v2-jsonl", skip=True)
+    assert len(x_posts_made) == 6 and first.stats.rejected == 1
+    (posts,) = conn.execute(
+        "SELECT line_posts FROM import_ledger WHERE path = %s", (str(path.resolve()),)
+    ).fetchone()
+    assert posts is not None  # pages made other than one post each
+
+    pages[2]["data"][5]["text"] += " (corrected)"
+    path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in pages))
+    x_posts_made.clear()
+    decoded.clear()
+    again = _import(conn, path, "x-v2-jsonl", skip=True)
+    # Two pages decoded: the edited one (of it, the edited tweet alone normalised) and the one with the reject.
+    assert len([d for d in decoded if b'"data"' in d]) == 2
+    assert x_posts_made[0] == 1 and len(x_posts_made) == 2
+    assert again.records == 6 and again.stats.rejected == 1 and again.stats.updated == 1
+    got = snapshot(conn)
+
+    truncate_all(db)
+    edited_bytes = path.read_bytes()
+    path.write_bytes(original)
+    _import(conn, path, "x-v2-jsonl", skip=False)
+    path.write_bytes(edited_bytes)
+    forced = _import(conn, path, "x-v2-jsonl", skip=False)
+    assert snapshot(conn).diff(got) == []
+    assert again.stats == forced.stats and again.stats.unchanged > 40
