@@ -449,9 +449,10 @@ def _remember_lines(known: KnownLines, batch: _Prepared) -> None:
     known.loaded(p.origin for p in posts)
     known.loaded(batch.skipped_origins)
     known.withheld(getattr(i, "origin", None) for i in batch.items if not isinstance(i, Post))
-    lines = Counter((p.origin, p.key) for p in posts)
-    if len(lines) < len(posts):
-        known.withheld(origin for (origin, _), n in lines.items() if n > 1)
+    if len({p.origin for p in posts}) < len(posts):  # some line made several posts: are their keys distinct?
+        lines = Counter((p.origin, p.channel_id, p.post_id) for p in posts)  # one platform a line
+        if len(lines) < len(posts):
+            known.withheld(origin for (origin, _, _), n in lines.items() if n > 1)
 
 
 def _minus(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:

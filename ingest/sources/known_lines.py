@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -128,8 +129,10 @@ class KnownLines:
 
     def loaded(self, origins: Iterable[str | None]) -> None:
         """Count for the lines these posts came from (origins `path:line`, one a post) a post each."""
-        for at in self._lines(origins):
-            self._posts[at] += 1
+        # An X page's hundred posts share one origin: each distinct one is parsed once.
+        for origin, n in Counter(origins).items():
+            for at in self._lines((origin,)):
+                self._posts[at] += n
 
     def withheld(self, origins: Iterable[str | None]) -> None:
         """The lines these rejects or deletions came from are not remembered: their next import reads them again,
