@@ -89,9 +89,8 @@ class KnownLines:
         self._base = base or 0
         self._digests = array("q")  # by line number - base - 1; 0 where a line was not noted
         self._posts = array("l")  # by line: the posts its records loaded as, or it was skipped for
-        self._parts: set[int] = (
-            set()
-        )  # lines never remembered: part of a post (album members), rejects, deletions
+        # Lines never remembered: part of a post (album members), or that made a reject or two posts of one key.
+        self._parts: set[int] = set()
         self.skipped = 0  # lines
         self.skipped_posts = 0  # the posts they stand for
 
@@ -135,8 +134,8 @@ class KnownLines:
                 self._posts[at] += n
 
     def withheld(self, origins: Iterable[str | None]) -> None:
-        """The lines these rejects or deletions came from are not remembered: their next import reads them again,
-        and reports them again."""
+        """The lines these origins name (of a reject; of two posts of one key) are not remembered: their next
+        import reads them again, and reports a reject again."""
         self._parts.update(self._lines(origins))
 
     def _lines(self, origins: Iterable[str | None]) -> Iterator[int]:
@@ -177,9 +176,7 @@ def pack_counted(posts: dict[int, int]) -> tuple[bytes, bytes | None]:
     packed = pack(keys)
     if all(posts[k] == 1 for k in keys):
         return packed, None
-    counts = array("l", [posts[k] for k in keys])
-    if counts.itemsize != 4:
-        counts = array("i", counts)
+    counts = array("i", [posts[k] for k in keys])  # 4 bytes
     if sys.byteorder == "big":
         counts.byteswap()
     return packed, counts.tobytes()
