@@ -88,7 +88,9 @@ class KnownLines:
         self._carried = known if base is not None else set()
         self._base = base or 0
         self._digests = array("q")  # by line number - base - 1; 0 where a line was not noted
-        self._posts = array("l")  # by line: the posts its records loaded as, or it was skipped for
+        # By line: the posts its records loaded as, or it was skipped for (4 bytes a line of every file read; a
+        # list or a dict of them would cost ~10x at the end of a 1M-line file).
+        self._posts = array("I")
         # Lines never remembered: part of a post (album members), or that made a reject or two posts of one key.
         self._parts: set[int] = set()
         self.skipped = 0  # lines
@@ -154,11 +156,17 @@ class KnownLines:
         seed, with how many posts each."""
         parts = self._parts
         carried = self._carried
-        keep = dict(carried) if isinstance(carried, dict) else dict.fromkeys(carried, 1)
-        for at, (d, n) in enumerate(zip(self._digests, self._posts, strict=True)):
+        lines = zip(self._digests, self._posts, strict=True)
+        if not self._counts and max(self._posts, default=0) <= 1:
+            # Every line made one post (a Telethon file): digests alone, as lean as the ledger stores them.
+            keep = [d for at, (d, n) in enumerate(lines) if n and at not in parts]
+            keep.extend(carried)
+            return LineDigests(self.seed, pack(keep))
+        counted = dict(carried) if isinstance(carried, dict) else dict.fromkeys(carried, 1)
+        for at, (d, n) in enumerate(lines):
             if n and at not in parts:
-                keep[d] = n
-        return LineDigests(self.seed, *pack_counted(keep))
+                counted[d] = n
+        return LineDigests(self.seed, *pack_counted(counted))
 
 
 def pack(digests: Iterable[int]) -> bytes:
@@ -197,6 +205,11 @@ def union(*parts: LineDigests) -> LineDigests:
     seeds = {p.seed for p in parts}
     if len(seeds) != 1:
         raise ValueError(f"the parts of one file digest their lines with one seed, not {len(seeds)}")
+    if all(p.posts is None for p in parts):  # one post a line: a set, not a dict of a million counts
+        digests: set[int] = set()
+        for p in parts:
+            digests.update(_array(p.packed))
+        return LineDigests(seeds.pop(), pack(digests))
     out: dict[int, int] = {}
     for p in parts:
         out.update(_counted(p))
