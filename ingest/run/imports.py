@@ -446,10 +446,11 @@ def _remember_lines(known: KnownLines, batch: _Prepared) -> None:
     again next time, its reject reported again and its versions loaded together, as record skipping reads them;
     a deletion names no line, and a line that makes one makes no post."""
     posts = [i for i in batch.items if isinstance(i, Post)]
-    known.loaded(p.origin for p in posts)
+    per_line = Counter(p.origin for p in posts)
+    known.loaded(per_line)
     known.loaded(batch.skipped_origins)
     known.withheld(getattr(i, "origin", None) for i in batch.items if not isinstance(i, Post))
-    if len({p.origin for p in posts}) < len(posts):  # some line made several posts: are their keys distinct?
+    if len(per_line) < len(posts):  # some line made several posts: are their keys distinct?
         lines = Counter((p.origin, p.channel_id, p.post_id) for p in posts)  # one platform a line
         if len(lines) < len(posts):
             known.withheld(origin for (origin, _, _), n in lines.items() if n > 1)

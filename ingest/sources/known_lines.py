@@ -23,7 +23,7 @@ import secrets
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xxhash import xxh3_64_intdigest
@@ -92,7 +92,7 @@ class KnownLines:
         # list or a dict of them would cost ~10x at the end of a 1M-line file).
         self._posts = array("I")
         # Lines never remembered: part of a post (album members), or that made a reject or two posts of one key.
-        self._parts: set[int] = set()
+        self._withheld: set[int] = set()
         self.skipped = 0  # lines
         self.skipped_posts = 0  # the posts they stand for
 
@@ -126,68 +126,73 @@ class KnownLines:
     def part(self, number: int) -> None:
         """The reader's word, once it decoded line `number`, that the line is only part of a post (a Telethon
         album member): it is not remembered, so the next import decodes it again."""
-        self._parts.add(number - self._base - 1)
+        self._withheld.add(number - self._base - 1)
 
     def loaded(self, origins: Iterable[str | None]) -> None:
-        """Count for the lines these posts came from (origins `path:line`, one a post) a post each."""
+        """Count for the lines these posts came from (origins `path:line`, one a post, or a `Counter` of them) a
+        post each."""
         # An X page's hundred posts share one origin: each distinct one is parsed once.
-        for origin, n in Counter(origins).items():
-            for at in self._lines((origin,)):
+        for origin, n in (origins if isinstance(origins, Counter) else Counter(origins)).items():
+            at = self._line(origin)
+            if at is not None:
                 self._posts[at] += n
 
     def withheld(self, origins: Iterable[str | None]) -> None:
         """The lines these origins name (of a reject; of two posts of one key) are not remembered: their next
         import reads them again, and reports a reject again."""
-        self._parts.update(self._lines(origins))
-
-    def _lines(self, origins: Iterable[str | None]) -> Iterator[int]:
-        size = len(self._posts)
         for origin in origins:
-            if not origin:
-                continue
-            _, _, tail = origin.rpartition(":")
-            if tail.isdigit():
-                at = int(tail) - self._base - 1
-                if 0 <= at < size:
-                    yield at
+            at = self._line(origin)
+            if at is not None:
+                self._withheld.add(at)
+
+    def _line(self, origin: str | None) -> int | None:
+        """The position of the line an origin (`path:line`) names among those noted, or None."""
+        if not origin:
+            return None
+        _, _, tail = origin.rpartition(":")
+        if not tail.isdigit():
+            return None
+        at = int(tail) - self._base - 1
+        return at if 0 <= at < len(self._posts) else None
 
     def remembered(self) -> LineDigests:
         """What the ledger keeps for the next import: the digests of the lines that loaded as posts, under this
         seed, with how many posts each."""
-        parts = self._parts
+        withheld = self._withheld
         carried = self._carried
         lines = zip(self._digests, self._posts, strict=True)
         if not self._counts and max(self._posts, default=0) <= 1:
             # Every line made one post (a Telethon file): digests alone, as lean as the ledger stores them.
-            keep = [d for at, (d, n) in enumerate(lines) if n and at not in parts]
+            keep = [d for at, (d, n) in enumerate(lines) if n and at not in withheld]
             keep.extend(carried)
             return LineDigests(self.seed, pack(keep))
         counted = dict(carried) if isinstance(carried, dict) else dict.fromkeys(carried, 1)
         for at, (d, n) in enumerate(lines):
-            if n and at not in parts:
+            if n and at not in withheld:
                 counted[d] = n
         return LineDigests(self.seed, *pack_counted(counted))
 
 
 def pack(digests: Iterable[int]) -> bytes:
     """Digests as the ledger stores them: sorted, distinct, 8 bytes each, little-endian."""
-    out = array("q", sorted(set(digests)))
+    return _little(array("q", sorted(set(digests))))
+
+
+def _little(values: array) -> bytes:
+    """An array's bytes little-endian, as the ledger stores them (`_array` reads them back)."""
     if sys.byteorder == "big":
-        out.byteswap()
-    return out.tobytes()
+        values.byteswap()
+    return values.tobytes()
 
 
 def pack_counted(posts: dict[int, int]) -> tuple[bytes, bytes | None]:
     """Digests and their posts as the ledger stores them (`LineDigests.packed`, `.posts`): the counts are left
     out (None) when every line made one post, as every line of a Telethon file does."""
-    keys = sorted(posts)
-    packed = pack(keys)
+    keys = sorted(posts)  # distinct already: the digests of one sort serve both arrays
+    packed = _little(array("q", keys))
     if all(posts[k] == 1 for k in keys):
         return packed, None
-    counts = array("i", [posts[k] for k in keys])  # 4 bytes
-    if sys.byteorder == "big":
-        counts.byteswap()
-    return packed, counts.tobytes()
+    return packed, _little(array("i", [posts[k] for k in keys]))  # 4 bytes
 
 
 def _counted(digests: LineDigests) -> dict[int, int]:
