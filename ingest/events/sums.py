@@ -228,7 +228,7 @@ class Level:
 
     At a bucket's start the posts' dot products with every stored open sum come from one sparse product, and
     the candidates above the floor are picked out for the whole bucket at once. A cluster touched during the
-    bucket becomes "local": a dense column of D holds its exact dot product with every post of the bucket,
+    bucket becomes "local": a dense row of D holds its exact dot product with every post of the bucket,
     updated as members join (intra-bucket dot products) and as clusters merge."""
 
     def __init__(self, name: str, window_s: float, new_id: Callable[[], int]):
@@ -309,6 +309,8 @@ class Level:
         if ST.nnz and n:
             min_x = float(np.sqrt(bk.xi2[bk.xi2 > 0].min())) if (bk.xi2 > 0).any() else 0.0
             thr = floors * np.sqrt(st.norm2[slots]) * min_x * (1.0 - 1e-9)
+            # The dot products are integers: compared with the bound's ceiling as integers, not each cast to a float.
+            thr = np.ceil(thr).astype(ST.data.dtype)
             hit = np.nonzero(ST.data >= np.repeat(thr, np.diff(ST.indptr)))[0]
         else:
             hit = np.zeros(0, np.int64)
@@ -326,7 +328,9 @@ class Level:
         self.local_ids: list[int] = []
         self.local_of: dict[int, int] = {}
         cap = min(B, 64) + 8
-        self.D = np.zeros((B, cap), np.float64)
+        # Cluster-major (one row per local cluster): a member joining adds a contiguous row, where a column
+        # of a post-major array strode a page per post.
+        self.D = np.zeros((cap, B), np.float64)
         self.local_norm2 = np.zeros(cap, dtype=np.float64)
         self.local_last = np.zeros(cap, dtype=np.float64)
         self.local_alive = np.zeros(cap, dtype=bool)
@@ -340,8 +344,8 @@ class Level:
         loc = len(self.local_ids)
         if loc >= len(self.local_norm2):
             cap = 2 * len(self.local_norm2)
-            D = np.zeros((self.bk.B, cap), np.float64)
-            D[:, :loc] = self.D[:, :loc]
+            D = np.zeros((cap, self.bk.B), np.float64)
+            D[:loc] = self.D[:loc]
             self.D = D
             self.local_norm2 = _grown(self.local_norm2, cap)
             self.local_last = _grown(self.local_last, cap)
@@ -355,9 +359,9 @@ class Level:
         if row >= 0:
             self.col2local[k] = loc
             lo, hi = self.ST.indptr[row], self.ST.indptr[row + 1]
-            self.D[self.ST.indices[lo:hi], loc] = self.ST.data[lo:hi]
+            self.D[loc, self.ST.indices[lo:hi]] = self.ST.data[lo:hi]
         elif len(c.idx):  # a closed slot (a link can join a closed event) or a cluster not yet stored
-            self.D[:, loc] = self.bk.dots_with(c.idx, c.val)
+            self.D[loc] = self.bk.dots_with(c.idx, c.val)
         self.local_norm2[loc] = float(c.norm2)
         self.local_last[loc] = c.last_ts
         self.local_alive[loc] = True
@@ -386,7 +390,7 @@ class Level:
             )
         n = len(self.local_ids)
         if n:
-            d = self.D[i, :n]
+            d = self.D[:n, i]
             nz = np.nonzero((d > 0) & self.local_alive[:n] & (self.local_last[:n] >= ts - self.window_s))[0]
             if len(nz):
                 cos = d[nz] / np.sqrt(self.local_norm2[nz] * xi2)
@@ -403,7 +407,7 @@ class Level:
     def dot_with(self, cid: int, i: int) -> float:
         """Exact dot product of post i with cluster `cid` as it is now (the post is about to join it)."""
         loc = self._local(cid)  # first: it may grow D
-        return float(self.D[i, loc])
+        return float(self.D[loc, i])
 
     def norm2_of(self, cid: int) -> float:
         loc = self.local_of.get(cid)
@@ -413,7 +417,7 @@ class Level:
         loc = self._local(cid)
         self.local_norm2[loc] += 2.0 * dot + xi2
         self.owner[i] = loc
-        self.D[:, loc] += self.bk.intra[i]  # the row: contiguous, and equal to the column (symmetric)
+        self.D[loc] += self.bk.intra[i]  # intra's row i equals its column i (symmetric)
         c = self.clusters[cid]
         c.n += 1
         self.local_size[loc] = c.n
@@ -465,7 +469,7 @@ class Level:
         ls, ld = self._local(src), self._local(dst)
         self.local_norm2[ld] = self.local_norm2[ld] + self.local_norm2[ls] + 2.0 * cross
         self.owner[self.owner == ls] = ld
-        self.D[:, ld] += self.D[:, ls]
+        self.D[ld] += self.D[ls]
         s, d = self.clusters[src], self.clusters[dst]
         d.n += s.n
         self.local_size[ld] = max(d.n, 1)
