@@ -15,6 +15,7 @@ import psycopg
 from ingest.config import DEFAULT_RESCAN_HOURS
 from ingest.models import ChannelSpec, Cursor, FetchWindow, Normalizer, Post, Rejected
 from ingest.normalize.common import album_member_ids
+from ingest.run import interrupts
 from ingest.run.records import load_batch
 from ingest.sources.base import Batch, Deferred, LiveSource, SourceError
 from ingest.sources.fingerprint import Fingerprinter
@@ -110,20 +111,26 @@ def run_channel(
     if rescan_hours and rescan_hours > 0:
         rescan_since = (until or now) - timedelta(hours=rescan_hours)
     window = FetchWindow(since, until, rescan_since)
-    run_id = runs.start_run(
-        conn, kind, spec.source, run_target(spec), (since, until),
-        notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
-    )  # fmt: skip
-    summary.run_id = run_id
     # Where to record the run's end if Ctrl-C leaves `conn` mid-COPY (see `runs.finish_after_error`).
     reconnect = reconnector(conn, application_name=FINISH_APP)
-    loader = Loader(conn, run_id=run_id)
-    fingerprinter = _fingerprinter_for(spec.source)
-    if fingerprinter is not None and not force:
-        loader.probe_ahead(spec.platform, channel_id)
-    held = _Held()
-    this = _Pass(conn, loader, spec, channel_id, run_id, summary)
+    interrupted = interrupts.hold()  # from the run's start to the try that ends it
     try:
+        run_id = runs.start_run(
+            conn, kind, spec.source, run_target(spec), (since, until),
+            notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
+        )  # fmt: skip
+        summary.run_id = run_id
+        loader = Loader(conn, run_id=run_id)
+        fingerprinter = _fingerprinter_for(spec.source)
+        if fingerprinter is not None and not force:
+            loader.probe_ahead(spec.platform, channel_id)
+        held = _Held()
+        this = _Pass(conn, loader, spec, channel_id, run_id, summary)
+    except BaseException:
+        interrupted.release()
+        raise
+    try:
+        interrupted.release()
         for batch in source.fetch(spec, channel_id, cursor, window):
             held = _load_batch(
                 this,

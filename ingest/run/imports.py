@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.models import Deletion, Post, RawRecord, Rejected
-from ingest.run import file_ledger
+from ingest.run import file_ledger, interrupts
 from ingest.run.read_ahead import ReadAhead
 from ingest.run.records import BatchPlan, load_planned, normalize_records, plan_batch
 from ingest.sources.formats import FileFormat, detect_format, get_format
@@ -270,15 +270,21 @@ def import_file(
     shard: Shard | None = None,
 ) -> ImportSummary:
     summary = summary or ImportSummary(str(path), file_format.name)
-    run_id = runs.start_run(conn, "import", file_format.name, str(path))
     # Where to record the run's end if Ctrl-C leaves `conn` mid-COPY (see `runs.finish_after_error`).
     reconnect = reconnector(conn, application_name=FINISH_APP)
     # A capture that does not say when it was fetched was fetched before its file was last written: stamping its
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
-    loader = Loader(conn, run_id=run_id, observed_at=observed)
+    held = interrupts.hold()  # from the run's start to the try that ends it
+    try:
+        run_id = runs.start_run(conn, "import", file_format.name, str(path))
+        loader = Loader(conn, run_id=run_id, observed_at=observed)
+    except BaseException:
+        held.release()
+        raise
     probe = None
     try:
+        held.release()
         # Inside the try: opening the connection takes a while, and Ctrl-C (or a worker's interrupt after another
         # worker's fault) landing meanwhile must still end the run as failed, not leave it running.
         if read_ahead and skip_records and file_format.fingerprinter:
