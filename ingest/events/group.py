@@ -28,7 +28,7 @@ from ingest.events.boilerplate import boilerplate_of
 from ingest.events.boilerplate import learn as learn_boilerplate
 from ingest.events.clean import Boilerplate, Parsed
 from ingest.events.cluster import Cluster, Grouper, Item, Params, RunResult, note_holder
-from ingest.events.prepare import Prepared, parse_all, prepare_all
+from ingest.events.prepare import Prepared, parse_all
 from ingest.events.records import Key
 from ingest.events.sums import Level
 from ingest.events.text import Vector, vectorize
@@ -96,19 +96,18 @@ def _refs(row: store.PostRow) -> tuple[tuple[str, tuple], ...]:
     return tuple(refs)
 
 
-def _items(
-    rows: Sequence[store.PostRow], parsed: Sequence[Parsed], boiler: Mapping[tuple[str, int], Boilerplate]
-) -> tuple[list[Item], dict[Key, str]]:
-    """Rows of `store.posts_to_group` (with their parsed texts) -> items: text cleaned of markup and the
-    channel's boilerplate, then vectorised (on every core, see `ingest.events.prepare`); and each post's cleaned
-    title, which the grouping itself never reads."""
-    prepared = prepare_all(
-        [
-            (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
-            for r, t in zip(rows, parsed, strict=True)
-        ],
-        boiler,
-    )
+def _post_texts(rows: Sequence[store.PostRow], parsed: Sequence[Parsed]) -> list[prepare.PostText]:
+    """Rows of `store.posts_to_group` with their parsed texts, as `ingest.events.prepare` takes them."""
+    return [
+        (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
+        for r, t in zip(rows, parsed, strict=True)
+    ]
+
+
+def _items(rows: Sequence[store.PostRow], prepared: Sequence[Prepared]) -> tuple[list[Item], dict[Key, str]]:
+    """Rows of `store.posts_to_group` with their prepared texts (cleaned of markup and the channel's boilerplate,
+    then vectorised: `ingest.events.prepare`) -> items; and each post's cleaned title, which the grouping itself
+    never reads."""
     items = [_item(r, p) for r, p in zip(rows, prepared, strict=True)]
     titles = {it.key: p[3] for it, p in zip(items, prepared, strict=True)}
     return items, titles
@@ -239,14 +238,23 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         result, titles = _score_as_prepared(conn, g, rows, texts, boiler, params)
         clock.lap("group")  # preparing, weighing and scoring, side by side
     else:
-        items, titles = _items(rows, parsed, boiler)
+        # With stored groups to load, a worker process prepares the posts while this one reads the open events
+        # and storylines: neither needs the other.
+        beside = not stateless and prepare.parallel(len(rows), prepare.MIN_BESIDE)
+        with prepare.preparing(_post_texts(rows, parsed), boiler, beside=beside) as pending:
+            if beside:
+                _load_clusters(conn, g, params, ref_time)
+                clock.lap("state")
+            items, titles = _items(rows, pending.result())
         clock.lap("vectorise")
         items = _weigh(conn, items, params)
         clock.lap("rarity")
         if not items:
             return stats
         if not stateless:
-            _load_state(conn, g, items, params, ref_time)
+            if not beside:
+                _load_clusters(conn, g, params, ref_time)
+            _load_lookups(conn, g, items, params, ref_time)
         clock.lap("state")
         result = g.process(items)
         clock.lap("group")
@@ -360,13 +368,17 @@ def _save_days(conn: psycopg.Connection, counts: Mapping[int, rarity.DayCounts],
     rarity_days.save_days(conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in days})
 
 
-def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
-    """What the run needs of earlier groups: redirects, the events and storylines open at the first post's
-    time, and for stage 0 the events of referenced posts, of earlier forwards of them, and of copies."""
+def _ref_dt(ref_time):
+    return _dt(_ts(ref_time)) if isinstance(ref_time, datetime) else ref_time
+
+
+def _load_clusters(conn: psycopg.Connection, g: Grouper, params: Params, ref_time) -> None:
+    """What the run needs of earlier groups before its posts are prepared: redirects, and the events and
+    storylines open at the first post's time (`ref_time`)."""
     ev_redirects, st_redirects = store.redirects(conn)
     g.events.merged.update(ev_redirects)
     g.storylines.merged.update(st_redirects)
-    t_ref = _dt(_ts(ref_time)) if isinstance(ref_time, datetime) else ref_time
+    t_ref = _ref_dt(ref_time)
     # An open event whose first post is more than the span before the run's first post cannot take any of the
     # run's posts by similarity (`Params.event_bar`); it is loaded only if a post links to it (a forward, a
     # reply, a copy: `Grouper._ensure_event`). An hour of margin: loading one more changes nothing.
@@ -381,6 +393,11 @@ def _load_state(conn: psycopg.Connection, g: Grouper, items: list[Item], params:
     ):
         g.add_storyline(_cluster(row, event=False))
 
+
+def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
+    """What stage 0 needs of earlier groups for the run's prepared posts: the events of referenced posts, of
+    earlier forwards of them, and of copies and excerpts."""
+    t_ref = _ref_dt(ref_time)
     # stage 0 lookups: the events of referenced posts, of earlier forwards of the same original, of copies
     refs = {ref for it in items for _k, ref in it.refs} | {it.key for it in items}
     g.post_event.update(store.events_of_posts(conn, sorted(refs)))

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from ingest.events.clean import NONE, Boilerplate, Parsed, clean, parse, segments
@@ -63,6 +64,51 @@ def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
         return [x for c in chunks for x in fn(c)]
     with ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork")) as pool:
         return [x for part in pool.map(fn, chunks) for x in part]
+
+
+#: From this many posts a run that loads stored groups prepares its posts in a worker process while it loads
+#: them (`preparing`): the fork and the pickling are hidden behind reading the open events and storylines.
+MIN_BESIDE = 1000
+
+
+class Preparing:
+    """`prepare_all`'s result, made by a worker process while the caller does something else (`preparing`), or
+    by the caller when it asks (`result`)."""
+
+    def __init__(self, posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], beside: bool):
+        self._chunks = _chunks(posts, boiler)
+        self._n = len(posts)
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list = []
+        if beside:
+            # One worker, as the caller keeps the other core busy meanwhile; every core for a run big enough
+            # to outlast that (`MIN_PARALLEL`).
+            n = workers()
+            self._pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
+            self._futures = [self._pool.submit(_prepare_chunk, c) for c in self._chunks]
+
+    def result(self) -> list[Prepared]:
+        if self._pool is None:
+            return _map(_prepare_chunk, self._chunks, self._n)
+        return [x for f in self._futures for x in f.result()]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@contextmanager
+def preparing(
+    posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], *, beside: bool
+) -> Iterator[Preparing]:
+    """`prepare_all` of `posts`, in a worker process started now when `beside` (ask `parallel(n, MIN_BESIDE)`),
+    so that the caller can read the warehouse meanwhile; the worker is stopped on leaving (Ctrl-C included)."""
+    job = Preparing(posts, boiler, beside)
+    try:
+        yield job
+    finally:
+        job.close()
 
 
 def prepare_chunks(

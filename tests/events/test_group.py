@@ -450,3 +450,62 @@ def test_the_posts_that_repost_or_quote_a_post_are_found_by_index(conn):
         plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT post_id FROM posts WHERE {cols}"))  # noqa: S608
         assert index in plan and "Seq Scan" not in plan, plan
     conn.rollback()
+
+
+GROUP_TABLES = (
+    "event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state, grouping_days"
+)
+
+
+@pytest.mark.slow
+def test_an_increment_prepared_beside_loading_the_stored_groups_groups_as_one_process(
+    conn, shared_data, monkeypatch
+):
+    """An increment with stored groups to load prepares its posts in worker processes while it reads the open
+    events and storylines (`prepare.preparing`): the same groups as preparing them in this process afterwards."""
+    from ingest.events import prepare
+    from ingest.run.imports import import_files
+
+    import_files(conn, [shared_data / "telegram_news_ru" / f"{c}.jsonl" for c in PINNED_CHANNELS])
+    conn.commit()
+    (cut,) = conn.execute("SELECT posted_at FROM posts ORDER BY posted_at OFFSET 2300 LIMIT 1").fetchone()
+    monkeypatch.setattr(prepare, "MIN_BESIDE", 100)
+    outcomes = []
+    for workers in ("1", "2"):  # 1: no worker process (prepared here, after the state is read)
+        monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", workers)
+        conn.execute(f"TRUNCATE {GROUP_TABLES}")
+        conn.commit()
+        group_window(conn, until=cut)
+        stats = group_window(conn)
+        assert stats.mode == "incremental" and stats.posts == 3312 - 2300
+        phases = list(stats.phases)
+        beside = phases.index("state") < phases.index("vectorise")
+        assert beside == (workers == "2"), phases
+        outcomes.append((sets(partition(conn)), sets(storyline_partition(conn))))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_an_interrupted_increment_leaves_no_worker_behind(conn, monkeypatch):
+    """Ctrl-C while the stored groups are read and the posts prepared beside: the worker processes stop with the
+    run."""
+    import multiprocessing
+
+    import ingest.events.group as group_module
+    from ingest.events import prepare
+
+    load(conn, rutte_posts())
+    group_window(conn)
+    load(conn, unrelated_posts())
+    monkeypatch.setattr(prepare, "MIN_BESIDE", 1)
+    monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "2")
+    started: list[int] = []
+
+    def interrupted(*args, **kwargs):
+        started.extend(p.pid for p in multiprocessing.active_children())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(group_module, "_load_clusters", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        group_window(conn)
+    assert started, "no worker process was preparing the posts"
+    assert multiprocessing.active_children() == []
