@@ -98,6 +98,16 @@ def _attachments(t: dict | None, page: _Page) -> list:
     return [page.media.get(str(k)) for k in keys] + [page.polls.get(str(p)) for p in polls]
 
 
+_UNSEEN: Any = object()
+
+
+def _attachments_of(t: dict | None, page: _Page) -> list:
+    """`_attachments`, without the call for the usual tweet that has none."""
+    if type(t) is dict and t.get("attachments") is None:
+        return []
+    return _attachments(t, page)
+
+
 def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
     """The batch's units (a tweet each), hashed under the warehouse's raw-hash `key`."""
     out: list[Unit] = []
@@ -109,23 +119,33 @@ def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
         default_author = rec.context.get("author_id")
         candidates = [(t, True) for t in page.data_by_id.values()]
         candidates += [(t, False) for tid, t in page.included.items() if tid not in page.data_by_id]
+        author_ids: dict[str, int | None] = {}  # a page's tweets mostly share one author or a few
         for t, in_data in candidates:
-            tid = int_id(t.get("id"))
-            if tid is None or str(t["id"]) in page.dupes:
+            raw_id = t.get("id")
+            tid = int_id(raw_id)
+            if tid is None or (page.dupes and str(raw_id) in page.dupes):
                 continue
             author = t.get("author_id")
             if author is None and in_data:
                 author = default_author
-            channel_id = int_id(author)
+            if type(author) is str:
+                channel_id = author_ids.get(author, _UNSEEN)
+                if channel_id is _UNSEEN:
+                    channel_id = author_ids[author] = int_id(author)
+            else:
+                channel_id = int_id(author)
             history = t.get("edit_history_tweet_ids")
-            first = int_id(history[0]) if isinstance(history, list) and history else tid
+            if type(history) is list and len(history) == 1 and history[0] == raw_id and type(raw_id) is str:
+                first = tid  # never edited: the history is the tweet's own id
+            else:
+                first = int_id(history[0]) if isinstance(history, list) and history else tid
             if channel_id is None or first is None:
                 continue
             dep_ids, missing_original = page.deps(t)
             deps = [page.tweets.get(d) for d in dep_ids]
             h = raw_hash(
                 SALT, rec.source, in_data, rec.context, page.twarc, t, page.users.get(str(author)), deps,
-                [_attachments(t, page), *(_attachments(d, page) for d in deps)],
+                [_attachments_of(t, page), *(_attachments_of(d, page) for d in deps)],
                 page.includes.get("users") if missing_original else None, key=key,
             )  # fmt: skip
             if h is not None:
