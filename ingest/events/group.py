@@ -238,7 +238,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         result, titles = _score_as_prepared(conn, g, rows, texts, boiler, params)
         clock.lap("group")  # preparing, weighing and scoring, side by side
     else:
-        # With stored groups to load, a worker process prepares the posts while this one reads the open events
+        # With stored groups to load, worker processes prepare the posts while this one reads the open events
         # and storylines: neither needs the other.
         beside = not stateless and prepare.parallel(len(rows), prepare.MIN_BESIDE)
         with prepare.preparing(_post_texts(rows, parsed), boiler, beside=beside) as pending:
@@ -369,6 +369,7 @@ def _save_days(conn: psycopg.Connection, counts: Mapping[int, rarity.DayCounts],
 
 
 def _ref_dt(ref_time):
+    """The run's reference time (the first post's, or where a replay starts) as an aware datetime."""
     return _dt(_ts(ref_time)) if isinstance(ref_time, datetime) else ref_time
 
 
