@@ -241,7 +241,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
         # With stored groups to load, worker processes prepare the posts while this one reads the open events
         # and storylines: neither needs the other.
         beside = not stateless and prepare.parallel(len(rows), prepare.MIN_BESIDE)
-        with prepare.preparing(_post_texts(rows, parsed), boiler, beside=beside) as pending:
+        with prepare.Preparing(_post_texts(rows, parsed), boiler, beside=beside) as pending:
             if beside:
                 _load_clusters(conn, g, params, ref_time)
                 clock.lap("state")

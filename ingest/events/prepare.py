@@ -12,7 +12,6 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 from ingest.events.clean import NONE, Boilerplate, Parsed, clean, parse, segments
@@ -59,66 +58,64 @@ def parallel(n: int, minimum: int | None = None) -> bool:
     )
 
 
+def _pool() -> ProcessPoolExecutor:
+    """Worker processes, one a core (`workers`), forked: they inherit the texts' modules and tables."""
+    return ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork"))
+
+
 def _map(fn: Callable[[Any], list], chunks: list, n: int) -> list:
     if not parallel(n):
         return [x for c in chunks for x in fn(c)]
-    with ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork")) as pool:
+    with _pool() as pool:
         return [x for part in pool.map(fn, chunks) for x in part]
 
 
 #: From this many posts a run that loads stored groups has worker processes prepare its posts while it reads
-#: them (`preparing`): the fork and the pickling are hidden behind reading the open events and storylines.
+#: them (`Preparing`): the fork and the pickling are hidden behind reading the open events and storylines.
 MIN_BESIDE = 1000
 
 
 class Preparing:
-    """`prepare_all`'s result, made by worker processes while the caller does something else (`preparing`), or
-    when the caller asks for it (`result`)."""
+    """Each post cleaned of markup and its channel's boilerplate (as learned by its time) and vectorised, in
+    order (`result`). With `beside` (ask `parallel(n, MIN_BESIDE)`) worker processes start on entering, so that
+    the caller can read the warehouse meanwhile, and stop on leaving (Ctrl-C included); else the posts are
+    prepared when `result` is asked for (in workers for a run of `MIN_PARALLEL` posts or more)."""
 
-    def __init__(self, posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], beside: bool):
+    def __init__(self, posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], *, beside: bool):
         self._chunks = _chunks(posts, boiler)
         self._n = len(posts)
+        self._beside = beside
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list = []
-        if beside:
+
+    def __enter__(self) -> Preparing:
+        if self._beside:
             # Every core, though the caller works meanwhile: a real increment's read of the stored groups is
             # short, and one worker then left a core idle (its 5,000 posts: 3.80 s with one, 3.41 s with two).
-            self._pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork"))
+            self._pool = _pool()
             self._futures = [self._pool.submit(_prepare_chunk, c) for c in self._chunks]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def result(self) -> list[Prepared]:
         if self._pool is None:
             return _map(_prepare_chunk, self._chunks, self._n)
         return [x for f in self._futures for x in f.result()]
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
-@contextmanager
-def preparing(
-    posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate], *, beside: bool
-) -> Iterator[Preparing]:
-    """`prepare_all` of `posts`, in worker processes started now when `beside` (ask `parallel(n, MIN_BESIDE)`),
-    so that the caller can read the warehouse meanwhile; the worker is stopped on leaving (Ctrl-C included)."""
-    job = Preparing(posts, boiler, beside)
-    try:
-        yield job
-    finally:
-        job.close()
-
 
 def prepare_chunks(
     posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate]
 ) -> Iterator[list[Prepared]]:
-    """`prepare_all`'s results a chunk of `CHUNK` posts at a time, in order, as the worker processes finish them,
+    """`Preparing`'s results a chunk of `CHUNK` posts at a time, in order, as the worker processes finish them,
     for a run that scores its first posts while later ones are still being prepared (the caller has asked
     `parallel` whether workers may start). Workers at a lower priority, niceness 10, made no measurable difference
     to the 100k synthetic regroup (56.3 and 57.3 s against 52.1 and 60.3 s, alternated)."""
     chunks = _chunks(posts, boiler)
-    pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork"))
+    pool = _pool()
     try:
         yield from pool.map(_prepare_chunk, chunks)
     finally:
@@ -189,11 +186,6 @@ def title_of(cleaned: str) -> str:
         if line:
             return line[:TITLE_CHARS]
     return ""
-
-
-def prepare_all(posts: Sequence[PostText], boiler: Mapping[ChannelKey, Boilerplate]) -> list[Prepared]:
-    """Each post cleaned of markup and its channel's boilerplate (as learned by its time) and vectorised."""
-    return _map(_prepare_chunk, _chunks(posts, boiler), len(posts))
 
 
 def _chunks(

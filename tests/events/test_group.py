@@ -462,7 +462,7 @@ def test_an_increment_prepared_beside_loading_the_stored_groups_groups_as_one_pr
     conn, shared_data, monkeypatch
 ):
     """An increment with stored groups to load prepares its posts in worker processes while it reads the open
-    events and storylines (`prepare.preparing`): the same groups as preparing them in this process afterwards."""
+    events and storylines (`prepare.Preparing`): the same groups as preparing them in this process afterwards."""
     from ingest.events import prepare
     from ingest.run.imports import import_files
 
