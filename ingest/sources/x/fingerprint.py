@@ -101,13 +101,6 @@ def _attachments(t: dict | None, page: _Page) -> list:
 _UNSEEN: Any = object()
 
 
-def _attachments_of(t: dict | None, page: _Page) -> list:
-    """`_attachments`, without the call for the usual tweet that has none."""
-    if type(t) is dict and t.get("attachments") is None:
-        return []
-    return _attachments(t, page)
-
-
 def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
     """The batch's units (a tweet each), hashed under the warehouse's raw-hash `key`."""
     out: list[Unit] = []
@@ -145,7 +138,7 @@ def units(records: Sequence[RawRecord], key: int) -> list[Unit]:
             deps = [page.tweets.get(d) for d in dep_ids]
             h = raw_hash(
                 SALT, rec.source, in_data, rec.context, page.twarc, t, page.users.get(str(author)), deps,
-                [_attachments_of(t, page), *(_attachments_of(d, page) for d in deps)],
+                [_attachments(t, page), *(_attachments(d, page) for d in deps)],
                 page.includes.get("users") if missing_original else None, key=key,
             )  # fmt: skip
             if h is not None:
