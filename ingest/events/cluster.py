@@ -204,6 +204,8 @@ class Params:
 
 
 def _bar(threshold: float, age_s: float, grace_h: float, slope: float, max_h: float) -> float:
+    # The bucket's product leaves out candidates below `records.age_bar` at the bucket's first post: the same
+    # float operations, so what it leaves out this refuses.
     if past_span(age_s, max_h):
         return math.inf
     return threshold + slope * max(0.0, age_s / 3600.0 - grace_h)
@@ -338,6 +340,10 @@ class Grouper:
         ev, st, p = self.events, self.storylines, self.params
         # Events young enough for an anchor join are candidates from the anchor threshold on.
         young = (p.anchor_threshold, p.anchor_hours * 3600.0) if self._anchors(bk.items) else None
+        # Candidates from the bar of their age on: stage 1 and stage 2 ask at least `event_bar` of the floor,
+        # and the storyline candidates are kept only above `storyline_bar` of theirs (`_bucket_loop`).
+        e_aging = (p.event_grace_hours, p.event_age_slope)
+        s_aging = (p.storyline_grace_hours, p.storyline_age_slope)
 
         def intra() -> None:
             bk.compute_intra()
@@ -349,17 +355,17 @@ class Grouper:
             # read the bucket, each writes its own state, and scipy and numpy release the GIL for the bulk.
             def other() -> None:
                 intra()
-                st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours)
+                st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours, aging=s_aging)
 
             job = self._pool.submit(other)
             try:
-                ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young)
+                ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, e_aging)
             finally:
                 job.result()
         else:
             intra()
-            ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young)
-            st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours)
+            ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, e_aging)
+            st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours, aging=s_aging)
 
     def _bucket_loop(
         self, items: list[Item], sitems: list[Item], bk: Bucket, sbk: Bucket, result: RunResult

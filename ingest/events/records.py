@@ -12,6 +12,12 @@ from ingest.events.text import Vector
 Key = tuple[str, int, int]
 
 
+def age_bar(threshold: float, age_s: np.ndarray, grace_h: float, slope: float) -> np.ndarray:
+    """The bar of `cluster._bar` (past the span aside) for an array of ages: `threshold` plus `slope` a hour past
+    the first `grace_h` hours, by the same float operations, so each element equals the scalar bar."""
+    return threshold + slope * np.maximum(0.0, age_s / 3600.0 - grace_h)
+
+
 def past_span(age_s: float | np.ndarray, max_span_h: float) -> bool | np.ndarray:
     """Whether a cluster that began `age_s` seconds before a post is past its span of `max_span_h` hours (0: no
     span), so that the post cannot join it by similarity. Element-wise on a numpy array of ages: the bucket's

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import sparse
 
-from ingest.events.records import Cluster, Item, past_span
+from ingest.events.records import Cluster, Item, age_bar, past_span
 from ingest.events.text import SCALE, Vector
 
 # The store of cluster sums is compacted when dead and closed entries outnumber the open ones and this.
@@ -254,12 +254,15 @@ class Level:
     # ---- bucket start: open clusters' dot products, candidates above the floor
     def begin(
         self, bk: Bucket, ts0: float, floor: float, max_span_h: float = 0.0,
-        young: tuple[float, float] | None = None,
+        young: tuple[float, float] | None = None, aging: tuple[float, float] | None = None,
     ) -> None:  # fmt: skip
         """`max_span_h`: a cluster past its span (`records.past_span`) at the bucket's first post (`ts0`) takes
         no post of the bucket by similarity, so it stays out of the product; a post linked to it (a forward, a
         copy) still reaches it, through `_local`. `young` (floor, seconds): a cluster whose first post is at most
-        that many seconds before one of the bucket's posts is a candidate from that lower floor on."""
+        that many seconds before one of the bucket's posts is a candidate from that lower floor on. `aging`
+        (grace hours, slope a hour): a cluster is a candidate from the bar of its age at `ts0` on
+        (`records.age_bar` of `floor`), the least any post of the bucket needs to join or merge with it by
+        similarity: every use of the candidates asks at least that much (the bars only rise with age)."""
         st = self.store
         if self.pending:
             st.put([self.clusters[c] for c in sorted(self.pending) if c in self.clusters])
@@ -302,7 +305,10 @@ class Level:
         # Candidates among the untouched open clusters, for every post at once (the per-post test of the
         # original one-post-at-a-time loop, same float operations). A per-slot bound first: cos >= floor
         # needs dot >= floor * |c| * min |x| (the margin covers rounding), which rejects most entries cheaply.
-        floors = np.full(len(slots), floor)
+        if aging is not None and len(slots):
+            floors = age_bar(floor, ts0 - st.first[slots], *aging)
+        else:
+            floors = np.full(len(slots), floor)
         if young is not None and young[0] < floor and len(slots):
             # Young for some post of the bucket: for its first, the earliest (posts come in time order).
             floors[st.first[slots] >= bk.ts[0] - young[1]] = young[0]

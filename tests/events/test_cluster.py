@@ -209,8 +209,8 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     seen = {"open": 0, "rows": 0}
     real_begin = sums.Level.begin
 
-    def counted(self, bk, ts0, floor, max_span_h=0.0, young=None):
-        real_begin(self, bk, ts0, floor, max_span_h, young)
+    def counted(self, bk, ts0, floor, max_span_h=0.0, young=None, aging=None):
+        real_begin(self, bk, ts0, floor, max_span_h, young, aging)
         n = self.store.n
         seen["open"] += int((self.store.live[:n] & (self.store.last[:n] >= ts0 - self.window_s)).sum())
         seen["rows"] += self.ST.shape[0]
@@ -220,14 +220,46 @@ def test_clusters_too_old_for_a_bucket_stay_out_of_its_product_without_changing_
     pruned.process(items)
     assert seen["rows"] < 0.8 * seen["open"], seen  # the product did leave old clusters out
 
-    monkeypatch.setattr(sums.Level, "begin", lambda self, bk, ts0, floor, max_span_h=0.0, young=None: real_begin(
-        self, bk, ts0, floor, 0.0, young))  # fmt: skip
+    monkeypatch.setattr(sums.Level, "begin", lambda self, bk, ts0, floor, max_span_h=0.0, young=None, aging=None:
+                        real_begin(self, bk, ts0, floor, 0.0, young, aging))  # fmt: skip
     every = Grouper(p)
     every.process(items)
     assert _partition(pruned, items) == _partition(every, items)
     assert _stories(pruned, items) == _stories(every, items)
     for e, ln in zip(early, links, strict=True):  # each late forward is in its original's event
         assert pruned.event_of(ln.key) == pruned.event_of(e.key)
+
+
+def test_candidates_below_the_bar_of_their_age_stay_out_without_changing_the_groups(tweets, monkeypatch):
+    """Every use of a bucket's candidates asks at least the bar of the cluster's age (`Params.event_bar`,
+    `storyline_bar`), which only rises with age, so the candidates start at each cluster's bar at the bucket's
+    first post rather than at the level's floor: fewer of them, and the same events and storylines as from the
+    flat floor."""
+    from ingest.events import sums
+
+    items = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
+    # Short grace and steep slopes, spans longer than the windows: the bars, not the spans, leave clusters out.
+    p = Params(window_hours=12, storyline_window_hours=24, event_grace_hours=1, event_age_slope=0.05,
+               storyline_grace_hours=2, storyline_age_slope=0.03, bucket_posts=64)  # fmt: skip
+    real_begin = sums.Level.begin
+    seen = {True: 0, False: 0}
+
+    def counting(use_bar: bool):
+        def begin(self, bk, ts0, floor, max_span_h=0.0, young=None, aging=None):
+            real_begin(self, bk, ts0, floor, max_span_h, young, aging if use_bar else None)
+            seen[use_bar] += len(self.cand_k)
+
+        return begin
+
+    monkeypatch.setattr(sums.Level, "begin", counting(True))
+    aged = Grouper(p)
+    aged.process(items)
+    monkeypatch.setattr(sums.Level, "begin", counting(False))
+    flat = Grouper(p)
+    flat.process(items)
+    assert seen[True] < 0.9 * seen[False], seen  # the bars did leave candidates out
+    assert _partition(aged, items) == _partition(flat, items)
+    assert _stories(aged, items) == _stories(flat, items)
 
 
 def test_a_rate_at_another_level_stays_out_though_one_member_named_its_other_figure():
