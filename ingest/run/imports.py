@@ -243,14 +243,26 @@ def expand_paths(paths: Sequence[Path]) -> Iterator[Path]:
 
 
 def _refuse_file(conn: psycopg.Connection, path: Path, fmt: str, exc: Exception) -> ImportSummary:
+    """A run for a file that cannot be read at all (no format, missing, empty): its reject, the run failed."""
     summary = ImportSummary(str(path), fmt, error=f"{type(exc).__name__}: {exc}")
-    run_id = runs.start_run(conn, "import", fmt, str(path))
-    loader = Loader(conn, run_id=run_id)
-    n = loader.load_rejects(
-        [Rejected(source=f"file:{fmt}", reason=f"unreadable input: {exc}", origin=str(path))]
-    )
-    summary.stats.rejected += n
-    runs.add_counts(conn, run_id, summary.stats.as_dict())
+    reconnect = reconnector(conn, application_name=FINISH_APP)
+    held = interrupts.hold()  # from the run's start to the try that ends it, as in `import_file`
+    try:
+        run_id = runs.start_run(conn, "import", fmt, str(path))
+    except BaseException:
+        held.release()
+        raise
+    try:
+        held.release()
+        n = Loader(conn, run_id=run_id).load_rejects(
+            [Rejected(source=f"file:{fmt}", reason=f"unreadable input: {exc}", origin=str(path))]
+        )
+        summary.stats.rejected += n
+        runs.add_counts(conn, run_id, summary.stats.as_dict())
+    except BaseException as err:
+        # Ctrl-C or a lost connection while its reject is stored: the run still ends failed, not 'running'.
+        finish_after_error(conn, run_id, f"{type(err).__name__}: {err}", reconnect=reconnect)
+        raise
     runs.finish_run(conn, run_id, "failed", error=summary.error)
     return summary
 

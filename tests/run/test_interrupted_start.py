@@ -16,7 +16,7 @@ import pytest
 
 from ingest.run import interrupts
 from ingest.run.channel import run_channel
-from ingest.run.imports import import_file
+from ingest.run.imports import import_file, import_files
 from ingest.sources.formats import get_format
 from ingest.warehouse import runs
 from tests.reliability.schedules import FULL
@@ -57,6 +57,19 @@ def test_an_import_interrupted_as_its_run_starts_ends_the_run_failed(
     assert [status for status, _ in _runs(db)] == ["failed"]
     assert "KeyboardInterrupt" in _runs(db)[0][1]
     assert signal.getsignal(interrupt_at_start) is signal.default_int_handler  # the hold is over
+
+
+def test_an_unreadable_file_interrupted_as_its_run_starts_ends_the_run_failed(
+    db, conn, tmp_path: Path, interrupt_at_start
+):
+    """A file no format reads (here an empty one) still gets a run, to hold its reject: it ends failed too."""
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(b"")
+    with pytest.raises(KeyboardInterrupt):
+        import_files(conn, [path])
+    assert [status for status, _ in _runs(db)] == ["failed"]
+    assert "KeyboardInterrupt" in _runs(db)[0][1]
+    assert signal.getsignal(interrupt_at_start) is signal.default_int_handler
 
 
 def test_a_channel_pass_interrupted_as_its_run_starts_ends_the_run_failed(db, conn, interrupt_at_start):
