@@ -113,8 +113,7 @@ def run_channel(
     window = FetchWindow(since, until, rescan_since)
     # Where to record the run's end if Ctrl-C leaves `conn` mid-COPY (see `runs.finish_after_error`).
     reconnect = reconnector(conn, application_name=FINISH_APP)
-    interrupted = interrupts.hold()  # from the run's start to the try that ends it
-    try:
+    with interrupts.hold() as interrupted:  # from the run's start to the try that ends it
         run_id = runs.start_run(
             conn, kind, spec.source, run_target(spec), (since, until),
             notes={"channel_id": channel_id, "rescan_since": rescan_since.isoformat() if rescan_since else None},
@@ -126,9 +125,6 @@ def run_channel(
             loader.probe_ahead(spec.platform, channel_id)
         held = _Held()
         this = _Pass(conn, loader, spec, channel_id, run_id, summary)
-    except BaseException:
-        interrupted.release()
-        raise
     try:
         interrupted.release()
         for batch in source.fetch(spec, channel_id, cursor, window):

@@ -246,12 +246,8 @@ def _refuse_file(conn: psycopg.Connection, path: Path, fmt: str, exc: Exception)
     """A run for a file that cannot be read at all (no format, missing, empty): its reject, the run failed."""
     summary = ImportSummary(str(path), fmt, error=f"{type(exc).__name__}: {exc}")
     reconnect = reconnector(conn, application_name=FINISH_APP)
-    held = interrupts.hold()  # from the run's start to the try that ends it, as in `import_file`
-    try:
+    with interrupts.hold() as held:  # from the run's start to the try that ends it, as in `import_file`
         run_id = runs.start_run(conn, "import", fmt, str(path))
-    except BaseException:
-        held.release()
-        raise
     try:
         held.release()
         n = Loader(conn, run_id=run_id).load_rejects(
@@ -287,13 +283,9 @@ def import_file(
     # A capture that does not say when it was fetched was fetched before its file was last written: stamping its
     # counts with the load time would let an old capture, imported again later, pass for the newest observation.
     observed = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path.is_file() else None
-    held = interrupts.hold()  # from the run's start to the try that ends it
-    try:
+    with interrupts.hold() as held:  # from the run's start to the try that ends it
         run_id = runs.start_run(conn, "import", file_format.name, str(path))
         loader = Loader(conn, run_id=run_id, observed_at=observed)
-    except BaseException:
-        held.release()
-        raise
     probe = None
     try:
         held.release()

@@ -3,8 +3,16 @@ that would end it as failed left the run 'running' (until the next run's reaper 
 
 `hold()` records SIGINT (and the import workers' SIGUSR1, whichever raises KeyboardInterrupt) instead of raising
 it; `Hold.release()`, called first thing inside the caller's `try`, puts the handlers back and raises the
-interrupt there, where the run is ended as failed. Only the main thread can set handlers; elsewhere (where no
-signal handler runs anyway) holding is a no-op.
+interrupt there, where the run is ended as failed. Used as a context manager around the run's start, the hold
+also ends if the start itself fails (that exception goes on):
+
+    with interrupts.hold() as held:
+        run_id = runs.start_run(...)
+    try:
+        held.release()
+        ...
+
+Only the main thread can set handlers; elsewhere (where no signal handler runs anyway) holding is a no-op.
 """
 
 from __future__ import annotations
@@ -38,11 +46,22 @@ class Hold:
     def interrupted(self) -> bool:
         return bool(self._pending)
 
-    def release(self) -> None:
-        """Put the handlers back; raise KeyboardInterrupt if an interrupt came while they were held."""
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # Leaving normally keeps the hold for `release`; a failed start ends it, and its exception goes on.
+        if exc_type is not None:
+            self._restore()
+
+    def _restore(self) -> None:
         saved, self._saved = self._saved, {}
         for sig, handler in saved.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def release(self) -> None:
+        """Put the handlers back; raise KeyboardInterrupt if an interrupt came while they were held."""
+        self._restore()
         if self._pending:
             self._pending.clear()
             raise KeyboardInterrupt
