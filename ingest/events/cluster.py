@@ -359,12 +359,12 @@ class Grouper:
 
             job = self._pool.submit(other)
             try:
-                ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, e_aging)
+                ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, aging=e_aging)
             finally:
                 job.result()
         else:
             intra()
-            ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, e_aging)
+            ev.begin(bk, ts0, e_floor, p.event_max_span_hours, young, aging=e_aging)
             st.begin(sbk, ts0, s_floor, p.storyline_max_span_hours, aging=s_aging)
 
     def _bucket_loop(

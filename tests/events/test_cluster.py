@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from ingest.events.cluster import Grouper, Item, Params
@@ -260,6 +261,25 @@ def test_candidates_below_the_bar_of_their_age_stay_out_without_changing_the_gro
     assert seen[True] < 0.9 * seen[False], seen  # the bars did leave candidates out
     assert _partition(aged, items) == _partition(flat, items)
     assert _stories(aged, items) == _stories(flat, items)
+
+
+def test_the_age_bar_of_an_array_is_the_bar_of_each_age():
+    """The bucket's candidate floors (`records.age_bar`) equal the bar a post is held to (`cluster._bar`) element
+    by element, at every level's parameters: what the product leaves out, the bar refuses."""
+    from ingest.events.cluster import _bar
+    from ingest.events.records import age_bar
+
+    p = Params()
+    rng = random.Random(7)
+    for threshold, grace, slope, span in (
+        (p.rarity_event_threshold, p.event_grace_hours, p.event_age_slope, p.event_max_span_hours),
+        (p.event_merge_threshold, p.event_grace_hours, p.event_age_slope, p.event_max_span_hours),
+        (p.storyline_threshold, p.storyline_grace_hours, p.storyline_age_slope, p.storyline_max_span_hours),
+    ):
+        ages = [0.0, 1.0, grace * 3600.0, grace * 3600.0 + 1e-3, span * 3600.0]
+        ages += [rng.uniform(0.0, span * 3600.0) for _ in range(2000)]
+        bars = age_bar(threshold, np.array(ages), grace, slope)
+        assert bars.tolist() == [_bar(threshold, a, grace, slope, span) for a in ages]
 
 
 def test_a_rate_at_another_level_stays_out_though_one_member_named_its_other_figure():
