@@ -195,6 +195,10 @@ class PostRef:
     handle: str | None = None  # a username when only that is known (t.me/s forwards)
 
 
+#: The media fields a post's content hash reads: which file, not how it is shown (sizes, thumbnails).
+MEDIA_IDENTITY = ("type", "id", "url", "mime_type", "file_name")
+
+
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Post:
@@ -249,7 +253,7 @@ class Post:
         """Hash of what makes an edit: text and media. Counts and edit_date are deliberately left out."""
         if not self.media:
             return stable_hash(self.text, [])
-        media = [{k: m.get(k) for k in ("type", "id", "url", "mime_type", "file_name")} for m in self.media]
+        media = [{k: m.get(k) for k in MEDIA_IDENTITY} for m in self.media]
         return stable_hash(self.text, media)
 
 
@@ -335,9 +339,13 @@ def digest64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
+#: How `stable_hash` serialises its parts.
+STABLE_HASH_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def stable_hash(*parts: Any) -> int:
     """A signed 64-bit hash of JSON-serialisable parts, stable across processes and versions."""
-    return digest64(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
+    return digest64(orjson.dumps(parts, option=STABLE_HASH_OPTIONS, default=str))
 
 
 def utc(dt: datetime) -> datetime:
