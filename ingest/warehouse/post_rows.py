@@ -76,7 +76,7 @@ def state_hash(p: Post) -> int:
     return stable_hash(p.text, p.media, _row_identity(p))
 
 
-def _signed(h) -> int:
+def _signed(h: hashlib.blake2b) -> int:
     return int.from_bytes(h.digest(), "big", signed=True)
 
 
