@@ -29,7 +29,8 @@ def _metrics_tuple(p: Post) -> tuple:
 
 class Prepared:
     """One row to load. The row hash (one pass over every field) decides whether the row is sent at all; the
-    content and metrics hashes are computed only for rows that are."""
+    content, metrics and state hashes are computed (together, `post_hashes`) only for rows that are, or for every
+    row when it is prepared ahead (`hashed`)."""
 
     __slots__ = ("post", "row_hash", "_content_hash", "_metrics_hash", "_state_hash")
 
@@ -42,38 +43,35 @@ class Prepared:
 
     @classmethod
     def hashed(cls, post: Post) -> Prepared:
-        """A row with all four hashes computed now (`post_hashes`)."""
-        pr = cls.__new__(cls)
-        pr.post = post
-        pr._content_hash, pr._metrics_hash, pr.row_hash, pr._state_hash = post_hashes(post)
+        """A row with all four hashes computed now."""
+        content, metrics, row, state = post_hashes(post)
+        pr = cls(post, row)
+        pr._content_hash, pr._metrics_hash, pr._state_hash = content, metrics, state
         return pr
+
+    def _other_hashes(self) -> tuple[int, int, int]:
+        if self._state_hash is None:  # the three are set together
+            self._content_hash, self._metrics_hash, _, self._state_hash = post_hashes(self.post)
+        return self._content_hash, self._metrics_hash, self._state_hash
 
     @property
     def content_hash(self) -> int:
-        if self._content_hash is None:
-            self._content_hash = self.post.content_hash()
-        return self._content_hash
+        """Text and media (`Post.content_hash`): what makes an edit a new version."""
+        return self._other_hashes()[0]
 
     @property
     def metrics_hash(self) -> int:
-        if self._metrics_hash is None:
-            self._metrics_hash = stable_hash(_metrics_tuple(self.post))
-        return self._metrics_hash
+        return self._other_hashes()[1]
 
     @property
     def state_hash(self) -> int:
         """Every normalised field but the counts: one raw payload is kept per distinct value."""
-        if self._state_hash is None:
-            self._state_hash = state_hash(self.post)
-        return self._state_hash
+        return self._other_hashes()[2]
 
 
 def row_hash(p: Post) -> int:
+    """The row hash alone (`post_hashes`' third value), for a row that may turn out unchanged and go no further."""
     return stable_hash(p.text, p.media, _metrics_tuple(p), _row_identity(p))
-
-
-def state_hash(p: Post) -> int:
-    return stable_hash(p.text, p.media, _row_identity(p))
 
 
 def _signed(h: hashlib.blake2b) -> int:
@@ -81,13 +79,16 @@ def _signed(h: hashlib.blake2b) -> int:
 
 
 def post_hashes(p: Post) -> tuple[int, int, int, int]:
-    """The post's content, metrics, row and state hashes at once, equal to `Post.content_hash`,
-    `stable_hash(_metrics_tuple(p))`, `row_hash` and `state_hash` (a test holds them equal on every real capture).
+    """The post's content, metrics, row and state hashes, the values the warehouse stores and compares:
+    `stable_hash(text, media identity)` (`Post.content_hash`), `stable_hash(counts)`, `stable_hash(text, media,
+    counts, row identity)` (`row_hash`) and `stable_hash(text, media, row identity)`; a test holds them to those
+    definitions on every real capture.
 
-    Why not call those: each serialises the text again and starts its own BLAKE2b, ~8 us a Telethon post for the
-    four. `stable_hash(*parts)` digests orjson's `[part,part,...]`, and orjson writes a sequence's items each as it
-    would alone, so each part is serialised once here and the digests share their common prefixes (`[text,` for
-    all but the metrics, `[text,media,` for the row and the state) by copying the hash state: ~5 us."""
+    Why not one `stable_hash` each: each serialises the text again and starts its own BLAKE2b, ~8 us a Telethon
+    post for the four. `stable_hash(*parts)` digests orjson's `[part,part,...]`, and orjson writes a sequence's
+    items each as it would alone, so each part is serialised once here and the digests share their common
+    prefixes (`[text,` for all but the metrics, `[text,media,` for the row and the state) by copying the hash
+    state: ~5 us."""
     dumps, opt = orjson.dumps, STABLE_HASH_OPTIONS
     text = dumps(p.text, option=opt, default=str)
     metrics = dumps(_metrics_tuple(p), option=opt, default=str)
@@ -145,7 +146,7 @@ def prepare(posts: Iterable[Post], *, hashed: bool = False) -> list[list[Prepare
         states: list[Prepared] = []
         for p in group:
             pr = make(p)
-            if states and (states[-1].row_hash == pr.row_hash or _same_content_untimed(states[-1].post, p)):
+            if states and (states[-1].row_hash == pr.row_hash or _same_content_untimed(states[-1], pr)):
                 # The same state seen again, or counts that cannot be placed in time: keep the later record.
                 states[-1] = pr
             else:
@@ -157,10 +158,11 @@ def prepare(posts: Iterable[Post], *, hashed: bool = False) -> list[list[Prepare
     return rounds
 
 
-def _same_content_untimed(a: Post, b: Post) -> bool:
+def _same_content_untimed(a: Prepared, b: Prepared) -> bool:
     """Two records of one text whose counts differ but lack an observation time (a Telethon dump's duplicate
     lines): without times the counts form no series, so only the last record counts."""
-    return (a.observed_at is None or b.observed_at is None) and a.content_hash() == b.content_hash()
+    untimed = a.post.observed_at is None or b.post.observed_at is None
+    return untimed and a.content_hash == b.content_hash
 
 
 def _row_identity(p: Post) -> tuple:
