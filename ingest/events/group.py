@@ -114,10 +114,10 @@ def _items(rows: Sequence[store.PostRow], prepared: Sequence[Prepared]) -> tuple
 
 
 def _item(r: store.PostRow, prepared: Prepared) -> Item:
-    vec, dup, lead, _title, (main, sentences) = prepared
+    vec, dup, lead, _title, (main, sentences), tags = prepared
     return Item(
         (r.platform, r.channel_id, r.post_id), _ts(r.posted_at), vec, _refs(r), dup, r.content_hash, lead,
-        main=main, sentences=sentences,
+        main=main, sentences=sentences, tags=tags,
     )  # fmt: skip
 
 
@@ -393,6 +393,11 @@ def _load_clusters(conn: psycopg.Connection, g: Grouper, params: Params, ref_tim
         conn, t_ref - timedelta(hours=params.storyline_window_hours), sorted(wanted)
     ):
         g.add_storyline(_cluster(row, event=False))
+    if memory := g.tag_memory_s():
+        for tag, at, storyline, platform, channel in store.tag_uses(
+            conn, t_ref - timedelta(seconds=memory), t_ref
+        ):
+            g.add_tag_use(tag, _ts(at), storyline, (platform, channel))
 
 
 def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
@@ -478,7 +483,7 @@ def _write(
         (
             (*a.key, fe(ev.resolve(a.event)), fe(a.event), _dt(a.ts), a.role, a.joined_by, a.similarity,
              a.content_hash, a.dup, a.lead, a.vec.idx, a.vec.val, None if a.svec is None else a.svec.val,
-             titles.get(a.key), a.main, list(a.sentences) or None)
+             titles.get(a.key), a.main, list(a.sentences) or None, list(a.tags))
             for a in res.assignments
         ),
     )  # fmt: skip

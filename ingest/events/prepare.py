@@ -15,13 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from ingest.events.clean import NONE, Boilerplate, Parsed, clean, parse, segments
-from ingest.events.text import Vector, analyse_many, copy_keys, whole_copy_key
+from ingest.events.text import Vector, analyse_many, copy_keys, hashtag_keys, whole_copy_key
 
 ChannelKey = tuple[str, int]
 # (the parsed text, or the text to parse; links, posted_at as epoch seconds, channel)
 PostText = tuple[Parsed | str, Sequence[str], float, ChannelKey]
-# vector, duplicate key, headline key, title, (main sentence key, sentence keys)
-Prepared = tuple[Vector, int | None, int | None, str, tuple[int | None, tuple[int, ...]]]
+# vector, duplicate key, headline key, title, (main sentence key, sentence keys), hashtag keys
+Prepared = tuple[Vector, int | None, int | None, str, tuple[int | None, tuple[int, ...]], tuple[int, ...]]
 
 TITLE_CHARS = 160  # as events.title has always been cut
 
@@ -161,12 +161,13 @@ def _prepare_chunk(args: tuple[list[PostText], Mapping[ChannelKey, Boilerplate]]
     for post, c, (vec, dup) in zip(posts, cleaned, analysed, strict=True):
         if c.text or len(vec):
             lead, sentences = copy_keys(c.text)
-            out.append((vec, dup, lead, title_of(c.text) or _plain_title(post[0]), sentences))
+            title = title_of(c.text) or _plain_title(post[0])
+            out.append((vec, dup, lead, title, sentences, hashtag_keys(c.text)))
         else:
             # All boilerplate (no text, no link left): nothing to match on but the whole text as published, so
             # that a long advertisement its channels repeat is one event with its copies elsewhere
             # (`whole_copy_key`; the grouper bounds such an event's span, `Grouper._linked_event`).
-            out.append((vec, whole_copy_key(post[0].lines), None, _plain_title(post[0]), _NO_SENTENCES))
+            out.append((vec, whole_copy_key(post[0].lines), None, _plain_title(post[0]), _NO_SENTENCES, ()))
     return out
 
 

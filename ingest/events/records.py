@@ -58,6 +58,9 @@ class Item:
     # excerpt join compares (`Params.excerpt_hours`).
     main: int | None = None
     sentences: tuple[int, ...] = ()
+    # Its hashtags' keys (`text.hashtag_keys` of the cleaned text): what a tag thread follows
+    # (`Params.thread_hours`).
+    tags: tuple[int, ...] = ()
 
     @property
     def order(self) -> tuple:
@@ -104,6 +107,7 @@ class Assignment:
     svec: Vector | None = None  # the storyline level's vector when it is not `vec`
     main: int | None = None
     sentences: tuple[int, ...] = ()
+    tags: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

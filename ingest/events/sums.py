@@ -333,6 +333,8 @@ class Level:
         self.col2local = np.full(n, -1, dtype=np.int64)
         self.local_ids: list[int] = []
         self.local_of: dict[int, int] = {}
+        # `materialize`'s last answer a cluster: (how many of its pending members it holds, idx, val).
+        self._sums: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         cap = min(B, 64) + 8
         # Cluster-major (one row per local cluster): a member joining adds a contiguous row, where a column
         # of a post-major array strode a page per post.
@@ -459,19 +461,33 @@ class Level:
         return any(_any_in(items[j].vec.idx, feats) for j in self._pending(cid))
 
     def materialize(self, cid: int, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-        """The cluster's current sum: its stored sum plus members added in this bucket."""
+        """The cluster's current sum: its stored sum plus members added in this bucket. Members join in the
+        bucket's order, so a sum asked for again only adds those that joined since (tag threads ask for a
+        long storyline's sum post after post); a merge forgets the two clusters' sums."""
         c = self.clusters[cid]
         members = self._pending(cid)
         if not len(members):
             return c.idx, c.val
-        mi, mv = _sum_members([items[j].vec for j in members])
-        return _merge_sorted(c.idx, c.val, mi, mv)
+        known = self._sums.get(cid)
+        if known is not None and known[0] <= len(members):
+            k, idx, val = known
+            if k < len(members):
+                mi, mv = _sum_members([items[j].vec for j in members[k:]])
+                idx, val = _merge_sorted(idx, val, mi, mv)
+        else:
+            mi, mv = _sum_members([items[j].vec for j in members])
+            idx, val = _merge_sorted(c.idx, c.val, mi, mv)
+        self._sums[cid] = (len(members), idx, val)
+        return idx, val
 
     def merge(self, src: int, dst: int, items: Sequence[Item]) -> None:
         """Fold cluster `src` into `dst` (both current) in the middle of a bucket, exactly."""
         a_i, a_v = self.materialize(src, items)
         b_i, b_v = self.materialize(dst, items)
+        self._sums.pop(src, None)
+        self._sums.pop(dst, None)
         cross = dot(a_i, a_v, b_i, b_v)
+        both = _merge_sorted(b_i, b_v, a_i, a_v)
         ls, ld = self._local(src), self._local(dst)
         self.local_norm2[ld] = self.local_norm2[ld] + self.local_norm2[ls] + 2.0 * cross
         self.owner[self.owner == ls] = ld
@@ -486,6 +502,9 @@ class Level:
         self.merged[src] = dst
         self.local_alive[ls] = False
         self.local_last[ld] = d.last_ts
+        # dst's pending members are now both clusters', and later members join after them: the sum of both
+        # is its materialized sum.
+        self._sums[dst] = (int(np.count_nonzero(self.owner == ld)), *both)
 
     def finish(self, items: Sequence[Item]) -> set[int]:
         """Bucket end: fold pending members into the stored sums; returns the clusters changed."""

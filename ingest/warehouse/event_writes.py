@@ -100,7 +100,8 @@ def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
 
 def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
     """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
-    content_hash, dup_key, lead_key, vec_idx, vec_val, story_val, title, main_key, sentence_keys) -> event_posts. A run writes rows only for posts without one
+    content_hash, dup_key, lead_key, vec_idx, vec_val, story_val, title, main_key, sentence_keys, tag_keys) ->
+    event_posts. A run writes rows only for posts without one
     (replayed rows were deleted first), so COPY goes straight in; a key that exists is replaced."""
     _copy_upsert(
         conn, "event_posts",
@@ -109,10 +110,11 @@ def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
          ("similarity", "float4"), ("content_hash", "int8"), ("dup_key", "int8"), ("lead_key", "int8"),
          ("vec_idx", "int4[]"),
          ("vec_val", "int2[]"), ("story_val", "int2[]"), ("title", "text"), ("main_key", "int8"),
-         ("sentence_keys", "int8[]")],
+         ("sentence_keys", "int8[]"), ("tag_keys", "int8[]")],
         rows, "platform, channel_id, post_id",
         ("event_id", "assigned_event_id", "posted_at", "role", "joined_by", "similarity", "content_hash",
-         "dup_key", "lead_key", "vec_idx", "vec_val", "story_val", "title", "main_key", "sentence_keys"),
+         "dup_key", "lead_key", "vec_idx", "vec_val", "story_val", "title", "main_key", "sentence_keys",
+         "tag_keys"),
         touch="grouped_at", try_direct=True,
     )  # fmt: skip
 

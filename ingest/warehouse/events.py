@@ -324,6 +324,20 @@ def events_of_sentences(
     ).fetchall()
 
 
+def tag_uses(conn: psycopg.Connection, since: datetime, before: datetime) -> list[tuple]:
+    """(tag key, posted_at, storyline, platform, channel_id) of every hashtag of the posts grouped in [since,
+    before), in the posts' canonical order and each post's tags in key order: the tag threads' memory
+    (`Grouper.add_tag_use`)."""
+    return conn.execute(
+        """SELECT t.k, ep.posted_at, e.storyline_id, ep.platform, ep.channel_id
+           FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
+           CROSS JOIN LATERAL unnest(ep.tag_keys) WITH ORDINALITY AS t(k, n)
+           WHERE ep.posted_at >= %s AND ep.posted_at < %s AND ep.tag_keys <> '{}'
+           ORDER BY ep.posted_at, ep.platform, ep.channel_id, ep.post_id, t.n""",
+        (since, before),
+    ).fetchall()
+
+
 def max_ids(conn: psycopg.Connection) -> tuple[int, int]:
     return conn.execute(
         "SELECT (SELECT coalesce(max(event_id), 0) FROM events), (SELECT coalesce(max(storyline_id), 0) FROM storylines)"

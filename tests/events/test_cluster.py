@@ -10,12 +10,12 @@ import pytest
 
 from ingest.events.cluster import Grouper, Item, Params
 from ingest.events.evaluate import read_crisislex
-from ingest.events.text import duplicate_key, vectorize
+from ingest.events.text import duplicate_key, hashtag_keys, vectorize
 from tests.events.posts import RUTTE_TEXTS, UNRELATED
 
 
 def item(key, ts, text, refs=()):
-    return Item(key, float(ts), vectorize(text), tuple(refs), duplicate_key(text))
+    return Item(key, float(ts), vectorize(text), tuple(refs), duplicate_key(text), tags=hashtag_keys(text))
 
 
 def rutte_items():
@@ -120,8 +120,9 @@ def _stories(g: Grouper, items) -> set[frozenset]:
 
 
 def test_batching_and_run_boundaries_do_not_change_the_groups(tweets):
-    """Exact integer arithmetic: one run, many small runs, and any batch size give identical groups."""
-    items = [item(("x", 0, t.tweet_id), t.ts, t.text) for t in tweets]
+    """Exact integer arithmetic: one run, many small runs, and any batch size give identical groups; tag
+    threads included (the tweets spread over 50 accounts)."""
+    items = [item(("x", t.tweet_id % 50, t.tweet_id), t.ts, t.text) for t in tweets]
     one = Grouper()
     one.process(items)
     small_batches = Grouper(Params(bucket_posts=37))
@@ -135,6 +136,10 @@ def test_batching_and_run_boundaries_do_not_change_the_groups(tweets):
     assert _partition(small_batches, items) == expected
     assert _partition(runs, items) == expected
     assert _stories(runs, items) == _stories(one, items)
+    assert _stories(small_batches, items) == _stories(one, items)
+    unthreaded = Grouper(Params(thread_hours=0.0))
+    unthreaded.process(items)
+    assert _stories(unthreaded, items) != _stories(one, items)  # tag threads merged storylines
 
 
 def test_compacting_the_store_of_cluster_sums_does_not_change_the_groups(tweets, monkeypatch):

@@ -258,14 +258,16 @@ def test_writing_a_grouped_post_again_replaces_its_row(conn):
         conn,
         [(*p.key, 999, 999, p.posted_at, "report", "similar", 0.5, 7, None, None,
           np.array([3, 5, 2_000_000], np.int32), np.array([1, 1000, 30]), np.array([2, 900, 40]),
-          "Rutte in Ankara", -5, [-5, 12])],
+          "Rutte in Ankara", -5, [-5, 12], [-9, 4])],
     )  # fmt: skip
     row = conn.execute(
-        """SELECT event_id, content_hash, vec_idx, vec_val, story_val, title, main_key, sentence_keys
+        """SELECT event_id, content_hash, vec_idx, vec_val, story_val, title, main_key, sentence_keys, tag_keys
            FROM event_posts WHERE channel_id = %s AND post_id = %s""",
         (p.channel_id, p.post_id),
     ).fetchone()
-    assert row == (999, 7, [3, 5, 2_000_000], [1, 1000, 30], [2, 900, 40], "Rutte in Ankara", -5, [-5, 12])
+    assert row == (
+        999, 7, [3, 5, 2_000_000], [1, 1000, 30], [2, 900, 40], "Rutte in Ankara", -5, [-5, 12], [-9, 4]
+    )  # fmt: skip
     assert conn.execute("SELECT count(*) FROM event_posts").fetchone()[0] == 4
 
 
