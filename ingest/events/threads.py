@@ -2,7 +2,7 @@
 the thread (`Params.thread_hours`; the grouper decides whether to merge, `Grouper._follow_tags`).
 
 A hashtag is a topic its authors chose: a typhoon's or a bushfire season's tag runs for weeks, past the span a
-storyline may grow by similarity. Every operation is bounded (a post reads at most `VOTES` uses of a tag), so a
+storyline may grow by similarity. Every operation is bounded (a post reads at most `SCAN` uses of a tag), so a
 tag that thousands of posts carry a day costs no more per post than a rare one.
 """
 
@@ -13,18 +13,20 @@ from collections.abc import Callable
 
 Channel = tuple[str, int]
 
-#: How many of a tag's latest uses by other sources vote for the storyline that holds its thread.
+#: How many of a tag's latest uses by other sources vote for the storyline that holds its thread, and how many
+#: of its latest uses a post reads at most to find them (a rubric's uses or the post's own channel's are skipped).
 VOTES = 64
+SCAN = 256
 
 
 class _Tag:
     __slots__ = ("days", "uses")
 
     def __init__(self) -> None:
-        self.uses: deque[tuple[float, int, Channel]] = (
-            deque()
-        )  # (posted_at, storyline, channel), oldest first
-        self.days: dict[Channel, Counter[int]] = {}  # channel -> its uses of the tag a UTC day, in memory
+        # (posted_at, the storyline the post was in, its channel), oldest first
+        self.uses: deque[tuple[float, int, Channel]] = deque()
+        # channel -> how many of the uses in memory it made on each UTC day
+        self.days: dict[Channel, Counter[int]] = {}
 
 
 class TagThreads:
@@ -66,12 +68,11 @@ class TagThreads:
         latest: list[int] = []
         since = ts - horizon_s
         days, need = t.days, self.rubric_days
-        for u_ts, sid, ch in reversed(t.uses):
-            if u_ts < since:
+        for n, (u_ts, sid, ch) in enumerate(reversed(t.uses)):
+            if u_ts < since or n == SCAN:
                 break
-            if (
-                ch != channel and len(days[ch]) < need
-            ):  # (`rubric` inlined: a tag's uses are read by the dozen)
+            # `rubric` inlined: a popular tag's uses are read by the dozen for every post.
+            if ch != channel and len(days[ch]) < need:
                 latest.append(sid)
                 if len(latest) == VOTES:
                     break

@@ -12,6 +12,7 @@ from ingest.events import group_window
 from ingest.events.cluster import Grouper, Params
 from ingest.events.records import Item
 from ingest.events.text import analyse_many, hashtag_keys
+from ingest.events.threads import TagThreads
 from ingest.models import Channel, Post
 from ingest.warehouse.event_reads import storyline_partition
 from ingest.warehouse.loader import Loader
@@ -162,3 +163,19 @@ def _by_storyline(conn) -> list[list]:
     for key, sid in storyline_partition(conn).items():
         by.setdefault(sid, []).append(key)
     return list(by.values())
+
+
+def test_a_rubric_is_forgotten_with_the_uses_that_made_it():
+    day = 86400.0
+    th = TagThreads(memory_s=15 * day, rubric_days=3)
+    a, b = ("telegram", 1), ("telegram", 2)
+    for d in range(3):  # channel a tags three days running: its rubric
+        th.note(7, d * day, 100 + d, a)
+    assert th.holders(7, 3 * day, b, 5 * day, lambda s: s) == []  # a's uses do not vote
+    assert th.holders(7, 3 * day, a, 5 * day, lambda s: s) == []  # nor does a's own post link
+    th.note(7, 3.5 * day, 200, b)
+    assert th.holders(7, 4 * day, ("x", 3), 5 * day, lambda s: s) == [200]
+    # Sixteen days on, a's days have left the memory: its next use is no rubric and links to b's latest.
+    th.note(7, 16 * day, 300, b)
+    assert th.holders(7, 17.5 * day, a, 5 * day, lambda s: s) == [300]
+    assert set(th.tags[7].days) == {b}
