@@ -51,7 +51,7 @@ from ingest.events.records import (
     RunResult,
     past_span,
 )
-from ingest.events.sums import Bucket, Level
+from ingest.events.sums import Bucket, Level, dot
 from ingest.events.text import DIM, FIGURE_BASE, figures_of
 from ingest.events.threads import TagThreads
 
@@ -168,6 +168,10 @@ class Params:
         anchors are off: what `rarity.weigh` is given."""
         return self.anchor_max_df if self.anchor_hours and self.anchor_threshold > 0 else None
 
+    def thread_days(self) -> int:
+        """How many UTC days before a post's own the rubric test of tag threads reads (0 when threads are off)."""
+        return self.rarity_window_days if self.thread_hours else 0
+
     def storyline_hot(self) -> tuple[int, float] | None:
         """(min posts, ratio) for `Item.hot`, or None when storylines take events on similarity alone: what
         `rarity.weigh` is given."""
@@ -267,7 +271,7 @@ class Grouper:
         self._sitems: list[Item] | None = None  # the bucket's items as the storyline level reads them
         self.load_event = load_event
         self.load_storyline = load_storyline
-        self.threads = TagThreads(self.tag_memory_s(), p.thread_rubric_days)
+        self.threads = TagThreads(p.thread_rubric_days, p.thread_days())
         self.last_order: tuple | None = None
         self._pool: ThreadPoolExecutor | None = None
 
@@ -292,21 +296,18 @@ class Grouper:
             return False
         self.events.adopt(c)
         if c.storyline is not None:
-            sid = self.storylines.resolve(c.storyline)
-            if sid not in self.storylines.clusters:
-                s = self.load_storyline(sid) if self.load_storyline else None
-                if s is not None:
-                    self.storylines.adopt(s)
+            self._ensure_storyline(self.storylines.resolve(c.storyline))
         return True
 
-    def add_tag_use(self, tag: int, ts: float, storyline: int, channel: tuple[str, int]) -> None:
-        """A hashtag use of a post grouped before the run (stored state), in the posts' canonical order."""
-        self.threads.note(tag, ts, storyline, channel)
-
-    def tag_memory_s(self) -> float:
-        """How long before a run's first post the tag uses it needs reach back (`add_tag_use`)."""
-        p = self.params
-        return max(p.thread_hours * 3600.0, (p.rarity_window_days + 1) * 86400.0) if p.thread_hours else 0.0
+    def _ensure_storyline(self, sid: int) -> bool:
+        st = self.storylines
+        if sid in st.clusters:
+            return True
+        c = self.load_storyline(sid) if self.load_storyline else None
+        if c is None:
+            return False
+        st.adopt(c)
+        return True
 
     # ---- the stream
     def process(self, items: Iterable[Item]) -> RunResult:
@@ -698,28 +699,11 @@ class Grouper:
                 break
             self.threads.note(tag, it.ts, sid, channel)
 
-    def _ensure_storyline(self, sid: int) -> bool:
-        st = self.storylines
-        if sid in st.clusters:
-            return True
-        c = self.load_storyline(sid) if self.load_storyline else None
-        if c is None:
-            return False
-        st.adopt(c)
-        return True
-
     def _storylines_cosine(self, a: int, b: int) -> float:
-        """The cosine of two storylines' current sums."""
+        """The cosine of two storylines' current sums (their norms as the level keeps them)."""
         st, items = self.storylines, self._sitems
-        ai, av = st.materialize(a, items)
-        bi, bv = st.materialize(b, items)
-        # In floats: a long storyline's squared sum can pass 2**63.
-        fa, fb = av.astype(np.float64), bv.astype(np.float64)
-        n2 = float(np.dot(fa, fa)) * float(np.dot(fb, fb))
-        if not n2:
-            return 0.0
-        _, pa, pb = np.intersect1d(ai, bi, assume_unique=True, return_indices=True)
-        return float(np.dot(fa[pa], fb[pb])) / math.sqrt(n2)
+        n2 = st.norm2_of(a) * st.norm2_of(b)
+        return dot(*st.materialize(a, items), *st.materialize(b, items)) / math.sqrt(n2) if n2 else 0.0
 
     def _remember(self, it: Item, event_id: int) -> None:
         """What stage 0 needs of this post later: its event, for forwards of posts it references, its copy keys

@@ -32,6 +32,7 @@ from ingest.events.prepare import Prepared, parse_all
 from ingest.events.records import Key
 from ingest.events.sums import Level
 from ingest.events.text import Vector, vectorize
+from ingest.events.threads import SCAN
 from ingest.warehouse import event_replay as replay
 from ingest.warehouse import event_writes as writes
 from ingest.warehouse import events as store
@@ -393,11 +394,16 @@ def _load_clusters(conn: psycopg.Connection, g: Grouper, params: Params, ref_tim
         conn, t_ref - timedelta(hours=params.storyline_window_hours), sorted(wanted)
     ):
         g.add_storyline(_cluster(row, event=False))
-    if memory := g.tag_memory_s():
-        for tag, at, storyline, platform, channel in store.tag_uses(
-            conn, t_ref - timedelta(seconds=memory), t_ref
-        ):
-            g.add_tag_use(tag, _ts(at), storyline, (platform, channel))
+    if params.thread_hours:
+        # Tag threads: the tags' latest uses within the thread's reach, and the days each channel used them on
+        # within the rubric test's (`ingest.events.threads`).
+        threads = g.threads
+        since = t_ref - timedelta(hours=params.thread_hours)
+        for tag, at, storyline, platform, channel in store.tag_uses(conn, since, t_ref, SCAN):
+            threads.add_use(tag, _ts(at), storyline, (platform, channel))
+        first_day = rarity.day_of(_ts(t_ref)) - params.thread_days()
+        for tag, day, platform, channel in store.tag_days(conn, _dt(first_day * 86400.0), t_ref):
+            threads.add_day(tag, day, (platform, channel))
 
 
 def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:

@@ -1,9 +1,12 @@
-"""Tag threads' memory: each hashtag's recent uses, which channels use it as a rubric, and which storyline holds
-the thread (`Params.thread_hours`; the grouper decides whether to merge, `Grouper._follow_tags`).
+"""Tag threads' memory: each hashtag's latest uses, the days each channel used it on (a rubric's test), and so
+which storyline holds the thread (`Params.thread_hours`; the grouper decides whether to merge,
+`Grouper._follow_tags`).
 
 A hashtag is a topic its authors chose: a typhoon's or a bushfire season's tag runs for weeks, past the span a
-storyline may grow by similarity. Every operation is bounded (a post reads at most `SCAN` uses of a tag), so a
-tag that thousands of posts carry a day costs no more per post than a rare one.
+storyline may grow by similarity. Every part is bounded: a tag keeps its latest `SCAN` uses (a post reads no
+more), and which channels used it on each of the last `window_days + 1` UTC days, so a tag that thousands of
+posts carry a day costs no more per post than a rare one, and an increment reads only that much of the
+warehouse (`ingest.warehouse.events.tag_uses`, `tag_days`).
 """
 
 from __future__ import annotations
@@ -11,47 +14,59 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 
+from ingest.events.rarity import day_of
+
 Channel = tuple[str, int]
 
 #: How many of a tag's latest uses by other sources vote for the storyline that holds its thread, and how many
-#: of its latest uses a post reads at most to find them (a rubric's uses or the post's own channel's are skipped).
+#: of its latest uses a post reads at most to find them (a rubric's uses and the post's own channel's are skipped).
 VOTES = 64
 SCAN = 256
 
 
 class _Tag:
-    __slots__ = ("days", "uses")
+    __slots__ = ("channel_days", "days", "uses")
 
     def __init__(self) -> None:
-        # (posted_at, the storyline the post was in, its channel), oldest first
-        self.uses: deque[tuple[float, int, Channel]] = deque()
-        # channel -> how many of the uses in memory it made on each UTC day
-        self.days: dict[Channel, Counter[int]] = {}
+        # Its latest uses as (posted_at, the storyline the post was in, its channel), oldest first.
+        self.uses: deque[tuple[float, int, Channel]] = deque(maxlen=SCAN)
+        # (UTC day, the channels that used it that day), oldest first, and how many of those days each channel has.
+        self.days: deque[tuple[int, set[Channel]]] = deque()
+        self.channel_days: Counter[Channel] = Counter()
 
 
 class TagThreads:
-    """The uses of every hashtag over the last `memory_s` seconds, in the posts' canonical order."""
+    """Hashtag uses in the posts' canonical order; a channel is a tag's rubric when it used it on at least
+    `rubric_days` of the post's UTC day and the `window_days` days before."""
 
-    def __init__(self, memory_s: float, rubric_days: int):
-        self.memory_s = memory_s
+    def __init__(self, rubric_days: int, window_days: int):
         self.rubric_days = rubric_days
+        self.window_days = window_days
         self.tags: dict[int, _Tag] = {}
 
-    def note(self, tag: int, ts: float, storyline: int, channel: Channel) -> None:
-        """A post with `tag` (after the post was placed; in canonical order)."""
+    def _tag(self, tag: int) -> _Tag:
         t = self.tags.get(tag)
         if t is None:
             t = self.tags[tag] = _Tag()
-        t.uses.append((ts, storyline, channel))
-        t.days.setdefault(channel, Counter())[int(ts // 86400)] += 1
+        return t
 
-    def rubric(self, t: _Tag, channel: Channel, today: int | None = None) -> bool:
-        """Whether `channel` put the tag on posts of at least `rubric_days` days in memory (and `today`)."""
-        days = t.days.get(channel)
-        n = len(days) if days else 0
-        if today is not None and (not days or today not in days):
-            n += 1
-        return n >= self.rubric_days
+    def note(self, tag: int, ts: float, storyline: int, channel: Channel) -> None:
+        """A post with `tag`, once it is placed (and a stored post's use, `add_use` and `add_day` apart)."""
+        self.add_use(tag, ts, storyline, channel)
+        self.add_day(tag, day_of(ts), channel)
+
+    def add_use(self, tag: int, ts: float, storyline: int, channel: Channel) -> None:
+        self._tag(tag).uses.append((ts, storyline, channel))
+
+    def add_day(self, tag: int, day: int, channel: Channel) -> None:
+        """`channel` used `tag` on `day` (days in order)."""
+        t = self._tag(tag)
+        if not t.days or t.days[-1][0] != day:
+            t.days.append((day, set()))
+        seen = t.days[-1][1]
+        if channel not in seen:
+            seen.add(channel)
+            t.channel_days[channel] += 1
 
     def holders(
         self, tag: int, ts: float, channel: Channel, horizon_s: float, resolve: Callable[[int], int]
@@ -62,17 +77,19 @@ class TagThreads:
         t = self.tags.get(tag)
         if t is None:
             return []
-        self.forget(t, ts - self.memory_s)
-        if self.rubric(t, channel, int(ts // 86400)):
+        day = day_of(ts)
+        self._forget_days(t, day - self.window_days)
+        need = self.rubric_days
+        counts = t.channel_days
+        today = t.days[-1][1] if t.days and t.days[-1][0] == day else ()
+        if counts[channel] + (channel not in today) >= need:
             return []
         latest: list[int] = []
         since = ts - horizon_s
-        days, need = t.days, self.rubric_days
-        for n, (u_ts, sid, ch) in enumerate(reversed(t.uses)):
-            if u_ts < since or n == SCAN:
+        for u_ts, sid, ch in reversed(t.uses):
+            if u_ts < since:
                 break
-            # `rubric` inlined: a popular tag's uses are read by the dozen for every post.
-            if ch != channel and len(days[ch]) < need:
+            if ch != channel and counts[ch] < need:
                 latest.append(sid)
                 if len(latest) == VOTES:
                     break
@@ -80,14 +97,11 @@ class TagThreads:
         votes = Counter(resolve(sid) for sid in reversed(latest))
         return [sid for sid, _ in votes.most_common()]
 
-    def forget(self, t: _Tag, before: float) -> None:
-        """Drop the tag's uses from before `before`."""
-        while t.uses and t.uses[0][0] < before:
-            u_ts, _, ch = t.uses.popleft()
-            days = t.days[ch]
-            day = int(u_ts // 86400)
-            days[day] -= 1
-            if not days[day]:
-                del days[day]
-                if not days:
-                    del t.days[ch]
+    @staticmethod
+    def _forget_days(t: _Tag, first_day: int) -> None:
+        while t.days and t.days[0][0] < first_day:
+            _, channels = t.days.popleft()
+            for ch in channels:
+                t.channel_days[ch] -= 1
+                if not t.channel_days[ch]:
+                    del t.channel_days[ch]

@@ -86,17 +86,20 @@ def test_one_source_repeating_its_own_tag_is_no_thread():
     assert storylines(other) == [{0, 1, 2}]
 
 
+# Channel 1 files a council story under #citynews on three days; channel 2 uses the tag once, eight days after
+# channel 1 began.
+RUBRIC = [
+    (1, 0, "The city council approved the new budget for road repairs on Monday #citynews"),
+    (1, 30, "City council members debated the budget for parks and road repairs #citynews"),
+    (1, 100, "The council postponed the vote on the city budget for road repairs #citynews"),
+    (2, 200, "City council budget for road repairs finally passed after weeks of debate #citynews"),
+]
+
+
 def test_a_channels_rubric_tag_links_none_of_its_posts():
-    # Channel 1 files a council story under #citynews on three days; channel 2 uses the tag once, eight days
-    # after channel 1 began. With the rubric test off (a rubric of 99 days) channel 2's post links channel 1's.
-    rubric = [
-        (1, 0, "The city council approved the new budget for road repairs on Monday #citynews"),
-        (1, 30, "City council members debated the budget for parks and road repairs #citynews"),
-        (1, 100, "The council postponed the vote on the city budget for road repairs #citynews"),
-        (2, 200, "City council budget for road repairs finally passed after weeks of debate #citynews"),
-    ]
-    assert not any({0, 3} <= s or {2, 3} <= s for s in storylines(rubric))
-    linked = storylines(rubric, thread_rubric_days=99)
+    assert not any({0, 3} <= s or {2, 3} <= s for s in storylines(RUBRIC))
+    # With the rubric test off (a rubric of 99 days) channel 2's post links channel 1's.
+    linked = storylines(RUBRIC, thread_rubric_days=99)
     assert any({2, 3} <= s for s in linked)
 
 
@@ -142,20 +145,32 @@ def post(channel: int, hours: float, text: str, post_id: int) -> Post:
     )  # fmt: skip
 
 
-def test_increments_follow_a_thread_across_runs_as_one_regroup_does(conn):
-    posts = [post(c, h, t, 100 + n) for n, (c, h, t) in enumerate(TYPHOON)]
-    for p in posts:  # one run a post: each increment must read the tag's earlier uses from the warehouse
+def _post_by_post_then_regrouped(conn, posts: list[Post]) -> list[list]:
+    """Group the posts one run each (each increment must read what it needs of the earlier tags from the
+    warehouse), check that one regroup from scratch gives the same storylines, and return them."""
+    for p in posts:
         Loader(conn).load([p])
         conn.commit()
         group_window(conn)
     incremental = sorted(map(sorted, set(map(frozenset, _by_storyline(conn)))))
-    assert incremental == [sorted(p.key for p in posts)]
     conn.execute(
         "TRUNCATE event_posts, event_redirects, storyline_redirects, events, storylines, grouping_state"
     )
     conn.commit()
     group_window(conn)
     assert sorted(map(sorted, set(map(frozenset, _by_storyline(conn))))) == incremental
+    return incremental
+
+
+def test_increments_follow_a_thread_across_runs_as_one_regroup_does(conn):
+    posts = [post(c, h, t, 100 + n) for n, (c, h, t) in enumerate(TYPHOON)]
+    assert _post_by_post_then_regrouped(conn, posts) == [sorted(p.key for p in posts)]
+
+
+def test_increments_know_a_rubric_from_the_days_before_them(conn):
+    posts = [post(c, h, t, 200 + n) for n, (c, h, t) in enumerate(RUBRIC)]
+    stories = _post_by_post_then_regrouped(conn, posts)
+    assert not any({posts[2].key, posts[3].key} <= set(s) for s in stories)
 
 
 def _by_storyline(conn) -> list[list]:
@@ -167,7 +182,7 @@ def _by_storyline(conn) -> list[list]:
 
 def test_a_rubric_is_forgotten_with_the_uses_that_made_it():
     day = 86400.0
-    th = TagThreads(memory_s=15 * day, rubric_days=3)
+    th = TagThreads(rubric_days=3, window_days=14)
     a, b = ("telegram", 1), ("telegram", 2)
     for d in range(3):  # channel a tags three days running: its rubric
         th.note(7, d * day, 100 + d, a)
@@ -175,7 +190,7 @@ def test_a_rubric_is_forgotten_with_the_uses_that_made_it():
     assert th.holders(7, 3 * day, a, 5 * day, lambda s: s) == []  # nor does a's own post link
     th.note(7, 3.5 * day, 200, b)
     assert th.holders(7, 4 * day, ("x", 3), 5 * day, lambda s: s) == [200]
-    # Sixteen days on, a's days have left the memory: its next use is no rubric and links to b's latest.
+    # On day 17 a's days (0-2) are past the 14 days before: its next use is no rubric and links to b's latest.
     th.note(7, 16 * day, 300, b)
     assert th.holders(7, 17.5 * day, a, 5 * day, lambda s: s) == [300]
-    assert set(th.tags[7].days) == {b}
+    assert set(th.tags[7].channel_days) == {b}
