@@ -445,14 +445,10 @@ _HASHTAG = re.compile(r"(?<![\w#])#([^\W_][\w]*)", re.U)
 def hashtag_keys(text: str) -> tuple[int, ...]:
     """The keys of the hashtags a (cleaned) text carries, case folded, sorted and unique: what tag threads
     (`Params.thread_hours`) follow. A tag of digits alone (`#1`, `#2024`) names no topic and is left out."""
-    tags = _tags(text)
-    return tuple(sorted(_key64(b"#" + t.encode()) for t in tags))
-
-
-def _tags(text: str) -> set[str]:
     if "#" not in (text or ""):
-        return set()
-    return {t.casefold() for t in _HASHTAG.findall(text) if not t.isdigit()}
+        return ()
+    tags = {t.casefold() for t in _HASHTAG.findall(text) if not t.isdigit()}
+    return tuple(sorted(_key64(b"#" + t.encode()) for t in tags))
 
 
 def whole_copy_key(lines: Sequence) -> int | None:
