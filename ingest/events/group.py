@@ -16,7 +16,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -248,7 +248,7 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
                 clock.lap("state")
             items, titles = _items(rows, pending.result())
         clock.lap("vectorise")
-        items = _weigh(conn, items, params)
+        items = _weigh(conn, items, params, g)
         clock.lap("rarity")
         if not items:
             return stats
@@ -286,9 +286,11 @@ def _score_as_prepared(
     weigher = None
     own_days: set[int] = set()
     counted: set[int] = set()
+    tags: dict[int, set[tuple[int, str, int]]] = {}
     if params.rarity_window_days:
         own_days = {rarity.day_of(_ts(r.posted_at)) for r in rows}
-        earlier, counted = _stored_days(conn, own_days, params)
+        earlier, counted, stored_tags = _stored_days(conn, own_days, params)
+        tags = {d: rarity_days.uses_of(t) for d, t in stored_tags.items() if d in own_days | counted}
         weigher = rarity.StreamWeigher(earlier, *_rarity_args(params))
     posts = [
         (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
@@ -301,11 +303,15 @@ def _score_as_prepared(
             items = [_item(r, p) for r, p in zip(rows[start : start + len(part)], part, strict=True)]
             start += len(part)
             titles.update((it.key, p[3]) for it, p in zip(items, part, strict=True))
-            yield weigher.weigh(items) if weigher is not None else items
+            if weigher is None:
+                yield items
+            else:
+                _add_tags(tags, items)
+                yield weigher.weigh(items)
 
     result = g.process_chunks(chunks(), len(rows))
     if weigher is not None:
-        _save_days(conn, weigher.counts(), own_days | counted)
+        _save_days(conn, weigher.counts(), own_days | counted, tags)
     return result, titles
 
 
@@ -336,27 +342,35 @@ def _grouper(conn: psycopg.Connection, params: Params) -> Grouper:
     )  # fmt: skip
 
 
-def _weigh(conn: psycopg.Connection, items: list[Item], params: Params) -> list[Item]:
+def _weigh(conn: psycopg.Connection, items: list[Item], params: Params, g: Grouper) -> list[Item]:
     """The items with the event level's rarity weights (`ingest.events.rarity`), counted over the posts of the
     days before each post's day: those grouped before the run (stored per day) and the run's own. The days the
-    run grouped posts on, and those just counted, are stored for the next run."""
+    run grouped posts on, and those just counted, are stored for the next run, with their hashtag uses; `g`'s
+    tag threads are given the stored days' uses (the rubric test's memory)."""
     if not params.rarity_window_days or not items:
+        # Without the window the rubric test reads the post's own day alone (`Params.thread_days`): a channel
+        # has one day at most, and no decision of `TagThreads.holders` then depends on the posts grouped before
+        # the run that day, so no stored day is needed.
         return items
     own_days = {rarity.day_of(it.ts) for it in items}
-    earlier, counted = _stored_days(conn, own_days, params)
+    earlier, counted, tags = _stored_days(conn, own_days, params)
+    _thread_days(g, tags, min(own_days) - params.thread_days(), _run_tags(items))
     weighted, counts = rarity.weigh(items, earlier, *_rarity_args(params))
-    _save_days(conn, counts, own_days | counted)
+    saved = {d: rarity_days.uses_of(tags[d]) for d in own_days | counted}
+    _add_tags(saved, items)
+    _save_days(conn, counts, own_days | counted, saved)
     return weighted
 
 
 def _stored_days(
     conn: psycopg.Connection, own_days: set[int], params: Params
-) -> tuple[dict[int, rarity.DayCounts], set[int]]:
-    """The stored counts of the days that weigh a run's posts of `own_days` (and of those days themselves), and
-    which of them were just counted from the warehouse's posts (they are saved with the run's own)."""
+) -> tuple[dict[int, rarity.DayCounts], set[int], dict[int, rarity_days.DayTags]]:
+    """The stored counts of the days that weigh a run's posts of `own_days` (and of those days themselves),
+    which of them were just counted from the warehouse's posts (they are saved with the run's own), and their
+    hashtag uses."""
     needed = set(rarity.needed_days(own_days, params.rarity_window_days)) | own_days
-    stored, counted = rarity_days.grouped_days(conn, needed)
-    return {d: rarity.DayCounts(*c) for d, c in stored.items()}, counted
+    stored, counted, tags = rarity_days.grouped_days(conn, needed)
+    return {d: rarity.DayCounts(*c) for d, c in stored.items()}, counted, tags
 
 
 def _rarity_args(params: Params) -> tuple:
@@ -364,9 +378,47 @@ def _rarity_args(params: Params) -> tuple:
     return params.rarity_window_days, params.rarity_full_posts, params.anchor_df(), params.storyline_hot()
 
 
-def _save_days(conn: psycopg.Connection, counts: Mapping[int, rarity.DayCounts], days: set[int]) -> None:
-    """Store the counts of `days` for the next run."""
-    rarity_days.save_days(conn, {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in days})
+def _add_tags(tags: dict[int, set[tuple[int, str, int]]], items: Iterable[Item]) -> None:
+    """Add the hashtag uses of these posts to their days' (`tags`, changed in place)."""
+    for it in items:
+        if it.tags:
+            uses = tags.setdefault(rarity.day_of(it.ts), set())
+            platform, channel = it.key[0], it.key[1]
+            uses.update((tag, platform, channel) for tag in it.tags)
+
+
+def _run_tags(items: Iterable[Item]) -> np.ndarray:
+    """The hashtag keys the run's posts carry, sorted: the only tags whose threads the run asks about."""
+    return np.unique(np.fromiter((t for it in items for t in it.tags), np.int64))
+
+
+def _save_days(
+    conn: psycopg.Connection,
+    counts: Mapping[int, rarity.DayCounts],
+    days: set[int],
+    tags: Mapping[int, set[tuple[int, str, int]]],
+) -> None:
+    """Store the counts and hashtag uses of `days` for the next run."""
+    rarity_days.save_days(
+        conn,
+        {d: (c.posts, c.idx, c.cnt) for d, c in counts.items() if d in days},
+        {d: tags.get(d, set()) for d in counts if d in days},
+    )
+
+
+def _thread_days(
+    g: Grouper, tags: Mapping[int, rarity_days.DayTags], first_day: int, wanted: np.ndarray
+) -> None:
+    """Tag threads' rubric memory: which channels used each of the `wanted` tags (those the run's posts carry:
+    no other is asked about) on the days from `first_day` on, over the posts grouped before the run (the stored
+    days' uses)."""
+    if not g.params.thread_hours or not len(wanted):
+        return
+    add = g.threads.add_day
+    for day in sorted(d for d in tags if d >= first_day):
+        keys, platforms, channels = tags[day]
+        for i in np.flatnonzero(np.isin(keys, wanted)).tolist():
+            add(int(keys[i]), day, (platforms[i], int(channels[i])))
 
 
 def _ref_dt(ref_time):
@@ -394,16 +446,6 @@ def _load_clusters(conn: psycopg.Connection, g: Grouper, params: Params, ref_tim
         conn, t_ref - timedelta(hours=params.storyline_window_hours), sorted(wanted)
     ):
         g.add_storyline(_cluster(row, event=False))
-    if params.thread_hours:
-        # Tag threads: the tags' latest uses within the thread's reach, and the days each channel used them on
-        # within the rubric test's (`ingest.events.threads`).
-        threads = g.threads
-        since = t_ref - timedelta(hours=params.thread_hours)
-        for tag, at, storyline, platform, channel in store.tag_uses(conn, since, t_ref, SCAN):
-            threads.add_use(tag, _ts(at), storyline, (platform, channel))
-        first_day = rarity.day_of(_ts(t_ref)) - params.thread_days()
-        for tag, day, platform, channel in store.tag_days(conn, _dt(first_day * 86400.0), t_ref):
-            threads.add_day(tag, day, (platform, channel))
 
 
 def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
@@ -418,6 +460,16 @@ def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], param
     dups = sorted({k for it in items for k in (it.dup, it.lead) if k is not None})
     for dup, eid in store.events_of_duplicates(conn, dups, t_ref - timedelta(hours=params.window_hours)):
         note_holder(g.dup_event, dup, eid)
+    # Tag threads: the latest uses within the thread's reach of the tags the run's posts carry (no other is
+    # asked about; `ingest.events.threads`); the days each channel used them on come with the stored days'
+    # counts (`_weigh`).
+    wanted = _run_tags(items) if params.thread_hours else ()
+    if len(wanted):
+        since = t_ref - timedelta(hours=params.thread_hours)
+        for tag, at, storyline, platform, channel in store.tag_uses(
+            conn, since, t_ref, SCAN, wanted.tolist()
+        ):
+            g.threads.add_use(tag, _ts(at), storyline, (platform, channel))
     # Excerpt joins reach events begun at most `excerpt_hours` before a post, so their holders were posted
     # since then: the run's first post less those hours bounds the read.
     if params.excerpt_hours and items:

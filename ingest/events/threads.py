@@ -5,8 +5,10 @@ which storyline holds the thread (`Params.thread_hours`; the grouper decides whe
 A hashtag is a topic its authors chose: a typhoon's or a bushfire season's tag runs for weeks, past the span a
 storyline may grow by similarity. Every part is bounded: a tag keeps its latest `SCAN` uses (a post reads no
 more), and which channels used it on each of the last `window_days + 1` UTC days, so a tag that thousands of
-posts carry a day costs no more per post than a rare one, and an increment reads only that much of the
-warehouse (`ingest.warehouse.events.tag_uses`, `tag_days`).
+posts carry a day costs no more per post than a rare one. An increment reads only that much of the warehouse,
+and only for the tags its posts carry (no other is asked about): their latest uses
+(`ingest.warehouse.events.tag_uses`), and their channels of each day from the days' stored rows, which keep every
+tag's channels of the day beside the rarity counts (`ingest.warehouse.rarity_days`).
 """
 
 from __future__ import annotations

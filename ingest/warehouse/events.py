@@ -324,8 +324,10 @@ def events_of_sentences(
     ).fetchall()
 
 
-def tag_uses(conn: psycopg.Connection, since: datetime, before: datetime, latest: int) -> list[tuple]:
-    """(tag key, posted_at, storyline, platform, channel_id) of the `latest` last uses of each hashtag by the
+def tag_uses(
+    conn: psycopg.Connection, since: datetime, before: datetime, latest: int, tags: Sequence[int]
+) -> list[tuple]:
+    """(tag key, posted_at, storyline, platform, channel_id) of the `latest` last uses of each of `tags` by the
     posts grouped in [since, before), in the posts' canonical order: what tag threads remember of their uses
     (`ingest.events.threads`)."""
     return conn.execute(
@@ -335,23 +337,11 @@ def tag_uses(conn: psycopg.Connection, since: datetime, before: datetime, latest
                                                                    ep.channel_id DESC, ep.post_id DESC) AS r
                FROM event_posts ep JOIN events e ON e.event_id = ep.event_id
                CROSS JOIN LATERAL unnest(ep.tag_keys) AS t(k)
-               WHERE ep.posted_at >= %s AND ep.posted_at < %s AND ep.tag_keys <> '{}') u
+               WHERE ep.posted_at >= %s AND ep.posted_at < %s AND ep.tag_keys && %s::bigint[]
+                 AND t.k = ANY(%s)) u
            WHERE r <= %s
            ORDER BY posted_at, platform, channel_id, post_id, k""",
-        (since, before, latest),
-    ).fetchall()
-
-
-def tag_days(conn: psycopg.Connection, since: datetime, before: datetime) -> list[tuple]:
-    """(tag key, UTC day as days since the epoch, platform, channel_id): which channels put each hashtag on posts
-    grouped in [since, before), a row a day, days in order: what tag threads' rubric test reads."""
-    return conn.execute(
-        """SELECT DISTINCT t.k, floor(extract(epoch FROM ep.posted_at) / 86400)::int AS day, ep.platform,
-                  ep.channel_id
-           FROM event_posts ep CROSS JOIN LATERAL unnest(ep.tag_keys) AS t(k)
-           WHERE ep.posted_at >= %s AND ep.posted_at < %s AND ep.tag_keys <> '{}'
-           ORDER BY t.k, day, ep.platform, ep.channel_id""",
-        (since, before),
+        (since, before, list(tags), list(tags), latest),
     ).fetchall()
 
 

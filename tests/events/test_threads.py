@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from ingest.events import group_window
 from ingest.events.cluster import Grouper, Params
+from ingest.events.rarity import day_of
 from ingest.events.records import Item
 from ingest.events.text import analyse_many, hashtag_keys
 from ingest.events.threads import TagThreads
@@ -171,6 +172,65 @@ def test_increments_know_a_rubric_from_the_days_before_them(conn):
     posts = [post(c, h, t, 200 + n) for n, (c, h, t) in enumerate(RUBRIC)]
     stories = _post_by_post_then_regrouped(conn, posts)
     assert not any({posts[2].key, posts[3].key} <= set(s) for s in stories)
+
+
+def _rubric_then_last_post(conn, tamper: str) -> tuple[list[Post], list[list]]:
+    """Channel 1's three days of its rubric tag grouped one run each, the stored days' tag uses changed by
+    `tamper` (SQL), then channel 2's post grouped as an increment: its storylines."""
+    posts = [post(c, h, t, 300 + n) for n, (c, h, t) in enumerate(RUBRIC)]
+    for p in posts[:3]:
+        Loader(conn).load([p])
+        conn.commit()
+        group_window(conn)
+    conn.execute(tamper)
+    conn.commit()
+    Loader(conn).load([posts[3]])
+    conn.commit()
+    assert group_window(conn).mode == "incremental"
+    return posts, _by_storyline(conn)
+
+
+def test_an_increment_reads_the_rubric_from_the_stored_days(conn):
+    # The days' rows say no channel used a tag (their counts still valid): the increment, which reads them and
+    # not the tagged posts, no longer knows channel 1's rubric, so channel 2's post follows channel 1's tag.
+    posts, stories = _rubric_then_last_post(
+        conn, "UPDATE grouping_days SET tag_keys = '{}', tag_platforms = '{}', tag_channels = '{}'"
+    )
+    assert any({posts[2].key, posts[3].key} <= set(s) for s in stories)
+
+
+def test_a_day_stored_without_tag_uses_is_counted_again(conn):
+    # Rows written before migration 030 hold no tag uses (NULL): their days are counted again from the grouped
+    # posts, so the rubric holds, and the rows of the days the run read are written again with the uses.
+    posts, stories = _rubric_then_last_post(
+        conn, "UPDATE grouping_days SET tag_keys = NULL, tag_platforms = NULL, tag_channels = NULL"
+    )
+    assert not any({posts[2].key, posts[3].key} <= set(s) for s in stories)
+    read = day_of(posts[3].posted_at.timestamp()) - Params().rarity_window_days
+    rows = conn.execute("SELECT day, tag_keys IS NULL FROM grouping_days WHERE day >= %s", (read,)).fetchall()
+    assert rows and not any(null for _, null in rows)
+
+
+def test_the_stored_days_hold_each_tag_and_channel_of_their_posts(conn):
+    posts = [post(c, h, t, 400 + n) for n, (c, h, t) in enumerate([*RUBRIC, *TYPHOON])]
+    for p in posts:
+        Loader(conn).load([p])
+        conn.commit()
+        group_window(conn)
+    stored = {
+        (day, k, platform, channel)
+        for day, keys, platforms, channels in conn.execute(
+            "SELECT day, tag_keys, tag_platforms, tag_channels FROM grouping_days WHERE posts > 0"
+        )
+        for k, platform, channel in zip(keys, platforms, channels, strict=True)
+    }
+    scanned = set(
+        conn.execute(
+            """SELECT DISTINCT floor(extract(epoch FROM posted_at) / 86400)::int, k, platform, channel_id
+               FROM event_posts, unnest(tag_keys) AS k"""
+        ).fetchall()
+    )
+    assert len(scanned) > 8 and stored == scanned
 
 
 def _by_storyline(conn) -> list[list]:
