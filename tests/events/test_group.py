@@ -311,12 +311,37 @@ def test_a_real_sample_groups_exactly_as_pinned_however_it_is_batched(conn, shar
     assert "vectorise" not in stats.phases  # prepared, weighed and scored side by side (`_score_as_prepared`)
     events, storylines = sets(partition(conn)), sets(storyline_partition(conn))
     assert (digest(events), digest(storylines)) == (PINNED_EVENTS, PINNED_STORYLINES)
+    # The days' stored hashtag uses (tag threads' rubric memory) are those of the grouped posts.
+    tag_days = stored_tag_days(conn)
+    assert len(tag_days) > 20 and tag_days == scanned_tag_days(conn)
     # One process, one thread and small buckets: the same groups (the workers, the second thread and the bucket
     # size only decide where and how much is computed at once).
     monkeypatch.setenv("WIREWATCH_GROUP_WORKERS", "1")
     stats = group_window(conn, full=True, params=Params(bucket_posts=100))
     assert "vectorise" in stats.phases  # prepared first, then weighed, then scored
     assert sets(partition(conn)) == events and sets(storyline_partition(conn)) == storylines
+    assert stored_tag_days(conn) == tag_days
+
+
+def stored_tag_days(conn) -> set[tuple]:
+    """(day, tag key, platform, channel) as the days' rows of `grouping_days` keep them."""
+    return {
+        (day, k, platform, channel)
+        for day, keys, platforms, channels in conn.execute(
+            "SELECT day, tag_keys, tag_platforms, tag_channels FROM grouping_days WHERE posts > 0"
+        )
+        for k, platform, channel in zip(keys, platforms, channels, strict=True)
+    }
+
+
+def scanned_tag_days(conn) -> set[tuple]:
+    """The same, counted from the grouped posts."""
+    return set(
+        conn.execute(
+            """SELECT DISTINCT floor(extract(epoch FROM posted_at) / 86400)::int, k, platform, channel_id
+               FROM event_posts, unnest(tag_keys) AS k"""
+        ).fetchall()
+    )
 
 
 def unrelated_posts_at(at):

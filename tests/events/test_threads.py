@@ -17,6 +17,7 @@ from ingest.events.threads import TagThreads
 from ingest.models import Channel, Post
 from ingest.warehouse.event_reads import storyline_partition
 from ingest.warehouse.loader import Loader
+from tests.events.test_group import scanned_tag_days, stored_tag_days
 
 T0 = datetime(2013, 11, 8, 0, 0, tzinfo=timezone.utc)
 
@@ -217,19 +218,7 @@ def test_the_stored_days_hold_each_tag_and_channel_of_their_posts(conn):
         Loader(conn).load([p])
         conn.commit()
         group_window(conn)
-    stored = {
-        (day, k, platform, channel)
-        for day, keys, platforms, channels in conn.execute(
-            "SELECT day, tag_keys, tag_platforms, tag_channels FROM grouping_days WHERE posts > 0"
-        )
-        for k, platform, channel in zip(keys, platforms, channels, strict=True)
-    }
-    scanned = set(
-        conn.execute(
-            """SELECT DISTINCT floor(extract(epoch FROM posted_at) / 86400)::int, k, platform, channel_id
-               FROM event_posts, unnest(tag_keys) AS k"""
-        ).fetchall()
-    )
+    stored, scanned = stored_tag_days(conn), scanned_tag_days(conn)
     assert len(scanned) > 8 and stored == scanned
 
 
