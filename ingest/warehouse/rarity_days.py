@@ -97,12 +97,13 @@ def grouped_days(
             {"lo": recount[0] * 86400, "hi": (recount[-1] + 1) * 86400, "days": recount},
         ):
             uses[day].append((tag, platform, channel))
-        for d, rows in uses.items():
-            tags[d] = _arrays(rows)
+        for d, found in uses.items():
+            tags[d] = _arrays(found)
     return out, counted, tags
 
 
 def _arrays(uses: Collection[tuple[int, str, int]]) -> DayTags:
+    """A day's hashtag uses as the parallel arrays a row keeps, by tag, platform and channel."""
     rows = sorted(uses)
     return (
         np.array([u[0] for u in rows], np.int64),
