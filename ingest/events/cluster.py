@@ -149,9 +149,9 @@ class Params:
     # reach back to articles that a weekly or daily digest lists, which are other happenings. 0: off.
     excerpt_hours: float = 3.0
     # Tag threads: a hashtag is a topic its authors chose. A post that carries a hashtag which another source
-    # used at most `thread_hours` before it merges its storyline with the storyline holding most of those uses,
-    # past the storylines' span (a typhoon's or a bushfire season's tag runs for weeks), when the two
-    # storylines' sums have a cosine of at least `thread_threshold`; two storylines of more than
+    # used at most `thread_hours` before it merges its storyline with the other storyline holding most of those
+    # uses (its own aside), past the storylines' span (a typhoon's or a bushfire season's tag runs for weeks),
+    # when the two storylines' sums have a cosine of at least `thread_threshold`; two storylines of more than
     # `thread_small` posts each need `thread_big_threshold`: once a tag shared by two concurrent crises has
     # merged them, a low bar let every other thread of either join the mixture (the thirteen CrisisLex crises
     # run at once, tune half: precision 0.62 with one bar of 0.05, 0.85 with these). A channel's rubric is no
@@ -687,16 +687,15 @@ class Grouper:
         sid = st.resolve(self.events.clusters[self.events.resolve(event_id)].storyline)
         channel = it.key[:2]
         for tag in it.tags:
-            for other in self.threads.holders(tag, it.ts, channel, p.thread_hours * 3600.0, st.resolve):
-                if other == sid or not self._ensure_storyline(other):
-                    continue
-                bar = p.thread_threshold
-                if min(st.clusters[sid].n, st.clusters[other].n) > p.thread_small:
-                    bar = p.thread_big_threshold
+            holders = self.threads.holders(tag, it.ts, channel, p.thread_hours * 3600.0, st.resolve)
+            # The storyline holding most of the tag's uses, the post's own aside.
+            other = next((h for h in holders if h != sid and self._ensure_storyline(h)), None)
+            if other is not None:
+                small = min(st.clusters[sid].n, st.clusters[other].n) <= p.thread_small
+                bar = p.thread_threshold if small else p.thread_big_threshold
                 if self._storylines_cosine(sid, other) >= bar:
                     self._merge(st, sid, other, self._sitems, it, result)
                     sid = st.resolve(sid)
-                break
             self.threads.note(tag, it.ts, sid, channel)
 
     def _storylines_cosine(self, a: int, b: int) -> float:

@@ -101,8 +101,8 @@ def write_events(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
 def write_event_posts(conn: psycopg.Connection, rows: Iterable[tuple]) -> None:
     """(platform, channel_id, post_id, event_id, assigned_event_id, posted_at, role, joined_by, similarity,
     content_hash, dup_key, lead_key, vec_idx, vec_val, story_val, title, main_key, sentence_keys, tag_keys) ->
-    event_posts. A run writes rows only for posts without one
-    (replayed rows were deleted first), so COPY goes straight in; a key that exists is replaced."""
+    event_posts. A run writes rows only for posts without one (replayed rows were deleted first), so COPY goes
+    straight in; a key that exists is replaced."""
     _copy_upsert(
         conn, "event_posts",
         [("platform", "text"), ("channel_id", "int8"), ("post_id", "int8"), ("event_id", "int8"),
