@@ -248,14 +248,14 @@ def _run(conn: psycopg.Connection, since, until, params: Params, full: bool) -> 
                 clock.lap("state")
             items, titles = _items(rows, pending.result())
         clock.lap("vectorise")
-        items = _weigh(conn, items, params, g)
+        items, day_tags = _weigh(conn, items, params)
         clock.lap("rarity")
         if not items:
             return stats
         if not stateless:
             if not beside:
                 _load_clusters(conn, g, params, ref_time)
-            _load_lookups(conn, g, items, params, ref_time)
+            _load_lookups(conn, g, items, params, ref_time, day_tags)
         clock.lap("state")
         result = g.process(items)
         clock.lap("group")
@@ -342,24 +342,26 @@ def _grouper(conn: psycopg.Connection, params: Params) -> Grouper:
     )  # fmt: skip
 
 
-def _weigh(conn: psycopg.Connection, items: list[Item], params: Params, g: Grouper) -> list[Item]:
+def _weigh(
+    conn: psycopg.Connection, items: list[Item], params: Params
+) -> tuple[list[Item], dict[int, rarity_days.DayTags]]:
     """The items with the event level's rarity weights (`ingest.events.rarity`), counted over the posts of the
-    days before each post's day: those grouped before the run (stored per day) and the run's own. The days the
-    run grouped posts on, and those just counted, are stored for the next run, with their hashtag uses; `g`'s
-    tag threads are given the stored days' uses (the rubric test's memory)."""
+    days before each post's day: those grouped before the run (stored per day) and the run's own; and the
+    hashtag uses of those days by the posts grouped before the run, read with the counts (tag threads' rubric
+    memory, `_load_lookups`). The days the run grouped posts on, and those just counted, are stored for the next
+    run, with their hashtag uses."""
     if not params.rarity_window_days or not items:
         # Without the window the rubric test reads the post's own day alone (`Params.thread_days`): a channel
         # has one day at most, and no decision of `TagThreads.holders` then depends on the posts grouped before
         # the run that day, so no stored day is needed.
-        return items
+        return items, {}
     own_days = {rarity.day_of(it.ts) for it in items}
     earlier, counted, tags = _stored_days(conn, own_days, params)
-    _thread_days(g, tags, min(own_days) - params.thread_days(), _run_tags(items))
     weighted, counts = rarity.weigh(items, earlier, *_rarity_args(params))
     saved = {d: rarity_days.uses_of(tags[d]) for d in own_days | counted}
     _add_tags(saved, items)
     _save_days(conn, counts, own_days | counted, saved)
-    return weighted
+    return weighted, tags
 
 
 def _stored_days(
@@ -409,11 +411,8 @@ def _save_days(
 def _thread_days(
     g: Grouper, tags: Mapping[int, rarity_days.DayTags], first_day: int, wanted: np.ndarray
 ) -> None:
-    """Tag threads' rubric memory: which channels used each of the `wanted` tags (those the run's posts carry:
-    no other is asked about) on the days from `first_day` on, over the posts grouped before the run (the stored
-    days' uses)."""
-    if not g.params.thread_hours or not len(wanted):
-        return
+    """Tag threads' rubric memory: which channels used each of the `wanted` tags on the days from `first_day` on,
+    over the posts grouped before the run (the stored days' uses)."""
     add = g.threads.add_day
     for day in sorted(d for d in tags if d >= first_day):
         keys, platforms, channels = tags[day]
@@ -448,7 +447,14 @@ def _load_clusters(conn: psycopg.Connection, g: Grouper, params: Params, ref_tim
         g.add_storyline(_cluster(row, event=False))
 
 
-def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], params: Params, ref_time) -> None:
+def _load_lookups(
+    conn: psycopg.Connection,
+    g: Grouper,
+    items: list[Item],
+    params: Params,
+    ref_time,
+    day_tags: Mapping[int, rarity_days.DayTags],
+) -> None:
     """What stage 0 needs of earlier groups for the run's prepared posts: the events of referenced posts, of
     earlier forwards of them, and of copies and excerpts."""
     t_ref = _ref_dt(ref_time)
@@ -460,9 +466,9 @@ def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], param
     dups = sorted({k for it in items for k in (it.dup, it.lead) if k is not None})
     for dup, eid in store.events_of_duplicates(conn, dups, t_ref - timedelta(hours=params.window_hours)):
         note_holder(g.dup_event, dup, eid)
-    # Tag threads: the latest uses within the thread's reach of the tags the run's posts carry (no other is
-    # asked about; `ingest.events.threads`); the days each channel used them on come with the stored days'
-    # counts (`_weigh`).
+    # Tag threads (`ingest.events.threads`), for the tags the run's posts carry (no other is asked about): their
+    # latest uses within the thread's reach, and the channels that used them on the days of the rubric test
+    # (read with the days' rarity counts, `_weigh`).
     wanted = _run_tags(items) if params.thread_hours else ()
     if len(wanted):
         since = t_ref - timedelta(hours=params.thread_hours)
@@ -470,6 +476,8 @@ def _load_lookups(conn: psycopg.Connection, g: Grouper, items: list[Item], param
             conn, since, t_ref, SCAN, wanted.tolist()
         ):
             g.threads.add_use(tag, _ts(at), storyline, (platform, channel))
+        first_day = min(rarity.day_of(it.ts) for it in items) - params.thread_days()
+        _thread_days(g, day_tags, first_day, wanted)
     # Excerpt joins reach events begun at most `excerpt_hours` before a post, so their holders were posted
     # since then: the run's first post less those hours bounds the read.
     if params.excerpt_hours and items:
