@@ -107,7 +107,9 @@ class Params:
     storyline_link_threshold: float = 0.20
     # A post whose figures (multi-digit numbers) all differ from the figures of an event needs this much more
     # similarity to join it: the rate "above 106" and "above 109" are two moments of one story, not one event.
-    figure_conflict: float = 0.15
+    # 0.15 was enough over a full rarity window, where the template's words weigh little; a new warehouse weighs
+    # them in full, and a templated rate ("the dollar reached 112") met the "111" event at 0.63.
+    figure_conflict: float = 0.30
     # The event's figures that count for that test: those weighing at least this share of its heaviest figure in
     # its sum. Every figure any member named would let the event drift level by level ("the dollar at 112",
     # one post adding "the euro at 118", then "113, euro 118" sharing that one), so a templated run of rates
@@ -137,7 +139,8 @@ class Params:
     # `ingest.events.rarity.hot_features`). A developing situation makes its words burst (the dollar above 110,
     # a named cyclone); a daily beat (the evening's rate, tomorrow's weather, the night's drone count, "today is
     # ... Day") does not, and without this test each beat was one storyline a week long. Needs a full window of
-    # history (`rarity_full_posts`); 0 hours: off.
+    # posts (`rarity_full_posts`); the daily mean is over the window's days that hold posts, at least five
+    # (`rarity.HOT_MIN_DAYS`), so that a new warehouse's empty days do not count as quiet ones; 0 hours: off.
     storyline_key_grace_hours: float = 24.0
     storyline_hot_min: int = 3
     storyline_hot_ratio: float = 8.0
@@ -180,10 +183,10 @@ class Params:
         return self.storyline_hot_min, self.storyline_hot_ratio
 
     def fingerprint(self) -> str:
-        from ingest.events import text
+        from ingest.events import rarity, text
 
         return (
-            f"v9 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v10 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -194,7 +197,8 @@ class Params:
             f"am={self.anchor_min_shared} sk={self.storyline_key_grace_hours} sh={self.storyline_hot_min} "
             f"sr={self.storyline_hot_ratio} xh={self.excerpt_hours} xw={text.SENTENCE_WORDS} "
             f"xm={text.MAIN_SHARE} dim={text.DIM_BITS} th={self.thread_hours} tt={self.thread_threshold} "
-            f"ts={self.thread_small} tb={self.thread_big_threshold} tr={self.thread_rubric_days}"
+            f"ts={self.thread_small} tb={self.thread_big_threshold} tr={self.thread_rubric_days} "
+            f"hd={rarity.HOT_MIN_DAYS}"
         )
 
     def join_thresholds(self, rarity: float) -> tuple[float, float]:

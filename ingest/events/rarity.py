@@ -39,6 +39,8 @@ DAY = 86400
 WINDOW_DAYS = 14
 #: Posts in the window from which the weights count in full; below, `share` = posts / FULL_POSTS of the log.
 FULL_POSTS = 1000
+#: Days the burst test's daily mean is taken over at least (`_hots`), when fewer earlier days hold posts.
+HOT_MIN_DAYS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +141,7 @@ def weigh(
         members = by_day[d]
         window = _row(W, r, vocab, int(n[r]))
         share = _share(window, full_posts)
-        hots = None
-        if hot is not None and share >= 1.0 and window_days > 1:
-            hots = hot_features(counts[d - 1], window, window_days, *hot)
+        hots = _hots(counts.__getitem__, d, window, share, window_days, hot)
         weighted = _weigh_day([items[i] for i in members], window, share, anchor_df, hots)
         for i, it in zip(members, weighted, strict=True):
             out[i] = it
@@ -222,9 +222,7 @@ class StreamWeigher:
         days = range(day - self.window_days, day)
         self.window = _summed([self._counts(k) for k in days])
         self.share = _share(self.window, self.full_posts)
-        self.hot_feats = None
-        if self.hot is not None and self.share >= 1.0 and self.window_days > 1:
-            self.hot_feats = hot_features(self._counts(day - 1), self.window, self.window_days, *self.hot)
+        self.hot_feats = _hots(self._counts, day, self.window, self.share, self.window_days, self.hot)
 
     def _counts(self, day: int) -> DayCounts:
         """A day before the current one: its stored and own counts together."""
@@ -248,6 +246,31 @@ class StreamWeigher:
         return {d: self._counts(d) for d in sorted(days)}
 
 
+def _hots(
+    counts_of: Callable[[int], DayCounts],
+    day: int,
+    window: DayCounts,
+    share: float,
+    window_days: int,
+    hot: tuple[int, float] | None,
+) -> np.ndarray | None:
+    """The burst features of the day before `day` (`hot_features`), against the daily mean of the window's other
+    days that hold posts, at least `HOT_MIN_DAYS` of them (missing ones count as quiet days). None (no test:
+    storylines take events on similarity alone) below a full window of posts (`share`), where a day's counts
+    say little: a thin stream (CrisisLex's tweets, tens a day) keeps its storylines as similarity makes them.
+
+    The mean used to be over the window's 13 other days whether they held posts or not, so in a warehouse's
+    second week nearly every recurring word "burst" (the empty days counted as quiet) and daily beats chained
+    into storylines; over one or two real days, a situation's words would have to burst again against the day
+    they first did."""
+    if hot is None or window_days <= 1 or share < 1.0:
+        return None
+    other = sum(1 for k in range(day - window_days, day - 1) if counts_of(k).posts)
+    if not other:
+        return None
+    return hot_features(counts_of(day - 1), window, min(max(other, HOT_MIN_DAYS), window_days - 1) + 1, *hot)
+
+
 def _summed(parts: Sequence[DayCounts]) -> DayCounts:
     """Several days' (or sources') counts added up, as `weigh`'s sparse sums make them: sorted features, counts
     above zero."""
@@ -266,15 +289,17 @@ def _summed(parts: Sequence[DayCounts]) -> DayCounts:
 
 
 def hot_features(
-    yesterday: DayCounts, window: DayCounts, window_days: int, min_posts: int, ratio: float
+    yesterday: DayCounts, window: DayCounts, days: int, min_posts: int, ratio: float
 ) -> np.ndarray:
     """The features that burst on `yesterday` (the last day of `window`): at least `min_posts` of its posts had
-    them, and at least `ratio` times the mean daily count of the window's other days. Figures are left out: a
-    rate or a toll that recurs daily is the beat, not the news."""
+    them, and at least `ratio` times the mean daily count of the window's other days. `days`: how many days the
+    mean is over, yesterday included (`_hots`: the days that hold posts; a day without posts is no evidence
+    that a word was quiet). Figures are left out: a rate or a toll that recurs daily is the beat, not the
+    news."""
     y = yesterday.cnt
     # The window's other days: the whole window's counts less yesterday's.
     before = _df(window, yesterday.idx) - y
-    keep = (y >= min_posts) & (y * (window_days - 1) >= ratio * before) & (yesterday.idx < FIGURE_BASE)
+    keep = (y >= min_posts) & (y * (days - 1) >= ratio * before) & (yesterday.idx < FIGURE_BASE)
     return yesterday.idx[keep]
 
 

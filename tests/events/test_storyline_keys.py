@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from ingest.events import group_window, partition
+from ingest.events import group_window, partition, rarity
 from ingest.events.cluster import Params
-from ingest.events.rarity import DayCounts, hot_features
-from ingest.events.text import FIGURE_BASE
+from ingest.events.rarity import DAY, DayCounts, hot_features, weigh
+from ingest.events.records import Item
+from ingest.events.text import FIGURE_BASE, vectorize
 from ingest.run.imports import import_files
 from ingest.warehouse.event_reads import storyline_partition
 from tests.events.news_window import (
@@ -83,6 +84,35 @@ def test_hot_features_burst_against_the_days_before():
     assert hot_features(yesterday, window, 14, 3, 8.0).tolist() == [1, 4]
     assert hot_features(yesterday, window, 14, 3, 5.0).tolist() == [1, 2, 4]
     assert hot_features(yesterday, window, 14, 2, 8.0).tolist() == [1, 3, 4]
+
+
+def test_a_burst_is_judged_against_the_days_that_hold_posts(monkeypatch):
+    """A new warehouse: two earlier days hold posts. A word 4 posts had on each of them and 5 yesterday did not
+    burst, though against the window's 13 days (the empty ones counted as quiet) it would have; a word new
+    yesterday did. Before any earlier day (a warehouse's first two days) there is no test at all."""
+    t0 = datetime(2024, 11, 1, tzinfo=timezone.utc).timestamp()
+
+    def day_of_posts(day: int, texts: list[str]) -> list[Item]:
+        return [Item(("t", day, i), t0 + day * DAY + 60 * i, vectorize(x)) for i, x in enumerate(texts)]
+
+    filler = [f"weather{k} forecast{k}" for k in range(8)]
+    items = day_of_posts(0, ["drones shot down"] * 4 + filler) + day_of_posts(
+        1, ["drones shot down"] * 4 + filler
+    )
+    items += day_of_posts(2, ["drones shot down"] * 5 + ["Tbilisi protest"] * 5 + filler)
+    items += day_of_posts(3, ["drones over Tbilisi"])
+
+    def hot_of_last() -> tuple[set[int], list]:
+        out, _ = weigh(items, full_posts=10, hot=(3, 8.0))
+        return set(out[-1].hot.tolist()), [it.hot for it in out if it.key[1] < 2]
+
+    drones, tbilisi = set(vectorize("drones").idx.tolist()), set(vectorize("Tbilisi").idx.tolist())
+    hot, first_days = hot_of_last()
+    assert tbilisi <= hot and not drones & hot
+    assert all(h is None for h in first_days)
+    monkeypatch.setattr(rarity, "HOT_MIN_DAYS", 13)  # the mean over the window's 13 days, as before
+    hot, _ = hot_of_last()
+    assert tbilisi <= hot and drones <= hot
 
 
 @pytest.mark.slow
