@@ -186,7 +186,7 @@ class Params:
         from ingest.events import rarity, text
 
         return (
-            f"v10 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v11 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -652,6 +652,12 @@ class Grouper:
             bar_b = p.event_bar(p.event_merge_threshold, it.ts - ev.clusters[b].first_ts)
             if cos * shrink < bar_b or (sim is not None and sim * shrink < bar_a):
                 continue
+            # Nor may the post merge an event that stage 1 would not have let it join: the figure test. Without
+            # it, the "112" rate post that the "111" event refused started its own event and then merged the two.
+            if p.figure_conflict and cos * shrink < bar_b + p.figure_conflict:
+                figs = figures_of(it.vec.idx)
+                if len(figs) and self._figures_differ(figs, b, items):
+                    continue
             self._merge(ev, a, b, items, it, result)
         story_now = st.resolve(ev.clusters[ev.resolve(event_id)].storyline)
         own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
