@@ -108,8 +108,12 @@ class Params:
     # A post whose figures (multi-digit numbers) all differ from the figures of an event needs this much more
     # similarity to join it: the rate "above 106" and "above 109" are two moments of one story, not one event.
     # 0.15 was enough over a full rarity window, where the template's words weigh little; a new warehouse weighs
-    # them in full, and a templated rate ("the dollar reached 112") met the "111" event at 0.63.
+    # them in full, and a templated rate ("the dollar reached 112") met the "111" event at 0.63. The margin is in
+    # proportion to the figures' share of the post's squared weight, in full from `figure_share_full` on: a rate
+    # post is mostly its figure (15-35 % on plain vectors, more with rarity weights), while an article that cites another estimate of the same happening among
+    # many words ("a package of about 40 billion", 2 %) is the disagreement a brief should show, not another event.
     figure_conflict: float = 0.30
+    figure_share_full: float = 0.20
     # The event's figures that count for that test: those weighing at least this share of its heaviest figure in
     # its sum. Every figure any member named would let the event drift level by level ("the dollar at 112",
     # one post adding "the euro at 118", then "113, euro 118" sharing that one), so a templated run of rates
@@ -186,12 +190,13 @@ class Params:
         from ingest.events import rarity, text
 
         return (
-            f"v11 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v12 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
             f"sg={self.storyline_grace_hours} sa={self.storyline_age_slope} sx={self.storyline_max_span_hours} "
-            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} fk={self.figure_core} "
+            f"sl={self.storyline_link_threshold} fc={self.figure_conflict} fs={self.figure_share_full} "
+            f"fk={self.figure_core} "
             f"r={self.rarity_window_days} rf={self.rarity_full_posts} re={self.rarity_event_threshold} "
             f"ah={self.anchor_hours} at={self.anchor_threshold} ad={self.anchor_max_df} "
             f"am={self.anchor_min_shared} sk={self.storyline_key_grace_hours} sh={self.storyline_hot_min} "
@@ -431,7 +436,7 @@ class Grouper:
                         continue
                     if (
                         len(figs)
-                        and cos * shrink < bar + p.figure_conflict
+                        and cos * shrink < bar + self._figure_margin(it)
                         and self._figures_differ(figs, cid, items)
                     ):
                         continue
@@ -514,6 +519,19 @@ class Grouper:
                 continue
             return cos, cid
         return None
+
+    def _figure_margin(self, it: Item) -> float:
+        """How much more similarity a post whose figures all differ from an event's needs to join it
+        (`Params.figure_conflict`, `figure_share_full`)."""
+        p = self.params
+        first = int(np.searchsorted(it.vec.idx, FIGURE_BASE))
+        if first == len(it.vec) or not it.vec.norm2:
+            return 0.0
+        val = it.vec.val[first:].astype(np.int64)
+        share = float(np.dot(val, val)) / float(it.vec.norm2)
+        if not p.figure_share_full:
+            return p.figure_conflict
+        return p.figure_conflict * min(1.0, share / p.figure_share_full)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
         """Whether the event has figures and the post shares none of its core ones (`Params.figure_core`; exact:
@@ -654,7 +672,7 @@ class Grouper:
                 continue
             # Nor may the post merge an event that stage 1 would not have let it join: the figure test. Without
             # it, the "112" rate post that the "111" event refused started its own event and then merged the two.
-            if p.figure_conflict and cos * shrink < bar_b + p.figure_conflict:
+            if p.figure_conflict and cos * shrink < bar_b + self._figure_margin(it):
                 figs = figures_of(it.vec.idx)
                 if len(figs) and self._figures_differ(figs, b, items):
                     continue
