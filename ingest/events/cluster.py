@@ -430,15 +430,12 @@ class Grouper:
             cands = ev.best(i, it.ts, xi2, post_floor, link) if xi2 else []
             if event_id is None:
                 figs = figures_of(it.vec.idx) if p.figure_conflict else ()
+                margin = self._figure_margin(it) if len(figs) else 0.0
                 for cos, cid, _ in cands:
                     bar = p.event_bar(join, it.ts - ev.clusters[cid].first_ts)
                     if cos * shrink < bar:
                         continue
-                    if (
-                        len(figs)
-                        and cos * shrink < bar + self._figure_margin(it)
-                        and self._figures_differ(figs, cid, items)
-                    ):
+                    if len(figs) and cos * shrink < bar + margin and self._figures_differ(figs, cid, items):
                         continue
                     sim, event_id, joined_by, role = cos, cid, "similar", ROLE_REPORT
                     break
