@@ -110,8 +110,9 @@ class Params:
     # 0.15 was enough over a full rarity window, where the template's words weigh little; a new warehouse weighs
     # them in full, and a templated rate ("the dollar reached 112") met the "111" event at 0.63. The margin is in
     # proportion to the figures' share of the post's squared weight, in full from `figure_share_full` on: a rate
-    # post is mostly its figure (15-35 % on plain vectors, more with rarity weights), while an article that cites another estimate of the same happening among
-    # many words ("a package of about 40 billion", 2 %) is the disagreement a brief should show, not another event.
+    # post is mostly its figure (15-35 % on plain vectors, more with rarity weights), while an article that cites
+    # another estimate of the same happening among many words ("a package of about 40 billion", 2 %) is the
+    # disagreement a brief should show, not another event.
     figure_conflict: float = 0.30
     figure_share_full: float = 0.20
     # The event's figures that count for that test: those weighing at least this share of its heaviest figure in
@@ -668,7 +669,8 @@ class Grouper:
             if cos * shrink < bar_b or (sim is not None and sim * shrink < bar_a):
                 continue
             # Nor may the post merge an event that stage 1 would not have let it join: the figure test. Without
-            # it, the "112" rate post that the "111" event refused started its own event and then merged the two.
+            # it, a rate post that one level's event refused by its figures started an event of its own, and then
+            # merged the two levels.
             if p.figure_conflict and cos * shrink < bar_b + self._figure_margin(it):
                 figs = figures_of(it.vec.idx)
                 if len(figs) and self._figures_differ(figs, b, items):

@@ -261,8 +261,8 @@ def _hots(
 
     The mean used to be over the window's 13 other days whether they held posts or not, so in a warehouse's
     second week nearly every recurring word "burst" (the empty days counted as quiet) and daily beats chained
-    into storylines; over one or two real days, a situation's words would have to burst again against the day
-    they first did."""
+    into storylines. The floor keeps a developing situation in a short history: over one or two real days, its
+    words would have to burst again against the day they first did."""
     if hot is None or window_days <= 1 or share < 1.0:
         return None
     other = sum(1 for k in range(day - window_days, day - 1) if counts_of(k).posts)
