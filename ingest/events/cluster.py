@@ -65,6 +65,9 @@ __all__ = [
 MIN_THREADED_POSTS = 2048
 
 
+_NO_FIGURES = np.zeros(0, np.int32)
+
+
 def note_holder(holders: dict[int, list[int]], key: int, event_id: int) -> None:
     """Note that `event_id` holds a post with `key` (a copy, headline or sentence key), keeping the events in the
     order of their first post with it."""
@@ -430,8 +433,7 @@ class Grouper:
             join, link = p.join_thresholds(it.rarity)
             cands = ev.best(i, it.ts, xi2, post_floor, link) if xi2 else []
             if event_id is None:
-                figs = figures_of(it.vec.idx) if p.figure_conflict else ()
-                margin = self._figure_margin(it) if len(figs) else 0.0
+                figs, margin = self._figure_test(it)
                 for cos, cid, _ in cands:
                     bar = p.event_bar(join, it.ts - ev.clusters[cid].first_ts)
                     if cos * shrink < bar:
@@ -518,18 +520,19 @@ class Grouper:
             return cos, cid
         return None
 
-    def _figure_margin(self, it: Item) -> float:
-        """How much more similarity a post whose figures all differ from an event's needs to join it
-        (`Params.figure_conflict`, `figure_share_full`)."""
+    def _figure_test(self, it: Item) -> tuple[np.ndarray, float]:
+        """The post's figures and how much more similarity it needs to join an event whose core figures it all
+        contradicts (`Params.figure_conflict`, `figure_share_full`); no figures when the test is off."""
         p = self.params
+        if not p.figure_conflict:
+            return _NO_FIGURES, 0.0
         first = int(np.searchsorted(it.vec.idx, FIGURE_BASE))
-        if first == len(it.vec) or not it.vec.norm2:
-            return 0.0
-        val = it.vec.val[first:].astype(np.int64)
-        share = float(np.dot(val, val)) / float(it.vec.norm2)
-        if not p.figure_share_full:
-            return p.figure_conflict
-        return p.figure_conflict * min(1.0, share / p.figure_share_full)
+        figs = it.vec.idx[first:]
+        if not len(figs) or not p.figure_share_full:
+            return figs, p.figure_conflict
+        val = it.vec.val[first:]
+        share = float(np.dot(val, val)) / it.vec.norm2
+        return figs, p.figure_conflict * min(1.0, share / p.figure_share_full)
 
     def _figures_differ(self, figs: np.ndarray, cid: int, items: list[Item]) -> bool:
         """Whether the event has figures and the post shares none of its core ones (`Params.figure_core`; exact:
@@ -655,6 +658,9 @@ class Grouper:
         """Stage 2: a post that matches two open events well merges them (older survives); storylines too."""
         p = self.params
         ev, st = self.events, self.storylines
+        figure_test: tuple[np.ndarray, float] | None = (
+            None  # taken once, for the first candidate that needs it
+        )
         for cos, other, _ in cands:
             if cos * shrink < p.event_merge_threshold or (
                 sim is not None and sim * shrink < p.event_merge_threshold
@@ -671,10 +677,11 @@ class Grouper:
             # Nor may the post merge an event that stage 1 would not have let it join: the figure test. Without
             # it, a rate post that one level's event refused by its figures started an event of its own, and then
             # merged the two levels.
-            if p.figure_conflict and cos * shrink < bar_b + self._figure_margin(it):
-                figs = figures_of(it.vec.idx)
-                if len(figs) and self._figures_differ(figs, b, items):
-                    continue
+            if figure_test is None:
+                figure_test = self._figure_test(it)
+            figs, margin = figure_test
+            if len(figs) and cos * shrink < bar_b + margin and self._figures_differ(figs, b, items):
+                continue
             self._merge(ev, a, b, items, it, result)
         story_now = st.resolve(ev.clusters[ev.resolve(event_id)].storyline)
         own = next((c for c, s, _ in s_cands if st.resolve(s) == story_now), 0.0)
