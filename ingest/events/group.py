@@ -290,7 +290,7 @@ def _score_as_prepared(
     if params.rarity_window_days:
         own_days = {rarity.day_of(_ts(r.posted_at)) for r in rows}
         earlier, counted, stored_tags = _stored_days(conn, own_days, params)
-        tags = {d: rarity_days.uses_of(t) for d, t in stored_tags.items() if d in own_days | counted}
+        tags = _uses_to_save(stored_tags, own_days | counted)
         weigher = rarity.StreamWeigher(earlier, *_rarity_args(params))
     posts = [
         (t, r.links or (), _ts(r.posted_at), (r.platform, r.channel_id))
@@ -358,7 +358,7 @@ def _weigh(
     own_days = {rarity.day_of(it.ts) for it in items}
     earlier, counted, tags = _stored_days(conn, own_days, params)
     weighted, counts = rarity.weigh(items, earlier, *_rarity_args(params))
-    saved = {d: rarity_days.uses_of(tags[d]) for d in own_days | counted}
+    saved = _uses_to_save(tags, own_days | counted)
     _add_tags(saved, items)
     _save_days(conn, counts, own_days | counted, saved)
     return weighted, tags
@@ -378,6 +378,13 @@ def _stored_days(
 def _rarity_args(params: Params) -> tuple:
     """(window days, full posts, anchor df, hot) as `rarity.weigh` and `rarity.StreamWeigher` take them."""
     return params.rarity_window_days, params.rarity_full_posts, params.anchor_df(), params.storyline_hot()
+
+
+def _uses_to_save(
+    tags: Mapping[int, rarity_days.DayTags], days: set[int]
+) -> dict[int, set[tuple[int, str, int]]]:
+    """The stored hashtag uses of the days a run will save (`_save_days`), which its own posts' are added to."""
+    return {d: rarity_days.uses_of(tags[d]) for d in days}
 
 
 def _add_tags(tags: dict[int, set[tuple[int, str, int]]], items: Iterable[Item]) -> None:
