@@ -257,24 +257,23 @@ def test_another_estimate_of_the_same_happening_stays_in_its_event(conn):
     full margin for any post, the edit pushes it out into an event of its own."""
     from ingest.run.imports import import_files
 
+    channels = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))["channels"]
+    russian = (*channels["opersvodka_demo"], 18419)
+    edited = (*channels["PolymarketIntel"], 2070340793922536657)
     import_files(conn, [DEMO])
     conn.commit()
     group_window(conn)
-    x = conn.execute(
-        "SELECT channel_id, post_id, posted_at, text FROM posts WHERE platform = 'x' AND post_id = 2070340793922536657"
+    posted_at, text = conn.execute(
+        "SELECT posted_at, text FROM posts WHERE platform = %s AND channel_id = %s AND post_id = %s", edited
     ).fetchone()
-    ch = Channel("x", x[0], "polymarketintel", "Polymarket Intel")
-    Loader(conn).load([Post("x", x[0], x[1], x[2], x[3] + " Sources put it at $60 billion.", channel=ch,
-                            version_at=x[2] + timedelta(minutes=20), source="test")])  # fmt: skip
+    ch = Channel(*edited[:2], "polymarketintel", "Polymarket Intel")
+    Loader(conn).load([Post(*edited, posted_at, text + " Sources put it at $60 billion.", channel=ch,
+                            version_at=posted_at + timedelta(minutes=20), source="test")])  # fmt: skip
     conn.commit()
     group_window(conn)
-    russian = conn.execute(
-        "SELECT channel_id FROM posts WHERE platform = 'telegram' AND post_id = 18419"
-    ).fetchone()
-    key = ("telegram", russian[0], 18419)
-    assert partition(conn)[key] == partition(conn)[("x", x[0], x[1])]
+    assert partition(conn)[russian] == partition(conn)[edited]
     group_window(conn, full=True, params=Params(figure_share_full=0))
-    assert partition(conn)[key] != partition(conn)[("x", x[0], x[1])]
+    assert partition(conn)[russian] != partition(conn)[edited]
 
 
 def test_writing_a_grouped_post_again_replaces_its_row(conn):
