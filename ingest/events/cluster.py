@@ -113,7 +113,7 @@ class Params:
     # 0.15 was enough over a full rarity window, where the template's words weigh little; a new warehouse weighs
     # them in full, and a templated rate ("the dollar reached 112") met the "111" event at 0.63. The margin is in
     # proportion to the figures' share of the post's squared weight, in full from `figure_share_full` on: a rate
-    # post is mostly its figure (15-35 % on plain vectors, more with rarity weights), while an article that cites
+    # post is mostly its figure (15-35 % of three rate posts, plain vectors), while an article that cites
     # another estimate of the same happening among many words ("a package of about 40 billion", 2 %) is the
     # disagreement a brief should show, not another event.
     figure_conflict: float = 0.30
