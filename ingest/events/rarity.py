@@ -141,7 +141,8 @@ def weigh(
         members = by_day[d]
         window = _row(W, r, vocab, int(n[r]))
         share = _share(window, full_posts)
-        hots = _hots(counts.__getitem__, d, window, share, window_days, hot)
+        days_before = [counts[k] for k in range(d - window_days, d)]
+        hots = _hots(days_before, window, share, hot)
         weighted = _weigh_day([items[i] for i in members], window, share, anchor_df, hots)
         for i, it in zip(members, weighted, strict=True):
             out[i] = it
@@ -220,9 +221,10 @@ class StreamWeigher:
         self.day = day
         self.own[day] = []
         days = range(day - self.window_days, day)
-        self.window = _summed([self._counts(k) for k in days])
+        days_before = [self._counts(k) for k in days]
+        self.window = _summed(days_before)
         self.share = _share(self.window, self.full_posts)
-        self.hot_feats = _hots(self._counts, day, self.window, self.share, self.window_days, self.hot)
+        self.hot_feats = _hots(days_before, self.window, self.share, self.hot)
 
     def _counts(self, day: int) -> DayCounts:
         """A day before the current one: its stored and own counts together."""
@@ -247,28 +249,26 @@ class StreamWeigher:
 
 
 def _hots(
-    counts_of: Callable[[int], DayCounts],
-    day: int,
-    window: DayCounts,
-    share: float,
-    window_days: int,
-    hot: tuple[int, float] | None,
+    days_before: Sequence[DayCounts], window: DayCounts, share: float, hot: tuple[int, float] | None
 ) -> np.ndarray | None:
-    """The burst features of the day before `day` (`hot_features`), against the daily mean of the window's other
-    days that hold posts, at least `HOT_MIN_DAYS` of them (missing ones count as quiet days). None (no test:
-    storylines take events on similarity alone) below a full window of posts (`share`), where a day's counts
-    say little: a thin stream (CrisisLex's tweets, tens a day) keeps its storylines as similarity makes them.
+    """The burst features of the last of `days_before` (a post's window, oldest first; `window` their sum), as
+    `hot_features` finds them against the daily mean of the window's other days that hold posts, at least
+    `HOT_MIN_DAYS` of them (missing ones count as quiet days). None (no test: storylines take events on
+    similarity alone) below a full window of posts (`share`), where a day's counts say little: a thin stream
+    (CrisisLex's tweets, tens a day) keeps its storylines as similarity makes them.
 
     The mean used to be over the window's 13 other days whether they held posts or not, so in a warehouse's
     second week nearly every recurring word "burst" (the empty days counted as quiet) and daily beats chained
     into storylines. The floor keeps a developing situation in a short history: over one or two real days, its
     words would have to burst again against the day they first did."""
-    if hot is None or window_days <= 1 or share < 1.0:
+    if hot is None or len(days_before) <= 1 or share < 1.0:
         return None
-    other = sum(1 for k in range(day - window_days, day - 1) if counts_of(k).posts)
+    other = sum(1 for c in days_before[:-1] if c.posts)
     if not other:
         return None
-    return hot_features(counts_of(day - 1), window, min(max(other, HOT_MIN_DAYS), window_days - 1) + 1, *hot)
+    return hot_features(
+        days_before[-1], window, min(max(other, HOT_MIN_DAYS), len(days_before) - 1) + 1, *hot
+    )
 
 
 def _summed(parts: Sequence[DayCounts]) -> DayCounts:
