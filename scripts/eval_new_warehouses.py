@@ -51,9 +51,10 @@ def main() -> None:
     ap.add_argument("--end", default="2024-12-01")
     ap.add_argument("--part", default="dev", choices=("dev", "heldout"))
     ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--batches", default="*", help="label batches to score, a glob over the number: '*', '6'")
     args = ap.parse_args()
 
-    pairs = [p for f in sorted(LABELS.glob(f"pairs*_{args.part}.tsv")) for p in read_labels(f)]
+    pairs = [p for f in sorted(LABELS.glob(f"pairs{args.batches}_{args.part}.tsv")) for p in read_labels(f)]
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC)
     admin = scratch.admin_dsn()
     totals: Counter = Counter()
