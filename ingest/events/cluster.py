@@ -142,12 +142,14 @@ class Params:
     anchor_min_shared: int = 4
     # Storylines past their first day need news to grow: a new event (or a post that would merge two storylines)
     # joins a storyline that began more than `storyline_key_grace_hours` before it only if the post shares with
-    # the storyline a feature that burst the day before the post's (at least `storyline_hot_min` posts of that
-    # day had it, and `storyline_hot_ratio` times the daily mean of the window's other days;
-    # `ingest.events.rarity.hot_features`). A developing situation makes its words burst (the dollar above 110,
-    # a named cyclone); a daily beat (the evening's rate, tomorrow's weather, the night's drone count, "today is
-    # ... Day") does not, and without this test each beat was one storyline a week long. Needs a full window of
-    # posts (`rarity_full_posts`); the daily mean is over the window's days that hold posts, at least five
+    # the storyline a name or concept that burst on one of the two days before the post's (at least
+    # `storyline_hot_min` posts of that day had it, and `storyline_hot_ratio` times the daily mean of the days
+    # before it; `ingest.events.rarity.hot_features`, `rarity.HOT_DAYS`). A developing situation makes its names
+    # burst (Tbilisi, a named cyclone, the rouble as a concept); a daily beat (the evening's rate, tomorrow's
+    # weather, the night's drone count, "today is ... Day") does not, and without this test each beat was one
+    # storyline a week long. Plain words do not count: a beat bursts in them whenever its subject changes (a
+    # storm after rain), and they carried the weather from one day into the next. Needs a full window of posts
+    # (`rarity_full_posts`); the daily mean is over the days that hold posts, at least five
     # (`rarity.HOT_MIN_DAYS`), so that a new warehouse's empty days do not count as quiet ones; 0 hours: off.
     storyline_key_grace_hours: float = 24.0
     storyline_hot_min: int = 3
@@ -194,7 +196,7 @@ class Params:
         from ingest.events import rarity, text
 
         return (
-            f"v12 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
+            f"v13 w={self.window_hours} sw={self.storyline_window_hours} e={self.event_threshold} "
             f"em={self.event_merge_threshold} s={self.storyline_threshold} sm={self.storyline_merge_threshold} "
             f"k={self.short_post_features} l={self.event_link_threshold} "
             f"eg={self.event_grace_hours} ea={self.event_age_slope} ex={self.event_max_span_hours} "
@@ -207,7 +209,7 @@ class Params:
             f"sr={self.storyline_hot_ratio} xh={self.excerpt_hours} xw={text.SENTENCE_WORDS} "
             f"xm={text.MAIN_SHARE} dim={text.DIM_BITS} th={self.thread_hours} tt={self.thread_threshold} "
             f"ts={self.thread_small} tb={self.thread_big_threshold} tr={self.thread_rubric_days} "
-            f"hd={rarity.HOT_MIN_DAYS}"
+            f"hd={rarity.HOT_MIN_DAYS} hk={rarity.HOT_DAYS} nb={text.NAMED_BITS}"
         )
 
     def join_thresholds(self, rarity: float) -> tuple[float, float]:

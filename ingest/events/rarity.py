@@ -32,7 +32,7 @@ from scipy import sparse
 
 from ingest.events.records import Item
 from ingest.events.sums import find_sorted
-from ingest.events.text import FIGURE_BASE, SCALE, Vector
+from ingest.events.text import FIGURE_BASE, NAMED_BASE, SCALE, Vector
 
 DAY = 86400
 #: Days of posts a post's rarity weights are counted over (the whole UTC days before its own).
@@ -41,6 +41,8 @@ WINDOW_DAYS = 14
 FULL_POSTS = 1000
 #: Days the burst test's daily mean is taken over at least (`_hots`), when fewer earlier days hold posts.
 HOT_MIN_DAYS = 5
+#: The last days before a post's own whose bursts count for it (`_hots`): the day before, and the one before that.
+HOT_DAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,24 +253,37 @@ class StreamWeigher:
 def _hots(
     days_before: Sequence[DayCounts], window: DayCounts, share: float, hot: tuple[int, float] | None
 ) -> np.ndarray | None:
-    """The burst features of the last of `days_before` (a post's window, oldest first; `window` their sum), as
-    `hot_features` finds them against the daily mean of the window's other days that hold posts, at least
-    `HOT_MIN_DAYS` of them (missing ones count as quiet days). None (no test: storylines take events on
-    similarity alone) below a full window of posts (`share`), where a day's counts say little: a thin stream
-    (CrisisLex's tweets, tens a day) keeps its storylines as similarity makes them.
+    """The features that burst on one of the last `HOT_DAYS` of `days_before` (a post's window, oldest first;
+    `window` their sum), each day as `hot_features` finds them against the daily mean of the days before it that
+    hold posts, at least `HOT_MIN_DAYS` of them (missing ones count as quiet days); a day with no earlier day
+    holding posts (a warehouse's first) says nothing. None (no test: storylines take events on similarity alone)
+    below a full window of posts (`share`), where a day's counts say little: a thin stream (CrisisLex's tweets,
+    tens a day) keeps its storylines as similarity makes them.
 
     The mean used to be over the window's 13 other days whether they held posts or not, so in a warehouse's
     second week nearly every recurring word "burst" (the empty days counted as quiet) and daily beats chained
     into storylines. The floor keeps a developing situation in a short history: over one or two real days, its
-    words would have to burst again against the day they first did."""
+    words would have to burst again against the day they first did. Two days, not one, because a situation's
+    name bursts on its first day only: the Tbilisi protests' second night is reported on the third day, when
+    "Tbilisi" is no longer new against the day before."""
     if hot is None or len(days_before) <= 1 or share < 1.0:
         return None
-    other = sum(1 for c in days_before[:-1] if c.posts)
-    if not other:
+    if not any(c.posts for c in days_before[:-1]):
         return None
-    return hot_features(
-        days_before[-1], window, min(max(other, HOT_MIN_DAYS), len(days_before) - 1) + 1, *hot
-    )
+    out = np.zeros(0, np.int32)
+    for back in range(1, HOT_DAYS + 1):
+        if len(days_before) <= back or not days_before[-back].posts:
+            continue
+        prior = days_before[:-back]
+        other = sum(1 for c in prior if c.posts)
+        if not other:
+            continue
+        day = days_before[-back]
+        # The last day's window is the whole window; an earlier one's, the days up to it only.
+        counts = window if back == 1 else _summed([*prior, day])
+        days = min(max(other, HOT_MIN_DAYS), len(prior)) + 1
+        out = np.union1d(out, hot_features(day, counts, days, *hot))
+    return out
 
 
 def _summed(parts: Sequence[DayCounts]) -> DayCounts:
@@ -294,12 +309,15 @@ def hot_features(
     """The features that burst on `yesterday` (the last day of `window`): at least `min_posts` of its posts had
     them, and at least `ratio` times the mean daily count of the window's other days. `days`: how many days the
     mean is over, yesterday included (`_hots`: the days that hold posts; a day without posts is no evidence
-    that a word was quiet). Figures are left out: a rate or a toll that recurs daily is the beat, not the
+    that a word was quiet). Only names and concepts count (`text.NAMED_BASE`): a developing situation bursts in
+    those, while a daily beat bursts in common words whenever its subject changes (snow after rain, one region's
+    drones after another's). Figures are left out: a rate or a toll that recurs daily is the beat, not the
     news."""
     y = yesterday.cnt
     # The window's other days: the whole window's counts less yesterday's.
     before = _df(window, yesterday.idx) - y
-    keep = (y >= min_posts) & (y * (days - 1) >= ratio * before) & (yesterday.idx < FIGURE_BASE)
+    named = (yesterday.idx >= NAMED_BASE) & (yesterday.idx < FIGURE_BASE)
+    keep = (y >= min_posts) & (y * (days - 1) >= ratio * before) & named
     return yesterday.idx[keep]
 
 

@@ -292,6 +292,13 @@ def _token_features(tok: str, sentence_start: bool) -> tuple[tuple[str, float], 
 # two moments of one story, not one event.
 FIGURE_BITS = 16
 FIGURE_BASE = DIM - (1 << FIGURE_BITS)
+# Names (entities, hashtags' skeletons) and concepts hash into the range just below the figures, so that the
+# storylines' burst test can tell them from plain words (`rarity.hot_features`): a developing situation bursts
+# in its names (a city, a named cyclone, a person) or a concept (a protest, a default), while the daily beats
+# (tomorrow's weather, the night's drone count) burst in common words when the weather or the target changes.
+NAMED_BITS = 20
+NAMED_BASE = FIGURE_BASE - (1 << NAMED_BITS)
+_NAMED_PREFIXES = ("e:", "c:")
 
 
 def _number_name(digits: str) -> str:
@@ -303,7 +310,9 @@ def _number_name(digits: str) -> str:
 def _hash(name: str) -> int:
     if name.startswith("N:"):
         return FIGURE_BASE + (zlib.crc32(name.encode("utf-8")) & ((1 << FIGURE_BITS) - 1))
-    return zlib.crc32(name.encode("utf-8")) % FIGURE_BASE
+    if name.startswith(_NAMED_PREFIXES):
+        return NAMED_BASE + (zlib.crc32(name.encode("utf-8")) & ((1 << NAMED_BITS) - 1))
+    return zlib.crc32(name.encode("utf-8")) % NAMED_BASE
 
 
 def figures_of(idx: np.ndarray) -> np.ndarray:

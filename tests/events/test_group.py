@@ -310,11 +310,13 @@ def test_the_largest_event_share_of_a_day(conn):
 # Four channels of the real news stream (3,312 posts over two months), grouped with the event level's rarity
 # weights (re-pinned 2026-12-06; before them: 25169ada8d5bf4f0 / 01552af7710d0b68; re-pinned 2026-12-07 for the
 # figure margin in proportion to the figures' share and the figure test in stage 2, before 955792069b53853d /
-# 366d491005614add): a digest of the events and of the storylines, each a sorted list of sorted post keys. A change of
+# 366d491005614add; re-pinned 2026-12-07 late evening for names and concepts hashed apart from words, which the
+# storylines' burst test counts alone: before 63686633a653e59b, storylines unchanged): a digest of the events and
+# of the storylines, each a sorted list of sorted post keys. A change of
 # grouping (of the method, the parameters or the arithmetic) changes them; a deliberate one re-pins them here and
 # reports its quality figures (docs/grouping.md).
 PINNED_CHANNELS = ("1000724666", "1003313758", "1003921752", "1032086354")
-PINNED_EVENTS = "63686633a653e59b"
+PINNED_EVENTS = "bafb28980ff9a1bb"
 PINNED_STORYLINES = "e1e2a641413b4605"
 
 

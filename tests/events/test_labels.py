@@ -25,7 +25,9 @@ def test_committed_label_files_are_well_formed_and_disjoint():
         "pairs3_heldout.tsv", "pairs4_dev.tsv", "pairs4_heldout.tsv", "pairs5_dev.tsv", "pairs5_heldout.tsv",
         "pairs6_dev.tsv", "pairs6_heldout.tsv",
     ]  # fmt: skip
-    assert sorted(files) == sorted(f.name for f in LABELS.glob("pairs*.tsv"))  # every committed batch is checked
+    assert sorted(files) == sorted(
+        f.name for f in LABELS.glob("pairs*.tsv")
+    )  # every committed batch is checked
     sets = {name: read_labels(LABELS / name) for name in files}
     assert sum(map(len, sets.values())) == 2500
     seen: set = set()
