@@ -145,7 +145,7 @@ class Params:
     # the storyline a name or concept that burst on one of the two days before the post's (at least
     # `storyline_hot_min` posts of that day had it, and `storyline_hot_ratio` times the daily mean of the days
     # before it; `ingest.events.rarity.hot_features`, `rarity.HOT_DAYS`). A developing situation makes its names
-    # burst (Tbilisi, a named cyclone, the rouble as a concept); a daily beat (the evening's rate, tomorrow's
+    # burst (Tbilisi, a named cyclone, the dollar as a concept); a daily beat (the evening's rate, tomorrow's
     # weather, the night's drone count, "today is ... Day") does not, and without this test each beat was one
     # storyline a week long. Plain words do not count: a beat bursts in them whenever its subject changes (a
     # storm after rain), and they carried the weather from one day into the next. Needs a full window of posts

@@ -264,8 +264,8 @@ def _hots(
     second week nearly every recurring word "burst" (the empty days counted as quiet) and daily beats chained
     into storylines. The floor keeps a developing situation in a short history: over one or two real days, its
     words would have to burst again against the day they first did. Two days, not one, because a situation's
-    name bursts on its first day only: the Tbilisi protests' second night is reported on the third day, when
-    "Tbilisi" is no longer new against the day before."""
+    names burst on its first day only: with one day, a labelled pair of the Tbilisi protests (28 and 30 November)
+    fell apart in a new warehouse, the names of the 28th being no longer new on the 29th against it."""
     if hot is None or len(days_before) <= 1 or share < 1.0:
         return None
     if not any(c.posts for c in days_before[:-1]):

@@ -294,7 +294,7 @@ FIGURE_BITS = 16
 FIGURE_BASE = DIM - (1 << FIGURE_BITS)
 # Names (entities, hashtags' skeletons) and concepts hash into the range just below the figures, so that the
 # storylines' burst test can tell them from plain words (`rarity.hot_features`): a developing situation bursts
-# in its names (a city, a named cyclone, a person) or a concept (a protest, a default), while the daily beats
+# in its names (a city, a named cyclone, a person) or a concept (the dollar, a ceasefire), while the daily beats
 # (tomorrow's weather, the night's drone count) burst in common words when the weather or the target changes.
 NAMED_BITS = 20
 NAMED_BASE = FIGURE_BASE - (1 << NAMED_BITS)
