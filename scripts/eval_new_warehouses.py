@@ -58,6 +58,7 @@ def main() -> None:
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC)
     admin = scratch.admin_dsn()
     totals: Counter = Counter()
+    largest: dict[str, tuple[float, str]] = {}  # level -> (share, where) of the largest group of any part
     for i in range(args.parts):
         hi = end - timedelta(days=args.days * i)
         with (
@@ -73,6 +74,10 @@ def main() -> None:
             if not mine:
                 continue
             s = score(conn, mine)
+        for level in ("event", "storyline"):
+            top = s.shares[f"largest_{level}_share_all"]
+            part = f"{(hi - timedelta(days=args.days)).date()}..{hi.date()}: {top['posts']} of {top['total']} posts"
+            largest[level] = max(largest.get(level, (0.0, "")), (top["share"], part))
         # `score` gives ratios over the pairs it was given (4 decimals, exact for these counts): back to counts.
         story_all = s.counts["SAME"] + s.counts["STORY"]
         totals.update(
@@ -81,6 +86,8 @@ def main() -> None:
             copies=s.copies, copies_hit=round(s.copies_together * s.copies),
         )  # fmt: skip
     print(f"{args.parts} new warehouses of {args.days} days, {args.part} pairs: {pooled(totals)}")
+    for level, (share, where) in largest.items():
+        print(f"largest {level} of a part: {100 * share:.1f} % ({where})")
 
 
 if __name__ == "__main__":
