@@ -65,29 +65,36 @@ def test_daily_beats_do_not_chain_into_storylines(conn, shared_data, tmp_path):
     assert together(stories, DAYS) and together(stories, WEATHER)
 
 
-@pytest.mark.slow
-def test_a_beat_that_bursts_in_common_words_takes_no_storyline_past_its_day(conn, shared_data, tmp_path):
-    since, until = datetime(2024, 11, 7, tzinfo=timezone.utc), datetime(2024, 11, 23, tzinfo=timezone.utc)
+def _grouped(conn, shared_data, tmp_path, since: datetime, until: datetime) -> dict:
+    """The storylines of the real stream's posts of [since, until), imported and grouped."""
     import_files(conn, window_files(shared_data, tmp_path, since, until))
     conn.commit()
     group_window(conn)
-    assert not together(storyline_partition(conn), STORM)
+    return storyline_partition(conn)
+
+
+def _regrouped(conn, **params) -> dict:
+    group_window(conn, full=True, params=Params(**params))
+    return storyline_partition(conn)
+
+
+def _day(month: int, day: int) -> datetime:
+    return datetime(2024, month, day, tzinfo=timezone.utc)
+
+
+@pytest.mark.slow
+def test_a_beat_that_bursts_in_common_words_takes_no_storyline_past_its_day(conn, shared_data, tmp_path):
+    assert not together(_grouped(conn, shared_data, tmp_path, _day(11, 7), _day(11, 23)), STORM)
     # On similarity alone the two days' weather is one storyline: the burst test, counting names and concepts
     # only, is what keeps them apart (counting every word, it let the storm's words carry the next day's ice).
-    group_window(conn, full=True, params=Params(storyline_key_grace_hours=0))
-    assert together(storyline_partition(conn), STORM)
+    assert together(_regrouped(conn, storyline_key_grace_hours=0), STORM)
 
 
 @pytest.mark.slow
 def test_a_developing_situation_holds_on_the_words_that_burst(conn, shared_data, tmp_path):
-    since, until = datetime(2024, 11, 14, tzinfo=timezone.utc), datetime(2024, 12, 1, tzinfo=timezone.utc)
-    import_files(conn, window_files(shared_data, tmp_path, since, until))
-    conn.commit()
-    group_window(conn)
-    assert together(storyline_partition(conn), TBILISI)
+    assert together(_grouped(conn, shared_data, tmp_path, _day(11, 14), _day(12, 1)), TBILISI)
     # Nothing counts as burst at this ratio: the storyline, two days old, no longer takes the later post.
-    group_window(conn, full=True, params=Params(storyline_hot_ratio=10_000))
-    assert not together(storyline_partition(conn), TBILISI)
+    assert not together(_regrouped(conn, storyline_hot_ratio=10_000), TBILISI)
 
 
 def _counts(posts: int, pairs: dict[int, int]) -> DayCounts:
