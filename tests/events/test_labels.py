@@ -23,13 +23,13 @@ def test_committed_label_files_are_well_formed_and_disjoint():
     files = [
         "pairs_dev.tsv", "pairs_heldout.tsv", "pairs2_dev.tsv", "pairs2_heldout.tsv", "pairs3_dev.tsv",
         "pairs3_heldout.tsv", "pairs4_dev.tsv", "pairs4_heldout.tsv", "pairs5_dev.tsv", "pairs5_heldout.tsv",
-        "pairs6_dev.tsv", "pairs6_heldout.tsv",
+        "pairs6_dev.tsv", "pairs6_heldout.tsv", "pairs7_dev.tsv", "pairs7_heldout.tsv",
     ]  # fmt: skip
     assert sorted(files) == sorted(
         f.name for f in LABELS.glob("pairs*.tsv")
     )  # every committed batch is checked
     sets = {name: read_labels(LABELS / name) for name in files}
-    assert sum(map(len, sets.values())) == 2500
+    assert sum(map(len, sets.values())) == 2900
     seen: set = set()
     for name, pairs in sets.items():
         keys = {frozenset((p.a, p.b)) for p in pairs}
