@@ -660,9 +660,8 @@ class Grouper:
         """Stage 2: a post that matches two open events well merges them (older survives); storylines too."""
         p = self.params
         ev, st = self.events, self.storylines
-        figure_test: tuple[np.ndarray, float] | None = (
-            None  # taken once, for the first candidate that needs it
-        )
+        # The post's figure test, taken once, for the first candidate that needs it.
+        figure_test: tuple[np.ndarray, float] | None = None
         for cos, other, _ in cands:
             if cos * shrink < p.event_merge_threshold or (
                 sim is not None and sim * shrink < p.event_merge_threshold

@@ -278,11 +278,10 @@ def _hots(
         other = sum(1 for c in prior if c.posts)
         if not other:
             continue
-        day = days_before[-back]
-        # The last day's window is the whole window; an earlier one's, the days up to it only.
-        counts = window if back == 1 else _summed([*prior, day])
+        # An earlier day is judged against the days before it: the window's counts less the days after it.
+        later = days_before[len(days_before) - back + 1 :]
         days = min(max(other, HOT_MIN_DAYS), len(prior)) + 1
-        out = np.union1d(out, hot_features(day, counts, days, *hot))
+        out = np.union1d(out, hot_features(days_before[-back], window, days, *hot, later=later))
     return out
 
 
@@ -304,18 +303,26 @@ def _summed(parts: Sequence[DayCounts]) -> DayCounts:
 
 
 def hot_features(
-    yesterday: DayCounts, window: DayCounts, days: int, min_posts: int, ratio: float
+    yesterday: DayCounts,
+    window: DayCounts,
+    days: int,
+    min_posts: int,
+    ratio: float,
+    later: Sequence[DayCounts] = (),
 ) -> np.ndarray:
-    """The features that burst on `yesterday` (the last day of `window`): at least `min_posts` of its posts had
-    them, and at least `ratio` times the mean daily count of the window's other days. `days`: how many days the
+    """The features that burst on `yesterday` (the last day of `window` but the `later` ones, which do not
+    count): at least `min_posts` of its posts had them, and at least `ratio` times the mean daily count of the
+    window's days before it. `days`: how many days the
     mean is over, yesterday included (`_hots`: the days that hold posts; a day without posts is no evidence
     that a word was quiet). Only names and concepts count (`text.NAMED_BASE`): a developing situation bursts in
     those, while a daily beat bursts in common words whenever its subject changes (snow after rain, one region's
     drones after another's). Figures are left out: a rate or a toll that recurs daily is the beat, not the
     news."""
     y = yesterday.cnt
-    # The window's other days: the whole window's counts less yesterday's.
+    # The days before it: the whole window's counts less its own and the later days'.
     before = _df(window, yesterday.idx) - y
+    for c in later:
+        before -= _df(c, yesterday.idx)
     named = (yesterday.idx >= NAMED_BASE) & (yesterday.idx < FIGURE_BASE)
     keep = (y >= min_posts) & (y * (days - 1) >= ratio * before) & named
     return yesterday.idx[keep]
