@@ -23,7 +23,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers, when run as a script
 
-from ingest.events import group_window, partition  # noqa: E402
+from ingest.events import group_window  # noqa: E402
 from ingest.events.labels import read_labels, score  # noqa: E402
 from ingest.run.imports import import_files  # noqa: E402
 from tests import scratch  # noqa: E402
@@ -33,14 +33,28 @@ SHARED = ROOT.parent / "shared" / "data"
 LABELS = ROOT / "tests" / "data" / "grouping_ru"
 
 
+#: The counts of `LabelScores` that pool over parts.
+COUNTS = (
+    "tp",
+    "fp",
+    "fn",
+    "story_pairs",
+    "story_shared",
+    "diff_pairs",
+    "diff_shared",
+    "copies",
+    "copies_joined",
+)
+
+
 def pooled(totals: Counter) -> str:
     t = totals
     return (
         f"precision {t['tp'] / max(1, t['tp'] + t['fp']):.3f} ({t['tp']} of {t['tp'] + t['fp']}), "
         f"recall {t['tp'] / max(1, t['tp'] + t['fn']):.3f} ({t['tp']} of {t['tp'] + t['fn']}), "
-        f"storyline recall {t['story_hit'] / max(1, t['story_all']):.3f}, "
-        f"DIFF sharing a storyline {100 * t['diff_story'] / max(1, t['diff_all']):.1f} % "
-        f"({t['diff_story']} of {t['diff_all']}), copies {t['copies_hit']} of {t['copies']}"
+        f"storyline recall {t['story_shared'] / max(1, t['story_pairs']):.3f}, "
+        f"DIFF sharing a storyline {100 * t['diff_shared'] / max(1, t['diff_pairs']):.1f} % "
+        f"({t['diff_shared']} of {t['diff_pairs']}), copies {t['copies_joined']} of {t['copies']}"
     )
 
 
@@ -66,25 +80,19 @@ def main() -> None:
             scratch.scratch_db(admin, f"ww_new_warehouse_{i}", keep=args.keep) as dsn,
             psycopg.connect(dsn) as conn,
         ):
-            import_files(conn, window_files(SHARED, Path(tmp), hi - timedelta(days=args.days), hi))
+            lo = hi - timedelta(days=args.days)
+            import_files(conn, window_files(SHARED, Path(tmp), lo, hi))
             conn.commit()
             group_window(conn)
-            grouped = partition(conn)
-            mine = [p for p in pairs if p.a in grouped and p.b in grouped]
-            if not mine:
-                continue
-            s = score(conn, mine)
+            # Pairs with a post outside the part count as missing, and in none of the counts.
+            s = score(conn, pairs)
+        if s.missing == len(pairs):
+            continue
         for level in ("event", "storyline"):
             top = s.shares[f"largest_{level}_share_all"]
-            part = f"{(hi - timedelta(days=args.days)).date()}..{hi.date()}: {top['posts']} of {top['total']} posts"
+            part = f"{lo.date()}..{hi.date()}: {top['posts']} of {top['total']} posts"
             largest[level] = max(largest.get(level, (0.0, "")), (top["share"], part))
-        # `score` gives ratios over the pairs it was given (4 decimals, exact for these counts): back to counts.
-        story_all = s.counts["SAME"] + s.counts["STORY"]
-        totals.update(
-            tp=s.tp, fp=s.fp, fn=s.fn, story_all=story_all, story_hit=round(s.storyline_recall * story_all),
-            diff_all=s.counts["DIFF"], diff_story=round(s.diff_sharing_storyline * s.counts["DIFF"]),
-            copies=s.copies, copies_hit=round(s.copies_together * s.copies),
-        )  # fmt: skip
+        totals.update({k: getattr(s, k) for k in COUNTS})
     print(f"{args.parts} new warehouses of {args.days} days, {args.part} pairs: {pooled(totals)}")
     for level, (share, where) in largest.items():
         print(f"largest {level} of a part: {100 * share:.1f} % ({where})")

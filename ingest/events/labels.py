@@ -107,6 +107,12 @@ class LabelScores:
     diff_sharing_storyline: float = 0.0  # DIFF pairs that share a storyline
     copies: int = 0  # labelled SAME pairs that are near-verbatim copies
     copies_together: float = 0.0
+    # The counts behind the ratios, over the pairs whose posts are grouped (what pooling several files adds up).
+    story_pairs: int = 0
+    story_shared: int = 0
+    diff_pairs: int = 0
+    diff_shared: int = 0
+    copies_joined: int = 0
     shares: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -173,6 +179,8 @@ def score(conn: psycopg.Connection, pairs: list[LabelledPair], *, errors: bool =
     s.storyline_recall = _ratio(story_hit, story_all)
     s.diff_sharing_storyline = _ratio(diff_story, diff_all)
     s.copies, s.copies_together = copies, _ratio(copies_hit, copies)
+    s.story_pairs, s.story_shared, s.diff_pairs, s.diff_shared = story_all, story_hit, diff_all, diff_story
+    s.copies_joined = copies_hit
     # Over the whole stream, over any 4-day window of at least 500 posts, and over the dense multi-channel
     # windows (at least 2,000 posts in 4 days, ~500 a day).
     s.shares = store.largest_window_shares(conn, days=4, min_posts=(500, 2000))
