@@ -256,6 +256,7 @@ def test_another_estimate_of_the_same_happening_stays_in_its_event(conn):
     conflict costs in proportion to how much of the post its figures are (`Params.figure_share_full`). With the
     full margin for any post, the edit pushes it out into an event of its own."""
     from ingest.run.imports import import_files
+    from ingest.warehouse.event_reads import post_texts
 
     channels = tomllib.loads((DEMO / "ground_truth.toml").read_text(encoding="utf-8"))["channels"]
     russian = (*channels["opersvodka_demo"], 18419)
@@ -263,9 +264,7 @@ def test_another_estimate_of_the_same_happening_stays_in_its_event(conn):
     import_files(conn, [DEMO])
     conn.commit()
     group_window(conn)
-    posted_at, text = conn.execute(
-        "SELECT posted_at, text FROM posts WHERE platform = %s AND channel_id = %s AND post_id = %s", edited
-    ).fetchone()
+    text, posted_at = post_texts(conn, [edited])[edited]
     ch = Channel(*edited[:2], "polymarketintel", "Polymarket Intel")
     Loader(conn).load([Post(*edited, posted_at, text + " Sources put it at $60 billion.", channel=ch,
                             version_at=posted_at + timedelta(minutes=20), source="test")])  # fmt: skip
