@@ -1,7 +1,8 @@
 """A new warehouse, with no history before its first day, on the last five days of the real Telegram news
 channels: templated rate posts of different levels stay apart (`Params.figure_conflict`, in both stages), and the storylines'
-burst test reads a short history as short (`ingest.events.rarity.HOT_MIN_DAYS`), so nightly drone counts do not
-chain while a developing situation (the Tbilisi protests) still holds. Both failed before on such a stream: the
+burst test reads a short history as short (`ingest.events.rarity.HOT_MIN_DAYS`) and remembers the bursts of two
+days (`HOT_DAYS`), so nightly drone counts do not chain while a developing situation (the Tbilisi protests) still
+holds. Both failed before on such a stream: the
 template's words weigh in full without a rarity window, and the burst test took the window's empty days as quiet
 ones."""
 
@@ -40,6 +41,13 @@ def test_a_new_warehouse_keeps_rate_levels_and_nightly_counts_apart(conn, shared
     assert not together(partition(conn), RATES) and not together(partition(conn), RATES_2)
     stories = storyline_partition(conn)
     assert not together(stories, DRONES) and together(stories, TBILISI)
+
+    # Bursts of the day before alone: the protests' names burst on the 28th and are no longer new on the 29th, so
+    # the post of the 30th leaves their storyline.
+    monkeypatch.setattr(rarity, "HOT_DAYS", 1)
+    group_window(conn, full=True)
+    assert not together(storyline_partition(conn), TBILISI)
+    monkeypatch.setattr(rarity, "HOT_DAYS", 2)
 
     # The figure margin of a full rarity window lets the "112" post into the "111" event.
     group_window(conn, full=True, params=Params(figure_conflict=0.15))
