@@ -176,6 +176,17 @@ def _others_connected(db: str) -> int:
         ).fetchone()[0]
 
 
+def _others(db: str) -> list[tuple]:
+    """What the other client connections are doing (application, state, wait, how long, query), for a failure's
+    message."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT application_name, state, wait_event_type, wait_event, now() - query_start, left(query, 200)"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        ).fetchall()
+
+
 def _started(db: str, tmp_path: Path, **popen) -> tuple[Path, list[str], subprocess.Popen]:
     """The big folder's import started into an emptied database, once both workers have loaded rows."""
     folder, cmd = _big_folder(tmp_path)
@@ -245,7 +256,7 @@ def test_sigkill_of_the_command_takes_its_workers_with_it(db: str, tmp_path: Pat
         deadline = time.monotonic() + 30
         while _others_connected(db) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _others_connected(db) == 0, "a worker outlived the killed command"
+        assert _others_connected(db) == 0, f"a worker outlived the killed command: {_others(db)}"
         with psycopg.connect(db, autocommit=True) as conn:
             stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
             time.sleep(2)
