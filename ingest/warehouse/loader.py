@@ -37,6 +37,7 @@ from ingest.warehouse.post_sql import (
     POST_COLS,
     POST_TYPES,
     POSTS_ROWS_COVERED,
+    RANGE_RAW,
     RAW_COLS,
     RAW_TYPES,
     REFRESH_RAW_HASH,
@@ -425,20 +426,66 @@ class Loader:
     def _stored_raw(
         self, platform: str, keys: Sequence[tuple[int, int, int, datetime | None]], observed: list[int]
     ) -> tuple[list[int], list[int]]:
+        """`stored_raw` asked of the server: each channel's stored posts read as one range of post ids (RANGE_RAW,
+        at most twice its keys plus a few), then, for a channel whose read stopped short of its highest key (ids
+        sparse in the range: X accounts' tweets across a long stretch), its keys past that point one by one
+        (UNCHANGED_RAW)."""
+        positions: dict[int, list[int]] = {}  # channel -> positions of its keys
+        for i, k in enumerate(keys):
+            positions.setdefault(k[0], []).append(i)
+        channels = list(positions)
+        ids = [[keys[i][1] for i in positions[ch]] for ch in channels]
+        limits = [2 * len(these) + RANGE_SLACK for these in ids]
         cur = self.conn.cursor(binary=True)
         cur.execute(
-            UNCHANGED_RAW,
-            (
-                _Int8s(k[0] for k in keys),
-                _Int8s(k[1] for k in keys),
-                _Int8s(k[2] for k in keys),
-                _Int8s(observed),
-                platform,
-            ),  # fmt: skip
+            RANGE_RAW,
+            (_Int8s(channels), _Int8s(map(min, ids)), _Int8s(map(max, ids)), _Int8s(limits), platform),
             binary=True,
         )
-        rows = cur.fetchall()
-        return [i - 1 for i, same in rows if same], [i - 1 for i, _ in rows]
+        rows: dict[int, dict[int, tuple[int | None, bool, int | None]]] = {ch: {} for ch in channels}
+        for channel_id, post_ids, raw_hashes, alive, observed_us in cur.fetchall():
+            rows[channel_id] = dict(
+                zip(post_ids, zip(raw_hashes, alive, observed_us, strict=True), strict=True)
+            )
+        hits: list[int] = []
+        stored: list[int] = []
+        rest: list[int] = []
+        for ch, limit in zip(channels, limits, strict=True):
+            of_channel = rows[ch]
+            # A read that hit its limit answered the keys up to the last id it read, and no further.
+            stop = max(of_channel) if len(of_channel) == limit else None
+            for i in positions[ch]:
+                k = keys[i]
+                if stop is not None and k[1] > stop:
+                    rest.append(i)
+                    continue
+                row = of_channel.get(k[1])
+                if row is None:
+                    continue
+                stored.append(i)
+                raw_hash, alive, observed_us = row
+                if raw_hash == k[2] and alive and (observed_us is None or observed[i] >= observed_us):
+                    hits.append(i)
+        if rest:
+            cur.execute(
+                UNCHANGED_RAW,
+                (
+                    _Int8s(keys[i][0] for i in rest),
+                    _Int8s(keys[i][1] for i in rest),
+                    _Int8s(keys[i][2] for i in rest),
+                    _Int8s(observed[i] for i in rest),
+                    platform,
+                ),  # fmt: skip
+                binary=True,
+            )
+            for j, same in cur.fetchall():
+                stored.append(rest[j - 1])
+                if same:
+                    hits.append(rest[j - 1])
+        if len(channels) > 1 or rest:
+            hits.sort()
+            stored.sort()
+        return hits, stored
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
         """Record channels and their handle history; a handle change closes the old alias and opens a new one."""
@@ -553,6 +600,10 @@ class Loader:
             self._ahead.forget((platform, channel_id, pid) for pid in gone)  # the read-ahead held them alive
         return len(gone)
 
+
+#: Rows a channel's range read may return beyond twice its keys: a few posts between a batch's keys that the batch
+#: does not hold (deleted at the source, or not in this capture) should not send it to the key-by-key probe.
+RANGE_SLACK = 64
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

@@ -316,6 +316,24 @@ JOIN LATERAL (
 ) p ON true
 """
 
+# The same probe by ranges: for each channel, its stored posts between the lowest and highest post id asked, in id
+# order, at most `lim` of them (`Loader._stored_raw` asks for twice the keys and probes key by key past where a
+# read stopped). A batch of a file holds a stretch of each channel's posts, so one index range scan answers its keys
+# at ~1.3 µs a post instead of ~5 µs a lookup. The range and the order keep it on the primary key (see
+# UNCHANGED_RAW). One row a channel, its columns as arrays (one pass of one aggregate node fills them alike): the
+# client builds its lookup from them without a Python object per row.
+RANGE_RAW = """
+SELECT r.channel_id, array_agg(p.post_id), array_agg(p.raw_hash), array_agg(p.deleted_at IS NULL),
+       array_agg((extract(epoch FROM p.metrics_observed_at) * 1000000)::bigint)
+FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[]) AS r(channel_id, lo, hi, lim)
+CROSS JOIN LATERAL (
+    SELECT p.post_id, p.raw_hash, p.deleted_at, p.metrics_observed_at FROM posts p
+    WHERE p.platform = %s AND p.channel_id = r.channel_id AND p.post_id >= r.lo AND p.post_id <= r.hi
+    ORDER BY p.post_id LIMIT r.lim
+) p
+GROUP BY r.channel_id
+"""
+
 # A window of a channel's stored posts as the raw-hash probe reads them (see ingest.warehouse.raw_ahead): by the
 # primary key down or up from a post id.
 _AHEAD_COLUMNS = """post_id, raw_hash, deleted_at IS NULL, (extract(epoch FROM metrics_observed_at) * 1000000)::bigint

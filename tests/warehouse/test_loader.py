@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import datetime, timedelta, timezone
 
 from ingest.models import Channel, Metrics, Post, PostRef, Rejected
 from ingest.warehouse.loader import Loader
-from ingest.warehouse.post_sql import CHANGED_KEYS, UNCHANGED_RAW
+from ingest.warehouse.post_sql import CHANGED_KEYS, RANGE_RAW, UNCHANGED_RAW
 from ingest.warehouse.queries import table_checksums, table_counts
 
 T0 = datetime(2026, 6, 26, 5, 0, tzinfo=timezone.utc)
@@ -409,9 +410,46 @@ def test_the_key_probes_take_the_primary_key_on_a_table_without_statistics(conn)
     probes = {
         "UNCHANGED_RAW": (UNCHANGED_RAW.replace("%b", "%s"), ([7] * 100, keys, keys, [0] * 100, "telegram")),
         "CHANGED_KEYS": (CHANGED_KEYS, ([7] * 100, keys, keys, [now] * 100, keys, "telegram")),
+        "RANGE_RAW": (RANGE_RAW.replace("%b", "%s"), ([7], [1], [100], [264], "telegram")),
     }
     for name, (sql, params) in probes.items():
         plan = conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()[0]
         assert _index_scans(plan[0]["Plan"]) == [pkey], name
     sql, params = probes["UNCHANGED_RAW"]
     assert len(conn.execute(sql, params).fetchall()) == 100  # every key is stored, and comes back
+
+
+def test_the_range_probe_answers_as_the_key_by_key_probe(conn):
+    """`stored_raw` reads each channel's stored posts as one range of ids and probes key by key past where a read
+    hit its limit (a channel whose keys are sparse in a long stretch, as an X account's are). Dense, sparse and mixed
+    batches, with deleted posts, other raw hashes, counts observed later and keys never stored, get the key-by-key
+    probe's answer."""
+    conn.execute(
+        "INSERT INTO posts (platform, channel_id, post_id, posted_at, version_at, content_hash, metrics_hash,"
+        " row_hash, source, raw_hash, deleted_at, metrics_observed_at)"
+        " SELECT 'telegram', ch, i, now(), now(), i, i, i, 'test', i * 7,"
+        "        CASE WHEN i % 37 = 0 THEN now() END,"
+        "        CASE WHEN i % 5 = 0 THEN timestamptz '2026-01-01' + i * interval '1 second' END"
+        " FROM (VALUES (7, 1, 3000, 1), (8, 1, 200000, 97)) AS c(ch, lo, hi, step),"
+        "      generate_series(c.lo, c.hi, c.step) AS i"
+    )
+    loader = Loader(conn)
+    base_us = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
+    rng = random.Random(11)
+    batches = [
+        [(7, i) for i in range(100, 1100)],  # dense: one range read answers all
+        [(8, i) for i in sorted(rng.sample(range(1, 200_000), 300))],  # sparse: past the limit, key by key
+        [(7, i) for i in range(2900, 3100)] + [(8, 97 * k + 1) for k in range(0, 2000, 9)] + [(9, 5)],
+        [(7, 4000)],  # nothing stored
+    ]
+    for batch in batches:
+        keys = [(ch, pid, pid * 7 if rng.random() < 0.8 else pid * 7 + 1, None) for ch, pid in batch]
+        observed = [base_us + pid * 1_000_000 + rng.choice((-1, 0, 1)) for _, pid in batch]
+        got = loader._stored_raw("telegram", keys, observed)
+        rows = conn.execute(
+            UNCHANGED_RAW.replace("%b", "%s"),
+            ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], observed, "telegram"),
+        ).fetchall()
+        want = (sorted(i - 1 for i, same in rows if same), sorted(i - 1 for i, _ in rows))
+        assert got == want, batch[:3]
+        assert 0 < len(want[0]) < len(want[1]) or batch == [(7, 4000)]
