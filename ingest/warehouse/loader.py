@@ -410,8 +410,7 @@ class Loader:
                 rest.append(i)
                 continue
             stored.append(i)
-            raw_hash, alive, observed_us = row
-            if raw_hash == k[2] and alive and (observed_us is None or observed[i] >= observed_us):
+            if _unchanged(row, k[2], observed[i]):
                 hits.append(i)
         if rest:
             more_hits, more_stored = self._stored_raw(
@@ -463,8 +462,7 @@ class Loader:
                 if row is None:
                     continue
                 stored.append(i)
-                raw_hash, alive, observed_us = row
-                if raw_hash == k[2] and alive and (observed_us is None or observed[i] >= observed_us):
+                if _unchanged(row, k[2], observed[i]):
                     hits.append(i)
         if rest:
             cur.execute(
@@ -599,6 +597,13 @@ class Loader:
         if gone and self._ahead is not None:
             self._ahead.forget((platform, channel_id, pid) for pid in gone)  # the read-ahead held them alive
         return len(gone)
+
+
+def _unchanged(row: tuple[int | None, bool, int | None], raw_hash: int, observed_us: int) -> bool:
+    """UNCHANGED_RAW's test on a stored post read to the client (raw hash, not deleted, counts' observation in µs):
+    loaded from these very bytes, not deleted, and holding counts observed no later than this record's."""
+    stored_hash, alive, counts_us = row
+    return stored_hash == raw_hash and alive and (counts_us is None or observed_us >= counts_us)
 
 
 #: Rows a channel's range read may return beyond twice its keys: a few posts between a batch's keys that the batch
