@@ -441,7 +441,7 @@ class Loader:
             (_Int8s(channels), _Int8s(map(min, ids)), _Int8s(map(max, ids)), _Int8s(limits), platform),
             binary=True,
         )
-        rows: dict[int, dict[int, tuple[int | None, bool, int | None]]] = {ch: {} for ch in channels}
+        rows: dict[int, dict[int, tuple[int | None, bool, int | None]]] = {}  # a channel with none: no row
         for channel_id, post_ids, raw_hashes, alive, observed_us in cur.fetchall():
             rows[channel_id] = dict(
                 zip(post_ids, zip(raw_hashes, alive, observed_us, strict=True), strict=True)
@@ -450,7 +450,7 @@ class Loader:
         stored: list[int] = []
         rest: list[int] = []
         for ch, limit in zip(channels, limits, strict=True):
-            of_channel = rows[ch]
+            of_channel = rows.get(ch, {})
             # A read that hit its limit answered the keys up to the last id it read, and no further.
             stop = max(of_channel) if len(of_channel) == limit else None
             for i in positions[ch]:
@@ -480,9 +480,8 @@ class Loader:
                 stored.append(rest[j - 1])
                 if same:
                     hits.append(rest[j - 1])
-        if len(channels) > 1 or rest:
-            hits.sort()
-            stored.sort()
+        hits.sort()
+        stored.sort()
         return hits, stored
 
     def upsert_channels(self, channels: Iterable[Channel]) -> None:
