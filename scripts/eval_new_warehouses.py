@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' helpers, when run as a script
 
 from ingest.events import group_window  # noqa: E402
-from ingest.events.labels import read_labels, score  # noqa: E402
+from ingest.events.labels import LabelScores, pool, read_labels, score  # noqa: E402
 from ingest.run.imports import import_files  # noqa: E402
 from tests import scratch  # noqa: E402
 from tests.events.news_window import window_files  # noqa: E402
@@ -33,28 +32,13 @@ SHARED = ROOT.parent / "shared" / "data"
 LABELS = ROOT / "tests" / "data" / "grouping_ru"
 
 
-#: The counts of `LabelScores` that pool over parts.
-COUNTS = (
-    "tp",
-    "fp",
-    "fn",
-    "story_pairs",
-    "story_shared",
-    "diff_pairs",
-    "diff_shared",
-    "copies",
-    "copies_joined",
-)
-
-
-def pooled(totals: Counter) -> str:
-    t = totals
+def pooled(t: LabelScores) -> str:
     return (
-        f"precision {t['tp'] / max(1, t['tp'] + t['fp']):.3f} ({t['tp']} of {t['tp'] + t['fp']}), "
-        f"recall {t['tp'] / max(1, t['tp'] + t['fn']):.3f} ({t['tp']} of {t['tp'] + t['fn']}), "
-        f"storyline recall {t['story_shared'] / max(1, t['story_pairs']):.3f}, "
-        f"DIFF sharing a storyline {100 * t['diff_shared'] / max(1, t['diff_pairs']):.1f} % "
-        f"({t['diff_shared']} of {t['diff_pairs']}), copies {t['copies_joined']} of {t['copies']}"
+        f"precision {t.event_precision:.3f} ({t.tp} of {t.tp + t.fp}), "
+        f"recall {t.event_recall:.3f} ({t.tp} of {t.tp + t.fn}), "
+        f"storyline recall {t.storyline_recall:.3f}, "
+        f"DIFF sharing a storyline {100 * t.diff_sharing_storyline:.1f} % "
+        f"({t.diff_shared} of {t.diff_pairs}), copies {t.copies_joined} of {t.copies}"
     )
 
 
@@ -71,7 +55,7 @@ def main() -> None:
     pairs = [p for f in sorted(LABELS.glob(f"pairs{args.batches}_{args.part}.tsv")) for p in read_labels(f)]
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC)
     admin = scratch.admin_dsn()
-    totals: Counter = Counter()
+    parts: list[dict] = []  # the scores of the parts that hold a pair
     largest: dict[str, tuple[float, str]] = {}  # level -> (share, where) of the largest group of any part
     for i in range(args.parts):
         hi = end - timedelta(days=args.days * i)
@@ -92,8 +76,8 @@ def main() -> None:
             top = s.shares[f"largest_{level}_share_all"]
             part = f"{lo.date()}..{hi.date()}: {top['posts']} of {top['total']} posts"
             largest[level] = max(largest.get(level, (0.0, "")), (top["share"], part))
-        totals.update({k: getattr(s, k) for k in COUNTS})
-    print(f"{args.parts} new warehouses of {args.days} days, {args.part} pairs: {pooled(totals)}")
+        parts.append(s.as_dict())
+    print(f"{args.parts} new warehouses of {args.days} days, {args.part} pairs: {pooled(pool(parts))}")
     for level, (share, where) in largest.items():
         print(f"largest {level} of a part: {100 * share:.1f} % ({where})")
 

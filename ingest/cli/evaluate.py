@@ -55,6 +55,11 @@ def grouping_cmd(
     out: dict = {"params": params.fingerprint(), "half": half}
     if labels:
         out["labels"] = _score_labels(labels, errors)
+        if len(labels) > 1:
+            from ingest.events.labels import pool
+
+            pooled = pool(out["labels"].values()).as_dict()
+            out["labels_pooled"] = {k: v for k, v in pooled.items() if k not in ("shares", "errors")}
     if crisislex:
         if not (crisislex / "tweet_times_utc.csv.gz").is_file():
             typer.echo(f"error: {crisislex} has no tweet_times_utc.csv.gz", err=True)
@@ -82,6 +87,8 @@ def grouping_cmd(
             )
     for name, d in out.get("labels", {}).items():
         _print_labels(name, d)
+    if "labels_pooled" in out:
+        _print_labels(f"all {len(out['labels'])} files pooled", out["labels_pooled"])
     if "pairs" in out:
         d = out["pairs"]
         typer.echo(
@@ -112,15 +119,22 @@ def _print_labels(name: str, d: dict) -> None:
         f"{d['missing']} with a post not grouped"
     )
     typer.echo(
-        f"  same event   P {d['event_precision']:.3f}  R {d['event_recall']:.3f}  F1 {d['event_f1']:.3f}  "
+        f"  same event   P {d['event_precision']:.4f}  R {d['event_recall']:.4f}  F1 {d['event_f1']:.4f}  "
         f"(tp {d['tp']} fp {d['fp']} fn {d['fn']})"
     )
     typer.echo(
-        f"  storyline    recall over SAME+STORY {d['storyline_recall']:.3f}; "
-        f"DIFF pairs sharing a storyline {d['diff_sharing_storyline']:.3f}"
+        f"  storyline    recall over SAME+STORY {d['storyline_recall']:.4f}; "
+        f"DIFF pairs sharing a storyline {d['diff_sharing_storyline']:.4f}"
     )
-    typer.echo(f"  copies       {d['copies']} near-verbatim SAME pairs, together {d['copies_together']:.3f}")
-    for k, v in d["shares"].items():
+    typer.echo(
+        f"  storyline    pairs: SAME+STORY {d['story_shared']} of {d['story_pairs']} share one; "
+        f"DIFF {d['diff_shared']} of {d['diff_pairs']}"
+    )
+    typer.echo(
+        f"  copies       {d['copies']} near-verbatim SAME pairs, together {d['copies_together']:.4f} "
+        f"({d['copies_joined']})"
+    )
+    for k, v in d.get("shares", {}).items():
         if v:
             typer.echo(f"  {k:28s} {v['share']:.2%} ({v['posts']} of {v['total']} posts)")
     for e in d.get("errors", []):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,38 @@ def _ratio(a: int, b: int) -> float:
     return round(a / b, 4) if b else 0.0
 
 
+def _take_ratios(s: LabelScores) -> None:
+    """Every ratio from its counts."""
+    s.event_precision = _ratio(s.tp, s.tp + s.fp)
+    s.event_recall = _ratio(s.tp, s.tp + s.fn)
+    pr = s.event_precision + s.event_recall
+    s.event_f1 = round(2 * s.event_precision * s.event_recall / pr, 4) if pr else 0.0
+    s.storyline_recall = _ratio(s.story_shared, s.story_pairs)
+    s.diff_sharing_storyline = _ratio(s.diff_shared, s.diff_pairs)
+    s.copies_together = _ratio(s.copies_joined, s.copies)
+
+
+#: The counts of `LabelScores` that add up over files, or over the parts of a cut stream (`pool`).
+POOLED = (
+    "pairs", "missing", "tp", "fp", "fn", "story_pairs", "story_shared", "diff_pairs", "diff_shared", "copies",
+    "copies_joined",
+)  # fmt: skip
+
+
+def pool(scores: Iterable[Mapping[str, Any]]) -> LabelScores:
+    """Several scores (`LabelScores.as_dict()`: of several label files, or of several warehouses) as one: their
+    counts added and every ratio taken over the sums, not a mean of the ratios. The largest shares and the
+    errors stay with each score."""
+    out = LabelScores()
+    for d in scores:
+        for k in POOLED:
+            setattr(out, k, getattr(out, k) + d[k])
+        for label, n in d["counts"].items():
+            out.counts[label] = out.counts.get(label, 0) + n
+    _take_ratios(out)
+    return out
+
+
 def resolve(conn: psycopg.Connection, pairs: list[LabelledPair]) -> list[LabelledPair]:
     """Pairs with channels given by handle looked up in the warehouse (one it does not know stays a handle: the
     pair then counts as missing)."""
@@ -172,15 +205,9 @@ def score(conn: psycopg.Connection, pairs: list[LabelledPair], *, errors: bool =
                  "text_a": texts.get(p.a, ("", None))[0][:300], "text_b": texts.get(p.b, ("", None))[0][:300]}
             )  # fmt: skip
     s.tp, s.fp, s.fn = tp, fp, fn
-    s.event_precision = _ratio(tp, tp + fp)
-    s.event_recall = _ratio(tp, tp + fn)
-    pr = s.event_precision + s.event_recall
-    s.event_f1 = round(2 * s.event_precision * s.event_recall / pr, 4) if pr else 0.0
-    s.storyline_recall = _ratio(story_hit, story_all)
-    s.diff_sharing_storyline = _ratio(diff_story, diff_all)
-    s.copies, s.copies_together = copies, _ratio(copies_hit, copies)
     s.story_pairs, s.story_shared, s.diff_pairs, s.diff_shared = story_all, story_hit, diff_all, diff_story
-    s.copies_joined = copies_hit
+    s.copies, s.copies_joined = copies, copies_hit
+    _take_ratios(s)
     # Over the whole stream, over any 4-day window of at least 500 posts, and over the dense multi-channel
     # windows (at least 2,000 posts in 4 days, ~500 a day).
     s.shares = store.largest_window_shares(conn, days=4, min_posts=(500, 2000))

@@ -80,6 +80,11 @@ def test_grouping_real_news_scores_on_the_held_aside_labels(db, shared_data):
     story, story_all, diff, diff_all = (
         sum(s[k] for s in scores) for k in ("story_shared", "story_pairs", "diff_shared", "diff_pairs")
     )
+    pooled = json.loads(r.output)["labels_pooled"]  # what the command pools is these sums
+    assert (pooled["tp"], pooled["fp"], pooled["fn"], pooled["story_shared"], pooled["diff_pairs"]) == (
+        tp, fp, fn, story, diff_all,
+    )  # fmt: skip
+    assert pooled["event_precision"] == round(tp / (tp + fp), 4)
     # Measured with rarity weights, core figures, anchors, storylines that take events past their first day only
     # on burst words and excerpt joins (2026-12-06): precision 0.921 (210 of 228), recall 0.854 (210 of 246),
     # storyline recall 0.868 (322 of 371), DIFF pairs sharing a storyline 7.2 % (14 of 194; 8.8 %, 17, on
@@ -170,3 +175,19 @@ def test_the_scores_carry_their_counts_and_a_missing_pair_is_in_none(conn):
     assert s.storyline_recall == round(s.story_shared / s.story_pairs, 4)
     assert s.diff_sharing_storyline == round(s.diff_shared / s.diff_pairs, 4)
     assert s.copies_joined <= s.copies
+
+
+def test_pooled_scores_add_counts_and_take_ratios_of_the_sums():
+    """Two files' scores pooled: counts add up and each ratio is over the sums (a mean of the two precisions would
+    be 0.75, the pooled one is 10 of 12)."""
+    from ingest.events.labels import LabelScores, pool
+
+    def scored(tp, fp, fn, story, shared, copies, joined) -> dict:
+        s = LabelScores(pairs=tp + fp + fn, tp=tp, fp=fp, fn=fn, story_pairs=story, story_shared=shared)
+        s.copies, s.copies_joined, s.counts = copies, joined, {"SAME": tp + fn, "DIFF": fp}
+        return s.as_dict()
+
+    p = pool([scored(9, 1, 3, 10, 8, 4, 4), scored(1, 1, 0, 2, 1, 1, 0)])
+    assert (p.tp, p.fp, p.fn, p.pairs, p.counts) == (10, 2, 3, 15, {"SAME": 13, "DIFF": 2})
+    assert p.event_precision == round(10 / 12, 4) and p.event_recall == round(10 / 13, 4)
+    assert p.storyline_recall == 0.75 and p.copies_together == 0.8 and p.diff_sharing_storyline == 0.0
