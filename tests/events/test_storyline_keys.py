@@ -119,7 +119,7 @@ def test_names_and_concepts_hash_apart_from_plain_words():
     """The burst test tells names from words by their range: an entity (a capitalised word within a sentence)
     and a concept land in [NAMED_BASE, FIGURE_BASE), plain words and skeletons below, figures above."""
     v = vectorize("Protest in Tbilisi")
-    named = [(name, i) for name, i in ((n, text_hash(n)) for n in features("Protest in Tbilisi"))]
+    named = [(n, text_hash(n)) for n in features("Protest in Tbilisi")]
     for name, i in named:
         if name.startswith(("e:", "c:")):
             assert NAMED_BASE <= i < FIGURE_BASE, name
